@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_DAEMON_DAEMON_H
+#define VSCANOUT_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+
+#include "config/config.h"
+
+struct wl_display;
+struct wl_event_loop;
+struct wl_event_source;
+
+/*
+ * The daemon's one context: everything vscanoutd runs is reached from here,
+ * and everything happens on its one event loop (a wl_event_loop, owned by
+ * the wl_display that later serves the vscanout protocol). SIGINT and
+ * SIGTERM arrive through the loop as well and end it cleanly.
+ */
+struct daemon {
+	struct wl_display *display;
+	struct wl_event_loop *loop; /* owned by display */
+	struct wl_event_source *sigint_source;
+	struct wl_event_source *sigterm_source;
+	struct config config;
+	bool running;
+	int stop_signal; /* the signal that ended the loop, 0 if none */
+};
+
+/*
+ * Build the daemon from a configuration (copied). Returns NULL after
+ * logging why.
+ */
+struct daemon *daemon_create(const struct config *config);
+
+/*
+ * Run the event loop until daemon_stop() is called or SIGINT/SIGTERM
+ * arrives. Returns 0 after such a clean stop, or a negative errno if the
+ * loop itself failed (logged).
+ */
+int daemon_run(struct daemon *daemon);
+
+/* Make daemon_run() return after the current dispatch. */
+void daemon_stop(struct daemon *daemon);
+
+/* Tear everything down. NULL is a no-op; half-built objects are fine. */
+void daemon_destroy(struct daemon *daemon);
+
+#endif

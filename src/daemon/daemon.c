@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wayland-server-core.h>
+
+#include "daemon/daemon.h"
+#include "util/log.h"
+
+static int handle_stop_signal(int signal_number, void *data)
+{
+	struct daemon *daemon = data;
+	log_info("received %s, shutting down", strsignal(signal_number));
+	daemon->stop_signal = signal_number;
+	daemon_stop(daemon);
+	return 0;
+}
+
+struct daemon *daemon_create(const struct config *config)
+{
+	struct daemon *daemon = calloc(1, sizeof(*daemon));
+	if (daemon == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	daemon->config = *config;
+
+	daemon->display = wl_display_create();
+	if (daemon->display == NULL) {
+		log_error("cannot create the event loop");
+		goto error;
+	}
+	daemon->loop = wl_display_get_event_loop(daemon->display);
+
+	/* libwayland blocks the signals and reads them from a signalfd. */
+	daemon->sigint_source =
+		wl_event_loop_add_signal(daemon->loop, SIGINT, handle_stop_signal, daemon);
+	daemon->sigterm_source =
+		wl_event_loop_add_signal(daemon->loop, SIGTERM, handle_stop_signal, daemon);
+	if (daemon->sigint_source == NULL || daemon->sigterm_source == NULL) {
+		log_error_errno("cannot watch SIGINT and SIGTERM");
+		goto error;
+	}
+
+	return daemon;
+
+error:
+	daemon_destroy(daemon);
+	return NULL;
+}
+
+int daemon_run(struct daemon *daemon)
+{
+	daemon->running = true;
+	while (daemon->running) {
+		wl_display_flush_clients(daemon->display);
+		if (wl_event_loop_dispatch(daemon->loop, -1) < 0 && errno != EINTR) {
+			int ret = -errno;
+			log_error_errno("event loop failed");
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void daemon_stop(struct daemon *daemon)
+{
+	daemon->running = false;
+}
+
+void daemon_destroy(struct daemon *daemon)
+{
+	if (daemon == NULL)
+		return;
+	if (daemon->sigterm_source != NULL)
+		wl_event_source_remove(daemon->sigterm_source);
+	if (daemon->sigint_source != NULL)
+		wl_event_source_remove(daemon->sigint_source);
+	if (daemon->display != NULL)
+		wl_display_destroy(daemon->display);
+	config_finish(&daemon->config);
+	free(daemon);
+}

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "build-config.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/notify.h"
+#include "daemon/options.h"
+#include "util/log.h"
+
+/* Exit status for a bad command line, as getopt-based tools use. */
+#define EXIT_USAGE 2
+
+int main(int argc, char *argv[])
+{
+	struct daemon_options opts;
+	if (daemon_options_parse(&opts, argc, argv, stderr) < 0)
+		return EXIT_USAGE;
+	if (opts.help) {
+		daemon_options_print_usage(stdout, argv[0]);
+		return EXIT_SUCCESS;
+	}
+	if (opts.version) {
+		printf("vscanoutd %s\n", VSCANOUT_VERSION);
+		return EXIT_SUCCESS;
+	}
+
+	log_init(opts.verbosity > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+
+	struct config config;
+	config_init(&config);
+	if (opts.config_path != NULL && config_load(&config, opts.config_path) < 0)
+		return EXIT_FAILURE;
+	if (opts.verbosity == 0 && config.log_level_set)
+		log_init(config.log_level);
+
+	struct daemon *daemon = daemon_create(&config);
+	if (daemon == NULL)
+		return EXIT_FAILURE;
+
+	log_info("vscanoutd %s running", VSCANOUT_VERSION);
+	notify_send("READY=1\nSTATUS=running");
+	int ret = daemon_run(daemon);
+	notify_send("STOPPING=1");
+
+	daemon_destroy(daemon);
+	return ret == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Runs the vscanoutd binary (path in argv[1]) as a service manager would:
+ * with its own NOTIFY_SOCKET, waiting for READY=1 before signalling it.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* A bound ceiling for waiting on events that should come at once. */
+#define EVENT_TIMEOUT_MS 20000
+
+static const char *daemon_path;
+static char tmpdir[] = "/tmp/vscanout-test-XXXXXX";
+
+struct child {
+	pid_t pid;
+	int out_fd; /* stdout, read end */
+	int err_fd; /* stderr, read end */
+};
+
+static struct child spawn(char *const argv[], const char *notify_socket)
+{
+	int out[2], err[2];
+	check(pipe2(out, O_CLOEXEC) == 0);
+	check(pipe2(err, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	check(pid >= 0);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		if (notify_socket != NULL)
+			setenv("NOTIFY_SOCKET", notify_socket, 1);
+		else
+			unsetenv("NOTIFY_SOCKET");
+		unsetenv("JOURNAL_STREAM");
+		execv(daemon_path, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	return (struct child){.pid = pid, .out_fd = out[0], .err_fd = err[0]};
+}
+
+/* Read a pipe to its end into `buf` (NUL-terminated). */
+static void read_all(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		check(poll(&pfd, 1, EVENT_TIMEOUT_MS) == 1);
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		check(n >= 0);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		check(len < size - 1);
+	}
+	buf[len] = '\0';
+	close(fd);
+}
+
+static int finish(struct child *c, char *out, size_t out_size, char *err, size_t err_size)
+{
+	read_all(c->out_fd, out, out_size);
+	read_all(c->err_fd, err, err_size);
+	int status;
+	check(waitpid(c->pid, &status, 0) == c->pid);
+	check(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s != '\0'; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
+
+/* Wait for one notification datagram and check it contains `want`. */
+static void expect_notify(int sock, const char *want)
+{
+	struct pollfd pfd = {.fd = sock, .events = POLLIN};
+	check(poll(&pfd, 1, EVENT_TIMEOUT_MS) == 1);
+	char buf[256];
+	ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
+	check(n > 0);
+	buf[n] = '\0';
+	check_contains(buf, want);
+}
+
+static void test_signal_exits_cleanly(int signal_number)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char *path = addr.sun_path;
+	snprintf(path, sizeof(addr.sun_path), "%s/notify", tmpdir);
+	unlink(path);
+	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	check(sock >= 0);
+	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+
+	char *argv[] = {"vscanoutd", NULL};
+	struct child c = spawn(argv, path);
+	expect_notify(sock, "READY=1");
+	check(kill(c.pid, signal_number) == 0);
+	expect_notify(sock, "STOPPING=1");
+
+	char out[4096], err[4096];
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
+	check_contains(err, "shutting down");
+	close(sock);
+	unlink(path);
+}
+
+static void test_bad_option(void)
+{
+	char *argv[] = {"vscanoutd", "--bogus", NULL};
+	struct child c = spawn(argv, NULL);
+	char out[4096], err[4096];
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 2);
+	check_contains(err, "unknown option '--bogus'");
+	check_str_eq(out, "");
+}
+
+static void test_missing_config(void)
+{
+	char *argv[] = {"vscanoutd", "-c", "/nonexistent/vscanout.conf", NULL};
+	struct child c = spawn(argv, NULL);
+	char out[4096], err[4096];
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check_contains(err, "cannot open configuration file /nonexistent/vscanout.conf");
+	check_int_eq(count_lines(err), 1);
+}
+
+static void test_bad_config(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/bad.conf", tmpdir);
+	FILE *f = fopen(path, "w");
+	check(f != NULL);
+	fputs("[daemon]\n\nlog-level = shouting\n", f);
+	fclose(f);
+
+	char *argv[] = {"vscanoutd", "--config", path, NULL};
+	struct child c = spawn(argv, NULL);
+	char out[4096], err[4096];
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check_contains(err, "bad.conf:3: [daemon] log-level 'shouting'");
+	check_int_eq(count_lines(err), 1);
+	unlink(path);
+}
+
+static void test_version_and_help(void)
+{
+	char out[4096], err[4096];
+	char *version[] = {"vscanoutd", "--version", NULL};
+	struct child c = spawn(version, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
+	check(strncmp(out, "vscanoutd ", 10) == 0);
+	check_str_eq(err, "");
+
+	char *help[] = {"vscanoutd", "-h", NULL};
+	c = spawn(help, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
+	check_contains(out, "Usage: vscanoutd");
+}
+
+int main(int argc, char *argv[])
+{
+	check(argc == 2);
+	daemon_path = argv[1];
+	check(mkdtemp(tmpdir) != NULL);
+
+	test_signal_exits_cleanly(SIGTERM);
+	test_signal_exits_cleanly(SIGINT);
+	test_bad_option();
+	test_missing_config();
+	test_bad_config();
+	test_version_and_help();
+
+	rmdir(tmpdir);
+	return 0;
+}
