@@ -90,7 +90,8 @@ static int try_card(struct kt_device *dev, const char *name, const char *driver)
 	bool match;
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "/dev/dri/%s", name);
+	if (snprintf(path, sizeof(path), "/dev/dri/%s", name) >= (int)sizeof(path))
+		return -ENODEV;
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -ENODEV;
