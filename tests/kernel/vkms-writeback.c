@@ -16,6 +16,11 @@
  *       out = DIV_ROUND_CLOSEST(src * 0xffff + dst * (0xffff - alpha), 0xffff)
  *   - the writeback buffer (XRGB8888) receives DIV_ROUND_CLOSEST(out, 257).
  *
+ * The narrowing to 8 bits absorbs the rounding of the 16-bit blend: rounding
+ * it up instead gives the same output for every premultiplied input, so the
+ * check holds on kernels that round either way. An 8-bit blend that
+ * truncates does not (about 14,000 pixels of the partial band differ).
+ *
  * Three captures: the first frame, the overlay moved over a new primary
  * pattern (the capture must follow the new commit, not show a stale frame),
  * and a writeback-only capture of that steady state.
