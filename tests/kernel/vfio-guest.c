@@ -313,7 +313,7 @@ int vg_bochs_set_mode(struct vg_guest *guest, const struct vg_bochs_mode *mode)
 		{VG_VBE_Y_OFFSET, mode->y_offset},
 		{VG_VBE_ENABLE, VG_VBE_ENABLED | VG_VBE_LFB_ENABLED},
 	};
-	uint16_t id;
+	uint16_t id = 0;
 	size_t i;
 	int ret;
 
