@@ -91,7 +91,7 @@ bool vg_mdev_parent_present(const char *parent);
  * Create an mdev of type (e.g. "mbochs-medium") on parent (e.g. "mbochs")
  * with a fresh random UUID, written as text into uuid.
  * Returns 0, -ENODEV if the parent or type does not exist, or another
- * negative errno (-ENOSPC-like errors come from the parent's own limits).
+ * negative errno from the parent (e.g. when its memory is used up).
  */
 int vg_mdev_create(const char *parent, const char *type, char uuid[VG_UUID_SIZE]);
 
