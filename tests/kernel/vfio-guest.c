@@ -390,7 +390,10 @@ int vg_gfx_dmabuf(struct vg_guest *guest, uint32_t dmabuf_id)
 	fd = ioctl(guest->device_fd, VFIO_DEVICE_GET_GFX_DMABUF, &dmabuf_id);
 	if (fd < 0)
 		return -errno;
-	/* mbochs exports without O_CLOEXEC; this process has no other threads. */
+	/*
+	 * mbochs exports without O_CLOEXEC. Test processes are single-threaded,
+	 * so no exec can run between the export and this.
+	 */
 	ret = ensure_cloexec(fd);
 	if (ret < 0) {
 		close(fd);
