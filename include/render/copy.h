@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_RENDER_COPY_H
+#define VSCANOUT_RENDER_COPY_H
+
+#include <stdint.h>
+
+#include <pixman.h>
+
+struct buffer;
+
+/*
+ * Drawing with pixman into a scanout buffer (render/scanout.h: its `image`)
+ * or any pixman image: the placeholder's solid fill, copying a buffer with
+ * format conversion and scaling, and blending a cursor over it.
+ *
+ * Nothing is allocated per call beyond pixman image wrappers around existing
+ * memory. An unscaled copy between formats of the same layout (XRGB8888 to
+ * XRGB8888) is a straight pixman blit.
+ *
+ * Scaling: nearest when the destination is an exact integer multiple of the
+ * source in both directions (including 1:1), bilinear otherwise; samples
+ * never come from outside the source rectangle (edges are padded).
+ *
+ * Errors: 0 or a negative errno; bad input (empty or out-of-bounds
+ * rectangles, a format pixman cannot read) is -EINVAL with a logged
+ * message, never a crash.
+ */
+
+struct render_rect {
+	int32_t x, y;
+	uint32_t width, height;
+};
+
+enum render_op {
+	RENDER_OP_SRC,  /* replace the destination (alpha of the source kept or dropped per
+			   the destination format) */
+	RENDER_OP_OVER, /* blend a premultiplied-alpha source over the destination (cursors) */
+};
+
+/*
+ * Fill rect of dst with one colour, argb given as 8-bit non-premultiplied
+ * ARGB (0xffRRGGBB for opaque). The rectangle is clipped to dst; an empty
+ * result is not an error. Returns 0 or -EINVAL (dst NULL, rect NULL).
+ */
+int render_fill(pixman_image_t *dst, const struct render_rect *rect, uint32_t argb);
+
+/*
+ * Copy src_rect of src (a dma-buf read through its mapping with
+ * DMA_BUF_IOCTL_SYNC, or CPU pixels; borrowed, not locked here) to dst_rect
+ * of dst, converting the format and scaling src_rect's size to dst_rect's.
+ * src_rect must lie inside the buffer; dst_rect may extend past dst, the
+ * part outside is clipped. Returns 0, -EINVAL for bad rectangles or a format
+ * without a pixman code, -EBUSY when src is already being read, or the
+ * negative errno of mapping/syncing the dma-buf.
+ */
+int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
+		const struct render_rect *src_rect, enum render_op op);
+
+#endif
