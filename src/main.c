@@ -30,12 +30,15 @@ int main(int argc, char *argv[])
 
 	struct config config;
 	config_init(&config);
-	if (opts.config_path != NULL && config_load(&config, opts.config_path) < 0)
+	if (opts.config_path != NULL && config_load(&config, opts.config_path) < 0) {
+		config_finish(&config);
 		return EXIT_FAILURE;
+	}
 	if (opts.verbosity == 0 && config.log_level_set)
 		log_init(config.log_level);
 
 	struct daemon *daemon = daemon_create(&config);
+	config_finish(&config);
 	if (daemon == NULL)
 		return EXIT_FAILURE;
 

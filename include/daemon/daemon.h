@@ -27,10 +27,11 @@ struct daemon {
 };
 
 /*
- * Build the daemon from a configuration (copied). Returns NULL after
- * logging why.
+ * Build the daemon from a configuration, whose contents are moved into the
+ * daemon (`config` is left empty, as after config_init()). Returns NULL
+ * after logging why.
  */
-struct daemon *daemon_create(const struct config *config);
+struct daemon *daemon_create(struct config *config);
 
 /*
  * Run the event loop until daemon_stop() is called or SIGINT/SIGTERM

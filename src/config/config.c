@@ -1,18 +1,50 @@
 // SPDX-License-Identifier: MIT
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
 
-/* The state of one parse: inih calls back for each key in file order. */
+/* Longest output or vGPU name accepted. */
+#define NAME_MAX_LEN 63
+/* Limits of a configured mode. */
+#define MODE_MAX_SIZE        16384
+#define MODE_MAX_REFRESH_MHZ 1000000
+
+enum section_kind {
+	SECTION_NONE, /* before the first section */
+	SECTION_DAEMON,
+	SECTION_OUTPUT,
+	SECTION_INVALID, /* reported once; its keys are skipped */
+};
+
+/* Keys of [output], as bits for "seen" tracking. */
+enum output_key {
+	OUTPUT_KEY_MODE = 1 << 0,
+	OUTPUT_KEY_VGPU = 1 << 1,
+	OUTPUT_KEY_FLIP = 1 << 2,
+	OUTPUT_KEY_PLACEHOLDER = 1 << 3,
+};
+
+/*
+ * The state of one parse. inih calls back for each key in file order; the
+ * line reader sees every line first, so section headers are handled there
+ * (inih reports no section that has no keys) and line numbers are known.
+ */
 struct parse {
 	FILE *file;
 	const char *name;
 	int line; /* line the reader returned last */
 	int error_count;
+	bool out_of_memory;
 	struct config result;
+	enum section_kind section;
+	struct config_output *output; /* may be NULL: the current [output] */
+	unsigned output_keys_seen;
+	bool daemon_seen;
 	bool daemon_log_level_seen;
 };
 
@@ -30,13 +62,121 @@ static void parse_error(struct parse *p, const char *fmt, ...)
 	p->error_count++;
 }
 
-/* Counts lines, so the handler knows where it is. */
+static bool valid_name(const char *name, bool allow_device)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > NAME_MAX_LEN)
+		return false;
+	const char *colon = NULL;
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c == ':' && allow_device && colon == NULL)
+			colon = c;
+		else if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+			return false;
+	}
+	return colon == NULL || (colon != name && colon[1] != '\0');
+}
+
+static void free_output(struct config_output *output)
+{
+	wl_list_remove(&output->link);
+	free(output->name);
+	free(output->vgpu);
+	free(output);
+}
+
+static void begin_output(struct parse *p, const char *name)
+{
+	if (!valid_name(name, true)) {
+		parse_error(p,
+			    "output name '%s' is not a connector name like HDMI-A-1 or "
+			    "card1:Virtual-1",
+			    name);
+		p->section = SECTION_INVALID;
+		return;
+	}
+	struct config_output *other = config_find_output(&p->result, name);
+	if (other != NULL) {
+		parse_error(p, "[output %s] is already defined at line %d", name, other->line);
+		p->section = SECTION_INVALID;
+		return;
+	}
+	struct config_output *output = calloc(1, sizeof(*output));
+	if (output == NULL || (output->name = strdup(name)) == NULL) {
+		free(output);
+		p->out_of_memory = true;
+		p->section = SECTION_INVALID;
+		return;
+	}
+	output->flip = CONFIG_FLIP_DEFAULT;
+	output->placeholder = CONFIG_PLACEHOLDER_DEFAULT;
+	output->line = p->line;
+	wl_list_insert(p->result.outputs.prev, &output->link);
+	p->section = SECTION_OUTPUT;
+	p->output = output;
+	p->output_keys_seen = 0;
+}
+
+/* Called with the text between '[' and ']', surrounding blanks removed. */
+static void begin_section(struct parse *p, char *header)
+{
+	p->output = NULL;
+	if (strcmp(header, "daemon") == 0) {
+		if (p->daemon_seen) {
+			parse_error(p, "[daemon] appears twice");
+			p->section = SECTION_INVALID;
+			return;
+		}
+		p->daemon_seen = true;
+		p->section = SECTION_DAEMON;
+		return;
+	}
+	if (strncmp(header, "output", 6) == 0 &&
+	    (header[6] == '\0' || isspace((unsigned char)header[6]))) {
+		char *name = header + 6;
+		while (isspace((unsigned char)*name))
+			name++;
+		if (*name == '\0') {
+			parse_error(p, "[output] needs a connector name, e.g. [output HDMI-A-1]");
+			p->section = SECTION_INVALID;
+			return;
+		}
+		begin_output(p, name);
+		return;
+	}
+	parse_error(p, "unknown section [%s] (known sections: [daemon], [output NAME])", header);
+	p->section = SECTION_INVALID;
+}
+
+/* Sees every line before inih does, to track sections and line numbers. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
 	char *s = fgets(str, num, p->file);
-	if (s != NULL)
-		p->line++;
+	if (s == NULL)
+		return NULL;
+	p->line++;
+
+	char *start = s;
+	while (isspace((unsigned char)*start))
+		start++;
+	if (*start != '[')
+		return s;
+	char *end = strchr(start, ']');
+	if (end == NULL)
+		return s; /* inih reports the syntax error */
+	char header[256];
+	size_t len = (size_t)(end - start - 1);
+	if (len >= sizeof(header))
+		len = sizeof(header) - 1;
+	memcpy(header, start + 1, len);
+	header[len] = '\0';
+	while (len > 0 && isspace((unsigned char)header[len - 1]))
+		header[--len] = '\0';
+	char *h = header;
+	while (isspace((unsigned char)*h))
+		h++;
+	begin_section(p, h);
 	return s;
 }
 
@@ -46,50 +186,216 @@ static const enum log_level log_level_of[] = {LOG_LEVEL_ERROR, LOG_LEVEL_WARN, L
 
 static void parse_daemon_key(struct parse *p, const char *key, const char *value)
 {
-	if (strcmp(key, "log-level") == 0) {
-		if (p->daemon_log_level_seen) {
-			parse_error(p, "[daemon] log-level is set twice");
-			return;
-		}
-		p->daemon_log_level_seen = true;
-		for (size_t i = 0; i < sizeof(log_level_values) / sizeof(log_level_values[0]);
-		     i++) {
-			if (strcmp(value, log_level_values[i]) == 0) {
-				p->result.log_level = log_level_of[i];
-				p->result.log_level_set = true;
-				return;
-			}
-		}
-		parse_error(p, "[daemon] log-level '%s' is not one of error, warning, info, debug",
-			    value);
+	if (strcmp(key, "log-level") != 0) {
+		parse_error(p, "unknown key '%s' in [daemon] (known keys: log-level)", key);
 		return;
 	}
-	parse_error(p, "unknown key '%s' in [daemon] (known keys: log-level)", key);
+	if (p->daemon_log_level_seen) {
+		parse_error(p, "[daemon] log-level is set twice");
+		return;
+	}
+	p->daemon_log_level_seen = true;
+	for (size_t i = 0; i < sizeof(log_level_values) / sizeof(log_level_values[0]); i++) {
+		if (strcmp(value, log_level_values[i]) == 0) {
+			p->result.log_level = log_level_of[i];
+			p->result.log_level_set = true;
+			return;
+		}
+	}
+	parse_error(p, "[daemon] log-level '%s' is not one of error, warning, info, debug", value);
+}
+
+static void parse_output_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_output *output = p->output;
+	unsigned bit;
+	if (strcmp(key, "mode") == 0)
+		bit = OUTPUT_KEY_MODE;
+	else if (strcmp(key, "vgpu") == 0)
+		bit = OUTPUT_KEY_VGPU;
+	else if (strcmp(key, "flip") == 0)
+		bit = OUTPUT_KEY_FLIP;
+	else if (strcmp(key, "placeholder") == 0)
+		bit = OUTPUT_KEY_PLACEHOLDER;
+	else {
+		parse_error(p,
+			    "unknown key '%s' in [output %s] (known keys: mode, vgpu, flip, "
+			    "placeholder)",
+			    key, output->name);
+		return;
+	}
+	if (p->output_keys_seen & bit) {
+		parse_error(p, "[output %s] %s is set twice", output->name, key);
+		return;
+	}
+	p->output_keys_seen |= bit;
+
+	switch (bit) {
+	case OUTPUT_KEY_MODE:
+		if (config_parse_mode(value, &output->width, &output->height,
+				      &output->refresh_mhz) < 0)
+			parse_error(p,
+				    "[output %s] mode '%s' is not WxH, WxH@Hz or preferred (e.g. "
+				    "1920x1080@60; sizes 1..%d, refresh up to %d Hz)",
+				    output->name, value, MODE_MAX_SIZE,
+				    MODE_MAX_REFRESH_MHZ / 1000);
+		break;
+	case OUTPUT_KEY_VGPU:
+		if (!valid_name(value, false)) {
+			parse_error(p,
+				    "[output %s] vgpu '%s' is not a name (1..%d letters, digits, "
+				    "'-', '_', '.')",
+				    output->name, value, NAME_MAX_LEN);
+			break;
+		}
+		output->vgpu = strdup(value);
+		if (output->vgpu == NULL)
+			p->out_of_memory = true;
+		break;
+	case OUTPUT_KEY_FLIP:
+		if (strcmp(value, "async") == 0)
+			output->flip = CONFIG_FLIP_ASYNC;
+		else if (strcmp(value, "vsync") == 0)
+			output->flip = CONFIG_FLIP_VSYNC;
+		else
+			parse_error(p, "[output %s] flip '%s' is not one of async, vsync",
+				    output->name, value);
+		break;
+	case OUTPUT_KEY_PLACEHOLDER:
+		if (config_parse_colour(value, &output->placeholder) < 0)
+			parse_error(p, "[output %s] placeholder '%s' is not a colour like #202020",
+				    output->name, value);
+		break;
+	}
 }
 
 static int handle_key(void *data, const char *section, const char *key, const char *value)
 {
 	struct parse *p = data;
 
-	if (section[0] == '\0')
+	switch (p->section) {
+	case SECTION_NONE:
 		parse_error(p, "key '%s' is outside any section", key);
-	else if (strcmp(section, "daemon") == 0)
+		break;
+	case SECTION_DAEMON:
 		parse_daemon_key(p, key, value);
-	else
-		parse_error(p, "unknown section [%s] (known sections: [daemon])", section);
+		break;
+	case SECTION_OUTPUT:
+		parse_output_key(p, key, value);
+		break;
+	case SECTION_INVALID:
+		break;
+	}
 	/* Errors are reported here, with their meaning; inih goes on. */
 	return 1;
+}
+
+int config_parse_mode(const char *text, uint32_t *width, uint32_t *height, uint32_t *refresh_mhz)
+{
+	if (strcmp(text, "preferred") == 0) {
+		*width = *height = *refresh_mhz = 0;
+		return 0;
+	}
+
+	const char *c = text;
+	unsigned long values[2];
+	for (int i = 0; i < 2; i++) {
+		if (!isdigit((unsigned char)*c))
+			return -EINVAL;
+		char *end;
+		errno = 0;
+		values[i] = strtoul(c, &end, 10);
+		if (errno != 0 || values[i] < 1 || values[i] > MODE_MAX_SIZE)
+			return -EINVAL;
+		c = end;
+		if (i == 0 && *c++ != 'x')
+			return -EINVAL;
+	}
+
+	unsigned long mhz = 0;
+	if (*c == '@') {
+		c++;
+		if (!isdigit((unsigned char)*c))
+			return -EINVAL;
+		unsigned long hz = 0;
+		while (isdigit((unsigned char)*c)) {
+			hz = hz * 10 + (unsigned long)(*c++ - '0');
+			if (hz > MODE_MAX_REFRESH_MHZ / 1000)
+				return -EINVAL;
+		}
+		mhz = hz * 1000;
+		if (*c == '.') {
+			c++;
+			unsigned long scale = 100;
+			if (!isdigit((unsigned char)*c))
+				return -EINVAL;
+			while (isdigit((unsigned char)*c)) {
+				if (scale == 0)
+					return -EINVAL; /* more than three decimals */
+				mhz += (unsigned long)(*c++ - '0') * scale;
+				scale /= 10;
+			}
+		}
+		if (mhz == 0 || mhz > MODE_MAX_REFRESH_MHZ)
+			return -EINVAL;
+	}
+	if (*c != '\0')
+		return -EINVAL;
+
+	*width = (uint32_t)values[0];
+	*height = (uint32_t)values[1];
+	*refresh_mhz = (uint32_t)mhz;
+	return 0;
+}
+
+int config_parse_colour(const char *text, uint32_t *rgb)
+{
+	if (text[0] != '#' || strlen(text) != 7)
+		return -EINVAL;
+	uint32_t value = 0;
+	for (int i = 1; i < 7; i++) {
+		if (!isxdigit((unsigned char)text[i]))
+			return -EINVAL;
+		char digit[2] = {text[i], '\0'};
+		value = value << 4 | (uint32_t)strtoul(digit, NULL, 16);
+	}
+	*rgb = value;
+	return 0;
+}
+
+struct config_output *config_find_output(const struct config *cfg, const char *name)
+{
+	struct config_output *output;
+	wl_list_for_each(output, &cfg->outputs, link)
+	{
+		if (strcmp(output->name, name) == 0)
+			return output;
+	}
+	return NULL;
 }
 
 void config_init(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_LEVEL_INFO;
+	wl_list_init(&cfg->outputs);
 }
 
 void config_finish(struct config *cfg)
 {
+	struct config_output *output, *tmp;
+	wl_list_for_each_safe(output, tmp, &cfg->outputs, link) free_output(output);
 	config_init(cfg);
+}
+
+void config_move(struct config *dst, struct config *src)
+{
+	config_finish(dst);
+	dst->log_level = src->log_level;
+	dst->log_level_set = src->log_level_set;
+	wl_list_insert_list(&dst->outputs, &src->outputs);
+	wl_list_init(&src->outputs);
+	config_init(src);
 }
 
 int config_parse(struct config *cfg, FILE *file, const char *name)
@@ -97,6 +403,7 @@ int config_parse(struct config *cfg, FILE *file, const char *name)
 	struct parse p = {
 		.file = file,
 		.name = name,
+		.section = SECTION_NONE,
 	};
 	config_init(&p.result);
 
@@ -106,19 +413,24 @@ int config_parse(struct config *cfg, FILE *file, const char *name)
 		/* The first line that is neither [section] nor key=value. */
 		p.line = ret;
 		parse_error(&p, "syntax error: expected '[section]' or 'key = value'");
-	} else if (ret < 0) {
-		log_error("%s: out of memory while reading the configuration", name);
-		return -ENOMEM;
 	}
-	if (ferror(file)) {
-		log_error("%s: read error", name);
-		return -EIO;
-	}
-	if (p.error_count > 0)
-		return -EINVAL;
 
-	config_finish(cfg);
-	*cfg = p.result;
+	int result = 0;
+	if (ret < 0 || p.out_of_memory) {
+		log_error("%s: out of memory while reading the configuration", name);
+		result = -ENOMEM;
+	} else if (ferror(file)) {
+		log_error("%s: read error", name);
+		result = -EIO;
+	} else if (p.error_count > 0) {
+		result = -EINVAL;
+	}
+	if (result < 0) {
+		config_finish(&p.result);
+		return result;
+	}
+
+	config_move(cfg, &p.result);
 	return 0;
 }
 

@@ -17,14 +17,15 @@ static int handle_stop_signal(int signal_number, void *data)
 	return 0;
 }
 
-struct daemon *daemon_create(const struct config *config)
+struct daemon *daemon_create(struct config *config)
 {
 	struct daemon *daemon = calloc(1, sizeof(*daemon));
 	if (daemon == NULL) {
 		log_error("out of memory");
 		return NULL;
 	}
-	daemon->config = *config;
+	config_init(&daemon->config);
+	config_move(&daemon->config, config);
 
 	daemon->display = wl_display_create();
 	if (daemon->display == NULL) {

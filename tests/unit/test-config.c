@@ -79,14 +79,43 @@ static void test_errors(void)
 						 "one of error, warning, info, debug"},
 		{"\n\n[daemon]\ncolour = red\n",
 		 "test.conf:4: unknown key 'colour' in [daemon] (known keys: log-level)"},
-		{"[nonsense]\nkey = 1\n",
-		 "test.conf:2: unknown section [nonsense] (known sections: [daemon])"},
+		{"[nonsense]\nkey = 1\n", "test.conf:1: unknown section [nonsense] (known "
+					  "sections: [daemon], [output NAME])"},
 		{"log-level = info\n", "test.conf:1: key 'log-level' is outside any section"},
 		{"[daemon]\nlog-level = info\nlog-level = debug\n",
 		 "test.conf:3: [daemon] log-level is set twice"},
 		{"[daemon]\nthis line has no equals sign\n",
 		 "test.conf:2: syntax error: expected '[section]' or 'key = value'"},
 		{"[daemon\n", "test.conf:1: syntax error"},
+		{"[daemon]\n[daemon]\n", "test.conf:2: [daemon] appears twice"},
+		{"[output]\n", "test.conf:1: [output] needs a connector name"},
+		{"[output HDMI A]\n", "test.conf:1: output name 'HDMI A' is not a connector name"},
+		{"[output :Virtual-1]\n", "test.conf:1: output name ':Virtual-1'"},
+		{"[output card1:]\n", "test.conf:1: output name 'card1:'"},
+		{"[output a:b:c]\n", "test.conf:1: output name 'a:b:c'"},
+		{"[output X-1]\n\n[output X-1]\n",
+		 "test.conf:3: [output X-1] is already defined at line 1"},
+		{"[output X-1]\nsize = 3\n",
+		 "test.conf:2: unknown key 'size' in [output X-1] (known keys: mode, vgpu, flip, "
+		 "placeholder)"},
+		{"[output X-1]\nmode = big\n",
+		 "test.conf:2: [output X-1] mode 'big' is not WxH, WxH@Hz or preferred"},
+		{"[output X-1]\nmode = 0x768\n", "test.conf:2: [output X-1] mode '0x768'"},
+		{"[output X-1]\nmode = 20000x768\n", "test.conf:2: [output X-1] mode '20000x768'"},
+		{"[output X-1]\nmode = 1024x768@\n", "test.conf:2: [output X-1] mode '1024x768@'"},
+		{"[output X-1]\nmode = 1024x768@60.1234\n", "mode '1024x768@60.1234'"},
+		{"[output X-1]\nmode = 1024x768@0\n", "mode '1024x768@0'"},
+		{"[output X-1]\nmode = 1024x768x\n", "mode '1024x768x'"},
+		{"[output X-1]\nmode = 1024x768\nmode = 800x600\n",
+		 "test.conf:3: [output X-1] mode is set twice"},
+		{"[output X-1]\nvgpu = a b\n",
+		 "test.conf:2: [output X-1] vgpu 'a b' is not a name"},
+		{"[output X-1]\nflip = sometimes\n",
+		 "test.conf:2: [output X-1] flip 'sometimes' is not one of async, vsync"},
+		{"[output X-1]\nplaceholder = grey\n",
+		 "test.conf:2: [output X-1] placeholder 'grey' is not a colour like #202020"},
+		{"[output X-1]\nplaceholder = #12345\n", "placeholder '#12345'"},
+		{"[output X-1]\nplaceholder = #12345g\n", "placeholder '#12345g'"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -96,6 +125,7 @@ static void test_errors(void)
 		check_contains(cap.text, cases[i].message);
 		/* A rejected file leaves the configuration as it was. */
 		check(!cfg.log_level_set);
+		check(wl_list_empty(&cfg.outputs));
 		config_finish(&cfg);
 	}
 }
@@ -111,6 +141,89 @@ static void test_every_error_reported(void)
 	check_contains(cap.text, "test.conf:3:");
 	check_contains(cap.text, "test.conf:4:");
 	config_finish(&cfg);
+}
+
+static void test_outputs(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[output HDMI-A-1]\n"
+			   "mode = 1920x1080@59.94\n"
+			   "vgpu = kiosk-a\n"
+			   "flip = vsync\n"
+			   "placeholder = #a0B1c2\n"
+			   "\n"
+			   "[output card1:Virtual-1]\n"
+			   "[ output  DP-2 ]\n"
+			   "mode = 800x600\n"
+			   "flip = async\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	check_int_eq(wl_list_length(&cfg.outputs), 3);
+
+	struct config_output *hdmi = config_find_output(&cfg, "HDMI-A-1");
+	check(hdmi != NULL);
+	check_int_eq(hdmi->width, 1920);
+	check_int_eq(hdmi->height, 1080);
+	check_int_eq(hdmi->refresh_mhz, 59940);
+	check_str_eq(hdmi->vgpu, "kiosk-a");
+	check_int_eq(hdmi->flip, CONFIG_FLIP_VSYNC);
+	check_int_eq(hdmi->placeholder, 0xa0b1c2);
+	check_int_eq(hdmi->line, 1);
+
+	/* A section without keys still names an output, with every default. */
+	struct config_output *virt = config_find_output(&cfg, "card1:Virtual-1");
+	check(virt != NULL);
+	check_int_eq(virt->width, 0);
+	check_int_eq(virt->refresh_mhz, 0);
+	check(virt->vgpu == NULL);
+	check_int_eq(virt->flip, CONFIG_FLIP_DEFAULT);
+	check_int_eq(virt->placeholder, CONFIG_PLACEHOLDER_DEFAULT);
+
+	struct config_output *dp = config_find_output(&cfg, "DP-2");
+	check(dp != NULL);
+	check_int_eq(dp->width, 800);
+	check_int_eq(dp->height, 600);
+	check_int_eq(dp->refresh_mhz, 0);
+	check_int_eq(dp->flip, CONFIG_FLIP_ASYNC);
+
+	/* File order is kept. */
+	struct config_output *first = wl_container_of(cfg.outputs.next, first, link);
+	check_str_eq(first->name, "HDMI-A-1");
+
+	/* A second good parse replaces the first. */
+	check_int_eq(parse(&cfg, &cap, "[output X-1]\n"), 0);
+	check_int_eq(wl_list_length(&cfg.outputs), 1);
+	check(config_find_output(&cfg, "HDMI-A-1") == NULL);
+	config_finish(&cfg);
+	check(wl_list_empty(&cfg.outputs));
+}
+
+static void test_mode_and_colour(void)
+{
+	uint32_t w = 1, h = 1, r = 1;
+	check_int_eq(config_parse_mode("preferred", &w, &h, &r), 0);
+	check(w == 0 && h == 0 && r == 0);
+	check_int_eq(config_parse_mode("1x1@1000", &w, &h, &r), 0);
+	check(w == 1 && h == 1 && r == 1000000);
+	check_int_eq(config_parse_mode("16384x16384@0.5", &w, &h, &r), 0);
+	check(w == 16384 && h == 16384 && r == 500);
+	check_int_eq(config_parse_mode("1024x768@1001", &w, &h, &r), -EINVAL);
+	check_int_eq(config_parse_mode("-1x768", &w, &h, &r), -EINVAL);
+	check_int_eq(config_parse_mode("1024 x 768", &w, &h, &r), -EINVAL);
+	check_int_eq(config_parse_mode("", &w, &h, &r), -EINVAL);
+	/* Failures leave the outputs alone. */
+	check(w == 16384 && h == 16384 && r == 500);
+
+	uint32_t rgb = 7;
+	check_int_eq(config_parse_colour("#FFffFF", &rgb), 0);
+	check_int_eq(rgb, 0xffffff);
+	check_int_eq(config_parse_colour("#000000", &rgb), 0);
+	check_int_eq(rgb, 0);
+	check_int_eq(config_parse_colour("000000", &rgb), -EINVAL);
+	check_int_eq(config_parse_colour("#0000000", &rgb), -EINVAL);
 }
 
 static void test_missing_file(void)
@@ -132,6 +245,8 @@ int main(void)
 	test_log_level();
 	test_errors();
 	test_every_error_reported();
+	test_outputs();
+	test_mode_and_colour();
 	test_missing_file();
 	return 0;
 }
