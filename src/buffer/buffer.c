@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include <drm_fourcc.h>
+
+#include "buffer/buffer.h"
+#include "util/log.h"
+
+static struct buffer *buffer_alloc(enum buffer_type type, uint32_t width, uint32_t height,
+				   uint32_t fourcc, uint64_t modifier)
+{
+	struct buffer *buffer = calloc(1, sizeof(*buffer));
+	if (buffer == NULL)
+		return NULL;
+	buffer->type = type;
+	buffer->width = width;
+	buffer->height = height;
+	buffer->fourcc = fourcc;
+	buffer->modifier = modifier;
+	buffer->refcnt = 1;
+	dmabuf_attributes_init(&buffer->dmabuf);
+	buffer->mapping.fd = -1;
+	wl_signal_init(&buffer->events.release);
+	wl_signal_init(&buffer->events.destroy);
+	wl_list_init(&buffer->imports);
+	return buffer;
+}
+
+struct buffer *buffer_create_dmabuf(struct dmabuf_attributes *attrs)
+{
+	char msg[256];
+	if (dmabuf_attributes_check(attrs, msg, sizeof(msg)) < 0) {
+		log_warn("buffer: %s", msg);
+		errno = EINVAL;
+		return NULL;
+	}
+	struct buffer *buffer = buffer_alloc(BUFFER_DMABUF, attrs->width, attrs->height,
+					     attrs->fourcc, attrs->modifier);
+	if (buffer == NULL)
+		return NULL;
+	buffer->dmabuf = *attrs;
+	dmabuf_attributes_init(attrs);
+	return buffer;
+}
+
+struct buffer *buffer_create_cpu(const void *data, uint32_t width, uint32_t height, uint32_t stride,
+				 uint32_t fourcc)
+{
+	const struct fourcc_info *info = fourcc_info_get(fourcc);
+	char name[FOURCC_STR_SIZE];
+
+	if (info == NULL || info->pixman == 0) {
+		log_warn("buffer: format %s cannot be read by the CPU",
+			 fourcc_str(fourcc, name, sizeof(name)));
+		goto error_invalid;
+	}
+	if (width < 1 || width > DMABUF_MAX_DIMENSION || height < 1 ||
+	    height > DMABUF_MAX_DIMENSION) {
+		log_warn("buffer: size %" PRIu32 "x%" PRIu32 " is out of range 1..%d", width,
+			 height, DMABUF_MAX_DIMENSION);
+		goto error_invalid;
+	}
+	if (stride < fourcc_plane_min_stride(info, 0, width) || stride % 4 != 0) {
+		log_warn("buffer: stride %" PRIu32 " is smaller than width %" PRIu32
+			 " × %u bytes or not a multiple of 4",
+			 stride, width, info->bpp[0]);
+		goto error_invalid;
+	}
+	if (data == NULL) {
+		log_warn("buffer: no pixels");
+		goto error_invalid;
+	}
+
+	struct buffer *buffer =
+		buffer_alloc(BUFFER_CPU, width, height, fourcc, DRM_FORMAT_MOD_LINEAR);
+	if (buffer == NULL)
+		return NULL;
+	buffer->cpu.data = data;
+	buffer->cpu.stride = stride;
+	return buffer;
+
+error_invalid:
+	errno = EINVAL;
+	return NULL;
+}
+
+struct buffer *buffer_ref(struct buffer *buffer)
+{
+	assert(buffer->refcnt > 0);
+	buffer->refcnt++;
+	return buffer;
+}
+
+void buffer_unref(struct buffer *buffer)
+{
+	if (buffer == NULL)
+		return;
+	assert(buffer->refcnt > 0);
+	if (--buffer->refcnt > 0)
+		return;
+	assert(buffer->n_locks == 0);
+
+	/* Listeners (kms/fb.c's caches among them) remove themselves. */
+	wl_signal_emit_mutable(&buffer->events.destroy, buffer);
+	assert(wl_list_empty(&buffer->imports));
+	dmabuf_mapping_finish(&buffer->mapping);
+	dmabuf_attributes_finish(&buffer->dmabuf);
+	free(buffer);
+}
+
+void buffer_lock(struct buffer *buffer)
+{
+	buffer_ref(buffer);
+	buffer->n_locks++;
+}
+
+void buffer_unlock(struct buffer *buffer)
+{
+	assert(buffer->n_locks > 0);
+	if (--buffer->n_locks == 0)
+		wl_signal_emit_mutable(&buffer->events.release, buffer);
+	buffer_unref(buffer);
+}
+
+struct buffer_import *buffer_get_import(struct buffer *buffer, int drm_fd)
+{
+	struct buffer_import *import;
+	wl_list_for_each(import, &buffer->imports, link)
+	{
+		if (import->drm_fd == drm_fd)
+			return import;
+	}
+	return NULL;
+}
+
+int buffer_begin_read(struct buffer *buffer, const void **data, uint32_t *stride)
+{
+	if (buffer->reading)
+		return -EBUSY;
+	if (buffer->type == BUFFER_CPU) {
+		*data = buffer->cpu.data;
+		*stride = buffer->cpu.stride;
+		buffer->reading = true;
+		return 0;
+	}
+
+	if (buffer->mapping.map == NULL) {
+		int ret = dmabuf_mapping_init(&buffer->mapping, &buffer->dmabuf, 0);
+		if (ret < 0) {
+			errno = -ret;
+			log_warn_errno("buffer: mapping the dma-buf");
+			return ret;
+		}
+	}
+	int ret = dmabuf_mapping_begin_read(&buffer->mapping);
+	if (ret < 0)
+		return ret;
+	*data = buffer->mapping.data;
+	*stride = buffer->mapping.stride;
+	buffer->reading = true;
+	return 0;
+}
+
+int buffer_end_read(struct buffer *buffer)
+{
+	if (!buffer->reading)
+		return -EINVAL;
+	buffer->reading = false;
+	if (buffer->type == BUFFER_CPU)
+		return 0;
+	return dmabuf_mapping_end_read(&buffer->mapping);
+}
