@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The copy path on CPU-pixel buffers: conversion, scaling, blending and
+ * filling with the exact values pixman must produce.
+ */
+#include <stdint.h>
+
+#include <drm_fourcc.h>
+
+#include "buffer/buffer.h"
+#include "render/copy.h"
+#include "test.h"
+
+#define DW 16
+#define DH 8
+
+static uint32_t dst_px[DH][DW];
+static pixman_image_t *dst;
+
+static void dst_reset(uint32_t value)
+{
+	for (int y = 0; y < DH; y++)
+		for (int x = 0; x < DW; x++)
+			dst_px[y][x] = value;
+}
+
+static void check_px(int x, int y, uint32_t want)
+{
+	if (dst_px[y][x] != want) {
+		fprintf(stderr, "pixel (%d,%d) is 0x%08x, want 0x%08x\n", x, y, dst_px[y][x], want);
+		abort();
+	}
+}
+
+static void test_same_format_subrect(void)
+{
+	uint32_t src[4][8];
+	for (int y = 0; y < 4; y++)
+		for (int x = 0; x < 8; x++)
+			src[y][x] = 0xff000000u | (uint32_t)(y << 16 | x << 8 | (x + y));
+	struct buffer *b = buffer_create_cpu(src, 8, 4, sizeof(src[0]), DRM_FORMAT_XRGB8888);
+	check(b != NULL);
+	dst_reset(0xff555555);
+
+	struct render_rect s = {2, 1, 3, 2}, d = {5, 4, 3, 2};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_SRC), 0);
+	for (int y = 0; y < DH; y++)
+		for (int x = 0; x < DW; x++) {
+			bool in = x >= 5 && x < 8 && y >= 4 && y < 6;
+			check_px(x, y, in ? src[y - 4 + 1][x - 5 + 2] : 0xff555555);
+		}
+
+	/* Partly outside the destination: clipped, not an error. */
+	struct render_rect d2 = {DW - 1, -1, 3, 2};
+	check_int_eq(render_copy(dst, &d2, b, &s, RENDER_OP_SRC), 0);
+	check_px(DW - 1, 0, src[2][2]);
+	buffer_unref(b);
+}
+
+static void test_abgr_to_xrgb(void)
+{
+	/* ABGR8888: A in bits 31..24, then B, G, R. */
+	uint32_t src[2] = {0xff112233, 0x80a0b0c0};
+	struct buffer *b = buffer_create_cpu(src, 2, 1, 8, DRM_FORMAT_ABGR8888);
+	check(b != NULL);
+	dst_reset(0);
+	struct render_rect s = {0, 0, 2, 1}, d = {0, 0, 2, 1};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_SRC), 0);
+	check_px(0, 0, 0xff332211);
+	/* Alpha is dropped (colour kept as is): X comes out as ones. */
+	check_px(1, 0, 0xffc0b0a0);
+	check_px(2, 0, 0);
+	buffer_unref(b);
+}
+
+static void test_rgb565_to_xrgb(void)
+{
+	uint16_t src[4] = {0xf800, 0x07e0, 0x001f, 0x8410};
+	struct buffer *b = buffer_create_cpu(src, 4, 1, 8, DRM_FORMAT_RGB565);
+	check(b != NULL);
+	dst_reset(0);
+	struct render_rect s = {0, 0, 4, 1}, d = {1, 1, 4, 1};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_SRC), 0);
+	/* 5 and 6 bit channels widen by replicating their top bits. */
+	check_px(1, 1, 0xffff0000);
+	check_px(2, 1, 0xff00ff00);
+	check_px(3, 1, 0xff0000ff);
+	check_px(4, 1, 0xff848284);
+	buffer_unref(b);
+}
+
+static void test_rgb888_odd_offset(void)
+{
+	/* RGB888 is B, G, R in memory; row stride 12 bytes (4 pixels). */
+	uint8_t src[2][12] = {
+		{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
+		{13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24},
+	};
+	struct buffer *b = buffer_create_cpu(src, 4, 2, 12, DRM_FORMAT_RGB888);
+	check(b != NULL);
+	dst_reset(0);
+	struct render_rect s = {1, 1, 2, 1}, d = {0, 0, 2, 1};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_SRC), 0);
+	check_px(0, 0, 0xff121110);
+	check_px(1, 0, 0xff151413);
+	buffer_unref(b);
+}
+
+static void test_nearest_scale(void)
+{
+	uint32_t src[2][3] = {
+		{0xff000001, 0xff000002, 0xff000003},
+		{0xff000004, 0xff000005, 0xff000006},
+	};
+	struct buffer *b = buffer_create_cpu(src, 3, 2, sizeof(src[0]), DRM_FORMAT_XRGB8888);
+	check(b != NULL);
+
+	/* 2x: every source pixel becomes a 2x2 block. */
+	dst_reset(0);
+	struct render_rect s = {0, 0, 3, 2}, d = {1, 1, 6, 4};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_SRC), 0);
+	for (int y = 0; y < DH; y++)
+		for (int x = 0; x < DW; x++) {
+			bool in = x >= 1 && x < 7 && y >= 1 && y < 5;
+			check_px(x, y, in ? src[(y - 1) / 2][(x - 1) / 2] : 0);
+		}
+
+	/* 5x horizontally, 3x vertically, from a sub-rectangle. */
+	dst_reset(0);
+	struct render_rect s2 = {1, 0, 2, 2}, d2 = {0, 0, 10, 6};
+	check_int_eq(render_copy(dst, &d2, b, &s2, RENDER_OP_SRC), 0);
+	for (int y = 0; y < 6; y++)
+		for (int x = 0; x < 10; x++)
+			check_px(x, y, src[y / 3][1 + x / 5]);
+	check_px(10, 0, 0);
+	buffer_unref(b);
+}
+
+static void test_bilinear_stays_inside(void)
+{
+	/* A uniform 3x3 rectangle surrounded by another colour: scaled to a size that is
+	   no integer multiple, it must stay uniform (edges padded, not sampled outside). */
+	uint32_t src[5][5];
+	for (int y = 0; y < 5; y++)
+		for (int x = 0; x < 5; x++)
+			src[y][x] = (x >= 1 && x < 4 && y >= 1 && y < 4) ? 0xff204080 : 0xffffffff;
+	struct buffer *b = buffer_create_cpu(src, 5, 5, sizeof(src[0]), DRM_FORMAT_XRGB8888);
+	check(b != NULL);
+	dst_reset(0);
+	struct render_rect s = {1, 1, 3, 3}, d = {0, 0, 7, 5};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_SRC), 0);
+	for (int y = 0; y < 5; y++)
+		for (int x = 0; x < 7; x++)
+			check_px(x, y, 0xff204080);
+	check_px(7, 0, 0);
+	buffer_unref(b);
+}
+
+static void test_over_blend(void)
+{
+	/* Premultiplied ARGB: half-transparent red, opaque green, fully transparent. */
+	uint32_t cursor[3] = {0x80800000, 0xff00ff00, 0x00000000};
+	struct buffer *b = buffer_create_cpu(cursor, 3, 1, 12, DRM_FORMAT_ARGB8888);
+	check(b != NULL);
+	dst_reset(0xff0000ff);
+	struct render_rect s = {0, 0, 3, 1}, d = {2, 2, 3, 1};
+	check_int_eq(render_copy(dst, &d, b, &s, RENDER_OP_OVER), 0);
+	check_px(2, 2, 0xff80007f);
+	check_px(3, 2, 0xff00ff00);
+	check_px(4, 2, 0xff0000ff);
+	buffer_unref(b);
+}
+
+static void test_fill(void)
+{
+	dst_reset(0);
+	struct render_rect r = {-2, 6, 5, 10};
+	check_int_eq(render_fill(dst, &r, 0xff123456), 0);
+	for (int y = 0; y < DH; y++)
+		for (int x = 0; x < DW; x++)
+			check_px(x, y, (x < 3 && y >= 6) ? 0xff123456 : 0);
+	struct render_rect outside = {DW, 0, 4, 4};
+	check_int_eq(render_fill(dst, &outside, 0xffffffff), 0);
+	check_px(DW - 1, 0, 0);
+	check_int_eq(render_fill(NULL, &r, 0), -EINVAL);
+	check_int_eq(render_fill(dst, NULL, 0), -EINVAL);
+}
+
+static void test_bad_input(void)
+{
+	uint32_t src[2][2] = {{1, 2}, {3, 4}};
+	struct buffer *b = buffer_create_cpu(src, 2, 2, 8, DRM_FORMAT_XRGB8888);
+	struct render_rect ok = {0, 0, 2, 2};
+	struct render_rect bad_src[] = {
+		{1, 0, 2, 2},  {0, 0, 0, 2}, {0, 0, 2, 0},
+		{-1, 0, 1, 1}, {0, 2, 1, 1}, {0, 0, UINT32_MAX, 1},
+	};
+	for (size_t i = 0; i < sizeof(bad_src) / sizeof(bad_src[0]); i++)
+		check_int_eq(render_copy(dst, &ok, b, &bad_src[i], RENDER_OP_SRC), -EINVAL);
+	struct render_rect bad_dst[] = {
+		{0, 0, 0, 1},
+		{0, 0, 1, 0},
+		{0, 0, 100000, 1},
+		{INT32_MIN, 0, 1, 1},
+	};
+	for (size_t i = 0; i < sizeof(bad_dst) / sizeof(bad_dst[0]); i++)
+		check_int_eq(render_copy(dst, &bad_dst[i], b, &ok, RENDER_OP_SRC), -EINVAL);
+	check_int_eq(render_copy(NULL, &ok, b, &ok, RENDER_OP_SRC), -EINVAL);
+	check_int_eq(render_copy(dst, NULL, b, &ok, RENDER_OP_SRC), -EINVAL);
+	check_int_eq(render_copy(dst, &ok, NULL, &ok, RENDER_OP_SRC), -EINVAL);
+	check_int_eq(render_copy(dst, &ok, b, NULL, RENDER_OP_SRC), -EINVAL);
+
+	/* A buffer being read elsewhere is not read twice. */
+	const void *data;
+	uint32_t stride;
+	check_int_eq(buffer_begin_read(b, &data, &stride), 0);
+	check_int_eq(render_copy(dst, &ok, b, &ok, RENDER_OP_SRC), -EBUSY);
+	check_int_eq(buffer_end_read(b), 0);
+	/* and a failed copy ends its own read */
+	check_int_eq(render_copy(dst, &ok, b, &bad_src[0], RENDER_OP_SRC), -EINVAL);
+	check_int_eq(render_copy(dst, &ok, b, &ok, RENDER_OP_SRC), 0);
+	check(!b->reading);
+	buffer_unref(b);
+}
+
+int main(void)
+{
+	dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, DW, DH, &dst_px[0][0], DW * 4);
+	check(dst != NULL);
+	test_same_format_subrect();
+	test_abgr_to_xrgb();
+	test_rgb565_to_xrgb();
+	test_rgb888_odd_offset();
+	test_nearest_scale();
+	test_bilinear_stays_inside();
+	test_over_blend();
+	test_fill();
+	test_bad_input();
+	pixman_image_unref(dst);
+	return 0;
+}
