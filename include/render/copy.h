@@ -32,8 +32,8 @@ struct render_rect {
 };
 
 enum render_op {
-	RENDER_OP_SRC,  /* replace the destination (alpha of the source kept or dropped per
-			   the destination format) */
+	RENDER_OP_SRC,  /* replace the destination; into a destination without alpha the
+			   source's alpha is ignored and X bits are written as ones */
 	RENDER_OP_OVER, /* blend a premultiplied-alpha source over the destination (cursors) */
 };
 

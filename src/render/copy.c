@@ -70,7 +70,8 @@ int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct 
 		return -EINVAL;
 	}
 	if (!rect_inside(src_rect, src->width, src->height)) {
-		log_warn("copy: source rectangle %" PRIu32 "x%" PRIu32 "+%" PRId32 "+%" PRId32
+		log_warn("copy: source rectangle %" PRIu32 "x%" PRIu32 " at (%" PRId32 ", %" PRId32
+			 ")"
 			 " is not inside the %" PRIu32 "x%" PRIu32 " buffer",
 			 src_rect->width, src_rect->height, src_rect->x, src_rect->y, src->width,
 			 src->height);
@@ -79,7 +80,8 @@ int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct 
 	if (dst_rect->width < 1 || dst_rect->height < 1 || dst_rect->width > RECT_MAX ||
 	    dst_rect->height > RECT_MAX || dst_rect->x < -RECT_MAX || dst_rect->x > RECT_MAX ||
 	    dst_rect->y < -RECT_MAX || dst_rect->y > RECT_MAX) {
-		log_warn("copy: destination rectangle %" PRIu32 "x%" PRIu32 "+%" PRId32 "+%" PRId32
+		log_warn("copy: destination rectangle %" PRIu32 "x%" PRIu32 " at (%" PRId32
+			 ", %" PRId32 ")"
 			 " is empty or out of range",
 			 dst_rect->width, dst_rect->height, dst_rect->x, dst_rect->y);
 		return -EINVAL;
@@ -99,10 +101,14 @@ int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct 
 		ret = -EINVAL;
 		goto end_read;
 	}
+	/* Copied into an opaque destination, alpha means nothing: read the opaque twin, so
+	   the destination's X bits come out as ones rather than the source's alpha. */
+	pixman_format_code_t format = info->pixman;
+	if (op == RENDER_OP_SRC && PIXMAN_FORMAT_A(pixman_image_get_format(dst)) == 0)
+		format = fourcc_info_get(info->opaque)->pixman;
 	int img_w = (int)(src_rect->x + src_rect->width - col0);
-	pixman_image_t *img =
-		pixman_image_create_bits_no_clear(info->pixman, img_w, (int)src_rect->height,
-						  (uint32_t *)(uintptr_t)first, (int)stride);
+	pixman_image_t *img = pixman_image_create_bits_no_clear(
+		format, img_w, (int)src_rect->height, (uint32_t *)(uintptr_t)first, (int)stride);
 	if (img == NULL) {
 		ret = -ENOMEM;
 		goto end_read;
