@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_KMS_OUTPUT_H
+#define VSCANOUT_KMS_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <wayland-server-core.h>
+#include <xf86drmMode.h>
+
+#include "kms/device.h"
+#include "kms/flip.h"
+#include "kms/properties.h"
+
+/*
+ * Outputs and layers: what vscanoutd shows on one connector.
+ *
+ * An output is one connector of a struct kms_device ("Virtual-1"), found
+ * with kms_device_find_output(). kms_output_enable() picks a CRTC and a mode
+ * and lights it; from then on the output shows its layers (guest primary,
+ * guest cursor, ...), each a struct buffer at a position, stacked by zpos.
+ *
+ * Each frame every layer's buffer is imported as a framebuffer and offered
+ * to libliftoff, which places layers on the output's hardware planes with
+ * TEST_ONLY commits (reusing the last placement costs one). A layer that no
+ * plane takes is copied with pixman (render/copy.h) into a scanout buffer
+ * on the primary plane (the composition layer), after a fill with the
+ * placeholder colour. An output whose layers have no buffer shows the
+ * placeholder colour alone: never garbage or a previous guest's last frame.
+ *
+ * Flips are non-blocking atomic commits with a page-flip event, at most one
+ * in flight per output. Changes made while one is in flight are committed
+ * from its flip event (mailbox: the newest state wins; nothing is queued).
+ * A buffer handed to a layer is locked (buffer_lock()) and unlocked only once
+ * a later frame without it is on screen, so its `release` fires after its
+ * replacement's flip event.
+ *
+ * Frames are committed from an idle callback of the event loop, so that all
+ * layer changes made in one dispatch land in one commit.
+ */
+
+struct buffer;
+struct kms_layer;
+struct scanout_buffer;
+struct scanout_swapchain;
+struct liftoff_device;
+struct liftoff_output;
+struct liftoff_layer;
+
+/* Default placeholder: dark grey. */
+#define KMS_PLACEHOLDER_DEFAULT 0x202020u
+
+/* 16.16 fixed point, as KMS SRC_* properties take. */
+#define KMS_FIXED(n) ((uint32_t)(n) << 16)
+
+struct kms_output_settings {
+	/* Mode: width × height at refresh_mhz (0: any rate); width 0: preferred. */
+	uint32_t width, height;
+	uint32_t refresh_mhz;
+	enum kms_flip_policy flip; /* KMS_FLIP_ASYNC by default */
+	uint32_t placeholder;      /* 0xRRGGBB; KMS_PLACEHOLDER_DEFAULT by default */
+};
+
+/* Fill settings with the defaults: preferred mode, async, dark grey. */
+void kms_output_settings_init(struct kms_output_settings *settings);
+
+/* Counters of an output since it was created, for inspection. */
+struct kms_output_stats {
+	uint64_t frames_direct; /* presented frames where every visible layer was on a plane */
+	uint64_t frames_copied; /* presented frames that used the copy path */
+	uint64_t flips_vsync;
+	uint64_t flips_async;
+	uint64_t async_fallbacks; /* async commits rejected and committed again with vsync */
+	uint64_t commits;         /* real (not TEST_ONLY) commits */
+	uint64_t modesets;
+	uint64_t commit_failures;
+};
+
+/* Flags of a present event. */
+enum kms_present_flags {
+	KMS_PRESENT_VSYNC = 1u << 0,     /* flipped on a vblank */
+	KMS_PRESENT_ASYNC = 1u << 1,     /* flipped immediately (may tear) */
+	KMS_PRESENT_ZERO_COPY = 1u << 2, /* every visible layer was scanned out directly */
+	KMS_PRESENT_MODESET = 1u << 3,   /* the frame came with a modeset */
+};
+
+#define KMS_PRESENT_MAX_LAYERS 8
+
+/* What one layer contributed to a presented frame. */
+struct kms_present_layer {
+	struct kms_layer *layer;
+	struct buffer *buffer; /* may be NULL: borrowed, valid during the emission */
+	bool zero_copy;        /* on a plane, not copied */
+};
+
+/* Data of kms_output.events.present: a frame reached the screen. */
+struct kms_present_event {
+	struct kms_output *output;
+	uint64_t time_ns;  /* CLOCK_MONOTONIC timestamp of the flip event */
+	uint32_t sequence; /* the CRTC's vblank counter from the flip event */
+	uint32_t flags;    /* enum kms_present_flags */
+	size_t n_layers;   /* layers with a buffer, first KMS_PRESENT_MAX_LAYERS */
+	struct kms_present_layer layers[KMS_PRESENT_MAX_LAYERS];
+};
+
+enum kms_output_state {
+	KMS_OUTPUT_OFF = 0,   /* not enabled */
+	KMS_OUTPUT_WAITING,   /* enabled, connector absent or no CRTC: lights up when it can */
+	KMS_OUTPUT_ON,        /* CRTC lit (or being lit) */
+	KMS_OUTPUT_DISABLING, /* turning off, waiting for the commit's event */
+};
+
+struct kms_output {
+	struct kms_device *device;
+	struct wl_list link; /* kms_device.outputs */
+
+	uint32_t connector_id;
+	char name[32]; /* KMS connector name, "Virtual-1" */
+	uint32_t connector_props[KMS_CONNECTOR_PROP__COUNT];
+	uint32_t possible_crtcs;
+	bool connected;
+	drmModeModeInfo *modes; /* may be NULL */
+	int n_modes;
+
+	enum kms_output_state state;
+	bool enabled; /* wanted on by the user: settings are kept while it waits */
+	struct kms_output_settings settings;
+	struct kms_crtc *crtc; /* may be NULL while not on */
+	drmModeModeInfo mode;
+	uint32_t mode_blob;     /* 0 if none */
+	uint32_t old_mode_blob; /* replaced blob, destroyed after the next successful commit */
+	bool needs_modeset;
+	bool force_copy;
+
+	struct wl_list layers; /* kms_layer.link, by ascending zpos */
+
+	/* private: placement, composition and flips */
+	struct liftoff_device *liftoff_device;   /* may be NULL while not on */
+	struct liftoff_output *liftoff_output;   /* may be NULL while not on */
+	struct liftoff_layer *placeholder_layer; /* may be NULL while not on */
+	struct liftoff_layer *composition_layer; /* may be NULL while not on */
+	struct scanout_swapchain *swapchain;     /* may be NULL while not on */
+	struct scanout_buffer *comp_queued;      /* may be NULL */
+	struct scanout_buffer *comp_current;     /* may be NULL */
+	bool queued_copied, queued_modeset;
+	uint32_t last_primary_fb;     /* FB_ID on the primary plane in the last commit */
+	struct wl_event_source *idle; /* may be NULL: a frame is scheduled */
+	bool frame_wanted;            /* something changed since the last commit */
+	bool flip_pending;            /* a commit with an event is in flight */
+	enum kms_flip_method queued_method;
+	enum kms_async_probe atomic_async_probe;
+	enum kms_async_probe legacy_async_probe;
+	struct kms_capture *capture;            /* may be NULL: a capture waiting or in flight */
+	bool writeback_bound;                   /* the writeback connector is on our CRTC */
+	struct kms_present_event present_event; /* of the commit in flight */
+	uint64_t commit_seq;                    /* successful commits with an event */
+	struct wl_list dead_layers;             /* kms_layer.link, destroyed, buffers still shown */
+	bool off_committed;                     /* DISABLING: the off commit is in flight */
+
+	struct kms_output_stats stats;
+
+	struct {
+		struct wl_signal present; /* data: struct kms_present_event */
+	} events;
+};
+
+/*
+ * Light the output with settings (copied; NULL: defaults). Picks a CRTC the
+ * connector can drive that no other enabled output of the device uses
+ * (preferring the one it is already on), the mode asked for (or the
+ * preferred one when it has none or none matches, with a warning), claims
+ * planes and commits a full modeset on the next frame. Calling it on an on
+ * output applies new settings (a modeset only if the mode changes). When
+ * the connector is disconnected or no CRTC is free the output waits and
+ * lights up on a later kms_device_handle_hotplug(). Returns 0, -ENOENT when
+ * no mode fits and there is no preferred mode, or a negative errno.
+ */
+int kms_output_enable(struct kms_output *output, const struct kms_output_settings *settings);
+
+/*
+ * Turn the output off: its CRTC is disabled, planes and buffers are released
+ * once the commit completed. Layers stay and keep their buffers locked.
+ */
+void kms_output_disable(struct kms_output *output);
+
+/* Debug and tests: copy this output's layers instead of scanning them out. */
+void kms_output_set_force_copy(struct kms_output *output, bool force_copy);
+
+/* Commit a frame with the current state soon (from an idle callback). */
+void kms_output_schedule_frame(struct kms_output *output);
+
+/*
+ * Commit a frame now if the output is on, the device active and no flip is
+ * in flight (otherwise the flip event commits it). Normally reached through
+ * kms_output_schedule_frame().
+ */
+void kms_output_commit(struct kms_output *output);
+
+/* Width and height of the output's mode, 0 × 0 while it has none. */
+void kms_output_get_size(const struct kms_output *output, uint32_t *width, uint32_t *height);
+
+/* Why a layer is not scanned out directly (bits). */
+enum kms_layer_miss {
+	KMS_LAYER_MISS_IMPORT = 1u << 0,      /* the device cannot import the buffer */
+	KMS_LAYER_MISS_PIXELS_ONLY = 1u << 1, /* a CPU buffer, no dma-buf */
+	KMS_LAYER_MISS_FORMAT = 1u << 2,      /* no usable plane lists the format + modifier */
+	KMS_LAYER_MISS_NO_PLANE = 1u << 3,    /* libliftoff found no plane for it */
+	KMS_LAYER_MISS_FORCED_COPY = 1u << 4, /* kms_output/device_set_force_copy() */
+	KMS_LAYER_MISS__COUNT = 5,
+};
+
+/* "import", "pixels-only", "format", "no-plane", "forced-copy". */
+const char *kms_layer_miss_name(enum kms_layer_miss bit);
+
+/* Inspection of a layer, as of the last committed frame. */
+struct kms_layer_state {
+	bool visible;      /* has a buffer */
+	bool direct;       /* scanned out on plane_id */
+	uint32_t plane_id; /* 0 unless direct */
+	bool copied;       /* drawn into the composition buffer */
+	uint32_t miss;     /* enum kms_layer_miss bits, 0 when direct */
+	uint32_t fourcc;   /* of the buffer, 0 without one */
+};
+
+/* A rectangle on the output, in pixels. */
+struct kms_rect {
+	int32_t x, y;
+	uint32_t width, height;
+};
+
+/* A rectangle of a buffer in 16.16 fixed point (KMS_FIXED()). */
+struct kms_fixed_rect {
+	uint32_t x, y;
+	uint32_t width, height;
+};
+
+struct kms_layer {
+	struct kms_output *output;
+	struct wl_list link; /* kms_output.layers */
+	int zpos;
+
+	struct buffer *buffer; /* may be NULL: locked while here */
+	struct kms_fixed_rect src;
+	struct kms_rect dst;
+
+	struct kms_layer_state state;
+
+	/* private */
+	struct liftoff_layer *liftoff; /* may be NULL while the output is not on */
+	struct kms_fb *fb;             /* may be NULL: fb of buffer on this device */
+	struct buffer *queued_buffer;  /* may be NULL: locked, in the commit in flight */
+	struct kms_fb *queued_fb;      /* may be NULL */
+	struct buffer *current_buffer; /* may be NULL: locked, on screen */
+	struct kms_fb *current_fb;     /* may be NULL */
+	bool dead;         /* destroyed by the user, freed after dead_seq's successor flipped */
+	uint64_t dead_seq; /* kms_output.commit_seq when it was destroyed */
+};
+
+/*
+ * A new layer on output at zpos (higher is nearer the viewer), without a
+ * buffer. Returns NULL on allocation failure.
+ */
+struct kms_layer *kms_output_create_layer(struct kms_output *output, int zpos);
+
+/*
+ * Remove the layer: it disappears with the next frame (scheduled). Its
+ * buffers are unlocked once that frame is on screen. NULL is a no-op.
+ */
+void kms_layer_destroy(struct kms_layer *layer);
+
+/*
+ * Show buffer (may be NULL: nothing; borrowed, locked by the layer until a
+ * frame without it is on screen) with src of it (NULL: the whole buffer)
+ * stretched onto dst of the output (NULL: the whole output). Passing the
+ * same buffer again commits it again (front-buffer rendering). Schedules a
+ * frame.
+ */
+void kms_layer_set_buffer(struct kms_layer *layer, struct buffer *buffer,
+			  const struct kms_fixed_rect *src, const struct kms_rect *dst);
+
+/* Like kms_layer_set_buffer() with an integer source rectangle. */
+void kms_layer_set_buffer_int(struct kms_layer *layer, struct buffer *buffer,
+			      const struct kms_rect *src, const struct kms_rect *dst);
+
+/* Inspection: how the layer went out in the last committed frame. */
+void kms_layer_get_state(const struct kms_layer *layer, struct kms_layer_state *state);
+
+/* private, for kms/device.c */
+
+/* Free the output and its layers; the device is being destroyed. */
+void kms_output_destroy(struct kms_output *output);
+
+/* The commit in flight on the output's CRTC completed. */
+void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64_t time_ns);
+
+/*
+ * Bring the output in line with its connector and the device's activity:
+ * light it, turn it off, or re-commit its mode (link-status BAD).
+ */
+void kms_output_update(struct kms_output *output);
+
+#endif
