@@ -164,6 +164,7 @@ struct session {
 	int dispatch_depth;     /* > 0 while one of our callbacks runs */
 	bool destroyed;         /* session_destroy() called during a dispatch */
 	bool scan_pending;      /* look for cards at the next activation */
+	bool noop;              /* libseat's noop backend: no seat manager */
 };
 
 /*
@@ -172,7 +173,9 @@ struct session {
  * `seat_name` (may be NULL) is the seat the configuration asks for; libseat
  * itself decides which seat it opens (seatd and builtin: "seat0", logind:
  * the caller's login session's seat), so a different answer is an error.
- * NULL accepts whatever libseat opens.
+ * NULL accepts whatever libseat opens. libseat's noop backend (for tests
+ * and setups without a seat manager) has no seat: the session then takes
+ * the cards of `seat_name`, or of "seat0" when NULL, and is active at once.
  *
  * The libseat fd and a udev monitor for the drm subsystem are added to
  * `loop` (borrowed; it must outlive the session). libseat is dispatched once

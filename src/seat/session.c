@@ -361,6 +361,7 @@ static int seat_init(struct session *session, const char *seat_name)
 	if (strcmp(opened, NOOP_SEAT_NAME) == 0) {
 		/* No seat manager: the devices of the configured seat, or seat0. */
 		opened = seat_name != NULL ? seat_name : "seat0";
+		session->noop = true;
 	} else if (seat_name != NULL && strcmp(opened, seat_name) != 0) {
 		log_error("cannot open seat %s: libseat opened seat %s instead", seat_name, opened);
 		return -EINVAL;
@@ -413,6 +414,12 @@ struct session *session_create(struct wl_event_loop *loop, const char *seat_name
 		log_error_errno("cannot open seat %s", session->seat_name);
 		goto error_session;
 	}
+	/*
+	 * The noop backend grants everything, but the one in libseat 0.7
+	 * never reports it (later versions enable at the first dispatch).
+	 */
+	if (session->noop && !session->active)
+		handle_enable_seat(session->seat, session);
 	if (session->active)
 		scan_devices(session, false);
 	else

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for the seat tests that run in the VM test bed: waiting for a
+ * session signal on the event loop (bounded by a timer on the same loop,
+ * never a sleep), recording signals, and sysfs writes.
+ */
+#ifndef VSCANOUT_TESTS_SEAT_SEATEST_H
+#define VSCANOUT_TESTS_SEAT_SEATEST_H
+
+#include <stdbool.h>
+#include <wayland-server-core.h>
+
+#include "seat/session.h"
+
+/* How long a test waits for one kernel or seat event before failing. */
+#define SEATEST_TIMEOUT_MS 20000
+
+/*
+ * Dispatch `loop` until *count reaches `want`; fail the test (naming
+ * `what`) if that takes longer than SEATEST_TIMEOUT_MS.
+ */
+void seatest_wait(struct wl_event_loop *loop, const int *count, int want, const char *what);
+
+/* Write `text` to the sysfs (or other, created if missing) file `path`; fail on error. */
+void seatest_write(const char *path, const char *text);
+
+/* Like seatest_write(), returning 0 or a negative errno instead of failing. */
+int seatest_try_write(const char *path, const char *text);
+
+/* The device of `session` with DRM driver `driver`, or NULL. */
+struct session_device *seatest_find_driver(struct session *session, const char *driver);
+
+/*
+ * Check what a session_device must be: an open O_CLOEXEC KMS fd whose node
+ * is devnode and devnum, a "cardN" sysname with a matching syspath.
+ */
+void seatest_check_device(const struct session_device *device);
+
+#endif
