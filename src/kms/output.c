@@ -14,6 +14,7 @@
 #include "kms/writeback.h"
 #include "render/copy.h"
 #include "render/scanout.h"
+#include "util/fourcc.h"
 #include "util/log.h"
 
 #define SWAPCHAIN_BUFFERS 2
@@ -720,9 +721,18 @@ static void add_modeset(struct kms_output *output, struct kms_atomic *atomic)
 static void compose(struct kms_output *output, struct scanout_buffer *buf)
 {
 	struct render_rect full = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
-	render_fill(buf->image, &full, 0xff000000u | output->settings.placeholder);
-	bool first = true;
 	struct kms_layer *layer;
+	wl_list_for_each(layer, &output->layers, link)
+	{
+		if (layer->state.copied)
+			break;
+	}
+	/* The fill is skipped when the bottom copied layer covers the screen opaquely. */
+	const struct fourcc_info *info =
+		&layer->link != &output->layers ? fourcc_info_get(layer->buffer->fourcc) : NULL;
+	if (info == NULL || info->has_alpha || layer->dst.width != 0)
+		render_fill(buf->image, &full, 0xff000000u | output->settings.placeholder);
+	bool first = true;
 	wl_list_for_each(layer, &output->layers, link)
 	{
 		if (!layer->state.copied)
@@ -974,10 +984,18 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 		return;
 	}
 
+	/*
+	 * Queued becomes current. The buffers it replaced are unlocked after
+	 * the present event, so that a source hears "presented" before "release".
+	 */
+	struct buffer *replaced[KMS_PRESENT_MAX_LAYERS];
+	size_t n_replaced = 0;
 	struct kms_layer *layer, *tmp;
 	wl_list_for_each(layer, &output->layers, link)
 	{
-		if (layer->current_buffer != NULL)
+		if (layer->current_buffer != NULL && n_replaced < KMS_PRESENT_MAX_LAYERS)
+			replaced[n_replaced++] = layer->current_buffer;
+		else if (layer->current_buffer != NULL)
 			buffer_unlock(layer->current_buffer);
 		kms_fb_unref(layer->current_fb);
 		layer->current_buffer = layer->queued_buffer;
@@ -985,7 +1003,6 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 		layer->queued_buffer = NULL;
 		layer->queued_fb = NULL;
 	}
-	/* A layer without a buffer in the last frame has its old one off screen. */
 	comp_release(&output->comp_current);
 	output->comp_current = output->comp_queued;
 	output->comp_queued = NULL;
@@ -1009,6 +1026,8 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 			output->stats.frames_direct++;
 	}
 	wl_signal_emit(&output->events.present, ev);
+	for (size_t i = 0; i < n_replaced; i++)
+		buffer_unlock(replaced[i]);
 
 	if (output->frame_wanted && output->state == KMS_OUTPUT_ON)
 		kms_output_commit(output);

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+#include <drm_fourcc.h>
+#include <fcntl.h>
+#include <linux/udmabuf.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "buffer/buffer.h"
+#include "buffer/dmabuf.h"
+#include "common.h"
+#include "kms/output.h"
+#include "kms/writeback.h"
+
+void tk_udmabuf_create(struct tk_udmabuf *u, uint32_t width, uint32_t height, uint32_t fourcc,
+		       uint32_t bpp)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	memset(u, 0, sizeof(*u));
+	u->width = width;
+	u->height = height;
+	u->fourcc = fourcc;
+	u->stride = (width * bpp + 63) & ~63u;
+	u->size = ((size_t)u->stride * height + (size_t)page - 1) & ~((size_t)page - 1);
+	u->memfd = memfd_create("vscanout-kms-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	kt_assert_errno(u->memfd >= 0);
+	kt_assert_errno(ftruncate(u->memfd, (off_t)u->size) == 0);
+	kt_assert_errno(fcntl(u->memfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
+	u->map = mmap(NULL, u->size, PROT_READ | PROT_WRITE, MAP_SHARED, u->memfd, 0);
+	kt_assert_errno(u->map != MAP_FAILED);
+
+	int dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0 && errno == ENOENT)
+		kt_skip("/dev/udmabuf is absent (--modprobe udmabuf)");
+	kt_assert_errno(dev >= 0);
+	struct udmabuf_create create = {
+		.memfd = (uint32_t)u->memfd,
+		.flags = UDMABUF_FLAGS_CLOEXEC,
+		.size = u->size,
+	};
+	int fd = ioctl(dev, UDMABUF_CREATE, &create);
+	kt_assert_errno(fd >= 0);
+	close(dev);
+
+	struct dmabuf_attributes attrs;
+	dmabuf_attributes_init(&attrs);
+	attrs.width = width;
+	attrs.height = height;
+	attrs.fourcc = fourcc;
+	attrs.modifier = DRM_FORMAT_MOD_LINEAR;
+	attrs.n_planes = 1;
+	attrs.fd[0] = fd;
+	attrs.stride[0] = u->stride;
+	u->buffer = buffer_create_dmabuf(&attrs);
+	kt_assertf(u->buffer != NULL, "buffer_create_dmabuf failed");
+}
+
+void tk_udmabuf_destroy(struct tk_udmabuf *u)
+{
+	buffer_unref(u->buffer);
+	munmap(u->map, u->size);
+	close(u->memfd);
+	memset(u, 0, sizeof(*u));
+}
+
+struct kt_image tk_udmabuf_image(struct tk_udmabuf *u)
+{
+	return (struct kt_image){
+		.width = u->width,
+		.height = u->height,
+		.stride = u->stride,
+		.format = DRM_FORMAT_XRGB8888,
+		.data = u->map,
+	};
+}
+
+void tk_wait(struct wl_event_loop *loop, const bool *flag, const char *what)
+{
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (!*flag) {
+		uint64_t now = kt_now_ns();
+		kt_assertf(now < deadline, "timed out waiting for %s", what);
+		int ret = wl_event_loop_dispatch(loop, (int)((deadline - now) / 1000000u) + 1);
+		kt_assertf(ret >= 0 || errno == EINTR, "event loop: %s", strerror(errno));
+	}
+}
+
+static void handle_present(struct wl_listener *listener, void *data)
+{
+	struct tk_presents *p = wl_container_of(listener, p, listener);
+	const struct kms_present_event *ev = data;
+	p->count++;
+	p->last_flags = ev->flags;
+	p->last_buffer = ev->n_layers > 0 ? ev->layers[0].buffer : NULL;
+}
+
+void tk_presents_init(struct tk_presents *p, struct kms_output *output)
+{
+	memset(p, 0, sizeof(*p));
+	p->listener.notify = handle_present;
+	wl_signal_add(&output->events.present, &p->listener);
+}
+
+void tk_presents_finish(struct tk_presents *p)
+{
+	wl_list_remove(&p->listener.link);
+}
+
+void tk_wait_presents(struct wl_event_loop *loop, struct tk_presents *p, uint64_t count)
+{
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (p->count < count) {
+		uint64_t now = kt_now_ns();
+		kt_assertf(now < deadline, "timed out waiting for present %llu (have %llu)",
+			   (unsigned long long)count, (unsigned long long)p->count);
+		wl_event_loop_dispatch(loop, (int)((deadline - now) / 1000000u) + 1);
+	}
+}
+
+struct capture_wait {
+	bool done;
+	struct kt_image *img;
+};
+
+static void handle_capture(struct kms_output *output, int status, const void *pixels,
+			   uint32_t width, uint32_t height, uint32_t stride, void *data)
+{
+	struct capture_wait *w = data;
+	kt_assertf(status == 0, "capture failed: %s", strerror(-status));
+	kt_assert_ok(kt_image_alloc(w->img, width, height, DRM_FORMAT_XRGB8888));
+	for (uint32_t y = 0; y < height; y++)
+		memcpy(kt_pixel(w->img, 0, y), (const char *)pixels + (size_t)y * stride,
+		       (size_t)width * 4);
+	w->done = true;
+}
+
+void tk_capture(struct wl_event_loop *loop, struct kms_output *output, struct kt_image *img)
+{
+	struct capture_wait w = {.img = img};
+	kt_assert_ok(kms_output_capture(output, handle_capture, &w));
+	tk_wait(loop, &w.done, "a writeback capture");
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vkms-output: the KMS core on vkms, pixels proven through writeback.
+ *
+ *  1. an enabled output without buffers shows the placeholder colour;
+ *  2. a udmabuf on a layer is scanned out directly on the primary plane,
+ *     and what the CRTC produced equals the memfd's pixels;
+ *  3. the same buffer with the copy path forced: same pixels, "copied";
+ *  4. an XBGR8888 buffer (no vkms plane takes it): converted by the copy
+ *     path, exact, reason FORMAT;
+ *  5. a buffer's release fires only after its replacement was presented;
+ *  6. async flips the driver rejects (pretended caps, so the kernel is
+ *     asked): every frame still presented, with vsync;
+ *  7. the output turns off cleanly.
+ */
+#include <drm_fourcc.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "buffer/buffer.h"
+#include "common.h"
+#include "kms/device.h"
+#include "kms/output.h"
+#include "util/log.h"
+
+#define COLOUR 0x336699u
+
+struct release_watch {
+	struct wl_listener listener;
+	struct tk_presents *presents;
+	struct buffer *replacement;
+	bool released;
+	bool replacement_presented; /* when the release fired */
+};
+
+static void handle_release(struct wl_listener *listener, void *data)
+{
+	struct release_watch *w = wl_container_of(listener, w, listener);
+	w->released = true;
+	w->replacement_presented = w->presents->last_buffer == w->replacement;
+}
+
+static uint32_t primary_plane_id(struct kms_device *device)
+{
+	for (size_t i = 0; i < device->n_planes; i++) {
+		if (device->planes[i].type == DRM_PLANE_TYPE_PRIMARY)
+			return device->planes[i].id;
+	}
+	return 0;
+}
+
+static void expect_solid(const struct kt_image *got, uint32_t colour, const char *what)
+{
+	struct kt_image want;
+	kt_assert_ok(kt_image_alloc(&want, got->width, got->height, DRM_FORMAT_XRGB8888));
+	kt_fill_rect(&want, 0, 0, want.width, want.height, colour);
+	uint64_t bad = kt_compare(got, &want, 0x00ffffffu, what);
+	kt_assertf(bad == 0, "%s: %llu pixels differ", what, (unsigned long long)bad);
+	kt_image_free(&want);
+}
+
+static void expect_image(const struct kt_image *got, const struct kt_image *want, const char *what)
+{
+	uint64_t bad = kt_compare(got, want, 0x00ffffffu, what);
+	kt_assertf(bad == 0, "%s: %llu pixels differ", what, (unsigned long long)bad);
+}
+
+int main(void)
+{
+	struct kt_device dev;
+	kt_device_open_or_skip(&dev, "vkms");
+	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+
+	struct wl_event_loop *loop = wl_event_loop_create();
+	kt_assert(loop);
+	struct kms_device *device = kms_device_create(loop, dev.fd, "vkms");
+	kt_assert(device);
+	kt_assertf(device->n_writebacks > 0, "no writeback connector (enable_writeback=1?)");
+	struct kms_output *output = kms_device_find_output(device, "Virtual-1");
+	kt_assert(output);
+	kt_assert(kms_device_find_output(device, "HDMI-A-9") == NULL);
+
+	struct tk_presents presents;
+	tk_presents_init(&presents, output);
+	struct kms_output_settings settings;
+	kms_output_settings_init(&settings);
+	settings.width = 1024;
+	settings.height = 768;
+	settings.placeholder = COLOUR;
+	kt_assert_ok(kms_output_enable(output, &settings));
+	tk_wait_presents(loop, &presents, 1);
+	kt_assert(output->stats.modesets == 1);
+	uint32_t w, h;
+	kms_output_get_size(output, &w, &h);
+	kt_assert(w == 1024 && h == 768);
+
+	/* 1. placeholder */
+	struct kt_image got;
+	tk_capture(loop, output, &got);
+	expect_solid(&got, COLOUR, "placeholder");
+	kt_image_free(&got);
+	kt_log("1. placeholder #%06x captured exactly", COLOUR);
+
+	/* 2. direct scanout of a udmabuf */
+	struct tk_udmabuf a;
+	tk_udmabuf_create(&a, w, h, DRM_FORMAT_XRGB8888, 4);
+	struct kt_image a_img = tk_udmabuf_image(&a), want;
+	kt_fill_pattern(&a_img, 0xa0a0);
+	kt_assert_ok(kt_image_alloc(&want, w, h, DRM_FORMAT_XRGB8888));
+	kt_fill_pattern(&want, 0xa0a0);
+	struct kms_layer *layer = kms_output_create_layer(output, 0);
+	kt_assert(layer);
+	kms_layer_set_buffer(layer, a.buffer, NULL, NULL);
+	tk_capture(loop, output, &got);
+	expect_image(&got, &want, "direct");
+	kt_image_free(&got);
+	struct kms_layer_state st;
+	kms_layer_get_state(layer, &st);
+	kt_assertf(st.visible && st.direct && !st.copied && st.miss == 0,
+		   "direct: visible %d direct %d copied %d miss 0x%x", st.visible, st.direct,
+		   st.copied, st.miss);
+	kt_assertf(st.plane_id == primary_plane_id(device), "on plane %u, primary is %u",
+		   st.plane_id, primary_plane_id(device));
+	kt_assert(presents.last_flags & KMS_PRESENT_ZERO_COPY);
+	kt_log("2. udmabuf direct on plane %u, captured exactly", st.plane_id);
+
+	/* 3. the same buffer copied */
+	kms_output_set_force_copy(output, true);
+	tk_capture(loop, output, &got);
+	expect_image(&got, &want, "forced-copy");
+	kt_image_free(&got);
+	kms_layer_get_state(layer, &st);
+	kt_assertf(st.copied && !st.direct && st.miss == KMS_LAYER_MISS_FORCED_COPY,
+		   "forced copy: direct %d copied %d miss 0x%x", st.direct, st.copied, st.miss);
+	kt_assert(!(presents.last_flags & KMS_PRESENT_ZERO_COPY));
+	kms_output_set_force_copy(output, false);
+	kt_log("3. forced copy captured exactly");
+
+	/* 4. a format no vkms plane takes: XBGR8888, converted */
+	struct tk_udmabuf b;
+	tk_udmabuf_create(&b, w, h, DRM_FORMAT_XBGR8888, 4);
+	struct kt_image b_img = tk_udmabuf_image(&b);
+	kt_fill_pattern(&want, 0xb0b0);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t x = 0; x < w; x++) {
+			uint32_t p = *kt_pixel(&want, x, y);
+			*kt_pixel(&b_img, x, y) =
+				0xff000000u | (p & 0xff) << 16 | (p & 0xff00) | (p >> 16 & 0xff);
+		}
+	}
+	struct tk_presents *pp = &presents;
+	struct release_watch watch = {.presents = pp, .replacement = b.buffer};
+	watch.listener.notify = handle_release;
+	wl_signal_add(&a.buffer->events.release, &watch.listener);
+	kms_layer_set_buffer(layer, b.buffer, NULL, NULL);
+	kt_assertf(!watch.released, "buffer released as soon as it was replaced");
+	tk_capture(loop, output, &got);
+	expect_image(&got, &want, "xbgr-converted");
+	kt_image_free(&got);
+	kms_layer_get_state(layer, &st);
+	kt_assertf(st.copied && st.miss == KMS_LAYER_MISS_FORMAT, "XBGR8888: copied %d miss 0x%x",
+		   st.copied, st.miss);
+	kt_log("4. XBGR8888 converted by the copy path, captured exactly");
+
+	/* 5. the replaced buffer was released only after its replacement's flip */
+	tk_wait(loop, &watch.released, "the release of the replaced buffer");
+	kt_assertf(watch.replacement_presented, "released before the replacement was presented");
+	wl_list_remove(&watch.listener.link);
+	kt_log("5. release after the replacement's present");
+
+	/* 6. async flips the kernel rejects: vsync, nothing dropped */
+	kt_assert(output->settings.flip == KMS_FLIP_ASYNC);
+	kms_layer_set_buffer(layer, a.buffer, NULL, NULL);
+	tk_wait_presents(loop, &presents, presents.count + 1);
+	uint64_t vsync0 = output->stats.flips_vsync, fallbacks0 = output->stats.async_fallbacks;
+	device->caps.atomic_async_page_flip = true;
+	const int frames = 10;
+	uint64_t start = presents.count;
+	for (int i = 0; i < frames; i++) {
+		if (i == frames / 2) {
+			/* Atomic async remembered as rejected; now the legacy path. */
+			kt_assert(output->atomic_async_probe == KMS_ASYNC_REJECTED);
+			device->caps.async_page_flip = true;
+		}
+		kms_layer_set_buffer(layer, i % 2 ? a.buffer : b.buffer, NULL, NULL);
+		tk_wait_presents(loop, &presents, start + (uint64_t)i + 1);
+		kt_assertf(presents.last_buffer == (i % 2 ? a.buffer : b.buffer),
+			   "frame %d: a different buffer was presented", i);
+		kt_assert(presents.last_flags & KMS_PRESENT_VSYNC);
+	}
+	kt_assert(output->legacy_async_probe == KMS_ASYNC_REJECTED);
+	kt_assertf(output->stats.flips_vsync - vsync0 == (uint64_t)frames,
+		   "%llu vsync flips for %d frames",
+		   (unsigned long long)(output->stats.flips_vsync - vsync0), frames);
+	kt_assert(output->stats.flips_async == 0);
+	kt_log("6. async rejected by the kernel (%llu fallbacks): %d frames, %d presented",
+	       (unsigned long long)(output->stats.async_fallbacks - fallbacks0), frames,
+	       (int)(presents.count - start));
+	kt_assert(output->stats.async_fallbacks - fallbacks0 >= 2);
+
+	/* The placeholder comes back when the last buffer goes. */
+	kms_layer_set_buffer(layer, NULL, NULL, NULL);
+	tk_capture(loop, output, &got);
+	expect_solid(&got, COLOUR, "placeholder-again");
+	kt_image_free(&got);
+	kt_log("placeholder back after the buffer went");
+
+	/* 7. off */
+	kms_layer_destroy(layer);
+	kms_output_disable(output);
+	bool off = false;
+	while (!off) {
+		wl_event_loop_dispatch(loop, 1000);
+		off = output->state == KMS_OUTPUT_OFF;
+	}
+	uint64_t active = 1;
+	kt_assert_ok(
+		kt_prop_get(&dev, device->crtcs[0].id, DRM_MODE_OBJECT_CRTC, "ACTIVE", &active));
+	kt_assert(active == 0);
+	kt_log("7. output off, CRTC inactive; stats: %llu commits, %llu modesets, "
+	       "%llu direct, %llu copied",
+	       (unsigned long long)output->stats.commits,
+	       (unsigned long long)output->stats.modesets,
+	       (unsigned long long)output->stats.frames_direct,
+	       (unsigned long long)output->stats.frames_copied);
+
+	tk_presents_finish(&presents);
+	kms_device_destroy(device);
+	tk_udmabuf_destroy(&a);
+	tk_udmabuf_destroy(&b);
+	kt_image_free(&want);
+	wl_event_loop_destroy(loop);
+	kt_device_close(&dev);
+	kt_log("PASS");
+	return 0;
+}
