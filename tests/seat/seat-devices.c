@@ -16,7 +16,6 @@
  *  4. a listener destroys the session from inside a `change` signal: every
  *     remaining card emits `remove`, then `destroy` fires, nothing crashes.
  */
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,32 +200,12 @@ static void check_hotplug(struct wl_event_loop *loop, struct session_device *vir
 	wl_list_remove(&other.listener.link);
 }
 
-/*
- * The virtio device ("virtio3") that virtio-gpu drives for this card: a child
- * of the PCI device the card hangs off.
- */
-static void virtio_name(const struct session_device *device, char *name, size_t size)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/device", device->syspath);
-	DIR *dir = opendir(path);
-	kt_assertf(dir != NULL, "%s: %s", path, strerror(errno));
-	struct dirent *entry;
-	name[0] = '\0';
-	while ((entry = readdir(dir)) != NULL) {
-		if (strncmp(entry->d_name, "virtio", 6) == 0 && strlen(entry->d_name) < size)
-			memcpy(name, entry->d_name, strlen(entry->d_name) + 1);
-	}
-	closedir(dir);
-	kt_assertf(name[0] != '\0', "no virtio device under %s", path);
-}
-
 static struct session_device *check_remove_and_add(struct wl_event_loop *loop,
 						   struct session *session,
 						   struct session_device *virtio)
 {
 	char name[64];
-	virtio_name(virtio, name, sizeof(name));
+	seatest_virtio_name(virtio, name, sizeof(name));
 	dev_t devnum = virtio->devnum;
 
 	struct recorder removed, added, probe_change;

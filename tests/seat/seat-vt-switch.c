@@ -14,6 +14,9 @@
  *  3. switching back (after that process has exited) emits `enable` only if
  *     the disable was acknowledged (seatd re-enables acknowledged clients
  *     only), and the fd is master again: a modeset through it works.
+ *     A card that appeared while the session was inactive (virtio_gpu,
+ *     unbound before and bound again then) is announced with `add_device`
+ *     right after `enable`, and not before;
  *  4. the same round again, the switch away asked through
  *     session_switch_vt().
  *
@@ -50,6 +53,30 @@ static void handle_seat_signal(struct wl_listener *listener, void *data)
 	kt_assert(data == rec->session);
 	rec->count++;
 	rec->active_seen = rec->session->active;
+}
+
+struct add_recorder {
+	struct wl_listener listener;
+	int count;
+	int enables_before; /* enable signals seen when the card was announced */
+	struct recorder *enabled;
+	struct session_device *device;
+};
+
+static void handle_add(struct wl_listener *listener, void *data)
+{
+	struct add_recorder *rec = wl_container_of(listener, rec, listener);
+	rec->count++;
+	rec->device = data;
+	rec->enables_before = rec->enabled->count;
+	kt_log("%s: added, driver %s", rec->device->sysname, rec->device->driver);
+}
+
+static void handle_removed(struct wl_listener *listener, void *data)
+{
+	struct recorder *rec = wl_container_of(listener, rec, listener);
+	rec->count++;
+	wl_list_remove(&rec->listener.link);
 }
 
 static void listen_session(struct recorder *rec, struct wl_signal *signal, struct session *session)
@@ -175,13 +202,27 @@ static void wait_vt(int tty0, int vt)
 	kt_assert(active_vt(tty0) == vt);
 }
 
+/* Run a command to completion; fail unless it exits 0. */
+static void run(const char *command)
+{
+	kt_log("running %s", command);
+	int status = system(command);
+	kt_assertf(status == 0, "%s: status %#x", command, status);
+}
+
+/*
+ * Switch away and back. With `command`, run it while inactive: the card it
+ * adds must be announced only after `enable`.
+ */
 static void switch_round(struct wl_event_loop *loop, struct session *session,
 			 struct session_device *device, int tty0, int home_vt, int other_vt,
-			 bool through_session)
+			 bool through_session, const char *command)
 {
 	struct recorder enabled, disabled;
 	listen_session(&enabled, &session->events.enable, session);
 	listen_session(&disabled, &session->events.disable, session);
+	struct add_recorder added = {.listener.notify = handle_add, .enabled = &enabled};
+	wl_signal_add(&session->events.add_device, &added.listener);
 
 	/* Ours: another process can neither become master nor commit. */
 	kt_assert(session->active);
@@ -208,6 +249,14 @@ static void switch_round(struct wl_event_loop *loop, struct session *session,
 		   "another process could not take %s while the session is inactive",
 		   device->devnode);
 
+	if (command != NULL) {
+		run(command);
+		/* udevd has sent the card's "add": let the session read it. */
+		for (int i = 0; i < 4; i++)
+			kt_assert(wl_event_loop_dispatch(loop, 0) == 0);
+		kt_assertf(added.count == 0, "a card was announced while the session is inactive");
+	}
+
 	activate_vt(tty0, home_vt);
 	seatest_wait(loop, &enabled.count, 1, "enable after switching VT back");
 	kt_assert(enabled.active_seen && session->active);
@@ -219,8 +268,18 @@ static void switch_round(struct wl_event_loop *loop, struct session *session,
 	int ret = modeset(device->fd, 3);
 	kt_assertf(ret == 0, "modeset after enable: %s", strerror(-ret));
 
+	if (command != NULL) {
+		kt_assertf(added.count == 1 && added.enables_before == 1,
+			   "%d cards announced, %d enable signals before", added.count,
+			   added.enables_before);
+		seatest_check_device(added.device);
+		kt_assertf(drmIsMaster(added.device->fd), "%s: not DRM master",
+			   added.device->sysname);
+	}
+
 	wl_list_remove(&enabled.listener.link);
 	wl_list_remove(&disabled.listener.link);
+	wl_list_remove(&added.listener.link);
 }
 
 int main(void)
@@ -246,8 +305,21 @@ int main(void)
 	int ret = modeset(device->fd, 1);
 	kt_assertf(ret == 0, "modeset while active: %s", strerror(-ret));
 
-	switch_round(loop, session, device, tty0, home_vt, other_vt, false);
-	switch_round(loop, session, device, tty0, home_vt, other_vt, true);
+	/* Take virtio-gpu's card away now, to bring it back while inactive. */
+	struct session_device *virtio = seatest_find_driver(session, "virtio_gpu");
+	kt_assertf(virtio != NULL, "no virtio_gpu card in the session");
+	char name[64], bind[160];
+	seatest_virtio_name(virtio, name, sizeof(name));
+	struct recorder removed = {.listener.notify = handle_removed};
+	wl_signal_add(&virtio->events.remove, &removed.listener);
+	seatest_write("/sys/bus/virtio/drivers/virtio_gpu/unbind", name);
+	seatest_wait(loop, &removed.count, 1, "remove after unbinding virtio_gpu");
+	snprintf(bind, sizeof(bind),
+		 "echo %s > /sys/bus/virtio/drivers/virtio_gpu/bind && udevadm settle", name);
+
+	switch_round(loop, session, device, tty0, home_vt, other_vt, false, bind);
+	kt_assert(seatest_find_driver(session, "virtio_gpu") != NULL);
+	switch_round(loop, session, device, tty0, home_vt, other_vt, true, NULL);
 
 	session_destroy(session);
 	wl_event_loop_destroy(loop);

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -88,4 +90,20 @@ void seatest_check_device(const struct session_device *device)
 	kt_assertf(res != NULL && res->count_crtcs > 0 && res->count_connectors > 0,
 		   "%s: no KMS resources", device->sysname);
 	drmModeFreeResources(res);
+}
+
+void seatest_virtio_name(const struct session_device *device, char *name, size_t size)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/device", device->syspath);
+	DIR *dir = opendir(path);
+	kt_assertf(dir != NULL, "%s: %s", path, strerror(errno));
+	struct dirent *entry;
+	name[0] = '\0';
+	while ((entry = readdir(dir)) != NULL) {
+		if (strncmp(entry->d_name, "virtio", 6) == 0 && strlen(entry->d_name) < size)
+			memcpy(name, entry->d_name, strlen(entry->d_name) + 1);
+	}
+	closedir(dir);
+	kt_assertf(name[0] != '\0', "no virtio device under %s", path);
 }

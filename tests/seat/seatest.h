@@ -8,6 +8,7 @@
 #define VSCANOUT_TESTS_SEAT_SEATEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <wayland-server-core.h>
 
 #include "seat/session.h"
@@ -35,5 +36,12 @@ struct session_device *seatest_find_driver(struct session *session, const char *
  * is devnode and devnum, a "cardN" sysname with a matching syspath.
  */
 void seatest_check_device(const struct session_device *device);
+
+/*
+ * The virtio device ("virtio3") that virtio-gpu drives for this card: a child
+ * of the PCI device the card hangs off. Unbinding it from
+ * /sys/bus/virtio/drivers/virtio_gpu removes the card; binding brings it back.
+ */
+void seatest_virtio_name(const struct session_device *device, char *name, size_t size);
 
 #endif
