@@ -142,7 +142,10 @@ struct kms_output {
 	struct scanout_buffer *comp_queued;      /* may be NULL */
 	struct scanout_buffer *comp_current;     /* may be NULL */
 	bool queued_copied, queued_modeset;
-	uint32_t last_primary_fb;     /* FB_ID on the primary plane in the last commit */
+	uint32_t last_primary_fb; /* FB_ID on the primary plane in the last commit */
+	bool placed_valid;        /* the last placement may be reused with new FB_IDs */
+	bool placed_any_visible;
+	uint32_t placed_comp_plane;   /* plane of the composition/placeholder buffer, 0: none */
 	struct wl_event_source *idle; /* may be NULL: a frame is scheduled */
 	bool frame_wanted;            /* something changed since the last commit */
 	bool flip_pending;            /* a commit with an event is in flight */
@@ -233,6 +236,18 @@ struct kms_fixed_rect {
 	uint32_t width, height;
 };
 
+/* private: where a layer went in the last placement libliftoff made */
+struct kms_layer_placed {
+	bool valid, visible;
+	uint32_t import_miss; /* reasons known before placement */
+	uint32_t miss;        /* after placement (NO_PLANE added) */
+	uint32_t plane_id;    /* 0: copied */
+	uint32_t width, height, fourcc;
+	uint64_t modifier;
+	struct kms_rect dst;
+	struct kms_fixed_rect src;
+};
+
 struct kms_layer {
 	struct kms_output *output;
 	struct wl_list link; /* kms_output.layers */
@@ -251,6 +266,7 @@ struct kms_layer {
 	struct kms_fb *queued_fb;      /* may be NULL */
 	struct buffer *current_buffer; /* may be NULL: locked, on screen */
 	struct kms_fb *current_fb;     /* may be NULL */
+	struct kms_layer_placed placed;
 	bool dead;         /* destroyed by the user, freed after dead_seq's successor flipped */
 	uint64_t dead_seq; /* kms_output.commit_seq when it was destroyed */
 };

@@ -100,6 +100,7 @@ struct kms_layer *kms_output_create_layer(struct kms_output *output, int zpos)
 		}
 	}
 	wl_list_insert(pos->prev, &layer->link);
+	output->placed_valid = false;
 	return layer;
 }
 
@@ -133,6 +134,7 @@ void kms_layer_destroy(struct kms_layer *layer)
 	struct kms_output *output = layer->output;
 	liftoff_layer_destroy(layer->liftoff);
 	layer->liftoff = NULL;
+	output->placed_valid = false;
 	if (output->state == KMS_OUTPUT_OFF || output->state == KMS_OUTPUT_WAITING ||
 	    (layer->queued_buffer == NULL && layer->current_buffer == NULL)) {
 		layer_free(layer);
@@ -409,6 +411,7 @@ static void output_release_hw(struct kms_output *output)
 	output->mode_blob = output->old_mode_blob = 0;
 	output->flip_pending = false;
 	output->last_primary_fb = 0;
+	output->placed_valid = false;
 	output->state = output->enabled ? KMS_OUTPUT_WAITING : KMS_OUTPUT_OFF;
 }
 
@@ -644,8 +647,8 @@ static void layer_rects(const struct kms_layer *layer, struct kms_rect *dst,
 					       KMS_FIXED(layer->buffer->height)};
 }
 
-/* Import the layer's buffer and offer it to libliftoff, or mark it for copying. */
-static void layer_prepare(struct kms_layer *layer, bool force_copy)
+/* Import the layer's buffer and decide whether a plane may take it (state.miss). */
+static void layer_import(struct kms_layer *layer, bool force_copy)
 {
 	struct kms_output *output = layer->output;
 	struct kms_device *device = output->device;
@@ -654,23 +657,31 @@ static void layer_prepare(struct kms_layer *layer, bool force_copy)
 	memset(st, 0, sizeof(*st));
 	kms_fb_unref(layer->fb);
 	layer->fb = NULL;
-	if (layer->buffer == NULL) {
-		liftoff_layer_set_property(layer->liftoff, "FB_ID", 0);
+	if (layer->buffer == NULL)
 		return;
-	}
 	st->visible = true;
 	st->fourcc = layer->buffer->fourcc;
 	if (force_copy) {
 		st->miss = KMS_LAYER_MISS_FORCED_COPY;
-	} else {
-		enum kms_fb_failure failure = KMS_FB_FAIL_NONE;
-		layer->fb = kms_fb_import(device->fd, device->caps.addfb2_modifiers, layer->buffer,
-					  &failure);
-		if (layer->fb == NULL)
-			st->miss = failure == KMS_FB_FAIL_NOT_DMABUF ? KMS_LAYER_MISS_PIXELS_ONLY
-								     : KMS_LAYER_MISS_IMPORT;
-		else if (!format_usable(output, layer->fb->fourcc, layer->fb->modifier))
-			st->miss = KMS_LAYER_MISS_FORMAT;
+		return;
+	}
+	enum kms_fb_failure failure = KMS_FB_FAIL_NONE;
+	layer->fb =
+		kms_fb_import(device->fd, device->caps.addfb2_modifiers, layer->buffer, &failure);
+	if (layer->fb == NULL)
+		st->miss = failure == KMS_FB_FAIL_NOT_DMABUF ? KMS_LAYER_MISS_PIXELS_ONLY
+							     : KMS_LAYER_MISS_IMPORT;
+	else if (!format_usable(output, layer->fb->fourcc, layer->fb->modifier))
+		st->miss = KMS_LAYER_MISS_FORMAT;
+}
+
+/* Offer the layer to libliftoff: its framebuffer, or composition. */
+static void layer_offer(struct kms_layer *layer)
+{
+	const struct kms_layer_state *st = &layer->state;
+	if (!st->visible) {
+		liftoff_layer_set_property(layer->liftoff, "FB_ID", 0);
+		return;
 	}
 	if (st->miss != 0) {
 		liftoff_layer_set_fb_composited(layer->liftoff);
@@ -753,13 +764,128 @@ static void compose(struct kms_output *output, struct scanout_buffer *buf)
 }
 
 /*
+ * Whether the last placement holds for this frame with nothing but new
+ * FB_IDs: same layers, same visibility and reasons, same geometry, and
+ * framebuffers of the same size, format and modifier on the same planes.
+ */
+static bool placement_reusable(struct kms_output *output, bool any_visible)
+{
+	if (!output->placed_valid || output->placed_any_visible != any_visible)
+		return false;
+	struct kms_layer *layer;
+	wl_list_for_each(layer, &output->layers, link)
+	{
+		const struct kms_layer_state *st = &layer->state;
+		const struct kms_layer_placed *p = &layer->placed;
+		if (!p->valid || p->visible != st->visible || p->import_miss != st->miss)
+			return false;
+		if (!st->visible || p->plane_id == 0)
+			continue;
+		const struct kms_fb *fb = layer->fb;
+		if (fb->width != p->width || fb->height != p->height || fb->fourcc != p->fourcc ||
+		    fb->modifier != p->modifier ||
+		    memcmp(&layer->dst, &p->dst, sizeof(p->dst)) != 0 ||
+		    memcmp(&layer->src, &p->src, sizeof(p->src)) != 0 ||
+		    (layer->src.width == 0 &&
+		     (layer->buffer->width != p->width || layer->buffer->height != p->height)))
+			return false;
+	}
+	return true;
+}
+
+/* The last placement again: the new FB_IDs on the same planes. */
+static void add_reused(struct kms_output *output, struct kms_atomic *atomic,
+		       struct scanout_buffer *comp)
+{
+	struct kms_device *device = output->device;
+	struct kms_layer *layer;
+	wl_list_for_each(layer, &output->layers, link)
+	{
+		struct kms_layer_state *st = &layer->state;
+		if (!st->visible)
+			continue;
+		st->miss = layer->placed.miss;
+		st->plane_id = layer->placed.plane_id;
+		st->direct = st->plane_id != 0;
+		st->copied = !st->direct;
+		const struct kms_plane *plane = plane_by_id(device, st->plane_id);
+		if (st->direct && plane != NULL)
+			kms_atomic_add(atomic, plane->id, plane->props[KMS_PLANE_FB_ID],
+				       layer->fb->fb_id);
+	}
+	const struct kms_plane *plane = plane_by_id(device, output->placed_comp_plane);
+	if (plane != NULL)
+		kms_atomic_add(atomic, plane->id, plane->props[KMS_PLANE_FB_ID], comp->fb->fb_id);
+}
+
+/* libliftoff places the layers with TEST_ONLY commits; record where they went. */
+static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t flags,
+		 struct scanout_buffer *comp, bool any_visible)
+{
+	struct kms_rect full = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
+	struct kms_fixed_rect full_src = {0, 0, KMS_FIXED(full.width), KMS_FIXED(full.height)};
+	struct kms_layer *layer;
+
+	output->placed_valid = false;
+	wl_list_for_each(layer, &output->layers, link) layer_offer(layer);
+	set_layer_rect(output->composition_layer, any_visible ? comp->fb->fb_id : 0, &full,
+		       &full_src);
+	set_layer_rect(output->placeholder_layer, any_visible ? 0 : comp->fb->fb_id, &full,
+		       &full_src);
+	int ret = liftoff_output_apply(output->liftoff_output, atomic->req, flags);
+	if (ret < 0)
+		return ret;
+
+	wl_list_for_each(layer, &output->layers, link)
+	{
+		struct kms_layer_state *st = &layer->state;
+		struct kms_layer_placed *p = &layer->placed;
+		*p = (struct kms_layer_placed){
+			.valid = true,
+			.visible = st->visible,
+			.import_miss = st->miss,
+			.dst = layer->dst,
+			.src = layer->src,
+		};
+		if (!st->visible)
+			continue;
+		struct liftoff_plane *lp = liftoff_layer_get_plane(layer->liftoff);
+		if (lp != NULL && !liftoff_layer_needs_composition(layer->liftoff)) {
+			st->direct = true;
+			st->plane_id = liftoff_plane_get_id(lp);
+			p->width = layer->fb->width;
+			p->height = layer->fb->height;
+			p->fourcc = layer->fb->fourcc;
+			p->modifier = layer->fb->modifier;
+		} else {
+			st->copied = true;
+			if (st->miss == 0)
+				st->miss = KMS_LAYER_MISS_NO_PLANE;
+		}
+		p->plane_id = st->plane_id;
+		p->miss = st->miss;
+	}
+	struct liftoff_layer *comp_layer =
+		any_visible ? output->composition_layer : output->placeholder_layer;
+	struct liftoff_plane *lp = liftoff_layer_get_plane(comp_layer);
+	output->placed_comp_plane = lp != NULL ? liftoff_plane_get_id(lp) : 0;
+	output->placed_any_visible = any_visible;
+	return 0;
+}
+
+/*
  * One frame:
- *   1. each layer: import (a remembered failure is fast), pre-filter by the
- *      formats of the planes this output holds, set libliftoff properties;
- *   2. the composition layer gets a scanout buffer when a layer is visible,
- *      the placeholder layer when none is;
- *   3. liftoff_output_apply() places layers with TEST_ONLY commits;
- *   4. layers left without a plane are copied into the composition buffer;
+ *   1. each layer's buffer is imported (a remembered failure is fast) and
+ *      pre-filtered by the formats of the planes this output holds;
+ *   2. when only framebuffers changed since the last placement, that
+ *      placement is committed again with the new FB_IDs and no test commit
+ *      (a rejection, which changes nothing, falls back to step 3);
+ *   3. otherwise libliftoff places the layers with TEST_ONLY commits
+ *      (reusing its last placement costs one), the composition layer holding
+ *      a scanout buffer when a layer is visible, the placeholder layer when
+ *      none is;
+ *   4. layers left without a plane are copied into the composition buffer,
+ *      over the placeholder colour;
  *   5. kms_flip_decide() picks vsync or async, the commit goes out, and a
  *      rejected async commit is committed again with vsync.
  */
@@ -775,41 +901,43 @@ void kms_output_commit(struct kms_output *output)
 	struct kms_layer *layer;
 	wl_list_for_each(layer, &output->layers, link)
 	{
-		layer_prepare(layer, force_copy);
+		layer_import(layer, force_copy);
 		any_visible |= layer->state.visible;
 	}
-
 	struct scanout_buffer *comp = scanout_swapchain_acquire(output->swapchain);
 	if (comp == NULL) {
 		log_error("output %s: no free scanout buffer", output->name);
 		return;
 	}
-	struct kms_rect full = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
-	struct kms_fixed_rect full_src = {0, 0, KMS_FIXED(full.width), KMS_FIXED(full.height)};
-	set_layer_rect(output->composition_layer, any_visible ? comp->fb->fb_id : 0, &full,
-		       &full_src);
-	set_layer_rect(output->placeholder_layer, any_visible ? 0 : comp->fb->fb_id, &full,
-		       &full_src);
 
-	struct kms_atomic atomic;
-	kms_atomic_init(&atomic);
-	uint32_t flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
 	bool modeset = output->needs_modeset;
+	bool reuse = !modeset && output->capture == NULL && placement_reusable(output, any_visible);
+	struct kms_atomic atomic;
+	uint32_t flags;
+	bool capture;
+	char flags_str[96];
+	int ret;
+retry:
+	kms_atomic_init(&atomic);
+	flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
 	if (modeset) {
 		add_modeset(output, &atomic);
 		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
 	}
-	bool capture = false;
+	capture = false;
 	if (output->capture != NULL) {
 		bool bind = false;
 		capture = kms_capture_prepare(output, &atomic, &bind) == 0;
 		if (bind)
 			flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
 	}
-	char flags_str[96];
-	int ret = atomic.error;
+	ret = atomic.error;
+	if (ret == 0 && reuse)
+		add_reused(output, &atomic, comp);
+	else if (ret == 0)
+		ret = place(output, &atomic, flags, comp, any_visible);
 	if (ret == 0)
-		ret = liftoff_output_apply(output->liftoff_output, atomic.req, flags);
+		ret = atomic.error;
 	if (ret < 0) {
 		log_error("output %s: no plane configuration (%s): %s", output->name,
 			  kms_commit_flags_str(flags, flags_str, sizeof(flags_str)),
@@ -821,34 +949,26 @@ void kms_output_commit(struct kms_output *output)
 	bool copied = false;
 	unsigned int planes_on = 0;
 	uint32_t primary_fb = 0;
-	struct liftoff_plane *lp;
 	wl_list_for_each(layer, &output->layers, link)
 	{
-		struct kms_layer_state *st = &layer->state;
+		const struct kms_layer_state *st = &layer->state;
 		if (!st->visible)
 			continue;
-		lp = liftoff_layer_get_plane(layer->liftoff);
-		if (lp != NULL && !liftoff_layer_needs_composition(layer->liftoff)) {
-			st->direct = true;
-			st->plane_id = liftoff_plane_get_id(lp);
-			const struct kms_plane *plane = plane_by_id(device, st->plane_id);
-			if (plane != NULL && plane->type == DRM_PLANE_TYPE_PRIMARY &&
-			    memcmp(&layer->dst, &(struct kms_rect){0}, sizeof(layer->dst)) == 0)
-				primary_fb = layer->fb->fb_id;
-			planes_on++;
-		} else {
-			st->copied = true;
-			if (st->miss == 0)
-				st->miss = KMS_LAYER_MISS_NO_PLANE;
+		if (!st->direct) {
 			copied = true;
+			continue;
 		}
+		planes_on++;
+		const struct kms_plane *plane = plane_by_id(device, st->plane_id);
+		if (plane != NULL && plane->type == DRM_PLANE_TYPE_PRIMARY && layer->dst.width == 0)
+			primary_fb = layer->fb->fb_id;
 	}
-	struct liftoff_layer *comp_layer =
-		any_visible ? output->composition_layer : output->placeholder_layer;
-	bool comp_used = liftoff_layer_get_plane(comp_layer) != NULL;
+	bool comp_used = output->placed_comp_plane != 0;
 	if (comp_used) {
 		compose(output, comp);
-		primary_fb = comp->fb->fb_id;
+		const struct kms_plane *plane = plane_by_id(device, output->placed_comp_plane);
+		if (plane != NULL && plane->type == DRM_PLANE_TYPE_PRIMARY)
+			primary_fb = comp->fb->fb_id;
 		planes_on++;
 	} else if (copied || !any_visible) {
 		log_error("output %s: the composition buffer got no plane", output->name);
@@ -902,6 +1022,13 @@ void kms_output_commit(struct kms_output *output)
 	}
 	if (method == KMS_FLIP_METHOD_VSYNC)
 		ret = kms_atomic_commit(&atomic, device->fd, flags, device);
+	if (reuse && kms_commit_rejected(ret)) {
+		log_debug("output %s: the last placement was rejected (%s), placing again",
+			  output->name, strerror(-ret));
+		kms_atomic_finish(&atomic);
+		reuse = false;
+		goto retry;
+	}
 	if (capture)
 		kms_capture_committed(output, ret);
 	if (ret < 0) {
@@ -914,6 +1041,7 @@ void kms_output_commit(struct kms_output *output)
 	kms_atomic_finish(&atomic);
 
 	/* In flight: take the slots. */
+	output->placed_valid = true;
 	output->stats.commits++;
 	output->commit_seq++;
 	output->flip_pending = true;
@@ -934,8 +1062,8 @@ void kms_output_commit(struct kms_output *output)
 		output->comp_queued = comp;
 	}
 	struct kms_present_event *ev = &output->present_event;
-	memset(ev, 0, sizeof(*ev));
 	ev->output = output;
+	ev->n_layers = 0;
 	ev->flags = (method == KMS_FLIP_METHOD_VSYNC ? KMS_PRESENT_VSYNC : KMS_PRESENT_ASYNC) |
 		    (modeset ? KMS_PRESENT_MODESET : 0);
 	if (any_visible && !copied)
@@ -955,12 +1083,14 @@ void kms_output_commit(struct kms_output *output)
 			};
 	}
 	if (log_enabled(LOG_LEVEL_DEBUG))
-		log_debug("output %s: committed (%s, %s)%s", output->name,
+		log_debug("output %s: committed (%s, %s)%s%s", output->name,
 			  kms_commit_flags_str(flags, flags_str, sizeof(flags_str)),
-			  kms_flip_method_name(method), copied ? ", copied" : "");
+			  kms_flip_method_name(method), copied ? ", copied" : "",
+			  reuse ? ", placement reused" : "");
 	return;
 
 error:
+	output->placed_valid = false;
 	kms_atomic_finish(&atomic);
 }
 
