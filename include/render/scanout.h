@@ -25,11 +25,18 @@
 
 #define SCANOUT_MAX_BUFFERS 3
 
+/*
+ * How the buffers are allocated. Measured on virtio-gpu (Linux 6.1, Mesa 22.3,
+ * under TCG), a 1280x800 XRGB8888 copy costs the same in both (2.9-3.5 ms),
+ * but a GBM swapchain took 0.3-7 s to create (Mesa loads its driver) against
+ * 0.1-0.3 s for dumb buffers, and Mesa leaks memory with every GBM device
+ * created and destroyed. The CPU path gains nothing from GBM, so AUTO means
+ * dumb buffers (as weston's pixman renderer does); GBM is there on request.
+ */
 enum scanout_alloc {
-	/* Dumb buffers, unless the device has a render node and GBM allocates there. */
-	SCANOUT_ALLOC_AUTO = 0,
-	SCANOUT_ALLOC_DUMB, /* DRM_IOCTL_MODE_CREATE_DUMB + mmap */
-	SCANOUT_ALLOC_GBM,  /* gbm_bo_create(LINEAR | SCANOUT) + gbm_bo_map() */
+	SCANOUT_ALLOC_AUTO = 0, /* dumb buffers */
+	SCANOUT_ALLOC_DUMB,     /* DRM_IOCTL_MODE_CREATE_DUMB + mmap */
+	SCANOUT_ALLOC_GBM,      /* gbm_bo_create(LINEAR | SCANOUT) + gbm_bo_map() */
 };
 
 struct scanout_swapchain;

@@ -117,14 +117,6 @@ static int buffers_init(struct scanout_swapchain *sc, bool modifiers_supported,
 	return 0;
 }
 
-/* GBM only where a render node exists: without one Mesa falls back to dumb buffers anyway. */
-static bool gbm_usable(int drm_fd)
-{
-	char *render = drmGetRenderDeviceNameFromFd(drm_fd);
-	free(render);
-	return render != NULL;
-}
-
 struct scanout_swapchain *scanout_swapchain_create(int drm_fd, bool modifiers_supported,
 						   uint32_t width, uint32_t height, uint32_t fourcc,
 						   unsigned int n_buffers, enum scanout_alloc alloc)
@@ -153,24 +145,16 @@ struct scanout_swapchain *scanout_swapchain_create(int drm_fd, bool modifiers_su
 	sc->fourcc = fourcc;
 	sc->n_buffers = n_buffers;
 
-	if (alloc == SCANOUT_ALLOC_GBM || (alloc == SCANOUT_ALLOC_AUTO && gbm_usable(drm_fd))) {
+	sc->alloc = alloc == SCANOUT_ALLOC_GBM ? SCANOUT_ALLOC_GBM : SCANOUT_ALLOC_DUMB;
+	if (sc->alloc == SCANOUT_ALLOC_GBM) {
 		sc->gbm = gbm_create_device(drm_fd);
-		if (sc->gbm == NULL && alloc == SCANOUT_ALLOC_GBM) {
+		if (sc->gbm == NULL) {
 			log_error("scanout: GBM cannot use this device");
 			goto error_swapchain;
 		}
 	}
-	sc->alloc = sc->gbm != NULL ? SCANOUT_ALLOC_GBM : SCANOUT_ALLOC_DUMB;
 
 	int ret = buffers_init(sc, modifiers_supported, info);
-	if (ret < 0 && sc->alloc == SCANOUT_ALLOC_GBM && alloc == SCANOUT_ALLOC_AUTO) {
-		log_debug("scanout: GBM allocation failed (%s), using dumb buffers",
-			  strerror(-ret));
-		gbm_device_destroy(sc->gbm);
-		sc->gbm = NULL;
-		sc->alloc = SCANOUT_ALLOC_DUMB;
-		ret = buffers_init(sc, modifiers_supported, info);
-	}
 	if (ret < 0) {
 		errno = -ret;
 		log_error_errno("scanout: allocating %u %" PRIu32 "x%" PRIu32 " %s buffers",

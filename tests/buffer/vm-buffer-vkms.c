@@ -10,7 +10,8 @@
  *  4. the copy path draws a udmabuf, a converted and scaled RGB565 udmabuf
  *     and a placeholder fill into a scanout swapchain buffer; the writeback
  *     capture equals the picture the test computes on its own; a second
- *     frame converts ABGR8888 in the other swapchain buffer.
+ *     frame converts ABGR8888 in the other swapchain buffer; a GBM swapchain
+ *     shows a copy exactly too.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -354,6 +355,17 @@ int main(void)
 	uint64_t t_blit = kt_now_ns() - t0;
 	kt_log("%" PRIu32 "x%" PRIu32 " copy: XRGB->XRGB %.2f ms, ABGR->XRGB %.2f ms", w, h,
 	       (double)t_blit / 1e6, (double)t_convert / 1e6);
+
+	/* The same through a GBM swapchain (Mesa's kms_swrast on vkms). */
+	struct scanout_swapchain *gsc = scanout_swapchain_create(
+		dev.fd, modifiers, w, h, DRM_FORMAT_XRGB8888, 2, SCANOUT_ALLOC_GBM);
+	kt_assert(gsc != NULL && gsc->alloc == SCANOUT_ALLOC_GBM);
+	struct scanout_buffer *g = scanout_swapchain_acquire(gsc);
+	kt_assert_ok(render_copy(g->image, &all, bx, &all, RENDER_OP_SRC));
+	commit_and_capture(&dev, &pipe, g->fb->fb_id, &out);
+	differ += kt_compare(&out.img, &ux_img, 0x00ffffff, "gbm");
+	commit_and_capture(&dev, &pipe, s1->fb->fb_id, &out);
+	scanout_swapchain_destroy(gsc);
 
 	kt_assertf(differ == 0, "%" PRIu64 " pixels differ", differ);
 
