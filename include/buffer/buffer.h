@@ -130,8 +130,10 @@ struct buffer_import *buffer_get_import(struct buffer *buffer, int drm_fd);
  * use (the mapping is kept until the buffer is freed) and the read is
  * bracketed with DMA_BUF_IOCTL_SYNC; for CPU pixels this only hands out the
  * pointer. On success *data and *stride describe row 0 of the image and
- * buffer_end_read() must follow. Returns 0, -EBUSY when a read is already in
- * progress, or the negative errno of mmap/the sync ioctl.
+ * buffer_end_read() must follow. A dma-buf must be LINEAR, or INVALID (an
+ * implicit modifier, taken as linear). Returns 0, -EBUSY when a read is
+ * already in progress, -EOPNOTSUPP for another modifier (tiled memory is
+ * not read by the CPU), or the negative errno of mmap/the sync ioctl.
  */
 int buffer_begin_read(struct buffer *buffer, const void **data, uint32_t *stride);
 

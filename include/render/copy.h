@@ -50,8 +50,9 @@ int render_fill(pixman_image_t *dst, const struct render_rect *rect, uint32_t ar
  * of dst, converting the format and scaling src_rect's size to dst_rect's.
  * src_rect must lie inside the buffer; dst_rect may extend past dst, the
  * part outside is clipped. Returns 0, -EINVAL for bad rectangles or a format
- * without a pixman code, -EBUSY when src is already being read, or the
- * negative errno of mapping/syncing the dma-buf.
+ * without a pixman code, -EBUSY when src is already being read, -EOPNOTSUPP
+ * for a dma-buf with a tiled modifier, or the negative errno of
+ * mapping/syncing the dma-buf.
  */
 int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
 		const struct render_rect *src_rect, enum render_op op);

@@ -147,6 +147,13 @@ int buffer_begin_read(struct buffer *buffer, const void **data, uint32_t *stride
 		return 0;
 	}
 
+	if (buffer->modifier != DRM_FORMAT_MOD_LINEAR &&
+	    buffer->modifier != DRM_FORMAT_MOD_INVALID) {
+		char mod[FOURCC_STR_SIZE];
+		log_warn("buffer: a dma-buf with modifier %s cannot be read by the CPU",
+			 fourcc_modifier_str(buffer->modifier, mod, sizeof(mod)));
+		return -EOPNOTSUPP;
+	}
 	if (buffer->mapping.map == NULL) {
 		int ret = dmabuf_mapping_init(&buffer->mapping, &buffer->dmabuf, 0);
 		if (ret < 0) {

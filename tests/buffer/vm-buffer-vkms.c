@@ -141,6 +141,19 @@ static void test_cpu_read(void)
 	kt_assert(buffer_begin_read(b, &data, &stride) == -EBUSY);
 	kt_assert_ok(buffer_end_read(b));
 	buffer_unref(b);
+
+	/* Tiled memory is not read as if it were linear. */
+	a = test_udmabuf_attrs(&u, 64, 32, DRM_FORMAT_XRGB8888, 256);
+	a.modifier = I915_FORMAT_MOD_X_TILED;
+	b = buffer_create_dmabuf(&a);
+	kt_assert(b != NULL);
+	kt_assert(buffer_begin_read(b, &data, &stride) == -EOPNOTSUPP);
+	struct render_rect r = {0, 0, 64, 32};
+	pixman_image_t *img = pixman_image_create_bits(PIXMAN_x8r8g8b8, 64, 32, NULL, 0);
+	kt_assert(render_copy(img, &r, b, &r, RENDER_OP_SRC) == -EOPNOTSUPP);
+	kt_assert(!b->reading);
+	pixman_image_unref(img);
+	buffer_unref(b);
 	test_udmabuf_destroy(&u);
 	kt_log("CPU read through the dma-buf mapping matches the memfd");
 }
