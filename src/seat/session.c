@@ -208,11 +208,11 @@ static void handle_enable_seat(struct libseat *seat, void *data)
 static void handle_disable_seat(struct libseat *seat, void *data)
 {
 	struct session *session = data;
-	if (!session->active)
-		return;
-	log_info("seat %s: session inactive", seat_label(session));
-	session->active = false;
-	wl_signal_emit(&session->events.disable, session);
+	if (session->active) {
+		log_info("seat %s: session inactive", seat_label(session));
+		session->active = false;
+		wl_signal_emit(&session->events.disable, session);
+	}
 	/* Listeners have stopped committing: let the seat go. */
 	if (libseat_disable_seat(seat) < 0)
 		log_error_errno("seat %s: cannot acknowledge the session switch",
@@ -231,10 +231,12 @@ static int handle_seat_readable(int fd, uint32_t mask, void *data)
 	session->dispatch_depth++;
 	if (libseat_dispatch(session->seat, 0) < 0) {
 		log_error_errno("seat %s: lost the connection to the seat", session->seat_name);
-		wl_event_source_remove(session->seat_source);
+		if (session->seat_source != NULL)
+			wl_event_source_remove(session->seat_source);
 		session->seat_source = NULL;
 		session->active = false;
-		wl_signal_emit(&session->events.lost, session);
+		if (!session->destroyed)
+			wl_signal_emit(&session->events.lost, session);
 	}
 	session->dispatch_depth--;
 	reap(session);
@@ -467,6 +469,8 @@ void session_destroy(struct session *session)
 	if (session == NULL || session->destroyed)
 		return;
 	session->destroyed = true;
+	/* Listeners may close devices: free nothing before the emissions end. */
+	session->dispatch_depth++;
 
 	while (!wl_list_empty(&session->devices)) {
 		struct session_device *device =
@@ -482,6 +486,7 @@ void session_destroy(struct session *session)
 	if (session->seat_source != NULL)
 		wl_event_source_remove(session->seat_source);
 	session->seat_source = NULL;
+	session->dispatch_depth--;
 	reap(session);
 }
 

@@ -79,6 +79,14 @@ static void handle_removed(struct wl_listener *listener, void *data)
 	wl_list_remove(&rec->listener.link);
 }
 
+static void handle_remove_close(struct wl_listener *listener, void *data)
+{
+	struct recorder *rec = wl_container_of(listener, rec, listener);
+	rec->count++;
+	wl_list_remove(&rec->listener.link);
+	session_device_close(data);
+}
+
 static void listen_session(struct recorder *rec, struct wl_signal *signal, struct session *session)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -321,7 +329,11 @@ int main(void)
 	kt_assert(seatest_find_driver(session, "virtio_gpu") != NULL);
 	switch_round(loop, session, device, tty0, home_vt, other_vt, true, NULL);
 
+	/* Outside any dispatch, a remove listener closes its device itself. */
+	struct recorder closing = {.listener.notify = handle_remove_close};
+	wl_signal_add(&device->events.remove, &closing.listener);
 	session_destroy(session);
+	kt_assert(closing.count == 1);
 	wl_event_loop_destroy(loop);
 	kt_assert_errno(kill(seatd, SIGTERM) == 0);
 	int status;

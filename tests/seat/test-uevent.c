@@ -14,6 +14,8 @@ static void test_is_card(void)
 	check(!seat_uevent_is_card("controlD64"));
 	check(!seat_uevent_is_card("xcard0"));
 	check(!seat_uevent_is_card("card-1"));
+	check(!seat_uevent_is_card("card1a"));
+	check(!seat_uevent_is_card("card1:"));
 	check(!seat_uevent_is_card(""));
 	check(!seat_uevent_is_card(NULL));
 }
