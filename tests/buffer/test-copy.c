@@ -4,12 +4,15 @@
  * filling with the exact values pixman must produce.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <drm_fourcc.h>
 
 #include "buffer/buffer.h"
 #include "render/copy.h"
 #include "test.h"
+#include "util/fourcc.h"
+#include "util/log.h"
 
 #define DW 16
 #define DH 8
@@ -223,6 +226,79 @@ static void test_bad_input(void)
 	buffer_unref(b);
 }
 
+static uint32_t rng_state = 12345;
+
+static uint32_t rng(void)
+{
+	rng_state = rng_state * 1664525u + 1013904223u;
+	return rng_state >> 8;
+}
+
+static int32_t rng_coord(void)
+{
+	static const int32_t special[] = {0,  1,         -1,        3,     7,      15,    16,
+					  17, INT32_MIN, INT32_MAX, 32767, -32767, 100000};
+	if (rng() % 3 == 0)
+		return special[rng() % (sizeof(special) / sizeof(special[0]))];
+	return (int32_t)(rng() % 24) - 4;
+}
+
+/*
+ * Random rectangles, formats and sizes: every call returns 0 or -EINVAL and
+ * never reads outside the source (heap blocks of the exact size, so the
+ * AddressSanitizer build catches any overread) nor writes outside dst.
+ */
+static void test_random_rects(void)
+{
+	static const uint32_t fourccs[] = {
+		DRM_FORMAT_XRGB8888, DRM_FORMAT_ARGB8888, DRM_FORMAT_ABGR8888,    DRM_FORMAT_RGB565,
+		DRM_FORMAT_RGB888,   DRM_FORMAT_BGR888,   DRM_FORMAT_XRGB2101010,
+	};
+	int ok = 0;
+	for (int i = 0; i < 3000; i++) {
+		uint32_t fourcc = fourccs[rng() % (sizeof(fourccs) / sizeof(fourccs[0]))];
+		uint32_t bpp = fourcc_info_get(fourcc)->bpp[0];
+		uint32_t w = 1 + rng() % 13, h = 1 + rng() % 9;
+		uint32_t stride = (w * bpp + 3) / 4 * 4 + 4 * (rng() % 2);
+		uint8_t *px = malloc((size_t)stride * h);
+		check(px != NULL);
+		for (size_t j = 0; j < (size_t)stride * h; j++)
+			px[j] = (uint8_t)rng();
+		struct buffer *b = buffer_create_cpu(px, w, h, stride, fourcc);
+		check(b != NULL);
+		struct render_rect s = {rng_coord(), rng_coord(), (uint32_t)rng_coord(),
+					(uint32_t)rng_coord()};
+		struct render_rect d = {rng_coord(), rng_coord(), (uint32_t)rng_coord(),
+					(uint32_t)rng_coord()};
+		if (rng() % 2 == 0) { /* often a valid source rectangle */
+			s.x = (int32_t)(rng() % w);
+			s.y = (int32_t)(rng() % h);
+			s.width = 1 + rng() % (w - (uint32_t)s.x);
+			s.height = 1 + rng() % (h - (uint32_t)s.y);
+		}
+		bool off_by_one = rng() % 4 == 0;
+		if (off_by_one) { /* valid but for one edge one pixel beyond the buffer */
+			s.x = (int32_t)(rng() % w);
+			s.y = (int32_t)(rng() % h);
+			s.width = w - (uint32_t)s.x;
+			s.height = h - (uint32_t)s.y;
+			if (rng() % 2)
+				s.width++;
+			else
+				s.height++;
+		}
+		int ret = render_copy(dst, &d, b, &s, rng() % 2 ? RENDER_OP_SRC : RENDER_OP_OVER);
+		check(ret == 0 || ret == -EINVAL);
+		if (off_by_one)
+			check_int_eq(ret, -EINVAL);
+		ok += ret == 0;
+		check(!b->reading);
+		buffer_unref(b);
+		free(px);
+	}
+	check(ok > 300);
+}
+
 int main(void)
 {
 	dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, DW, DH, &dst_px[0][0], DW * 4);
@@ -236,6 +312,8 @@ int main(void)
 	test_over_blend();
 	test_fill();
 	test_bad_input();
+	log_init(LOG_LEVEL_ERROR);
+	test_random_rects();
 	pixman_image_unref(dst);
 	return 0;
 }
