@@ -43,7 +43,7 @@ int main(int argc, char *argv[])
 		return EXIT_FAILURE;
 
 	log_info("vscanoutd %s running", VSCANOUT_VERSION);
-	notify_send("READY=1\nSTATUS=running");
+	/* READY=1 goes out once the outputs show their first frames. */
 	int ret = daemon_run(daemon);
 	notify_send("STOPPING=1");
 

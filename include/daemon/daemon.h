@@ -3,9 +3,11 @@
 #define VSCANOUT_DAEMON_DAEMON_H
 
 #include <stdbool.h>
+#include <wayland-server-core.h>
 
 #include "config/config.h"
 
+struct display;
 struct wl_display;
 struct wl_event_loop;
 struct wl_event_source;
@@ -22,13 +24,18 @@ struct daemon {
 	struct wl_event_source *sigint_source;
 	struct wl_event_source *sigterm_source;
 	struct config config;
+	struct display *display_manager; /* the seat's displays and outputs */
+	struct wl_listener display_lost;
+	struct wl_listener display_ready;
 	bool running;
 	int stop_signal; /* the signal that ended the loop, 0 if none */
+	int exit_error;  /* negative errno of a fatal error that ended the loop, or 0 */
 };
 
 /*
  * Build the daemon from a configuration, whose contents are moved into the
- * daemon (`config` is left empty, as after config_init()). Returns NULL
+ * daemon (`config` is left empty, as after config_init()): open the seat,
+ * take over its KMS devices and light the configured outputs. Returns NULL
  * after logging why.
  */
 struct daemon *daemon_create(struct config *config);
@@ -36,7 +43,7 @@ struct daemon *daemon_create(struct config *config);
 /*
  * Run the event loop until daemon_stop() is called or SIGINT/SIGTERM
  * arrives. Returns 0 after such a clean stop, or a negative errno if the
- * loop itself failed (logged).
+ * loop itself failed or the seat was lost for good (logged).
  */
 int daemon_run(struct daemon *daemon);
 

@@ -6,6 +6,8 @@
 #include <wayland-server-core.h>
 
 #include "daemon/daemon.h"
+#include "daemon/display.h"
+#include "daemon/notify.h"
 #include "util/log.h"
 
 static int handle_stop_signal(int signal_number, void *data)
@@ -17,6 +19,20 @@ static int handle_stop_signal(int signal_number, void *data)
 	return 0;
 }
 
+static void handle_display_lost(struct wl_listener *listener, void *data)
+{
+	struct daemon *daemon = wl_container_of(listener, daemon, display_lost);
+	/* Exit with an error so that a supervisor starts a fresh daemon. */
+	daemon->exit_error = -ENODEV;
+	daemon_stop(daemon);
+}
+
+static void handle_display_ready(struct wl_listener *listener, void *data)
+{
+	log_info("every output shows its first frame");
+	notify_send("READY=1\nSTATUS=running");
+}
+
 struct daemon *daemon_create(struct config *config)
 {
 	struct daemon *daemon = calloc(1, sizeof(*daemon));
@@ -26,6 +42,8 @@ struct daemon *daemon_create(struct config *config)
 	}
 	config_init(&daemon->config);
 	config_move(&daemon->config, config);
+	wl_list_init(&daemon->display_lost.link);
+	wl_list_init(&daemon->display_ready.link);
 
 	daemon->display = wl_display_create();
 	if (daemon->display == NULL) {
@@ -43,6 +61,14 @@ struct daemon *daemon_create(struct config *config)
 		log_error_errno("cannot watch SIGINT and SIGTERM");
 		goto error;
 	}
+
+	daemon->display_manager = display_create(daemon->loop, &daemon->config);
+	if (daemon->display_manager == NULL)
+		goto error; /* logged */
+	daemon->display_lost.notify = handle_display_lost;
+	wl_signal_add(&daemon->display_manager->events.lost, &daemon->display_lost);
+	daemon->display_ready.notify = handle_display_ready;
+	wl_signal_add(&daemon->display_manager->events.ready, &daemon->display_ready);
 
 	return daemon;
 
@@ -62,7 +88,7 @@ int daemon_run(struct daemon *daemon)
 			return ret;
 		}
 	}
-	return 0;
+	return daemon->exit_error;
 }
 
 void daemon_stop(struct daemon *daemon)
@@ -74,6 +100,9 @@ void daemon_destroy(struct daemon *daemon)
 {
 	if (daemon == NULL)
 		return;
+	wl_list_remove(&daemon->display_lost.link);
+	wl_list_remove(&daemon->display_ready.link);
+	display_destroy(daemon->display_manager);
 	if (daemon->sigterm_source != NULL)
 		wl_event_source_remove(daemon->sigterm_source);
 	if (daemon->sigint_source != NULL)

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * Runs the vscanoutd binary (path in argv[1]) as a service manager would:
- * with its own NOTIFY_SOCKET, waiting for READY=1 before signalling it.
+ * Runs the vscanoutd binary (path in argv[1]) as a service manager would.
+ *
+ * On the host: the command line, configuration errors and --version/--help.
+ * With "--with-display" (in the VM, where a KMS device exists): vscanoutd
+ * runs with its own NOTIFY_SOCKET; after READY=1, SIGTERM or SIGINT ends it
+ * with status 0, and its outputs are off afterwards.
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -97,6 +102,52 @@ static void expect_notify(int sock, const char *want)
 	check_contains(buf, want);
 }
 
+/*
+ * After vscanoutd exits, none of its framebuffers may still be on a plane.
+ * (The kernel's fbdev console takes the CRTC back once the master is gone,
+ * so a lit CRTC alone proves nothing; the debugfs state names who allocated
+ * each framebuffer.) Also checks vscanoutd had been on screen at all: the
+ * state seen while it ran must have named it.
+ */
+static void check_released(void)
+{
+	int cards = 0;
+	for (int i = 0; i < 16; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/state", i);
+		FILE *f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		cards++;
+		char line[256];
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strstr(line, "allocated by = vscanoutd") != NULL)
+				fprintf(stderr, "%s: %s", path, line);
+			check(strstr(line, "allocated by = vscanoutd") == NULL);
+		}
+		fclose(f);
+	}
+	check(cards > 0);
+}
+
+/* While vscanoutd runs, its framebuffer must be on a plane of some card. */
+static void check_on_screen(void)
+{
+	bool found = false;
+	for (int i = 0; i < 16 && !found; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/state", i);
+		FILE *f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		char line[256];
+		while (fgets(line, sizeof(line), f) != NULL)
+			found = found || strstr(line, "allocated by = vscanoutd") != NULL;
+		fclose(f);
+	}
+	check(found);
+}
+
 static void test_signal_exits_cleanly(int signal_number)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -108,14 +159,17 @@ static void test_signal_exits_cleanly(int signal_number)
 	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 
 	char *argv[] = {"vscanoutd", NULL};
+	setenv("LIBSEAT_BACKEND", "noop", 1);
 	struct child c = spawn(argv, path);
 	expect_notify(sock, "READY=1");
+	check_on_screen();
 	check(kill(c.pid, signal_number) == 0);
 	expect_notify(sock, "STOPPING=1");
 
 	char out[4096], err[4096];
 	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
 	check_contains(err, "shutting down");
+	check_released();
 	close(sock);
 	unlink(path);
 }
@@ -175,12 +229,17 @@ static void test_version_and_help(void)
 
 int main(int argc, char *argv[])
 {
-	check(argc == 2);
+	check(argc == 2 || argc == 3);
 	daemon_path = argv[1];
 	check(mkdtemp(tmpdir) != NULL);
 
-	test_signal_exits_cleanly(SIGTERM);
-	test_signal_exits_cleanly(SIGINT);
+	if (argc == 3) {
+		check_str_eq(argv[2], "--with-display");
+		test_signal_exits_cleanly(SIGTERM);
+		test_signal_exits_cleanly(SIGINT);
+		rmdir(tmpdir);
+		return 0;
+	}
 	test_bad_option();
 	test_missing_config();
 	test_bad_config();
