@@ -11,7 +11,8 @@
  *  5. a buffer's release fires only after its replacement was presented;
  *  6. async flips the driver rejects (pretended caps, so the kernel is
  *     asked): every frame still presented, with vsync;
- *  7. the output turns off cleanly.
+ *  7. inactive device: no commits; active again: a modeset, same picture;
+ *  8. the output turns off cleanly.
  */
 #include <drm_fourcc.h>
 #include <stdio.h>
@@ -205,7 +206,22 @@ int main(void)
 	kt_image_free(&got);
 	kt_log("placeholder back after the buffer went");
 
-	/* 7. off */
+	/* Session away: no commits; back: a full modeset shows the current state. */
+	kms_device_set_active(device, false);
+	uint64_t commits = output->stats.commits, modesets = output->stats.modesets;
+	kms_layer_set_buffer(layer, a.buffer, NULL, NULL);
+	for (int i = 0; i < 10; i++)
+		wl_event_loop_dispatch(loop, 20);
+	kt_assertf(output->stats.commits == commits, "committed while inactive");
+	kms_device_set_active(device, true);
+	kt_fill_pattern(&want, 0xa0a0);
+	tk_capture(loop, output, &got);
+	expect_image(&got, &want, "reactivated");
+	kt_image_free(&got);
+	kt_assert(output->stats.modesets == modesets + 1);
+	kt_log("inactive: no commits; active again: modeset, picture back");
+
+	/* 8. off */
 	kms_layer_destroy(layer);
 	kms_output_disable(output);
 	bool off = false;
@@ -217,7 +233,7 @@ int main(void)
 	kt_assert_ok(
 		kt_prop_get(&dev, device->crtcs[0].id, DRM_MODE_OBJECT_CRTC, "ACTIVE", &active));
 	kt_assert(active == 0);
-	kt_log("7. output off, CRTC inactive; stats: %llu commits, %llu modesets, "
+	kt_log("8. output off, CRTC inactive; stats: %llu commits, %llu modesets, "
 	       "%llu direct, %llu copied",
 	       (unsigned long long)output->stats.commits,
 	       (unsigned long long)output->stats.modesets,
