@@ -171,7 +171,8 @@ static void scan_devices(struct session *session, bool announce)
 		if (!seat_uevent_is_card(sysname)) {
 			/* the glob also matches connectors such as card0-Virtual-1 */
 		} else if (!seat_uevent_seat_matches(id_seat, session->seat_name)) {
-			log_debug("%s: belongs to %s, not %s, skipped", sysname, id_seat,
+			log_debug("%s: belongs to %s, not %s, skipped", sysname,
+				  id_seat != NULL && id_seat[0] != '\0' ? id_seat : "seat0",
 				  session->seat_name);
 		} else if (find_device(session, udev_device_get_devnum(udev_dev)) == NULL) {
 			struct session_device *device = device_open(session, udev_dev);

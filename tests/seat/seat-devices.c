@@ -6,6 +6,8 @@
  * Run in the VM with udevd, vkms and a two-head virtio-gpu, under libseat's
  * noop backend (no seat manager, no VT needed):
  *  1. both cards are found, with their driver names, and their fds work;
+ *     vgem's card (no KMS) is not taken; a session for "seat1" takes only
+ *     the card udev assigns to seat1;
  *  2. hotplug uevents (synthetic, see check_hotplug) give `change` on the
  *     right card with the connector id or 0; events of another seat, of
  *     connector nodes and changes without HOTPLUG=1 give nothing;
@@ -16,6 +18,7 @@
  *  4. a listener destroys the session from inside a `change` signal: every
  *     remaining card emits `remove`, then `destroy` fires, nothing crashes.
  */
+#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,11 +145,17 @@ static const char test_rules[] =
 	"ENV{CONNECTOR}=\"$env{SYNTH_ARG_CONNECTOR}\"\n"
 	"SUBSYSTEM==\"drm\", ENV{SYNTH_ARG_SEAT}==\"?*\", ENV{ID_SEAT}=\"$env{SYNTH_ARG_SEAT}\"\n";
 
+static void run(const char *command)
+{
+	int status = system(command);
+	kt_assertf(status == 0, "%s: status %#x", command, status);
+}
+
 static void install_test_rules(void)
 {
 	kt_assert_errno(mkdir("/run/udev/rules.d", 0755) == 0 || errno == EEXIST);
 	seatest_write("/run/udev/rules.d/99-vscanout-seat-test.rules", test_rules);
-	kt_assertf(system("udevadm control --reload") == 0, "udevadm control --reload failed");
+	run("udevadm control --reload");
 }
 
 /* Send a synthetic uevent for the sysfs device `name`, e.g. "change". */
@@ -158,6 +167,29 @@ static void synth(const char *name, const char *args)
 	snprintf(text, sizeof(text), "change 00000000-0000-4000-8000-%012u%s%s", ++serial,
 		 args[0] ? " " : "", args);
 	seatest_write(path, text);
+}
+
+/*
+ * Assign vkms's card to seat1 (through the test rules and a synthetic
+ * uevent, as a udev rule of a multi-seat setup would) and open a second
+ * session for seat1: it takes that card only. Then give the card back.
+ */
+static void check_other_seat(struct wl_event_loop *loop, struct session_device *vkms)
+{
+	synth(vkms->sysname, "SEAT=seat1");
+	run("udevadm settle");
+	struct session *other = session_create(loop, "seat1");
+	kt_assert(other != NULL);
+	kt_assertf(strcmp(other->seat_name, "seat1") == 0, "seat %s", other->seat_name);
+	kt_assertf(wl_list_length(&other->devices) == 1, "seat1 has %d cards, want 1",
+		   wl_list_length(&other->devices));
+	struct session_device *device = seatest_find_driver(other, "vkms");
+	kt_assertf(device != NULL, "seat1 did not take vkms");
+	seatest_check_device(device);
+	session_destroy(other);
+
+	synth(vkms->sysname, "");
+	run("udevadm settle");
 }
 
 static void check_hotplug(struct wl_event_loop *loop, struct session_device *virtio,
@@ -285,8 +317,16 @@ int main(void)
 	kt_assertf(virtio != NULL, "no virtio_gpu card found");
 	kt_assertf(wl_list_length(&session->devices) == 2, "%d devices, want 2",
 		   wl_list_length(&session->devices));
+	/* vgem has a card node but no KMS: present, and skipped. */
+	glob_t vgem;
+	kt_assertf(glob("/sys/devices/platform/vgem/drm/card*", 0, NULL, &vgem) == 0,
+		   "vgem has no card node");
+	kt_log("%s: not taken", vgem.gl_pathv[0]);
+	globfree(&vgem);
+	kt_assert(seatest_find_driver(session, "vgem") == NULL);
 
 	check_hotplug(loop, virtio, vkms);
+	check_other_seat(loop, vkms);
 	virtio = check_remove_and_add(loop, session, virtio);
 	check_destroy_in_signal(loop, session, virtio, vkms);
 
