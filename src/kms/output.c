@@ -591,9 +591,26 @@ void kms_output_update(struct kms_output *output)
 		kms_output_schedule_frame(output);
 }
 
+/* The framebuffer caches of the buffers we hold must not outlive the device's fd. */
+static void forget_fbs(struct wl_list *layers, int fd)
+{
+	struct kms_layer *layer;
+	wl_list_for_each(layer, layers, link)
+	{
+		struct buffer *buffers[] = {layer->buffer, layer->queued_buffer,
+					    layer->current_buffer};
+		for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++) {
+			if (buffers[i] != NULL)
+				kms_fb_forget(buffers[i], fd);
+		}
+	}
+}
+
 void kms_output_destroy(struct kms_output *output)
 {
 	struct kms_device *device = output->device;
+	forget_fbs(&output->layers, device->fd);
+	forget_fbs(&output->dead_layers, device->fd);
 	if (output->state == KMS_OUTPUT_ON || output->state == KMS_OUTPUT_DISABLING) {
 		if (device->active && output->state == KMS_OUTPUT_ON) {
 			/* Teardown: nothing can wait for an event any more. */
