@@ -165,6 +165,7 @@ struct session {
 	bool destroyed;         /* session_destroy() called during a dispatch */
 	bool scan_pending;      /* look for cards at the next activation */
 	bool noop;              /* libseat's noop backend: no seat manager */
+	bool lost;              /* the seat manager is gone */
 };
 
 /*

@@ -34,7 +34,7 @@ static void device_free(struct session_device *device)
 
 	if (device->fd >= 0) {
 		/* libseat forgets the device; the fd it handed out is ours to close. */
-		if (libseat_close_device(session->seat, device->device_id) < 0)
+		if (!session->lost && libseat_close_device(session->seat, device->device_id) < 0)
 			log_debug_errno("%s: libseat could not close the device", device->sysname);
 		close(device->fd);
 	}
@@ -230,12 +230,19 @@ static int handle_seat_readable(int fd, uint32_t mask, void *data)
 	struct session *session = data;
 
 	session->dispatch_depth++;
-	if (libseat_dispatch(session->seat, 0) < 0) {
+	int ret = libseat_dispatch(session->seat, 0);
+	/* libseat 0.7 reads EOF without an error: the hangup tells. */
+	if (ret >= 0 && (mask & (WL_EVENT_HANGUP | WL_EVENT_ERROR))) {
+		errno = ECONNRESET;
+		ret = -1;
+	}
+	if (ret < 0) {
 		log_error_errno("seat %s: lost the connection to the seat", session->seat_name);
 		if (session->seat_source != NULL)
 			wl_event_source_remove(session->seat_source);
 		session->seat_source = NULL;
 		session->active = false;
+		session->lost = true;
 		if (!session->destroyed)
 			wl_signal_emit(&session->events.lost, session);
 	}

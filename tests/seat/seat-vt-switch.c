@@ -18,7 +18,9 @@
  *     unbound before and bound again then) is announced with `add_device`
  *     right after `enable`, and not before;
  *  4. the same round again, the switch away asked through
- *     session_switch_vt().
+ *     session_switch_vt();
+ *  5. seatd exits: `lost`; then the session is destroyed while a `remove`
+ *     listener closes its device itself.
  *
  * Exit 77 when the guest has no VT, or seatd is not installed (Debian package
  * seatd).
@@ -329,15 +331,22 @@ int main(void)
 	kt_assert(seatest_find_driver(session, "virtio_gpu") != NULL);
 	switch_round(loop, session, device, tty0, home_vt, other_vt, true, NULL);
 
+	/* seatd goes away: the session reports it lost, inactive for good. */
+	struct recorder lost;
+	listen_session(&lost, &session->events.lost, session);
+	kt_assert_errno(kill(seatd, SIGTERM) == 0);
+	int status;
+	kt_assert_errno(waitpid(seatd, &status, 0) == seatd);
+	seatest_wait(loop, &lost.count, 1, "lost after seatd exited");
+	kt_assert(!session->active);
+	wl_list_remove(&lost.listener.link);
+
 	/* Outside any dispatch, a remove listener closes its device itself. */
 	struct recorder closing = {.listener.notify = handle_remove_close};
 	wl_signal_add(&device->events.remove, &closing.listener);
 	session_destroy(session);
 	kt_assert(closing.count == 1);
 	wl_event_loop_destroy(loop);
-	kt_assert_errno(kill(seatd, SIGTERM) == 0);
-	int status;
-	kt_assert_errno(waitpid(seatd, &status, 0) == seatd);
 	close(tty0);
 	kt_log("ok");
 	return 0;
