@@ -34,6 +34,16 @@
  * listener must be removed (wl_list_remove(&listener.link)) before the
  * object it listens on is freed, i.e. at the latest in the `remove` listener
  * of a device and the `destroy` listener of the session.
+ *
+ * Typical use by the daemon:
+ *
+ *	session = session_create(loop, configured_seat);
+ *	for each device in session->devices, and in each `add_device`:
+ *		build the KMS device on device->fd (borrowed);
+ *		listen to device->events.change (re-probe connectors) and
+ *		device->events.remove (tear the KMS device down);
+ *	listen to session->events.disable (stop committing),
+ *	session->events.enable (full modeset) and session->events.lost (exit).
  */
 
 struct libseat;
@@ -45,8 +55,9 @@ struct udev_monitor;
  *
  * The fd belongs to the session (libseat opened it): borrow it, never close
  * it. It is O_CLOEXEC and stays valid until the device's `remove` signal has
- * been emitted; what the kernel allows on it depends on the session being
- * active (libseat drops DRM master while the session is inactive).
+ * been emitted or session_device_close() is called; what the kernel allows on
+ * it depends on the session being active (the seat manager revokes DRM master
+ * while the session is inactive: commits then fail with EACCES).
  */
 struct session_device {
 	struct session *session;
@@ -108,8 +119,9 @@ struct session {
 	bool active;
 
 	/*
-	 * The seat's open KMS devices, in discovery order. Filled by
-	 * session_create() when the session starts active; a session that
+	 * The seat's open KMS devices, in discovery order (udev's, by sysfs
+	 * path; prefer a `boot_vga` one when choosing a primary). Filled by
+	 * session_create() when the seat is granted at once; a session that
 	 * starts inactive opens them at its first activation and announces
 	 * each with `add_device`.
 	 */
@@ -130,20 +142,24 @@ struct session {
 		 * `active` is already false. The listener stops committing and
 		 * must not start new commits until `enable`; flips already queued
 		 * may still complete. The session acknowledges the switch to
-		 * libseat after every listener has returned, and libseat then
-		 * drops DRM master on the devices.
+		 * libseat after every listener has returned. DRM master is
+		 * revoked by the seat manager (seatd already before this signal,
+		 * logind after the acknowledgement).
 		 */
 		struct wl_signal disable;
 		/*
-		 * A KMS card of the seat appeared after session_create(). Data:
-		 * the new struct session_device, already in `devices`.
+		 * A KMS card of the seat was opened after session_create()
+		 * returned: it appeared (udev "add"; while inactive, at the next
+		 * activation), or the session started inactive and this is its
+		 * first activation. Data: the new struct session_device, already
+		 * in `devices`.
 		 */
 		struct wl_signal add_device;
 		/*
 		 * The connection to the seat manager broke (libseat failed to
-		 * dispatch): the session is inactive for good and will emit no
-		 * `enable`. Data: the struct session. A daemon normally exits
-		 * with an error and lets its supervisor restart it.
+		 * dispatch, or the connection hung up): the session is inactive
+		 * for good and will emit no `enable`. Data: the struct session. A daemon normally
+		 * exits with an error and lets its supervisor restart it.
 		 */
 		struct wl_signal lost;
 		/*
@@ -162,7 +178,7 @@ struct session {
 	struct wl_event_source *monitor_source;
 	struct wl_list closing; /* session_device.link, freed after the dispatch */
 	int dispatch_depth;     /* > 0 while one of our callbacks runs */
-	bool destroyed;         /* session_destroy() called during a dispatch */
+	bool destroyed;         /* session_destroy() called; freed outside dispatch */
 	bool scan_pending;      /* look for cards at the next activation */
 	bool noop;              /* libseat's noop backend: no seat manager */
 	bool lost;              /* the seat manager is gone */
