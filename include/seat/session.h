@@ -78,7 +78,8 @@ struct session_device {
 		 * udev "change" uevent with HOTPLUG=1). Data: a struct
 		 * session_device_change, valid during the emission only. The
 		 * listener re-probes the connector it names, or all of them
-		 * when connector_id is 0.
+		 * when connector_id is 0. Emitted while inactive too: reading
+		 * connectors needs no DRM master.
 		 */
 		struct wl_signal change;
 		/*
