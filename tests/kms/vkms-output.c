@@ -12,6 +12,7 @@
  *  6. async flips the driver rejects (pretended caps, so the kernel is
  *     asked): every frame still presented, with vsync;
  *  7. inactive device: no commits; active again: a modeset, same picture;
+ *     a mode change; CPU pixels (no dma-buf) copied exactly;
  *  8. the output turns off cleanly.
  */
 #include <drm_fourcc.h>
@@ -221,6 +222,36 @@ int main(void)
 	kt_assert(output->stats.modesets == modesets + 1);
 	kt_log("inactive: no commits; active again: modeset, picture back");
 
+	/* A new mode: off and on again at 800x600, placeholder first. */
+	kms_layer_set_buffer(layer, NULL, NULL, NULL);
+	settings.width = 800;
+	settings.height = 600;
+	kt_assert_ok(kms_output_enable(output, &settings));
+	kt_assert(output->state == KMS_OUTPUT_DISABLING);
+	while (output->state != KMS_OUTPUT_ON)
+		kt_assert(wl_event_loop_dispatch(loop, TK_TIMEOUT_MS) == 0);
+	tk_capture(loop, output, &got);
+	kt_assertf(got.width == 800 && got.height == 600, "captured %ux%u after the mode change",
+		   got.width, got.height);
+	expect_solid(&got, COLOUR, "placeholder-800x600");
+	kt_image_free(&got);
+
+	/* CPU pixels (no dma-buf) always take the copy path. */
+	struct kt_image cpu;
+	kt_assert_ok(kt_image_alloc(&cpu, 800, 600, DRM_FORMAT_XRGB8888));
+	kt_fill_pattern(&cpu, 0xc0c0);
+	struct buffer *cpu_buffer =
+		buffer_create_cpu(cpu.data, cpu.width, cpu.height, cpu.stride, DRM_FORMAT_XRGB8888);
+	kt_assert(cpu_buffer);
+	kms_layer_set_buffer(layer, cpu_buffer, NULL, NULL);
+	tk_capture(loop, output, &got);
+	expect_image(&got, &cpu, "cpu-pixels");
+	kt_image_free(&got);
+	kms_layer_get_state(layer, &st);
+	kt_assertf(st.copied && st.miss == KMS_LAYER_MISS_PIXELS_ONLY, "CPU buffer: miss 0x%x",
+		   st.miss);
+	kt_log("mode changed to 800x600; CPU pixels copied exactly (pixels-only)");
+
 	/* 8. off */
 	kms_layer_destroy(layer);
 	kms_output_disable(output);
@@ -242,6 +273,8 @@ int main(void)
 
 	tk_presents_finish(&presents);
 	kms_device_destroy(device);
+	buffer_unref(cpu_buffer);
+	kt_image_free(&cpu);
 	tk_udmabuf_destroy(&a);
 	tk_udmabuf_destroy(&b);
 	kt_image_free(&want);
