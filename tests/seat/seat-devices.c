@@ -7,7 +7,8 @@
  * noop backend (no seat manager, no VT needed):
  *  1. both cards are found, with their driver names, and their fds work;
  *     vgem's card (no KMS) is not taken; a session for "seat1" takes only
- *     the card udev assigns to seat1;
+ *     the card udev assigns to seat1; a card that cannot be opened (its
+ *     node renamed away) is skipped and the others are still taken;
  *  2. hotplug uevents (synthetic, see check_hotplug) give `change` on the
  *     right card with the connector id or 0; events of another seat, of
  *     connector nodes and changes without HOTPLUG=1 give nothing;
@@ -114,6 +115,21 @@ static uint32_t virtual_connector(int fd, uint32_t type_id)
 	drmModeFreeResources(res);
 	kt_assertf(id != 0, "no connector Virtual-%u", type_id);
 	return id;
+}
+
+/* A session whose vkms node cannot be opened still gets virtio-gpu's card. */
+static void check_open_failure(struct wl_event_loop *loop, struct session_device *vkms)
+{
+	char hidden[PATH_MAX];
+	snprintf(hidden, sizeof(hidden), "%s.hidden", vkms->devnode);
+	kt_assert_errno(rename(vkms->devnode, hidden) == 0);
+	struct session *other = session_create(loop, NULL);
+	kt_assert_errno(rename(hidden, vkms->devnode) == 0);
+	kt_assert(other != NULL);
+	kt_assertf(wl_list_length(&other->devices) == 1, "%d cards, want 1",
+		   wl_list_length(&other->devices));
+	kt_assert(seatest_find_driver(other, "virtio_gpu") != NULL);
+	session_destroy(other);
 }
 
 /* True if connector_id is a connector of the device behind fd. */
@@ -327,6 +343,7 @@ int main(void)
 
 	check_hotplug(loop, virtio, vkms);
 	check_other_seat(loop, vkms);
+	check_open_failure(loop, vkms);
 	virtio = check_remove_and_add(loop, session, virtio);
 	check_destroy_in_signal(loop, session, virtio, vkms);
 
