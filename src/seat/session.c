@@ -447,7 +447,10 @@ error_session:
 static void session_free(struct session *session)
 {
 	struct session_device *device, *tmp;
-	wl_list_for_each_safe(device, tmp, &session->closing, link) device_free(device);
+	wl_list_for_each_safe(device, tmp, &session->closing, link)
+	{
+		device_free(device);
+	}
 	if (session->seat != NULL)
 		libseat_close_seat(session->seat);
 	udev_monitor_unref(session->monitor);
