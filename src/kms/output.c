@@ -1000,7 +1000,9 @@ retry:
 		.modeset = modeset || (flags & DRM_MODE_ATOMIC_ALLOW_MODESET),
 		.capture = capture,
 		.primary_only = planes_on == 1 && primary_fb != 0,
-		.fb_only = planes_on == 1 && primary_fb != 0 && output->last_primary_fb != 0,
+		/* Only the reused placement's request is FB_IDs alone. */
+		.fb_only =
+			reuse && planes_on == 1 && primary_fb != 0 && output->last_primary_fb != 0,
 	};
 	struct kms_flip_decision decision = kms_flip_decide(&in);
 	enum kms_flip_method method = decision.method;
