@@ -126,8 +126,7 @@ struct kms_output {
 	struct kms_output_settings settings;
 	struct kms_crtc *crtc; /* may be NULL while not on */
 	drmModeModeInfo mode;
-	uint32_t mode_blob;     /* 0 if none */
-	uint32_t old_mode_blob; /* replaced blob, destroyed after the next successful commit */
+	uint32_t mode_blob; /* 0 if none; destroyed when the CRTC goes off (a new mode relights) */
 	bool needs_modeset;
 	bool force_copy;
 
@@ -141,7 +140,7 @@ struct kms_output {
 	struct scanout_swapchain *swapchain;     /* may be NULL while not on */
 	struct scanout_buffer *comp_queued;      /* may be NULL */
 	struct scanout_buffer *comp_current;     /* may be NULL */
-	bool queued_copied, queued_modeset;
+	bool queued_copied;
 	uint32_t last_primary_fb; /* FB_ID on the primary plane in the last commit */
 	bool placed_valid;        /* the last placement may be reused with new FB_IDs */
 	bool placed_any_visible;

@@ -406,9 +406,7 @@ static void output_release_hw(struct kms_output *output)
 	output->crtc = NULL;
 	if (output->mode_blob != 0)
 		drmModeDestroyPropertyBlob(device->fd, output->mode_blob);
-	if (output->old_mode_blob != 0)
-		drmModeDestroyPropertyBlob(device->fd, output->old_mode_blob);
-	output->mode_blob = output->old_mode_blob = 0;
+	output->mode_blob = 0;
 	output->flip_pending = false;
 	output->last_primary_fb = 0;
 	output->placed_valid = false;
@@ -1066,15 +1064,10 @@ retry:
 	output->flip_pending = true;
 	output->queued_method = method;
 	output->queued_copied = copied;
-	output->queued_modeset = modeset;
 	output->last_primary_fb = in.primary_only ? primary_fb : 0;
 	if (modeset) {
 		output->stats.modesets++;
 		output->needs_modeset = false;
-	}
-	if (output->old_mode_blob != 0) {
-		drmModeDestroyPropertyBlob(device->fd, output->old_mode_blob);
-		output->old_mode_blob = 0;
 	}
 	if (comp_used) {
 		scanout_buffer_set_busy(comp);

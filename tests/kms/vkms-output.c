@@ -16,9 +16,12 @@
  *     a mode change; CPU pixels (no dma-buf) copied exactly;
  *  8. the output turns off cleanly.
  */
+#include <dirent.h>
 #include <drm_fourcc.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "buffer/buffer.h"
 #include "common.h"
@@ -41,6 +44,38 @@ static void handle_release(struct wl_listener *listener, void *data)
 	struct release_watch *w = wl_container_of(listener, w, listener);
 	w->released = true;
 	w->replacement_presented = w->presents->last_buffer == w->replacement;
+}
+
+/* Number of fds on a DRM card; fails if one lacks O_CLOEXEC. */
+static int card_fds_cloexec(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *entry;
+	int n = 0;
+
+	kt_assert_errno(dir);
+	while ((entry = readdir(dir)) != NULL) {
+		char path[300], target[64], info[256];
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", entry->d_name);
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strncmp(target, "/dev/dri/card", 13) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", entry->d_name);
+		FILE *f = fopen(path, "re");
+		kt_assert_errno(f);
+		unsigned int flags = 0;
+		while (fgets(info, sizeof(info), f) != NULL)
+			sscanf(info, "flags: %o", &flags);
+		fclose(f);
+		kt_assertf(flags & O_CLOEXEC, "fd %s on %s lacks O_CLOEXEC (flags 0%o)",
+			   entry->d_name, target, flags);
+		n++;
+	}
+	closedir(dir);
+	return n;
 }
 
 static uint32_t primary_plane_id(struct kms_device *device)
@@ -96,6 +131,9 @@ int main(void)
 	uint32_t w, h;
 	kms_output_get_size(output, &w, &h);
 	kt_assert(w == 1024 && h == 768);
+
+	/* Every descriptor of the card (libliftoff's duplicates too) is close-on-exec. */
+	kt_assertf(card_fds_cloexec() >= 2, "expected the test's fd and libliftoff's duplicate");
 
 	/* 1. placeholder */
 	struct kt_image got;
