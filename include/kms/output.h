@@ -19,20 +19,31 @@
  * and lights it; from then on the output shows its layers (guest primary,
  * guest cursor, ...), each a struct buffer at a position, stacked by zpos.
  *
- * Each frame every layer's buffer is imported as a framebuffer and offered
- * to libliftoff, which places layers on the output's hardware planes with
- * TEST_ONLY commits (reusing the last placement costs one). A layer that no
- * plane takes is copied with pixman (render/copy.h) into a scanout buffer
- * on the primary plane (the composition layer), after a fill with the
- * placeholder colour. An output whose layers have no buffer shows the
- * placeholder colour alone: never garbage or a previous guest's last frame.
+ * Each frame every layer's buffer is imported as a framebuffer (cached on
+ * the buffer; a remembered failure costs nothing) and checked against the
+ * IN_FORMATS of the planes the output holds. When only framebuffers changed
+ * since the last placement (same layers, sizes, formats, modifiers and
+ * rectangles), that placement is committed again with the new FB_IDs alone
+ * and no TEST_ONLY commit; a rejection, which changes nothing, falls back to
+ * a new placement. Otherwise libliftoff places the layers on the output's
+ * hardware planes with TEST_ONLY commits (reusing its own last placement
+ * costs one). A layer that no plane takes is copied with pixman
+ * (render/copy.h) into a scanout buffer on the primary plane (the
+ * composition layer), over the placeholder colour. An output whose layers
+ * have no buffer shows the placeholder colour alone: never garbage or a
+ * previous guest's last frame.
  *
  * Flips are non-blocking atomic commits with a page-flip event, at most one
  * in flight per output. Changes made while one is in flight are committed
  * from its flip event (mailbox: the newest state wins; nothing is queued).
+ * Async flips (kms/flip.h) are used when the policy asks for them, the
+ * frame is a reused placement of one whole-screen primary plane, and the
+ * driver has not rejected them; a rejected async commit is committed again
+ * with vsync, so no frame is dropped.
+ *
  * A buffer handed to a layer is locked (buffer_lock()) and unlocked only once
- * a later frame without it is on screen, so its `release` fires after its
- * replacement's flip event.
+ * a later frame without it is on screen, after that frame's present event,
+ * so its `release` fires after its replacement's flip event.
  *
  * Frames are committed from an idle callback of the event loop, so that all
  * layer changes made in one dispatch land in one commit.
