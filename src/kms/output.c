@@ -516,6 +516,7 @@ static void output_turn_off(struct kms_output *output)
 
 int kms_output_enable(struct kms_output *output, const struct kms_output_settings *settings)
 {
+	int ret;
 	struct kms_output_settings old = output->settings;
 	if (settings != NULL)
 		output->settings = *settings;
@@ -525,12 +526,12 @@ int kms_output_enable(struct kms_output *output, const struct kms_output_setting
 
 	switch (output->state) {
 	case KMS_OUTPUT_OFF:
-		output->state = KMS_OUTPUT_WAITING;
-		kms_output_update(output);
-		return 0;
 	case KMS_OUTPUT_WAITING:
-		kms_output_update(output);
-		return 0;
+		output->state = KMS_OUTPUT_WAITING;
+		if (!output->connected)
+			return 0;
+		ret = output_light(output);
+		return ret == -EBUSY ? 0 : ret; /* no free CRTC: wait for one */
 	case KMS_OUTPUT_DISABLING:
 		return 0; /* lit again once off */
 	case KMS_OUTPUT_ON:
