@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <wayland-util.h>
 
 #include "util/log.h"
@@ -15,6 +16,8 @@
  *   # comment
  *   [daemon]
  *   log-level = info            # error | warning | info | debug
+ *   seat = seat0                # the seat to drive (default: libseat's choice)
+ *   socket = /run/vscanout/vscanout-0   # where VMMs connect (absolute path)
  *
  *   [output HDMI-A-1]           # a connector by its KMS name, or
  *   [output card1:Virtual-1]    # qualified by DRM device when names clash
@@ -23,7 +26,12 @@
  *   flip = async                # async | vsync
  *   placeholder = #202020       # colour shown while the vGPU has no picture
  *
- * Every section and key is checked. An unknown section or key, a key outside
+ *   [vgpu kiosk-a]              # who may attach to a vGPU (root always may)
+ *   allow-uid = 1000, qemu      # user ids or names
+ *   allow-gid = kvm             # group ids or names (the client's primary group)
+ *
+ * A vGPU named by an output needs no [vgpu] section; it then admits root
+ * only. Every section and key is checked. An unknown section or key, a key outside
  * any section, a repeated key or section, or a bad value is an error reported
  * as "FILE:LINE: message" naming what is wrong and what is allowed.
  */
@@ -51,10 +59,24 @@ struct config_output {
 	struct wl_list link;  /* config.outputs */
 };
 
+/* One [vgpu NAME] section. */
+struct config_vgpu {
+	char *name;
+	uid_t *allow_uids; /* may be NULL */
+	size_t n_allow_uids;
+	gid_t *allow_gids; /* may be NULL */
+	size_t n_allow_gids;
+	int line;            /* where the section starts, for messages */
+	struct wl_list link; /* config.vgpus */
+};
+
 struct config {
 	enum log_level log_level; /* LOG_LEVEL_INFO unless set */
 	bool log_level_set;       /* whether the file set log-level */
+	char *seat;               /* may be NULL: libseat's default seat */
+	char *socket_path;        /* may be NULL: the default (see config_socket_path()) */
 	struct wl_list outputs;   /* config_output.link, in file order */
+	struct wl_list vgpus;     /* config_vgpu.link, in file order */
 };
 
 /* Fill `cfg` with the built-in defaults. */
@@ -83,6 +105,30 @@ int config_parse(struct config *cfg, FILE *file, const char *name);
  * path).
  */
 int config_load(struct config *cfg, const char *path);
+
+/* The [vgpu NAME] section called `name`, or NULL. */
+struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name);
+
+/*
+ * Whether a client with credentials uid/gid may attach to the vGPU called
+ * `name`: root always may; otherwise its [vgpu] section must list the uid
+ * in allow-uid or the gid in allow-gid. A vGPU without a section admits
+ * root only.
+ */
+bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid);
+
+/*
+ * Whether `name` is a vGPU of the configuration: a [vgpu] section or an
+ * output's vgpu= value.
+ */
+bool config_has_vgpu(const struct config *cfg, const char *name);
+
+/*
+ * The socket path to listen on: [daemon] socket, else
+ * $XDG_RUNTIME_DIR/vscanout-0, else /run/vscanout/vscanout-0. Writes into
+ * buf; returns 0, or -ENAMETOOLONG when it does not fit.
+ */
+int config_socket_path(const struct config *cfg, char *buf, size_t size);
 
 /* The [output NAME] section called `name`, or NULL. */
 struct config_output *config_find_output(const struct config *cfg, const char *name);

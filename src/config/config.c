@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@ enum section_kind {
 	SECTION_NONE, /* before the first section */
 	SECTION_DAEMON,
 	SECTION_OUTPUT,
+	SECTION_VGPU,
 	SECTION_INVALID, /* reported once; its keys are skipped */
 };
 
@@ -44,8 +47,10 @@ struct parse {
 	enum section_kind section;
 	struct config_output *output; /* may be NULL: the current [output] */
 	unsigned output_keys_seen;
+	struct config_vgpu *vgpu; /* may be NULL: the current [vgpu] */
+	bool vgpu_uid_seen, vgpu_gid_seen;
 	bool daemon_seen;
-	bool daemon_log_level_seen;
+	bool daemon_log_level_seen, daemon_seat_seen, daemon_socket_seen;
 };
 
 static void parse_error(struct parse *p, const char *fmt, ...)
@@ -117,10 +122,62 @@ static void begin_output(struct parse *p, const char *name)
 	p->output_keys_seen = 0;
 }
 
+static void free_vgpu(struct config_vgpu *vgpu)
+{
+	wl_list_remove(&vgpu->link);
+	free(vgpu->name);
+	free(vgpu->allow_uids);
+	free(vgpu->allow_gids);
+	free(vgpu);
+}
+
+static void begin_vgpu(struct parse *p, const char *name)
+{
+	if (!valid_name(name, false)) {
+		parse_error(p,
+			    "vgpu name '%s' is not a name (1..%d letters, digits, '-', '_', '.')",
+			    name, NAME_MAX_LEN);
+		p->section = SECTION_INVALID;
+		return;
+	}
+	struct config_vgpu *other = config_find_vgpu(&p->result, name);
+	if (other != NULL) {
+		parse_error(p, "[vgpu %s] is already defined at line %d", name, other->line);
+		p->section = SECTION_INVALID;
+		return;
+	}
+	struct config_vgpu *vgpu = calloc(1, sizeof(*vgpu));
+	if (vgpu == NULL || (vgpu->name = strdup(name)) == NULL) {
+		free(vgpu);
+		p->out_of_memory = true;
+		p->section = SECTION_INVALID;
+		return;
+	}
+	vgpu->line = p->line;
+	wl_list_insert(p->result.vgpus.prev, &vgpu->link);
+	p->section = SECTION_VGPU;
+	p->vgpu = vgpu;
+	p->vgpu_uid_seen = p->vgpu_gid_seen = false;
+}
+
+/* "output NAME" or "vgpu NAME": the name, or NULL when `header` is another section. */
+static char *section_argument(char *header, const char *kind)
+{
+	size_t len = strlen(kind);
+	if (strncmp(header, kind, len) != 0 ||
+	    (header[len] != '\0' && !isspace((unsigned char)header[len])))
+		return NULL;
+	char *name = header + len;
+	while (isspace((unsigned char)*name))
+		name++;
+	return name;
+}
+
 /* Called with the text between '[' and ']', surrounding blanks removed. */
 static void begin_section(struct parse *p, char *header)
 {
 	p->output = NULL;
+	p->vgpu = NULL;
 	if (strcmp(header, "daemon") == 0) {
 		if (p->daemon_seen) {
 			parse_error(p, "[daemon] appears twice");
@@ -131,11 +188,8 @@ static void begin_section(struct parse *p, char *header)
 		p->section = SECTION_DAEMON;
 		return;
 	}
-	if (strncmp(header, "output", 6) == 0 &&
-	    (header[6] == '\0' || isspace((unsigned char)header[6]))) {
-		char *name = header + 6;
-		while (isspace((unsigned char)*name))
-			name++;
+	char *name = section_argument(header, "output");
+	if (name != NULL) {
 		if (*name == '\0') {
 			parse_error(p, "[output] needs a connector name, e.g. [output HDMI-A-1]");
 			p->section = SECTION_INVALID;
@@ -144,7 +198,19 @@ static void begin_section(struct parse *p, char *header)
 		begin_output(p, name);
 		return;
 	}
-	parse_error(p, "unknown section [%s] (known sections: [daemon], [output NAME])", header);
+	name = section_argument(header, "vgpu");
+	if (name != NULL) {
+		if (*name == '\0') {
+			parse_error(p, "[vgpu] needs a name, e.g. [vgpu kiosk-a]");
+			p->section = SECTION_INVALID;
+			return;
+		}
+		begin_vgpu(p, name);
+		return;
+	}
+	parse_error(p,
+		    "unknown section [%s] (known sections: [daemon], [output NAME], [vgpu NAME])",
+		    header);
 	p->section = SECTION_INVALID;
 }
 
@@ -184,17 +250,52 @@ static const char *const log_level_values[] = {"error", "warning", "info", "debu
 static const enum log_level log_level_of[] = {LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
 					      LOG_LEVEL_DEBUG};
 
+/* Store a string value, or note that memory ran out. */
+static void set_string(struct parse *p, char **field, const char *value)
+{
+	free(*field);
+	*field = strdup(value);
+	if (*field == NULL)
+		p->out_of_memory = true;
+}
+
 static void parse_daemon_key(struct parse *p, const char *key, const char *value)
 {
-	if (strcmp(key, "log-level") != 0) {
-		parse_error(p, "unknown key '%s' in [daemon] (known keys: log-level)", key);
+	bool *seen;
+	if (strcmp(key, "log-level") == 0)
+		seen = &p->daemon_log_level_seen;
+	else if (strcmp(key, "seat") == 0)
+		seen = &p->daemon_seat_seen;
+	else if (strcmp(key, "socket") == 0)
+		seen = &p->daemon_socket_seen;
+	else {
+		parse_error(p, "unknown key '%s' in [daemon] (known keys: log-level, seat, socket)",
+			    key);
 		return;
 	}
-	if (p->daemon_log_level_seen) {
-		parse_error(p, "[daemon] log-level is set twice");
+	if (*seen) {
+		parse_error(p, "[daemon] %s is set twice", key);
 		return;
 	}
-	p->daemon_log_level_seen = true;
+	*seen = true;
+
+	if (strcmp(key, "seat") == 0) {
+		if (!valid_name(value, false))
+			parse_error(p, "[daemon] seat '%s' is not a seat name like seat0", value);
+		else
+			set_string(p, &p->result.seat, value);
+		return;
+	}
+	if (strcmp(key, "socket") == 0) {
+		if (value[0] != '/' || strlen(value) >= 108)
+			parse_error(p,
+				    "[daemon] socket '%s' is not an absolute path of at most 107 "
+				    "characters",
+				    value);
+		else
+			set_string(p, &p->result.socket_path, value);
+		return;
+	}
 	for (size_t i = 0; i < sizeof(log_level_values) / sizeof(log_level_values[0]); i++) {
 		if (strcmp(value, log_level_values[i]) == 0) {
 			p->result.log_level = log_level_of[i];
@@ -203,6 +304,103 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		}
 	}
 	parse_error(p, "[daemon] log-level '%s' is not one of error, warning, info, debug", value);
+}
+
+/*
+ * Parse a list of user or group ids or names, separated by commas and/or
+ * blanks. Returns the number of entries, or -1 after reporting the first
+ * bad one.
+ */
+static ssize_t parse_id_list(struct parse *p, const char *key, const char *value, bool users,
+			     unsigned **ids)
+{
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		p->out_of_memory = true;
+		return -1;
+	}
+	size_t n = 0;
+	unsigned *list = NULL;
+	char *save = NULL;
+	for (char *tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		unsigned long id;
+		char *end;
+		errno = 0;
+		id = strtoul(tok, &end, 10);
+		if (isdigit((unsigned char)tok[0]) && *end == '\0' && errno == 0 &&
+		    id < UINT32_MAX) {
+			/* a number */
+		} else if (users) {
+			struct passwd *pw = getpwnam(tok);
+			if (pw == NULL) {
+				parse_error(p, "[vgpu %s] %s: no user '%s'", p->vgpu->name, key,
+					    tok);
+				goto error;
+			}
+			id = pw->pw_uid;
+		} else {
+			struct group *gr = getgrnam(tok);
+			if (gr == NULL) {
+				parse_error(p, "[vgpu %s] %s: no group '%s'", p->vgpu->name, key,
+					    tok);
+				goto error;
+			}
+			id = gr->gr_gid;
+		}
+		unsigned *grown = realloc(list, (n + 1) * sizeof(*list));
+		if (grown == NULL) {
+			p->out_of_memory = true;
+			goto error;
+		}
+		list = grown;
+		list[n++] = (unsigned)id;
+	}
+	free(copy);
+	if (n == 0) {
+		parse_error(p, "[vgpu %s] %s is empty (ids or names separated by commas)",
+			    p->vgpu->name, key);
+		return -1;
+	}
+	*ids = list;
+	return (ssize_t)n;
+
+error:
+	free(list);
+	free(copy);
+	return -1;
+}
+
+static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_vgpu *vgpu = p->vgpu;
+	bool users;
+	if (strcmp(key, "allow-uid") == 0)
+		users = true;
+	else if (strcmp(key, "allow-gid") == 0)
+		users = false;
+	else {
+		parse_error(p, "unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid)",
+			    key, vgpu->name);
+		return;
+	}
+	bool *seen = users ? &p->vgpu_uid_seen : &p->vgpu_gid_seen;
+	if (*seen) {
+		parse_error(p, "[vgpu %s] %s is set twice", vgpu->name, key);
+		return;
+	}
+	*seen = true;
+	unsigned *ids = NULL;
+	ssize_t n = parse_id_list(p, key, value, users, &ids);
+	if (n < 0)
+		return;
+	if (users) {
+		vgpu->allow_uids = (uid_t *)ids;
+		vgpu->n_allow_uids = (size_t)n;
+	} else {
+		vgpu->allow_gids = (gid_t *)ids;
+		vgpu->n_allow_gids = (size_t)n;
+	}
 }
 
 static void parse_output_key(struct parse *p, const char *key, const char *value)
@@ -282,6 +480,9 @@ static int handle_key(void *data, const char *section, const char *key, const ch
 		break;
 	case SECTION_OUTPUT:
 		parse_output_key(p, key, value);
+		break;
+	case SECTION_VGPU:
+		parse_vgpu_key(p, key, value);
 		break;
 	case SECTION_INVALID:
 		break;
@@ -366,12 +567,64 @@ int config_parse_colour(const char *text, uint32_t *rgb)
 struct config_output *config_find_output(const struct config *cfg, const char *name)
 {
 	struct config_output *output;
-	wl_list_for_each(output, &cfg->outputs, link)
-	{
+	wl_list_for_each (output, &cfg->outputs, link) {
 		if (strcmp(output->name, name) == 0)
 			return output;
 	}
 	return NULL;
+}
+
+struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name)
+{
+	struct config_vgpu *vgpu;
+	wl_list_for_each (vgpu, &cfg->vgpus, link) {
+		if (strcmp(vgpu->name, name) == 0)
+			return vgpu;
+	}
+	return NULL;
+}
+
+bool config_has_vgpu(const struct config *cfg, const char *name)
+{
+	if (config_find_vgpu(cfg, name) != NULL)
+		return true;
+	struct config_output *output;
+	wl_list_for_each (output, &cfg->outputs, link) {
+		if (output->vgpu != NULL && strcmp(output->vgpu, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid)
+{
+	if (uid == 0)
+		return true;
+	const struct config_vgpu *vgpu = config_find_vgpu(cfg, name);
+	if (vgpu == NULL)
+		return false;
+	for (size_t i = 0; i < vgpu->n_allow_uids; i++) {
+		if (vgpu->allow_uids[i] == uid)
+			return true;
+	}
+	for (size_t i = 0; i < vgpu->n_allow_gids; i++) {
+		if (vgpu->allow_gids[i] == gid)
+			return true;
+	}
+	return false;
+}
+
+int config_socket_path(const struct config *cfg, char *buf, size_t size)
+{
+	int n;
+	const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+	if (cfg->socket_path != NULL)
+		n = snprintf(buf, size, "%s", cfg->socket_path);
+	else if (runtime_dir != NULL && runtime_dir[0] == '/')
+		n = snprintf(buf, size, "%s/vscanout-0", runtime_dir);
+	else
+		n = snprintf(buf, size, "/run/vscanout/vscanout-0");
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 void config_init(struct config *cfg)
@@ -379,12 +632,19 @@ void config_init(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_LEVEL_INFO;
 	wl_list_init(&cfg->outputs);
+	wl_list_init(&cfg->vgpus);
 }
 
 void config_finish(struct config *cfg)
 {
 	struct config_output *output, *tmp;
-	wl_list_for_each_safe(output, tmp, &cfg->outputs, link) free_output(output);
+	wl_list_for_each_safe (output, tmp, &cfg->outputs, link)
+		free_output(output);
+	struct config_vgpu *vgpu, *vtmp;
+	wl_list_for_each_safe (vgpu, vtmp, &cfg->vgpus, link)
+		free_vgpu(vgpu);
+	free(cfg->seat);
+	free(cfg->socket_path);
 	config_init(cfg);
 }
 
@@ -393,8 +653,11 @@ void config_move(struct config *dst, struct config *src)
 	config_finish(dst);
 	dst->log_level = src->log_level;
 	dst->log_level_set = src->log_level_set;
+	dst->seat = src->seat;
+	dst->socket_path = src->socket_path;
+	src->seat = src->socket_path = NULL;
 	wl_list_insert_list(&dst->outputs, &src->outputs);
-	wl_list_init(&src->outputs);
+	wl_list_insert_list(&dst->vgpus, &src->vgpus);
 	config_init(src);
 }
 

@@ -41,8 +41,7 @@ static struct kms_output *find_output(struct display *display, const char *name,
 	const char *colon = strchr(name, ':');
 	struct kms_output *found = NULL;
 	struct display_device *dev;
-	wl_list_for_each(dev, &display->devices, link)
-	{
+	wl_list_for_each (dev, &display->devices, link) {
 		const char *connector = name;
 		if (colon != NULL) {
 			size_t len = (size_t)(colon - name);
@@ -78,8 +77,7 @@ static void enable_outputs(struct display *display, struct display_device *dev)
 
 	if (wl_list_empty(&display->config->outputs)) {
 		struct kms_output *output;
-		wl_list_for_each(output, &dev->kms->outputs, link)
-		{
+		wl_list_for_each (output, &dev->kms->outputs, link) {
 			if (!output->connected || output->enabled)
 				continue;
 			settings_from_config(&settings, NULL);
@@ -91,8 +89,7 @@ static void enable_outputs(struct display *display, struct display_device *dev)
 	}
 
 	struct config_output *cfg;
-	wl_list_for_each(cfg, &display->config->outputs, link)
-	{
+	wl_list_for_each (cfg, &display->config->outputs, link) {
 		struct display_device *owner = NULL;
 		bool ambiguous;
 		struct kms_output *output = find_output(display, cfg->name, &owner, &ambiguous);
@@ -114,8 +111,7 @@ static void enable_outputs(struct display *display, struct display_device *dev)
 static void warn_missing_outputs(struct display *display)
 {
 	struct config_output *cfg;
-	wl_list_for_each(cfg, &display->config->outputs, link)
-	{
+	wl_list_for_each (cfg, &display->config->outputs, link) {
 		bool ambiguous;
 		if (find_output(display, cfg->name, NULL, &ambiguous) == NULL && !ambiguous)
 			log_warn("output %s: no such connector on this seat (yet)", cfg->name);
@@ -157,11 +153,9 @@ static void handle_ready_idle(void *data)
 static void watch_first_frames(struct display *display)
 {
 	struct display_device *dev;
-	wl_list_for_each(dev, &display->devices, link)
-	{
+	wl_list_for_each (dev, &display->devices, link) {
 		struct kms_output *output;
-		wl_list_for_each(output, &dev->kms->outputs, link)
-		{
+		wl_list_for_each (output, &dev->kms->outputs, link) {
 			if (output->state != KMS_OUTPUT_ON)
 				continue;
 			struct display_first_frame *wait = calloc(1, sizeof(*wait));
@@ -180,8 +174,7 @@ static void watch_first_frames(struct display *display)
 static void device_destroy(struct display_device *dev)
 {
 	struct display_first_frame *wait, *tmp;
-	wl_list_for_each_safe(wait, tmp, &dev->display->first_frames, link)
-	{
+	wl_list_for_each_safe (wait, tmp, &dev->display->first_frames, link) {
 		if (wait->output->device == dev->kms)
 			first_frame_destroy(wait);
 	}
@@ -243,7 +236,8 @@ static void handle_session_enable(struct wl_listener *listener, void *data)
 	struct display *display = wl_container_of(listener, display, session_enable);
 	log_info("seat %s is ours again: restoring every output", display->session->seat_name);
 	struct display_device *dev;
-	wl_list_for_each(dev, &display->devices, link) kms_device_set_active(dev->kms, true);
+	wl_list_for_each (dev, &display->devices, link)
+		kms_device_set_active(dev->kms, true);
 }
 
 static void handle_session_disable(struct wl_listener *listener, void *data)
@@ -252,7 +246,8 @@ static void handle_session_disable(struct wl_listener *listener, void *data)
 	log_info("seat %s was taken away: not touching the displays until it returns",
 		 display->session->seat_name);
 	struct display_device *dev;
-	wl_list_for_each(dev, &display->devices, link) kms_device_set_active(dev->kms, false);
+	wl_list_for_each (dev, &display->devices, link)
+		kms_device_set_active(dev->kms, false);
 }
 
 static void handle_session_add_device(struct wl_listener *listener, void *data)
@@ -289,7 +284,7 @@ struct display *display_create(struct wl_event_loop *loop, const struct config *
 	wl_list_init(&display->session_add_device.link);
 	wl_list_init(&display->session_lost.link);
 
-	display->session = session_create(loop, NULL);
+	display->session = session_create(loop, config->seat);
 	if (display->session == NULL)
 		goto error; /* logged */
 
@@ -303,7 +298,7 @@ struct display *display_create(struct wl_event_loop *loop, const struct config *
 	wl_signal_add(&display->session->events.lost, &display->session_lost);
 
 	struct session_device *session_device, *tmp;
-	wl_list_for_each_safe(session_device, tmp, &display->session->devices, link)
+	wl_list_for_each_safe (session_device, tmp, &display->session->devices, link)
 		device_add(display, session_device);
 	if (wl_list_empty(&display->devices) && display->session->active) {
 		log_error("no usable KMS device on seat %s", display->session->seat_name);
@@ -311,7 +306,8 @@ struct display *display_create(struct wl_event_loop *loop, const struct config *
 	}
 
 	struct display_device *dev;
-	wl_list_for_each(dev, &display->devices, link) enable_outputs(display, dev);
+	wl_list_for_each (dev, &display->devices, link)
+		enable_outputs(display, dev);
 	warn_missing_outputs(display);
 	watch_first_frames(display);
 	return display;
@@ -326,7 +322,8 @@ void display_destroy(struct display *display)
 	if (display == NULL)
 		return;
 	struct display_device *dev, *tmp;
-	wl_list_for_each_safe(dev, tmp, &display->devices, link) device_destroy(dev);
+	wl_list_for_each_safe (dev, tmp, &display->devices, link)
+		device_destroy(dev);
 	wl_list_remove(&display->session_enable.link);
 	wl_list_remove(&display->session_disable.link);
 	wl_list_remove(&display->session_add_device.link);

@@ -77,10 +77,10 @@ static void test_errors(void)
 	} cases[] = {
 		{"[daemon]\nlog-level = loud\n", "test.conf:2: [daemon] log-level 'loud' is not "
 						 "one of error, warning, info, debug"},
-		{"\n\n[daemon]\ncolour = red\n",
-		 "test.conf:4: unknown key 'colour' in [daemon] (known keys: log-level)"},
+		{"\n\n[daemon]\ncolour = red\n", "test.conf:4: unknown key 'colour' in [daemon] "
+						 "(known keys: log-level, seat, socket)"},
 		{"[nonsense]\nkey = 1\n", "test.conf:1: unknown section [nonsense] (known "
-					  "sections: [daemon], [output NAME])"},
+					  "sections: [daemon], [output NAME], [vgpu NAME])"},
 		{"log-level = info\n", "test.conf:1: key 'log-level' is outside any section"},
 		{"[daemon]\nlog-level = info\nlog-level = debug\n",
 		 "test.conf:3: [daemon] log-level is set twice"},
@@ -116,6 +116,23 @@ static void test_errors(void)
 		 "test.conf:2: [output X-1] placeholder 'grey' is not a colour like #202020"},
 		{"[output X-1]\nplaceholder = #12345\n", "placeholder '#12345'"},
 		{"[output X-1]\nplaceholder = #12345g\n", "placeholder '#12345g'"},
+		{"[daemon]\nseat = seat 0\n",
+		 "test.conf:2: [daemon] seat 'seat 0' is not a seat name"},
+		{"[daemon]\nseat = a\nseat = b\n", "test.conf:3: [daemon] seat is set twice"},
+		{"[daemon]\nsocket = relative/path\n",
+		 "test.conf:2: [daemon] socket 'relative/path' is not an absolute path"},
+		{"[vgpu]\n", "test.conf:1: [vgpu] needs a name"},
+		{"[vgpu a:b]\n", "test.conf:1: vgpu name 'a:b' is not a name"},
+		{"[vgpu v]\n[vgpu v]\n", "test.conf:2: [vgpu v] is already defined at line 1"},
+		{"[vgpu v]\nallow = 1\n",
+		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid)"},
+		{"[vgpu v]\nallow-uid = no-such-user-here\n",
+		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
+		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
+		 "test.conf:2: [vgpu v] allow-gid: no group 'no-such-group-here'"},
+		{"[vgpu v]\nallow-uid = ,\n", "test.conf:2: [vgpu v] allow-uid is empty"},
+		{"[vgpu v]\nallow-uid = 1\nallow-uid = 2\n",
+		 "test.conf:3: [vgpu v] allow-uid is set twice"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -201,6 +218,60 @@ static void test_outputs(void)
 	check(wl_list_empty(&cfg.outputs));
 }
 
+static void test_daemon_and_vgpus(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[daemon]\nseat = seat1\nsocket = /run/x/vscanout-3\n"
+			   "[vgpu kiosk-a]\nallow-uid = 1000, root 1001\nallow-gid = 0,44\n"
+			   "[vgpu closed]\n"
+			   "[output A-1]\nvgpu = implied\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	check_str_eq(cfg.seat, "seat1");
+	check_str_eq(cfg.socket_path, "/run/x/vscanout-3");
+	char path[128];
+	check_int_eq(config_socket_path(&cfg, path, sizeof(path)), 0);
+	check_str_eq(path, "/run/x/vscanout-3");
+	check_int_eq(config_socket_path(&cfg, path, 8), -ENAMETOOLONG);
+
+	struct config_vgpu *kiosk = config_find_vgpu(&cfg, "kiosk-a");
+	check(kiosk != NULL);
+	check_int_eq(kiosk->n_allow_uids, 3);
+	check_int_eq(kiosk->allow_uids[0], 1000);
+	check_int_eq(kiosk->allow_uids[1], 0);
+	check_int_eq(kiosk->allow_uids[2], 1001);
+	check_int_eq(kiosk->n_allow_gids, 2);
+	check_int_eq(kiosk->allow_gids[1], 44);
+
+	/* Root always; others by uid or primary gid; nobody else. */
+	check(config_vgpu_allows(&cfg, "kiosk-a", 0, 0));
+	check(config_vgpu_allows(&cfg, "kiosk-a", 1001, 100));
+	check(config_vgpu_allows(&cfg, "kiosk-a", 2000, 44));
+	check(!config_vgpu_allows(&cfg, "kiosk-a", 2000, 100));
+	check(!config_vgpu_allows(&cfg, "closed", 1000, 44));
+	check(config_vgpu_allows(&cfg, "closed", 0, 0));
+	/* A vGPU only named by an output admits root alone. */
+	check(config_has_vgpu(&cfg, "implied"));
+	check(config_vgpu_allows(&cfg, "implied", 0, 0));
+	check(!config_vgpu_allows(&cfg, "implied", 1000, 1000));
+	check(config_has_vgpu(&cfg, "closed"));
+	check(!config_has_vgpu(&cfg, "unknown"));
+	config_finish(&cfg);
+
+	/* Default socket paths. */
+	config_init(&cfg);
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	check_int_eq(config_socket_path(&cfg, path, sizeof(path)), 0);
+	check_str_eq(path, "/run/user/1000/vscanout-0");
+	unsetenv("XDG_RUNTIME_DIR");
+	check_int_eq(config_socket_path(&cfg, path, sizeof(path)), 0);
+	check_str_eq(path, "/run/vscanout/vscanout-0");
+	config_finish(&cfg);
+}
+
 static void test_mode_and_colour(void)
 {
 	uint32_t w = 1, h = 1, r = 1;
@@ -247,6 +318,7 @@ int main(void)
 	test_every_error_reported();
 	test_outputs();
 	test_mode_and_colour();
+	test_daemon_and_vgpus();
 	test_missing_file();
 	return 0;
 }
