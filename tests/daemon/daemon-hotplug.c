@@ -37,25 +37,7 @@
 
 static const uint32_t colours[2] = {0xd04010u, 0x1040d0u};
 
-static void write_sysfs(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	kt_assertf(fd >= 0, "%s: %s", path, strerror(errno));
-	kt_assertf(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "%s: %s", path,
-		   strerror(errno));
-	close(fd);
-}
-
-static void write_sysfs_create(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	kt_assertf(fd >= 0, "%s: %s", path, strerror(errno));
-	kt_assertf(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "%s: %s", path,
-		   strerror(errno));
-	close(fd);
-}
-
-static void expect_colour(struct tk_qmp *qmp, struct kms_output *output, uint32_t colour,
+static void expect_colour(struct kt_qmp *qmp, struct kms_output *output, uint32_t colour,
 			  const char *what)
 {
 	const char *artefacts = getenv("VM_ARTEFACTS");
@@ -65,10 +47,10 @@ static void expect_colour(struct tk_qmp *qmp, struct kms_output *output, uint32_
 	snprintf(args, sizeof(args),
 		 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}", path,
 		 output->crtc->index);
-	tk_qmp_execute(qmp, "screendump", args);
+	kt_qmp_execute(qmp, "screendump", args);
 
 	struct kt_image got, want;
-	tk_ppm_load(path, &got);
+	kt_ppm_load(path, &got);
 	uint32_t width, height;
 	kms_output_get_size(output, &width, &height);
 	kt_assertf(got.width == width && got.height == height, "%s: screendump %ux%u, want %ux%u",
@@ -87,7 +69,7 @@ static const char hotplug_rule[] = "SUBSYSTEM==\"drm\", ENV{SYNTH_ARG_HOTPLUG}==
 static void install_hotplug_rule(void)
 {
 	kt_assert_errno(mkdir("/run/udev/rules.d", 0755) == 0 || errno == EEXIST);
-	write_sysfs_create("/run/udev/rules.d/99-vscanout-hotplug-test.rules", hotplug_rule);
+	kt_write_file("/run/udev/rules.d/99-vscanout-hotplug-test.rules", hotplug_rule);
 	kt_assert(system("udevadm control --reload") == 0);
 }
 
@@ -98,7 +80,7 @@ static void send_hotplug(unsigned int card)
 	char path[96], text[96];
 	snprintf(path, sizeof(path), "/sys/class/drm/card%u/uevent", card);
 	snprintf(text, sizeof(text), "change 00000000-0000-4000-8000-%012u HOTPLUG=1", ++serial);
-	write_sysfs(path, text);
+	kt_write_file(path, text);
 }
 
 /* Dispatch the daemon's loop until output reaches state, or fail. */
@@ -121,7 +103,7 @@ int main(void)
 	kt_assert(sscanf(strrchr(dev.path, '/'), "/card%u", &card) == 1);
 	char status[96];
 	snprintf(status, sizeof(status), "/sys/class/drm/card%u-Virtual-2/status", card);
-	write_sysfs(status, "on");
+	kt_write_file(status, "on");
 	install_hotplug_rule();
 	/* The daemon must be the one to become DRM master. */
 	kt_device_close(&dev);
@@ -155,16 +137,16 @@ int main(void)
 		tk_presents_init(&presents[i], outputs[i]);
 	for (int i = 0; i < 2; i++)
 		tk_wait_presents(daemon->loop, &presents[i], 1);
-	tk_host_sync(&dev);
-	struct tk_qmp qmp;
-	tk_qmp_open(&qmp);
+	kt_host_sync(&dev);
+	struct kt_qmp qmp;
+	kt_qmp_open(&qmp);
 	expect_colour(&qmp, outputs[0], colours[0], "daemon-head1");
 	expect_colour(&qmp, outputs[1], colours[1], "daemon-head2");
 	kt_log("1. each head shows its configured placeholder");
 
 	uint32_t crtc_id = outputs[1]->crtc->id;
 	uint64_t first_modesets = outputs[0]->stats.modesets;
-	write_sysfs(status, "off");
+	kt_write_file(status, "off");
 	send_hotplug(card);
 	wait_state(daemon, outputs[1], KMS_OUTPUT_WAITING);
 	uint64_t active = 1;
@@ -174,11 +156,11 @@ int main(void)
 	kt_log("2. Virtual-2 unplugged: its CRTC %u is off, Virtual-1 untouched", crtc_id);
 
 	uint64_t n = presents[1].count;
-	write_sysfs(status, "on");
+	kt_write_file(status, "on");
 	send_hotplug(card);
 	wait_state(daemon, outputs[1], KMS_OUTPUT_ON);
 	tk_wait_presents(daemon->loop, &presents[1], n + 1);
-	tk_host_sync(&dev);
+	kt_host_sync(&dev);
 	expect_colour(&qmp, outputs[1], colours[1], "daemon-head2-replugged");
 	expect_colour(&qmp, outputs[0], colours[0], "daemon-head1-still");
 	kt_assertf(outputs[0]->stats.modesets == first_modesets,
@@ -191,7 +173,7 @@ int main(void)
 		tk_presents_finish(&presents[i]);
 	daemon_destroy(daemon);
 	config_finish(&config);
-	write_sysfs(status, "detect");
+	kt_write_file(status, "detect");
 	kt_log("PASS");
 	return 0;
 }

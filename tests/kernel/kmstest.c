@@ -757,3 +757,12 @@ int kt_flip_wait(struct kt_device *dev, struct kt_flip *flip, int timeout_ms)
 	}
 	return 0;
 }
+
+void kt_write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	kt_assertf(fd >= 0, "%s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	kt_assertf(write(fd, text, len) == (ssize_t)len, "%s: %s", path, strerror(errno));
+	kt_assertf(close(fd) == 0, "%s: %s", path, strerror(errno));
+}

@@ -94,6 +94,12 @@ __attribute__((format(printf, 1, 2))) void kt_log(const char *fmt, ...);
 /* Exit with KT_SKIP and a printf-style reason. */
 #define kt_skip(...) kt_skip_at(__FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * Write text to path as a shell's "echo -n text > path" would (created if
+ * missing, truncated): sysfs attributes, udev rules. Fails the test on error.
+ */
+void kt_write_file(const char *path, const char *text);
+
 /* CLOCK_MONOTONIC in nanoseconds, for reporting timings. */
 uint64_t kt_now_ns(void);
 

@@ -28,16 +28,7 @@
 
 static const uint32_t colours[2] = {0xc03020u, 0x20a040u};
 
-static void write_sysfs(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	kt_assertf(fd >= 0, "%s: %s", path, strerror(errno));
-	kt_assertf(write(fd, text, strlen(text)) == (ssize_t)strlen(text), "%s: %s", path,
-		   strerror(errno));
-	close(fd);
-}
-
-static void screendump(struct tk_qmp *qmp, uint32_t head, const char *what, struct kt_image *got)
+static void screendump(struct kt_qmp *qmp, uint32_t head, const char *what, struct kt_image *got)
 {
 	const char *artefacts = getenv("VM_ARTEFACTS");
 	char path[512], args[700];
@@ -45,11 +36,11 @@ static void screendump(struct tk_qmp *qmp, uint32_t head, const char *what, stru
 	snprintf(path, sizeof(path), "%s/%s.ppm", artefacts, what);
 	snprintf(args, sizeof(args),
 		 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}", path, head);
-	tk_qmp_execute(qmp, "screendump", args);
-	tk_ppm_load(path, got);
+	kt_qmp_execute(qmp, "screendump", args);
+	kt_ppm_load(path, got);
 }
 
-static void expect(struct tk_qmp *qmp, struct kms_output *output, const struct kt_image *want,
+static void expect(struct kt_qmp *qmp, struct kms_output *output, const struct kt_image *want,
 		   const char *what)
 {
 	struct kt_image got;
@@ -79,7 +70,7 @@ int main(void)
 					 kms_device_find_output(device, "Virtual-2")};
 	kt_assertf(outputs[0] && outputs[1], "want Virtual-1 and Virtual-2 (--virtio-gpu 2)");
 	if (!outputs[1]->connected) {
-		write_sysfs(status, "on");
+		kt_write_file(status, "on");
 		kms_device_handle_hotplug(device, 0);
 		kt_assert(outputs[1]->connected);
 	}
@@ -101,10 +92,10 @@ int main(void)
 	for (int i = 0; i < 2; i++)
 		tk_wait_presents(loop, &presents[i], 1);
 	kt_assert(outputs[0]->crtc != outputs[1]->crtc);
-	tk_host_sync(&dev);
-	struct tk_qmp qmp;
-	tk_qmp_open(&qmp);
-	tk_qmp_execute(&qmp, "qmp_capabilities", NULL);
+	kt_host_sync(&dev);
+	struct kt_qmp qmp;
+	kt_qmp_open(&qmp);
+	kt_qmp_execute(&qmp, "qmp_capabilities", NULL);
 	expect(&qmp, outputs[0], &want[0], "placeholder-1");
 	expect(&qmp, outputs[1], &want[1], "placeholder-2");
 	kt_log("1. each head shows its placeholder colour");
@@ -125,14 +116,14 @@ int main(void)
 	kt_assertf(st.copied && !st.direct && (st.miss & KMS_LAYER_MISS_IMPORT),
 		   "udmabuf on virtio-gpu: direct %d copied %d miss 0x%x", st.direct, st.copied,
 		   st.miss);
-	tk_host_sync(&dev);
+	kt_host_sync(&dev);
 	expect(&qmp, outputs[1], &want[1], "udmabuf-2");
 	expect(&qmp, outputs[0], &want[0], "placeholder-1-still");
 	kt_log("2. udmabuf copied on head 2 (import refused), exact");
 
 	/* 3. hotplug off and on */
 	uint32_t crtc_id = outputs[1]->crtc->id;
-	write_sysfs(status, "off");
+	kt_write_file(status, "off");
 	kms_device_handle_hotplug(device, 0);
 	while (outputs[1]->state != KMS_OUTPUT_WAITING) {
 		kt_assert(outputs[1]->state == KMS_OUTPUT_DISABLING);
@@ -143,7 +134,7 @@ int main(void)
 	kt_assertf(active == 0, "CRTC %u still active after the connector went off", crtc_id);
 	kt_log("3a. Virtual-2 off: CRTC %u inactive", crtc_id);
 
-	write_sysfs(status, "on");
+	kt_write_file(status, "on");
 	n = presents[1].count;
 	kms_device_handle_hotplug(device, 0);
 	kt_assert(outputs[1]->state == KMS_OUTPUT_ON);
@@ -151,7 +142,7 @@ int main(void)
 	kt_assert_ok(
 		kt_prop_get(&dev, outputs[1]->crtc->id, DRM_MODE_OBJECT_CRTC, "ACTIVE", &active));
 	kt_assert(active == 1);
-	tk_host_sync(&dev);
+	kt_host_sync(&dev);
 	expect(&qmp, outputs[1], &want[1], "udmabuf-2-replugged");
 	kt_log("3b. Virtual-2 back: same picture, %llu modesets",
 	       (unsigned long long)outputs[1]->stats.modesets);
@@ -171,7 +162,7 @@ int main(void)
 		target[len] = '\0';
 		char unbind[400];
 		snprintf(unbind, sizeof(unbind), "%s/driver/unbind", link);
-		write_sysfs(unbind, strrchr(target, '/') + 1);
+		kt_write_file(unbind, strrchr(target, '/') + 1);
 		kt_log("4. unbound %s with both outputs on", strrchr(target, '/') + 1);
 	}
 	kms_device_destroy(device);

@@ -22,7 +22,7 @@
  * resource created with a fence, a transfer to kick the queue, and a wait on
  * the resource's fence.
  */
-void tk_host_sync(struct kt_device *dev)
+void kt_host_sync(struct kt_device *dev)
 {
 	struct drm_virtgpu_resource_create rc = {
 		.target = 2, /* PIPE_TEXTURE_2D, the only target without 3D */
@@ -46,7 +46,7 @@ void tk_host_sync(struct kt_device *dev)
 	kt_assert_errno(drmCloseBufferHandle(dev->fd, rc.bo_handle) == 0);
 }
 
-void tk_qmp_open(struct tk_qmp *q)
+void kt_qmp_open(struct kt_qmp *q)
 {
 	const char *path = getenv("VM_QMP");
 	struct termios tio;
@@ -64,7 +64,7 @@ void tk_qmp_open(struct tk_qmp *q)
 }
 
 /* Read one reply line into line (NUL-terminated, without the newline). */
-static void qmp_read_line(struct tk_qmp *q, char *line, size_t size, uint64_t deadline_ns)
+static void qmp_read_line(struct kt_qmp *q, char *line, size_t size, uint64_t deadline_ns)
 {
 	for (;;) {
 		char *nl = memchr(q->buf, '\n', q->len);
@@ -104,7 +104,7 @@ static void qmp_read_line(struct tk_qmp *q, char *line, size_t size, uint64_t de
  * Send one command, {"execute": execute, "arguments": arguments} (arguments
  * may be NULL), and fail unless its reply is a "return".
  */
-void tk_qmp_execute(struct tk_qmp *q, const char *execute, const char *arguments)
+void kt_qmp_execute(struct kt_qmp *q, const char *execute, const char *arguments)
 {
 	uint64_t deadline = kt_now_ns() + (uint64_t)QMP_TIMEOUT_MS * 1000000u;
 	char cmd[1024], reply[QMP_LINE_MAX], id[32];
@@ -156,7 +156,7 @@ static unsigned long ppm_number(const char *hdr, size_t len, size_t *pos)
 }
 
 /* Load a binary PPM (P6, maxval 255) into an XRGB8888 image. */
-void tk_ppm_load(const char *path, struct kt_image *img)
+void kt_ppm_load(const char *path, struct kt_image *img)
 {
 	unsigned long w, h, maxval;
 	char hdr[PPM_HEADER_MAX];
