@@ -127,8 +127,8 @@ int main(void)
 	       modifiers, render != NULL ? render : "none");
 	free(render);
 
-	struct test_udmabuf u;
-	test_udmabuf_create(&u, (size_t)w * 4 * h);
+	struct kt_udmabuf u;
+	kt_udmabuf_create(&u, (size_t)w * 4 * h);
 	struct kt_image img = {w, h, w * 4, DRM_FORMAT_XRGB8888, u.map};
 	kt_fill_pattern(&img, 0x7e57);
 	struct dmabuf_attributes a = test_udmabuf_attrs(&u, w, h, DRM_FORMAT_XRGB8888, w * 4);
@@ -181,7 +181,7 @@ int main(void)
 	copy_path(&dev, &pipe, modifiers, b, &img, SCANOUT_ALLOC_AUTO, true);
 
 	buffer_unref(b);
-	test_udmabuf_destroy(&u);
+	kt_udmabuf_destroy(&u);
 	kt_pipe_finish(&dev, &pipe);
 	kt_device_close(&dev);
 	kt_log("PASS");

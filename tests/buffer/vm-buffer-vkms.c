@@ -52,11 +52,11 @@ static void expect_rejected(const struct dmabuf_attributes *a, const char *want)
 
 static void test_check(struct kt_device *dev)
 {
-	struct test_udmabuf u;
+	struct kt_udmabuf u;
 	struct dmabuf_attributes a;
 	char msg[256] = "", want[256];
 
-	test_udmabuf_create(&u, 1024 * 4 * 768);
+	kt_udmabuf_create(&u, 1024 * 4 * 768);
 	kt_assert(dmabuf_fd_is_dmabuf(u.fd));
 
 	a = test_udmabuf_attrs(&u, 1024, 768, DRM_FORMAT_XRGB8888, 4096);
@@ -83,14 +83,14 @@ static void test_check(struct kt_device *dev)
 	a.fd[1] = -1;
 
 	/* A too small dma-buf. */
-	struct test_udmabuf small;
-	test_udmabuf_create(&small, 1 << 20);
+	struct kt_udmabuf small;
+	kt_udmabuf_create(&small, 1 << 20);
 	struct dmabuf_attributes s =
 		test_udmabuf_attrs(&small, 1024, 768, DRM_FORMAT_XRGB8888, 4096);
 	expect_rejected(&s, "plane 0: offset 0 + stride 4096 × height 768 = 3145728 exceeds the "
 			    "dma-buf's size 1048576");
 	dmabuf_attributes_finish(&s);
-	test_udmabuf_destroy(&small);
+	kt_udmabuf_destroy(&small);
 
 	/* Fds that are no dma-buf: a regular file, the memfd behind it, the DRM device. */
 	int others[] = {open("/etc/passwd", O_RDONLY | O_CLOEXEC), u.memfd, dev->fd};
@@ -116,13 +116,13 @@ static void test_check(struct kt_device *dev)
 	dmabuf_attributes_finish(&nv);
 
 	dmabuf_attributes_finish(&a);
-	test_udmabuf_destroy(&u);
+	kt_udmabuf_destroy(&u);
 }
 
 static void test_cpu_read(void)
 {
-	struct test_udmabuf u;
-	test_udmabuf_create(&u, 64 * 4 * 32 + 4096);
+	struct kt_udmabuf u;
+	kt_udmabuf_create(&u, 64 * 4 * 32 + 4096);
 	uint32_t *px = (uint32_t *)((char *)u.map + 4096);
 	for (uint32_t i = 0; i < 64 * 32; i++)
 		px[i] = 0xff000000u | (i * 2654435761u >> 8);
@@ -154,7 +154,7 @@ static void test_cpu_read(void)
 	kt_assert(!b->reading);
 	pixman_image_unref(img);
 	buffer_unref(b);
-	test_udmabuf_destroy(&u);
+	kt_udmabuf_destroy(&u);
 	kt_log("CPU read through the dma-buf mapping matches the memfd");
 }
 
@@ -222,8 +222,8 @@ int main(void)
 	kt_assert_ok(kt_image_alloc(&want, w, h, DRM_FORMAT_XRGB8888));
 
 	/* 3. Direct import. */
-	struct test_udmabuf ux;
-	test_udmabuf_create(&ux, (size_t)w * 4 * h);
+	struct kt_udmabuf ux;
+	kt_udmabuf_create(&ux, (size_t)w * 4 * h);
 	struct kt_image ux_img = {w, h, w * 4, DRM_FORMAT_XRGB8888, ux.map};
 	kt_fill_pattern(&ux_img, 0x5ca1);
 	struct dmabuf_attributes a = test_udmabuf_attrs(&ux, w, h, DRM_FORMAT_XRGB8888, w * 4);
@@ -268,8 +268,8 @@ int main(void)
 	kt_assertf(old == NULL, "framebuffer %" PRIu32 " outlived its last reference", old_id);
 
 	/* NV12 with both planes in one dma-buf: one GEM handle, closed once. */
-	struct test_udmabuf un;
-	test_udmabuf_create(&un, (size_t)w * h * 3 / 2);
+	struct kt_udmabuf un;
+	kt_udmabuf_create(&un, (size_t)w * h * 3 / 2);
 	struct dmabuf_attributes nv = test_udmabuf_attrs(&un, w, h, DRM_FORMAT_NV12, w);
 	nv.n_planes = 2;
 	nv.fd[1] = fcntl(nv.fd[0], F_DUPFD_CLOEXEC, 0);
@@ -290,7 +290,7 @@ int main(void)
 	kt_assertf(logged_errors == errors_before, "closing the shared GEM handle failed");
 	kms_fb_unref(fbn);
 	buffer_unref(bn);
-	test_udmabuf_destroy(&un);
+	kt_udmabuf_destroy(&un);
 
 	/* 4. The copy path: a swapchain of two buffers on vkms. */
 	struct scanout_swapchain *sc = scanout_swapchain_create(
@@ -302,8 +302,8 @@ int main(void)
 
 	/* RGB565, a quarter of the screen, shown 2x in the bottom right quarter. */
 	uint32_t qw = w / 4, qh = h / 4;
-	struct test_udmabuf u565;
-	test_udmabuf_create(&u565, (size_t)qw * 2 * qh);
+	struct kt_udmabuf u565;
+	kt_udmabuf_create(&u565, (size_t)qw * 2 * qh);
 	uint16_t *p565 = u565.map;
 	for (uint32_t i = 0; i < qw * qh; i++)
 		p565[i] = (uint16_t)hash32(i ^ 0x565);
@@ -340,8 +340,8 @@ int main(void)
 	scanout_buffer_set_busy(s2);
 	kt_assert(scanout_swapchain_acquire(sc) == NULL);
 
-	struct test_udmabuf uab;
-	test_udmabuf_create(&uab, (size_t)w * 4 * h);
+	struct kt_udmabuf uab;
+	kt_udmabuf_create(&uab, (size_t)w * 4 * h);
 	uint32_t *pab = uab.map;
 	for (uint32_t i = 0; i < w * h; i++)
 		pab[i] = hash32(i ^ 0xab);
@@ -393,9 +393,9 @@ int main(void)
 	buffer_unref(b565);
 	buffer_unref(bab);
 	scanout_swapchain_destroy(sc);
-	test_udmabuf_destroy(&ux);
-	test_udmabuf_destroy(&u565);
-	test_udmabuf_destroy(&uab);
+	kt_udmabuf_destroy(&ux);
+	kt_udmabuf_destroy(&u565);
+	kt_udmabuf_destroy(&uab);
 	kt_image_free(&want);
 	kt_buffer_destroy(&dev, &out);
 	kt_pipe_finish(&dev, &pipe);

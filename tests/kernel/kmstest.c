@@ -7,10 +7,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/udmabuf.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -765,4 +767,43 @@ void kt_write_file(const char *path, const char *text)
 	size_t len = strlen(text);
 	kt_assertf(write(fd, text, len) == (ssize_t)len, "%s: %s", path, strerror(errno));
 	kt_assertf(close(fd) == 0, "%s: %s", path, strerror(errno));
+}
+
+void kt_udmabuf_create(struct kt_udmabuf *u, size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size = (size + page - 1) / page * page;
+
+	int dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0 && errno == ENOENT)
+		kt_skip("/dev/udmabuf is absent (--modprobe udmabuf)");
+	kt_assert_errno(dev >= 0);
+
+	u->size = size;
+	u->memfd = memfd_create("vscanout-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	kt_assert_errno(u->memfd >= 0);
+	kt_assert_errno(ftruncate(u->memfd, (off_t)size) == 0);
+	kt_assert_errno(fcntl(u->memfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
+	u->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, u->memfd, 0);
+	kt_assert_errno(u->map != MAP_FAILED);
+
+	struct udmabuf_create create = {
+		.memfd = (uint32_t)u->memfd,
+		.flags = UDMABUF_FLAGS_CLOEXEC,
+		.size = size,
+	};
+	u->fd = ioctl(dev, UDMABUF_CREATE, &create);
+	kt_assert_errno(u->fd >= 0);
+	close(dev);
+}
+
+void kt_udmabuf_destroy(struct kt_udmabuf *u)
+{
+	if (u->map != NULL && u->map != MAP_FAILED)
+		munmap(u->map, u->size);
+	if (u->fd > 0)
+		close(u->fd);
+	if (u->memfd > 0)
+		close(u->memfd);
+	memset(u, 0, sizeof(*u));
 }

@@ -100,6 +100,26 @@ __attribute__((format(printf, 1, 2))) void kt_log(const char *fmt, ...);
  */
 void kt_write_file(const char *path, const char *text);
 
+/*
+ * Memory the test process owns, shared as a dma-buf: a memfd sealed against
+ * shrinking, mapped read-write, turned into a dma-buf by /dev/udmabuf.
+ */
+struct kt_udmabuf {
+	int memfd; /* owned */
+	int fd;    /* the dma-buf, owned, O_CLOEXEC */
+	void *map; /* read-write mapping of the memfd */
+	size_t size;
+};
+
+/*
+ * Make a udmabuf of at least size bytes (rounded up to whole pages). Exits
+ * with KT_SKIP when /dev/udmabuf is absent; fails the test on other errors.
+ */
+void kt_udmabuf_create(struct kt_udmabuf *u, size_t size);
+
+/* Unmap and close everything; the struct is zeroed. */
+void kt_udmabuf_destroy(struct kt_udmabuf *u);
+
 /* CLOCK_MONOTONIC in nanoseconds, for reporting timings. */
 uint64_t kt_now_ns(void);
 

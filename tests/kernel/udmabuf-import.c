@@ -9,10 +9,8 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <linux/udmabuf.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -31,26 +29,6 @@ static void paint_update(struct kt_image *img, const struct kt_image *pattern, u
 			*kt_pixel(img, x, y) = *kt_pixel(pattern, x, y);
 }
 
-static int udmabuf_create(int memfd, uint64_t size)
-{
-	struct udmabuf_create create = {
-		.memfd = (uint32_t)memfd,
-		.flags = UDMABUF_FLAGS_CLOEXEC,
-		.offset = 0,
-		.size = size,
-	};
-	int dev_fd, fd;
-
-	dev_fd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (dev_fd < 0 && errno == ENOENT)
-		kt_skip("/dev/udmabuf is absent");
-	kt_assert_errno(dev_fd >= 0);
-	fd = ioctl(dev_fd, UDMABUF_CREATE, &create);
-	kt_assert_errno(fd >= 0);
-	close(dev_fd);
-	return fd;
-}
-
 int main(void)
 {
 	struct kt_image memfd_img, want, update;
@@ -61,8 +39,8 @@ int main(void)
 	uint32_t w, h, stride;
 	uint64_t size, differ = 0, t0, t1;
 	long page = sysconf(_SC_PAGESIZE);
-	int memfd, dmabuf_fd, fence_fd;
-	void *map;
+	int fence_fd;
+	struct kt_udmabuf mem;
 
 	kt_device_open_or_skip(&dev, "vkms");
 	kt_assert_ok(kt_pipe_find(&dev, &pipe));
@@ -73,19 +51,17 @@ int main(void)
 	stride = w * 4;
 	size = ((uint64_t)stride * h + (uint64_t)page - 1) & ~((uint64_t)page - 1);
 
-	/* The memfd: the process' own memory, sealed against shrinking. */
-	memfd = memfd_create("vscanout-udmabuf-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	kt_assert_errno(memfd >= 0);
-	kt_assert_errno(ftruncate(memfd, (off_t)size) == 0);
-	kt_assert_errno(fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
-	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	kt_assert_errno(map != MAP_FAILED);
+	/*
+	 * The process' own memory, a memfd sealed against shrinking, and the
+	 * dma-buf /dev/udmabuf makes of it.
+	 */
+	kt_udmabuf_create(&mem, size);
 	memfd_img = (struct kt_image){
 		.width = w,
 		.height = h,
 		.stride = stride,
 		.format = DRM_FORMAT_XRGB8888,
-		.data = map,
+		.data = mem.map,
 	};
 	kt_fill_pattern(&memfd_img, 0xd0d0);
 
@@ -93,9 +69,7 @@ int main(void)
 	kt_assert_ok(kt_image_alloc(&want, w, h, DRM_FORMAT_XRGB8888));
 	kt_fill_pattern(&want, 0xd0d0);
 
-	dmabuf_fd = udmabuf_create(memfd, size);
-	kt_assert_ok(
-		kt_buffer_import(&dev, &scanout, dmabuf_fd, w, h, DRM_FORMAT_XRGB8888, stride));
+	kt_assert_ok(kt_buffer_import(&dev, &scanout, mem.fd, w, h, DRM_FORMAT_XRGB8888, stride));
 	kt_log("memfd of %" PRIu64 " bytes imported as GEM handle %" PRIu32 ", fb %" PRIu32, size,
 	       scanout.handle, scanout.fb_id);
 	kt_assert_ok(kt_dumb_create(&dev, &out, w, h, DRM_FORMAT_XRGB8888));
@@ -133,9 +107,7 @@ int main(void)
 	kt_image_free(&want);
 	kt_buffer_destroy(&dev, &out);
 	kt_buffer_destroy(&dev, &scanout);
-	close(dmabuf_fd);
-	munmap(map, size);
-	close(memfd);
+	kt_udmabuf_destroy(&mem);
 	kt_pipe_finish(&dev, &pipe);
 	kt_device_close(&dev);
 	kt_log("PASS");

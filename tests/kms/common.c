@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <drm_fourcc.h>
 #include <fcntl.h>
-#include <linux/udmabuf.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "buffer/buffer.h"
@@ -15,33 +12,16 @@
 void tk_udmabuf_create(struct tk_udmabuf *u, uint32_t width, uint32_t height, uint32_t fourcc,
 		       uint32_t bpp)
 {
-	long page = sysconf(_SC_PAGESIZE);
-
 	memset(u, 0, sizeof(*u));
 	u->width = width;
 	u->height = height;
 	u->fourcc = fourcc;
 	u->stride = (width * bpp + 63) & ~63u;
-	u->size = ((size_t)u->stride * height + (size_t)page - 1) & ~((size_t)page - 1);
-	u->memfd = memfd_create("vscanout-kms-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	kt_assert_errno(u->memfd >= 0);
-	kt_assert_errno(ftruncate(u->memfd, (off_t)u->size) == 0);
-	kt_assert_errno(fcntl(u->memfd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
-	u->map = mmap(NULL, u->size, PROT_READ | PROT_WRITE, MAP_SHARED, u->memfd, 0);
-	kt_assert_errno(u->map != MAP_FAILED);
-
-	int dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-	if (dev < 0 && errno == ENOENT)
-		kt_skip("/dev/udmabuf is absent (--modprobe udmabuf)");
-	kt_assert_errno(dev >= 0);
-	struct udmabuf_create create = {
-		.memfd = (uint32_t)u->memfd,
-		.flags = UDMABUF_FLAGS_CLOEXEC,
-		.size = u->size,
-	};
-	int fd = ioctl(dev, UDMABUF_CREATE, &create);
+	kt_udmabuf_create(&u->mem, (size_t)u->stride * height);
+	u->map = u->mem.map;
+	u->size = u->mem.size;
+	int fd = fcntl(u->mem.fd, F_DUPFD_CLOEXEC, 0);
 	kt_assert_errno(fd >= 0);
-	close(dev);
 
 	struct dmabuf_attributes attrs;
 	dmabuf_attributes_init(&attrs);
@@ -59,8 +39,7 @@ void tk_udmabuf_create(struct tk_udmabuf *u, uint32_t width, uint32_t height, ui
 void tk_udmabuf_destroy(struct tk_udmabuf *u)
 {
 	buffer_unref(u->buffer);
-	munmap(u->map, u->size);
-	close(u->memfd);
+	kt_udmabuf_destroy(&u->mem);
 	memset(u, 0, sizeof(*u));
 }
 

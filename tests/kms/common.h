@@ -20,8 +20,8 @@ struct kms_output;
 
 /* A memfd, its udmabuf and a struct buffer around it. */
 struct tk_udmabuf {
-	int memfd;
-	void *map; /* the memfd's own mapping */
+	struct kt_udmabuf mem;
+	void *map; /* the memfd's own mapping (mem.map) */
 	size_t size;
 	uint32_t width, height, stride, fourcc;
 	struct buffer *buffer; /* one reference, owned */
