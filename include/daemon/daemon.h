@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 struct display;
+struct protocol_server;
 struct wl_display;
 struct wl_event_loop;
 struct wl_event_source;
@@ -25,6 +26,7 @@ struct daemon {
 	struct wl_event_source *sigterm_source;
 	struct config config;
 	struct display *display_manager; /* the seat's displays and outputs */
+	struct protocol_server *server;  /* the vscanout-v1 socket and its clients */
 	struct wl_listener display_lost;
 	struct wl_listener display_ready;
 	bool running;
@@ -35,7 +37,8 @@ struct daemon {
 /*
  * Build the daemon from a configuration, whose contents are moved into the
  * daemon (`config` is left empty, as after config_init()): open the seat,
- * take over its KMS devices and light the configured outputs. Returns NULL
+ * take over its KMS devices, light the configured outputs and listen on the
+ * vscanout-v1 socket (protocol/server.h). Returns NULL
  * after logging why.
  */
 struct daemon *daemon_create(struct config *config);

@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "daemon/notify.h"
+#include "protocol/server.h"
 #include "util/log.h"
 
 static int handle_stop_signal(int signal_number, void *data)
@@ -70,6 +71,11 @@ struct daemon *daemon_create(struct config *config)
 	daemon->display_ready.notify = handle_display_ready;
 	wl_signal_add(&daemon->display_manager->events.ready, &daemon->display_ready);
 
+	daemon->server =
+		protocol_server_create(daemon->display, &daemon->config, daemon->display_manager);
+	if (daemon->server == NULL)
+		goto error; /* logged */
+
 	return daemon;
 
 error:
@@ -102,6 +108,7 @@ void daemon_destroy(struct daemon *daemon)
 		return;
 	wl_list_remove(&daemon->display_lost.link);
 	wl_list_remove(&daemon->display_ready.link);
+	protocol_server_destroy(daemon->server);
 	display_destroy(daemon->display_manager);
 	if (daemon->sigterm_source != NULL)
 		wl_event_source_remove(daemon->sigterm_source);

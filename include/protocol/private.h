@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_PROTOCOL_PRIVATE_H
+#define VSCANOUT_PROTOCOL_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/un.h>
+#include <wayland-server-core.h>
+
+#include "buffer/dmabuf.h"
+
+/*
+ * Objects of the vscanout-v1 server, shared by server.c (socket, global,
+ * per-client accounting), manager.c, vgpu.c and buffer.c.
+ */
+
+struct buffer;
+struct config;
+struct display;
+struct kms_layer;
+struct kms_output;
+struct kms_vblank_source;
+
+/*
+ * Per-client limits. Reaching one is the protocol error "limit" of the
+ * interface whose request would exceed it, with a message naming the limit.
+ * Planes (and so fds) per parameter object are bounded by the plane index
+ * (FOURCC_MAX_PLANES), fds held in parameters by the two limits together.
+ * Commits not yet answered need no limit: a commit replaces any other
+ * aimed at the same frame (discarded), so at most two are outstanding, one
+ * in flight and one waiting for the next frame.
+ */
+#define PROTOCOL_MAX_BUFFERS 64 /* buffer objects alive per client */
+#define PROTOCOL_MAX_PARAMS  16 /* parameter objects not yet used by create, per client */
+
+struct protocol_server {
+	struct wl_display *display;  /* borrowed */
+	const struct config *config; /* borrowed */
+	struct display *displays;    /* borrowed */
+	struct wl_global *manager;   /* may be NULL while being built */
+	struct wl_list vgpus;        /* protocol_vgpu.link: attached vGPUs */
+	uint64_t next_vgpu_id;       /* ids tie parameters and buffers to their vGPU */
+	int lock_fd;                 /* -1 when not held */
+	bool socket_created;         /* socket_path is ours to unlink */
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 5];
+};
+
+/*
+ * What one wl_client holds, for its limits. Reference counted: libwayland
+ * emits a client's destroy signal before destroying its resources, so the
+ * resources keep it alive.
+ */
+struct protocol_client {
+	struct wl_client *client; /* NULL once the client is gone */
+	struct wl_listener destroy;
+	int refcnt;
+	size_t n_buffers; /* buffer objects alive */
+	size_t n_params;  /* parameter objects not yet used */
+};
+
+/*
+ * The accounting of client, created on first use (with one reference held
+ * by the client itself, dropped when it goes). Returns a new reference, or
+ * NULL after posting no_memory.
+ */
+struct protocol_client *protocol_client_get(struct wl_client *client);
+
+/* Drop a reference from protocol_client_get(). NULL is a no-op. */
+void protocol_client_unref(struct protocol_client *pclient);
+
+/* The layers of one attached vGPU on one of its outputs. */
+struct protocol_vgpu_output {
+	struct protocol_vgpu *vgpu;
+	struct wl_list link; /* protocol_vgpu.outputs, in configuration order */
+	const char *name;    /* borrowed from the configuration */
+	struct kms_output *output;
+	struct kms_layer *primary; /* zpos 1 */
+	struct kms_layer *cursor;  /* zpos 2 */
+	struct wl_listener present;
+};
+
+/* A commit not yet answered by presented or discarded. */
+struct protocol_commit {
+	struct wl_list link; /* protocol_vgpu.commits, oldest first */
+	uint32_t serial;
+	uint64_t target; /* the clock output's commit_seq that will carry it */
+};
+
+/* One plane's pending state. */
+struct protocol_plane_state {
+	struct buffer *buffer; /* may be NULL: a reference */
+	int32_t x, y;          /* top-left corner on the output */
+};
+
+struct protocol_vgpu {
+	struct protocol_server *server;
+	struct wl_resource *resource;
+	struct wl_list link; /* protocol_server.vgpus */
+	struct protocol_client *pclient;
+	uint64_t id;
+	char *name;
+	struct wl_list outputs; /* protocol_vgpu_output.link; the first is the clock */
+	struct protocol_plane_state primary, cursor;
+	struct wl_list commits;                  /* protocol_commit.link */
+	struct kms_vblank_source *vblank_source; /* may be NULL: made on first request */
+};
+
+/* A vscanout_buffer_params_v1. */
+struct protocol_params {
+	struct wl_resource *resource;
+	struct protocol_client *pclient;
+	uint64_t vgpu_id;
+	bool used;
+	struct dmabuf_attributes attrs; /* fds owned */
+	bool plane_set[FOURCC_MAX_PLANES];
+};
+
+/* A vscanout_buffer_v1. */
+struct protocol_buffer {
+	struct wl_resource *resource;
+	struct protocol_client *pclient;
+	uint64_t vgpu_id;
+	struct buffer *buffer; /* a reference */
+	struct wl_listener release;
+};
+
+/* The vscanout_manager_v1 global's bind handler. data: the server. */
+void protocol_manager_bind(struct wl_client *client, void *data, uint32_t version, uint32_t id);
+
+/*
+ * Attach vgpu name to a new vscanout_vgpu_v1 resource id: layers on each of
+ * its outputs, output events and done. The caller checked permissions.
+ */
+void protocol_vgpu_create(struct protocol_server *server, struct wl_client *client,
+			  uint32_t version, uint32_t id, const char *name);
+
+/* A new vscanout_buffer_params_v1 tied to the vGPU vgpu_id. */
+void protocol_params_create(struct protocol_client *pclient, struct wl_resource *parent,
+			    uint32_t id, uint64_t vgpu_id);
+
+/* The protocol_buffer of a vscanout_buffer_v1 resource. */
+struct protocol_buffer *protocol_buffer_from_resource(struct wl_resource *resource);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_PROTOCOL_SERVER_H
+#define VSCANOUT_PROTOCOL_SERVER_H
+
+struct config;
+struct display;
+struct wl_display;
+
+/*
+ * The vscanout-v1 server (protocol/vscanout-v1.xml): the listening socket,
+ * the vscanout_manager_v1 global and every client's objects.
+ *
+ * The socket path comes from config_socket_path(). It is created safely: a
+ * lock file "PATH.lock" is held with flock() for the server's lifetime (a
+ * second daemon on the same path fails with a clear message), a stale
+ * socket is unlinked only while holding that lock (anything else at PATH is
+ * left alone and reported), the parent directory is created with mode 0755
+ * when it is missing (for /run/vscanout), and the socket gets mode 0660.
+ *
+ * Clients attach to vGPUs of the configuration; each attached vGPU owns a
+ * primary (zpos 1) and a cursor (zpos 2) layer on every output configured
+ * with vgpu=NAME. See protocol/private.h for the objects and limits.
+ */
+struct protocol_server;
+
+/*
+ * Listen on the configured socket and advertise the manager global on
+ * display (borrowed). config and displays are borrowed and must outlive the
+ * server. Returns NULL after logging why.
+ */
+struct protocol_server *protocol_server_create(struct wl_display *display,
+					       const struct config *config,
+					       struct display *displays);
+
+/*
+ * Disconnect every client (their vGPUs are detached, their layers emptied),
+ * remove the global, unlink the socket and release the lock file. Must be
+ * called before the displays are destroyed. NULL is a no-op.
+ */
+void protocol_server_destroy(struct protocol_server *server);
+
+#endif

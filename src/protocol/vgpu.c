@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wayland-server-core.h>
+#include <xf86drmMode.h>
+
+#include "buffer/buffer.h"
+#include "config/config.h"
+#include "daemon/display.h"
+#include "kms/device.h"
+#include "kms/output.h"
+#include "kms/vblank.h"
+#include "protocol/private.h"
+#include "util/log.h"
+#include "vscanout-v1-server-protocol.h"
+
+#define POSITION_MIN (-65536)
+#define POSITION_MAX 65535
+
+static uint32_t mode_refresh_mhz(const drmModeModeInfo *mode)
+{
+	if (mode->htotal == 0 || mode->vtotal == 0)
+		return 0;
+	uint64_t mhz = (uint64_t)mode->clock * 1000000u / mode->htotal / mode->vtotal;
+	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
+		mhz *= 2;
+	if (mode->flags & DRM_MODE_FLAG_DBLSCAN)
+		mhz /= 2;
+	if (mode->vscan > 1)
+		mhz /= mode->vscan;
+	return (uint32_t)mhz;
+}
+
+static void send_outputs(struct protocol_vgpu *vgpu)
+{
+	struct protocol_vgpu_output *vo;
+	wl_list_for_each (vo, &vgpu->outputs, link) {
+		struct kms_output *output = vo->output;
+		uint32_t width, height, mm_width = 0, mm_height = 0;
+		kms_output_get_size(output, &width, &height);
+		uint32_t refresh = width > 0 ? mode_refresh_mhz(&output->mode) : 0;
+		drmModeConnector *conn =
+			drmModeGetConnectorCurrent(output->device->fd, output->connector_id);
+		if (conn != NULL) {
+			mm_width = conn->mmWidth;
+			mm_height = conn->mmHeight;
+			drmModeFreeConnector(conn);
+		}
+		vscanout_vgpu_v1_send_output(vgpu->resource, vo->name, width, height, refresh,
+					     mm_width, mm_height);
+	}
+	vscanout_vgpu_v1_send_done(vgpu->resource);
+}
+
+static struct protocol_vgpu_output *clock_output(struct protocol_vgpu *vgpu)
+{
+	if (wl_list_empty(&vgpu->outputs))
+		return NULL;
+	struct protocol_vgpu_output *vo;
+	return wl_container_of(vgpu->outputs.next, vo, link);
+}
+
+static void answer_commit(struct protocol_commit *commit, struct wl_resource *resource,
+			  const struct kms_present_event *ev, uint32_t flags)
+{
+	if (ev == NULL) {
+		vscanout_vgpu_v1_send_discarded(resource, commit->serial);
+	} else {
+		const drmModeModeInfo *mode = &ev->output->mode;
+		uint32_t mhz = mode_refresh_mhz(mode);
+		uint64_t refresh_ns = mhz > 0 ? 1000000000000ull / mhz : 0;
+		uint64_t sec = ev->time_ns / 1000000000u;
+		vscanout_vgpu_v1_send_presented(resource, commit->serial, (uint32_t)(sec >> 32),
+						(uint32_t)sec,
+						(uint32_t)(ev->time_ns % 1000000000u),
+						(uint32_t)refresh_ns, 0, ev->sequence, flags);
+	}
+	wl_list_remove(&commit->link);
+	free(commit);
+}
+
+static void handle_present(struct wl_listener *listener, void *data)
+{
+	struct protocol_vgpu_output *vo = wl_container_of(listener, vo, present);
+	struct protocol_vgpu *vgpu = vo->vgpu;
+	const struct kms_present_event *ev = data;
+
+	if (ev->flags & KMS_PRESENT_MODESET)
+		send_outputs(vgpu);
+	if (vo != clock_output(vgpu))
+		return;
+
+	uint32_t flags = (ev->flags & KMS_PRESENT_ASYNC) ? VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ASYNC
+							 : VSCANOUT_VGPU_V1_PRESENTED_FLAGS_VSYNC;
+	bool copied = false;
+	for (size_t i = 0; i < ev->n_layers; i++) {
+		const struct kms_present_layer *l = &ev->layers[i];
+		if ((l->layer == vo->primary || l->layer == vo->cursor) && !l->zero_copy)
+			copied = true;
+	}
+	flags |= copied ? VSCANOUT_VGPU_V1_PRESENTED_FLAGS_COPIED
+			: VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY;
+
+	/* The newest commit this frame carries is presented, older ones were replaced. */
+	struct protocol_commit *commit, *tmp, *newest = NULL;
+	wl_list_for_each (commit, &vgpu->commits, link) {
+		if (commit->target <= vo->output->commit_seq)
+			newest = commit;
+	}
+	if (newest == NULL)
+		return;
+	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link) {
+		if (commit == newest) {
+			answer_commit(commit, vgpu->resource, ev, flags);
+			break;
+		}
+		answer_commit(commit, vgpu->resource, NULL, 0);
+	}
+}
+
+static void vgpu_handle_destroy(struct wl_client *client, struct wl_resource *resource)
+{
+	wl_resource_destroy(resource);
+}
+
+static void vgpu_handle_create_params(struct wl_client *client, struct wl_resource *resource,
+				      uint32_t id)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	protocol_params_create(vgpu->pclient, resource, id, vgpu->id);
+}
+
+/* Validate a set_primary/set_cursor buffer and position; false after posting an error. */
+static bool check_plane(struct protocol_vgpu *vgpu, struct wl_resource *buffer_resource, int32_t x,
+			int32_t y, const char *plane)
+{
+	if (buffer_resource != NULL) {
+		struct protocol_buffer *pbuf = protocol_buffer_from_resource(buffer_resource);
+		if (pbuf->vgpu_id != vgpu->id) {
+			wl_resource_post_error(
+				vgpu->resource, VSCANOUT_VGPU_V1_ERROR_INVALID_BUFFER,
+				"%s: buffer %u was not created through vGPU \"%s\"", plane,
+				wl_resource_get_id(buffer_resource), vgpu->name);
+			return false;
+		}
+	}
+	if (x < POSITION_MIN || x > POSITION_MAX || y < POSITION_MIN || y > POSITION_MAX) {
+		wl_resource_post_error(vgpu->resource, VSCANOUT_VGPU_V1_ERROR_INVALID_POSITION,
+				       "%s: position %d,%d is outside %d..%d", plane, x, y,
+				       POSITION_MIN, POSITION_MAX);
+		return false;
+	}
+	return true;
+}
+
+static void set_plane(struct protocol_plane_state *state, struct wl_resource *buffer_resource,
+		      int32_t x, int32_t y)
+{
+	struct buffer *buffer = NULL;
+	if (buffer_resource != NULL)
+		buffer = buffer_ref(protocol_buffer_from_resource(buffer_resource)->buffer);
+	buffer_unref(state->buffer);
+	state->buffer = buffer;
+	state->x = x;
+	state->y = y;
+}
+
+static void vgpu_handle_set_primary(struct wl_client *client, struct wl_resource *resource,
+				    struct wl_resource *buffer, int32_t x, int32_t y)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (check_plane(vgpu, buffer, x, y, "set_primary"))
+		set_plane(&vgpu->primary, buffer, x, y);
+}
+
+static void vgpu_handle_set_cursor(struct wl_client *client, struct wl_resource *resource,
+				   struct wl_resource *buffer, int32_t x, int32_t y, int32_t hot_x,
+				   int32_t hot_y)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (!check_plane(vgpu, buffer, x, y, "set_cursor"))
+		return;
+	if (buffer != NULL) {
+		struct buffer *b = protocol_buffer_from_resource(buffer)->buffer;
+		if (hot_x < 0 || hot_y < 0 || (uint32_t)hot_x >= b->width ||
+		    (uint32_t)hot_y >= b->height) {
+			wl_resource_post_error(
+				resource, VSCANOUT_VGPU_V1_ERROR_INVALID_HOTSPOT,
+				"set_cursor: hotspot %d,%d is outside the %ux%u buffer", hot_x,
+				hot_y, b->width, b->height);
+			return;
+		}
+	} else {
+		hot_x = hot_y = 0;
+	}
+	set_plane(&vgpu->cursor, buffer, x - hot_x, y - hot_y);
+}
+
+static void show_plane(struct kms_layer *layer, const struct protocol_plane_state *state)
+{
+	if (state->buffer == NULL) {
+		kms_layer_set_buffer(layer, NULL, NULL, NULL);
+		return;
+	}
+	struct kms_rect dst = {
+		.x = state->x,
+		.y = state->y,
+		.width = state->buffer->width,
+		.height = state->buffer->height,
+	};
+	kms_layer_set_buffer_int(layer, state->buffer, NULL, &dst);
+}
+
+static void vgpu_handle_commit(struct wl_client *client, struct wl_resource *resource,
+			       uint32_t serial)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	struct protocol_vgpu_output *vo;
+	wl_list_for_each (vo, &vgpu->outputs, link) {
+		show_plane(vo->primary, &vgpu->primary);
+		show_plane(vo->cursor, &vgpu->cursor);
+	}
+
+	/* Commits aimed at the same frame replace each other (mailbox). */
+	struct protocol_vgpu_output *clock = clock_output(vgpu);
+	bool showable = clock != NULL && clock->output->state == KMS_OUTPUT_ON;
+	uint64_t target = showable ? clock->output->commit_seq + 1 : 0;
+	struct protocol_commit *commit, *tmp;
+	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link) {
+		if (!showable || commit->target == target)
+			answer_commit(commit, resource, NULL, 0);
+	}
+	if (!showable) {
+		vscanout_vgpu_v1_send_discarded(resource, serial);
+		return;
+	}
+	commit = calloc(1, sizeof(*commit));
+	if (commit == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	commit->serial = serial;
+	commit->target = target;
+	wl_list_insert(vgpu->commits.prev, &commit->link);
+}
+
+static void vgpu_handle_get_vblank_source(struct wl_client *client, struct wl_resource *resource)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	struct protocol_vgpu_output *clock = clock_output(vgpu);
+	if (clock == NULL) {
+		wl_client_post_implementation_error(client, "vGPU \"%s\" is shown on no output",
+						    vgpu->name);
+		return;
+	}
+	if (vgpu->vblank_source == NULL) {
+		vgpu->vblank_source = kms_vblank_source_create(clock->output);
+		if (vgpu->vblank_source == NULL) {
+			wl_client_post_no_memory(client);
+			return;
+		}
+	}
+	int eventfd, memfd;
+	if (kms_vblank_source_get_fds(vgpu->vblank_source, &eventfd, &memfd) != 0) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	struct kms_vblank_state state;
+	kms_vblank_source_get_state(vgpu->vblank_source, &state);
+	uint32_t flags =
+		(state.flags & KMS_VBLANK_TIMER) ? VSCANOUT_VGPU_V1_VBLANK_SOURCE_FLAGS_TIMER : 0;
+	/* libwayland sends duplicates: ours are closed right away. */
+	vscanout_vgpu_v1_send_vblank_source(resource, eventfd, memfd, flags);
+	close(eventfd);
+	close(memfd);
+}
+
+static const struct vscanout_vgpu_v1_interface vgpu_impl = {
+	.destroy = vgpu_handle_destroy,
+	.create_params = vgpu_handle_create_params,
+	.set_primary = vgpu_handle_set_primary,
+	.set_cursor = vgpu_handle_set_cursor,
+	.commit = vgpu_handle_commit,
+	.get_vblank_source = vgpu_handle_get_vblank_source,
+};
+
+static void vgpu_destroy(struct protocol_vgpu *vgpu)
+{
+	struct protocol_vgpu_output *vo, *vo_tmp;
+	wl_list_for_each_safe (vo, vo_tmp, &vgpu->outputs, link) {
+		wl_list_remove(&vo->present.link);
+		/* Emptied: the placeholder shows with the next frame. */
+		kms_layer_destroy(vo->primary);
+		kms_layer_destroy(vo->cursor);
+		wl_list_remove(&vo->link);
+		free(vo);
+	}
+	struct protocol_commit *commit, *commit_tmp;
+	wl_list_for_each_safe (commit, commit_tmp, &vgpu->commits, link) {
+		wl_list_remove(&commit->link);
+		free(commit);
+	}
+	kms_vblank_source_destroy(vgpu->vblank_source);
+	buffer_unref(vgpu->primary.buffer);
+	buffer_unref(vgpu->cursor.buffer);
+	wl_list_remove(&vgpu->link);
+	protocol_client_unref(vgpu->pclient);
+	free(vgpu->name);
+	free(vgpu);
+}
+
+static void vgpu_handle_resource_destroy(struct wl_resource *resource)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	log_info("vgpu %s: detached", vgpu->name);
+	vgpu_destroy(vgpu);
+}
+
+static int add_output(struct protocol_vgpu *vgpu, const char *name, struct kms_output *output)
+{
+	struct protocol_vgpu_output *vo = calloc(1, sizeof(*vo));
+	if (vo == NULL)
+		return -ENOMEM;
+	vo->vgpu = vgpu;
+	vo->name = name;
+	vo->output = output;
+	wl_list_insert(vgpu->outputs.prev, &vo->link);
+	wl_list_init(&vo->present.link);
+	vo->primary = kms_output_create_layer(output, 1);
+	vo->cursor = kms_output_create_layer(output, 2);
+	if (vo->primary == NULL || vo->cursor == NULL)
+		return -ENOMEM; /* vgpu_destroy() frees the rest */
+	vo->present.notify = handle_present;
+	wl_signal_add(&output->events.present, &vo->present);
+	return 0;
+}
+
+void protocol_vgpu_create(struct protocol_server *server, struct wl_client *client,
+			  uint32_t version, uint32_t id, const char *name)
+{
+	struct protocol_vgpu *vgpu = calloc(1, sizeof(*vgpu));
+	if (vgpu == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	vgpu->server = server;
+	vgpu->id = server->next_vgpu_id++;
+	wl_list_init(&vgpu->outputs);
+	wl_list_init(&vgpu->commits);
+	wl_list_insert(&server->vgpus, &vgpu->link);
+	vgpu->name = strdup(name);
+	vgpu->pclient = protocol_client_get(client);
+	if (vgpu->name == NULL || vgpu->pclient == NULL)
+		goto error_vgpu;
+
+	const struct config_output *co;
+	wl_list_for_each (co, &server->config->outputs, link) {
+		if (co->vgpu == NULL || strcmp(co->vgpu, name) != 0)
+			continue;
+		struct kms_output *output = display_find_output(server->displays, co->name);
+		if (output == NULL) {
+			log_warn("vgpu %s: output %s is not present", name, co->name);
+			continue;
+		}
+		if (add_output(vgpu, co->name, output) != 0)
+			goto error_vgpu;
+	}
+
+	vgpu->resource = wl_resource_create(client, &vscanout_vgpu_v1_interface, (int)version, id);
+	if (vgpu->resource == NULL)
+		goto error_vgpu;
+	wl_resource_set_implementation(vgpu->resource, &vgpu_impl, vgpu,
+				       vgpu_handle_resource_destroy);
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	wl_client_get_credentials(client, &pid, &uid, &gid);
+	log_info("vgpu %s: attached by pid %d (uid %u), on %d outputs", name, (int)pid,
+		 (unsigned int)uid, wl_list_length(&vgpu->outputs));
+	send_outputs(vgpu);
+	return;
+
+error_vgpu:
+	vgpu_destroy(vgpu);
+	wl_client_post_no_memory(client);
+}
