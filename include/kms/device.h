@@ -25,7 +25,8 @@
  * Every non-writeback connector becomes a struct kms_output (kms/output.h),
  * off until kms_output_enable(); writeback connectors are kept for captures
  * (kms/writeback.h). The DRM fd is watched on the event loop and page-flip
- * events are dispatched to the output that drives the CRTC they name.
+ * events are dispatched to the output that drives the CRTC they name, CRTC
+ * sequence events to the vblank clocks of kms/vblank.h.
  *
  * Plane ownership: libliftoff 0.3 adds every plane registered with a
  * liftoff_device to each request it builds, which pulls the CRTCs of the
@@ -95,6 +96,7 @@ struct kms_device {
 	bool force_copy; /* debug/test: every layer of every output is copied */
 
 	struct wl_event_source *drm_source;
+	struct wl_list vblank_clocks; /* private: clocks of kms/vblank.c, one per output */
 };
 
 /*

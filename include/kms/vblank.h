@@ -16,7 +16,11 @@
  *    number of vblanks that passed since its last addition: 1 at every
  *    vblank of the output's CRTC, also when nothing flips. A VMM polls it
  *    and read()s the 8-byte count; the sum of what it reads is the number
- *    of vblanks since it got the fd (a late wakeup loses nothing);
+ *    of ticks since it got the fd (a late wakeup loses nothing). Between
+ *    two reads the record's sequence moved by exactly the count read,
+ *    except across a stop or a switch between vblank events and the timer,
+ *    where the sequence jumps (to the CRTC's counter, or on from the last
+ *    value) while the eventfd counts only ticks;
  *  - a memfd holding one struct kms_vblank_record (below), rewritten at
  *    every vblank *before* the eventfd is signalled, so a VMM woken by the
  *    eventfd finds that vblank's sequence and timestamp there. The memfd is
@@ -187,9 +191,11 @@ void kms_vblank_source_get_state(const struct kms_vblank_source *source,
 
 /* private, for kms/device.c */
 
-/* A CRTC sequence event (drmEventContext.sequence_handler) of device. */
-void kms_vblank_handle_sequence(struct kms_device *device, uint64_t sequence, uint64_t ns,
-				uint64_t user_data);
+/*
+ * A CRTC sequence event (drmEventContext.sequence_handler) read from a
+ * device's fd: user_data is what this module queued it with.
+ */
+void kms_vblank_handle_sequence(uint64_t sequence, uint64_t ns, uint64_t user_data);
 
 /*
  * The device is being destroyed: its outputs' clocks stop for good, their

@@ -7,6 +7,7 @@
 
 #include "kms/device.h"
 #include "kms/output.h"
+#include "kms/vblank.h"
 #include "kms/writeback.h"
 #include "util/log.h"
 
@@ -268,12 +269,18 @@ static void handle_page_flip(int fd, unsigned int sequence, unsigned int tv_sec,
 	kms_output_handle_flip(crtc->owner, sequence, time_ns);
 }
 
+static void handle_sequence(int fd, uint64_t sequence, uint64_t ns, uint64_t user_data)
+{
+	kms_vblank_handle_sequence(sequence, ns, user_data);
+}
+
 static int handle_drm_readable(int fd, uint32_t mask, void *data)
 {
 	struct kms_device *device = data;
 	drmEventContext ctx = {
-		.version = 3,
+		.version = 4,
 		.page_flip_handler2 = handle_page_flip,
+		.sequence_handler = handle_sequence,
 	};
 	if (mask & (WL_EVENT_HANGUP | WL_EVENT_ERROR)) {
 		log_error("device %s: the DRM fd hung up", device->name);
@@ -338,6 +345,7 @@ struct kms_device *kms_device_create(struct wl_event_loop *loop, int fd, const c
 	device->active = true;
 	snprintf(device->name, sizeof(device->name), "%s", name);
 	wl_list_init(&device->outputs);
+	wl_list_init(&device->vblank_clocks);
 
 	if (read_caps(device) < 0)
 		goto error;
@@ -392,6 +400,7 @@ void kms_device_destroy(struct kms_device *device)
 {
 	if (device == NULL)
 		return;
+	kms_vblank_detach_device(device);
 	struct kms_output *output, *tmp;
 	wl_list_for_each_safe(output, tmp, &device->outputs, link) kms_output_destroy(output);
 	if (device->drm_source != NULL)

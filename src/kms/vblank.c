@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One clock per output, shared by its sources:
+ *
+ *   STOPPED --(present event, output lit)--> arm: queue a sequence event
+ *        ^                                    |            | EOPNOTSUPP or failure
+ *        |                                    v            v
+ *        +--(output not lit at a tick)--- VBLANK        TIMER (timerfd, period
+ *                                         (re-queued     of the mode; back to
+ *                                          per event)    VBLANK at a present
+ *                                                        unless EOPNOTSUPP)
+ *
+ * The sequence event carries the output as user data (outputs live as long
+ * as the device that dispatches its fd). At most one event is in flight per
+ * output: a clock whose last source goes while one is in flight stays,
+ * dead, until the event returns, and is revived if a source comes first.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kms/device.h"
+#include "kms/output.h"
+#include "kms/vblank.h"
+#include "util/log.h"
+
+enum clock_mode {
+	CLOCK_STOPPED,
+	CLOCK_VBLANK,
+	CLOCK_TIMER,
+};
+
+struct vblank_clock {
+	struct kms_device *device; /* may be NULL: detached, the device is gone */
+	struct kms_output *output; /* may be NULL: detached */
+	struct wl_list link;       /* kms_device.vblank_clocks */
+	struct wl_list sources;    /* kms_vblank_source.link */
+	bool dead;                 /* no sources left, waiting for the queued event */
+
+	enum clock_mode mode;
+	bool queued;           /* a sequence event for the output is in flight */
+	bool no_vblank_events; /* the driver answered EOPNOTSUPP */
+	struct kms_vblank_state state;
+
+	int timer_fd; /* -1 until the timer is first needed */
+	struct wl_event_source *timer_source;
+	uint64_t timer_next_ns, timer_period_ns;
+
+	struct wl_listener present;
+};
+
+struct kms_vblank_source {
+	struct vblank_clock *clock;
+	struct wl_list link; /* vblank_clock.sources */
+	int eventfd;
+	int memfd;
+	struct kms_vblank_record *record; /* writable mapping made before sealing */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mode_period_ns(const drmModeModeInfo *mode)
+{
+	uint64_t num = (uint64_t)mode->htotal * mode->vtotal * 1000000u;
+	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
+		num /= 2;
+	if (mode->flags & DRM_MODE_FLAG_DBLSCAN)
+		num *= 2;
+	if (mode->vscan > 1)
+		num *= mode->vscan;
+	return mode->clock ? (num + mode->clock / 2) / mode->clock : 0;
+}
+
+static bool output_lit(const struct vblank_clock *clock)
+{
+	return clock->output != NULL && clock->output->state == KMS_OUTPUT_ON &&
+	       clock->output->crtc != NULL;
+}
+
+/* Write the clock's state into every source, then add count to their eventfds. */
+static void publish(struct vblank_clock *clock, uint64_t count)
+{
+	struct kms_vblank_source *source;
+	wl_list_for_each (source, &clock->sources, link)
+		kms_vblank_record_write(source->record, &clock->state);
+	if (count == 0)
+		return;
+	wl_list_for_each (source, &clock->sources, link) {
+		/* EAGAIN: the counter is full, the client stopped reading. */
+		if (write(source->eventfd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+			log_warn_errno("output %s: cannot signal a vblank eventfd",
+				       clock->output->name);
+	}
+}
+
+static void timer_disarm(struct vblank_clock *clock)
+{
+	if (clock->timer_fd >= 0)
+		timerfd_settime(clock->timer_fd, 0, &(struct itimerspec){0}, NULL);
+}
+
+static void clock_stop(struct vblank_clock *clock)
+{
+	timer_disarm(clock);
+	clock->mode = CLOCK_STOPPED;
+	clock->state.flags = KMS_VBLANK_STOPPED;
+	publish(clock, 0);
+}
+
+static int handle_timer(int fd, uint32_t mask, void *data)
+{
+	struct vblank_clock *clock = data;
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) != sizeof(n) || n == 0 || clock->mode != CLOCK_TIMER)
+		return 0;
+	if (!output_lit(clock)) {
+		clock_stop(clock);
+		return 0;
+	}
+	clock->state.timestamp_ns = clock->timer_next_ns + (n - 1) * clock->timer_period_ns;
+	clock->timer_next_ns += n * clock->timer_period_ns;
+	clock->state.sequence += n;
+	publish(clock, n);
+	return 0;
+}
+
+static int timer_arm(struct vblank_clock *clock)
+{
+	struct kms_output *output = clock->output;
+	if (clock->timer_fd < 0) {
+		clock->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (clock->timer_fd < 0)
+			return -errno;
+		clock->timer_source = wl_event_loop_add_fd(clock->device->loop, clock->timer_fd,
+							   WL_EVENT_READABLE, handle_timer, clock);
+		if (clock->timer_source == NULL)
+			return -errno;
+	}
+	uint64_t period = mode_period_ns(&output->mode);
+	if (period == 0)
+		period = 1000000000u / 60;
+	clock->timer_period_ns = period;
+	clock->timer_next_ns = now_ns() + period;
+	struct itimerspec its = {
+		.it_interval = {.tv_sec = (time_t)(period / 1000000000u),
+				.tv_nsec = (long)(period % 1000000000u)},
+		.it_value = {.tv_sec = (time_t)(clock->timer_next_ns / 1000000000u),
+			     .tv_nsec = (long)(clock->timer_next_ns % 1000000000u)},
+	};
+	if (timerfd_settime(clock->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return -errno;
+	clock->mode = CLOCK_TIMER;
+	clock->state.flags = KMS_VBLANK_TIMER;
+	clock->state.refresh_ns = period;
+	publish(clock, 0);
+	return 0;
+}
+
+static int queue_sequence(struct vblank_clock *clock)
+{
+	struct kms_output *output = clock->output;
+	if (drmCrtcQueueSequence(clock->device->fd, output->crtc->id,
+				 DRM_CRTC_SEQUENCE_RELATIVE | DRM_CRTC_SEQUENCE_NEXT_ON_MISS, 1,
+				 NULL, (uint64_t)(uintptr_t)output) != 0)
+		return -errno;
+	clock->queued = true;
+	return 0;
+}
+
+/* Start ticking if the output is lit: vblank events, else the timer. */
+static void clock_arm(struct vblank_clock *clock)
+{
+	struct kms_output *output = clock->output;
+	if (!output_lit(clock) || output->needs_modeset) {
+		clock_stop(clock);
+		return;
+	}
+	if (!clock->no_vblank_events) {
+		if (clock->queued) {
+			/* The event in flight ticks and re-queues. */
+			timer_disarm(clock);
+			clock->mode = CLOCK_VBLANK;
+			return;
+		}
+		uint64_t sequence, ns;
+		int ret = drmCrtcGetSequence(clock->device->fd, output->crtc->id, &sequence, &ns);
+		ret = ret != 0 ? -errno : queue_sequence(clock);
+		if (ret == 0) {
+			timer_disarm(clock);
+			clock->mode = CLOCK_VBLANK;
+			clock->state = (struct kms_vblank_state){
+				.sequence = sequence,
+				.timestamp_ns = ns,
+				.refresh_ns = mode_period_ns(&output->mode),
+			};
+			publish(clock, 0);
+			return;
+		}
+		if (ret == -EOPNOTSUPP) {
+			clock->no_vblank_events = true;
+			log_info("output %s: the driver has no vblank events, "
+				 "vblank sources tick on a timer",
+				 output->name);
+		} else {
+			log_warn("output %s: cannot queue a vblank event (%s), "
+				 "vblank sources tick on a timer until the next frame",
+				 output->name, strerror(-ret));
+		}
+	}
+	int ret = timer_arm(clock);
+	if (ret < 0) {
+		log_error("output %s: cannot arm the vblank timer: %s", output->name,
+			  strerror(-ret));
+		clock_stop(clock);
+	}
+}
+
+static void handle_present(struct wl_listener *listener, void *data)
+{
+	struct vblank_clock *clock = wl_container_of(listener, clock, present);
+	const struct kms_present_event *ev = data;
+	if (clock->dead)
+		return;
+	if (clock->mode == CLOCK_STOPPED ||
+	    (clock->mode == CLOCK_TIMER &&
+	     (!clock->no_vblank_events || (ev->flags & KMS_PRESENT_MODESET))))
+		clock_arm(clock);
+}
+
+static struct vblank_clock *clock_find(struct kms_device *device, struct kms_output *output)
+{
+	struct vblank_clock *clock;
+	wl_list_for_each (clock, &device->vblank_clocks, link) {
+		if (clock->output == output)
+			return clock;
+	}
+	return NULL;
+}
+
+static void clock_free(struct vblank_clock *clock)
+{
+	if (clock->timer_source != NULL)
+		wl_event_source_remove(clock->timer_source);
+	if (clock->timer_fd >= 0)
+		close(clock->timer_fd);
+	wl_list_remove(&clock->present.link);
+	wl_list_remove(&clock->link);
+	free(clock);
+}
+
+/* Detach a clock from its device for good; it keeps its sources. */
+static void clock_detach(struct vblank_clock *clock)
+{
+	clock_stop(clock);
+	if (clock->timer_source != NULL)
+		wl_event_source_remove(clock->timer_source);
+	clock->timer_source = NULL;
+	wl_list_remove(&clock->present.link);
+	wl_list_init(&clock->present.link);
+	wl_list_remove(&clock->link);
+	wl_list_init(&clock->link);
+	clock->device = NULL;
+	clock->output = NULL;
+	clock->queued = false;
+}
+
+static struct vblank_clock *clock_get(struct kms_output *output)
+{
+	struct kms_device *device = output->device;
+	struct vblank_clock *clock = clock_find(device, output);
+	if (clock != NULL) {
+		clock->dead = false;
+		return clock;
+	}
+	clock = calloc(1, sizeof(*clock));
+	if (clock == NULL)
+		return NULL;
+	clock->device = device;
+	clock->output = output;
+	clock->timer_fd = -1;
+	wl_list_init(&clock->sources);
+	wl_list_insert(&device->vblank_clocks, &clock->link);
+	clock->present.notify = handle_present;
+	wl_signal_add(&output->events.present, &clock->present);
+	return clock;
+}
+
+static void clock_put(struct vblank_clock *clock)
+{
+	if (!wl_list_empty(&clock->sources))
+		return;
+	if (clock->queued) {
+		clock->dead = true;
+		timer_disarm(clock);
+		clock->mode = CLOCK_STOPPED;
+		return;
+	}
+	clock_free(clock);
+}
+
+void kms_vblank_handle_sequence(uint64_t sequence, uint64_t ns, uint64_t user_data)
+{
+	struct kms_output *output = (struct kms_output *)(uintptr_t)user_data;
+	struct vblank_clock *clock = clock_find(output->device, output);
+	if (clock == NULL || !clock->queued)
+		return;
+	clock->queued = false;
+	if (clock->dead) {
+		clock_free(clock);
+		return;
+	}
+	if (clock->mode != CLOCK_VBLANK)
+		return;
+	if (!output_lit(clock)) {
+		clock_stop(clock);
+		return;
+	}
+	/* Turning a CRTC off flushes the event with the last vblank again: count 0. */
+	uint64_t count = sequence > clock->state.sequence ? sequence - clock->state.sequence : 0;
+	if (count > 0) {
+		clock->state = (struct kms_vblank_state){
+			.sequence = sequence,
+			.timestamp_ns = ns,
+			.refresh_ns = mode_period_ns(&output->mode),
+		};
+		publish(clock, count);
+	}
+	int ret = queue_sequence(clock);
+	if (ret < 0) {
+		log_debug("output %s: cannot queue the next vblank event: %s", output->name,
+			  strerror(-ret));
+		clock_arm(clock);
+	}
+}
+
+void kms_vblank_detach_device(struct kms_device *device)
+{
+	struct vblank_clock *clock, *tmp;
+	wl_list_for_each_safe (clock, tmp, &device->vblank_clocks, link) {
+		if (clock->dead)
+			clock_free(clock);
+		else
+			clock_detach(clock);
+	}
+}
+
+struct kms_vblank_source *kms_vblank_source_create(struct kms_output *output)
+{
+	struct kms_vblank_source *source = calloc(1, sizeof(*source));
+	if (source == NULL) {
+		log_error("output %s: out of memory for a vblank source", output->name);
+		return NULL;
+	}
+	source->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (source->eventfd < 0) {
+		log_error_errno("output %s: cannot create a vblank eventfd", output->name);
+		goto error_source;
+	}
+	source->memfd = memfd_create("vscanout-vblank", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (source->memfd < 0) {
+		log_error_errno("output %s: cannot create a vblank memfd", output->name);
+		goto error_eventfd;
+	}
+	if (ftruncate(source->memfd, sizeof(*source->record)) < 0) {
+		log_error_errno("output %s: cannot size the vblank memfd", output->name);
+		goto error_memfd;
+	}
+	source->record = mmap(NULL, sizeof(*source->record), PROT_READ | PROT_WRITE, MAP_SHARED,
+			      source->memfd, 0);
+	if (source->record == MAP_FAILED) {
+		log_error_errno("output %s: cannot map the vblank memfd", output->name);
+		goto error_memfd;
+	}
+	if (fcntl(source->memfd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0) {
+		log_error_errno("output %s: cannot seal the vblank memfd", output->name);
+		goto error_map;
+	}
+	source->clock = clock_get(output);
+	if (source->clock == NULL) {
+		log_error("output %s: out of memory for a vblank clock", output->name);
+		goto error_map;
+	}
+	wl_list_insert(&source->clock->sources, &source->link);
+	if (source->clock->mode == CLOCK_STOPPED)
+		clock_arm(source->clock);
+	kms_vblank_record_write(source->record, &source->clock->state);
+	return source;
+
+error_map:
+	munmap(source->record, sizeof(*source->record));
+error_memfd:
+	close(source->memfd);
+error_eventfd:
+	close(source->eventfd);
+error_source:
+	free(source);
+	return NULL;
+}
+
+void kms_vblank_source_destroy(struct kms_vblank_source *source)
+{
+	if (source == NULL)
+		return;
+	wl_list_remove(&source->link);
+	clock_put(source->clock);
+	munmap(source->record, sizeof(*source->record));
+	close(source->memfd);
+	close(source->eventfd);
+	free(source);
+}
+
+int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *eventfd, int *memfd)
+{
+	int efd = fcntl(source->eventfd, F_DUPFD_CLOEXEC, 0);
+	if (efd < 0)
+		return -errno;
+	int mfd = fcntl(source->memfd, F_DUPFD_CLOEXEC, 0);
+	if (mfd < 0) {
+		int ret = -errno;
+		close(efd);
+		return ret;
+	}
+	*eventfd = efd;
+	*memfd = mfd;
+	return 0;
+}
+
+void kms_vblank_source_get_state(const struct kms_vblank_source *source,
+				 struct kms_vblank_state *state)
+{
+	kms_vblank_record_read(source->record, state);
+}
