@@ -321,8 +321,7 @@ int main(void)
 	kt_assertf(strcmp(session->seat_name, "seat0") == 0, "seat %s", session->seat_name);
 
 	struct session_device *device;
-	wl_list_for_each(device, &session->devices, link)
-	{
+	wl_list_for_each (device, &session->devices, link) {
 		kt_log("%s: %s %s driver %s boot_vga %d", device->sysname, device->devnode,
 		       device->syspath, device->driver, device->boot_vga);
 		seatest_check_device(device);

@@ -97,121 +97,6 @@ static void listen_session(struct recorder *rec, struct wl_signal *signal, struc
 	wl_signal_add(signal, &rec->listener);
 }
 
-/*
- * Full modeset of the first pipe of fd with a fresh dumb buffer. Returns the
- * commit's result; what the commit needs besides master is asserted.
- */
-static int modeset(int fd, uint32_t seed)
-{
-	struct kt_device dev = {.fd = fd};
-	kt_assert_ok(drmSetClientCap(fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1));
-	kt_assert_ok(drmSetClientCap(fd, DRM_CLIENT_CAP_ATOMIC, 1));
-
-	struct kt_pipe pipe;
-	kt_assert_ok(kt_pipe_find(&dev, &pipe));
-	struct kt_buffer fb;
-	kt_assert_ok(kt_dumb_create(&dev, &fb, pipe.mode.hdisplay, pipe.mode.vdisplay,
-				    DRM_FORMAT_XRGB8888));
-	kt_fill_pattern(&fb.img, seed);
-
-	struct kt_atomic a;
-	kt_atomic_init(&a, &dev);
-	kt_atomic_add_modeset(&a, &dev, &pipe);
-	kt_atomic_add_plane(&a, pipe.primary_id, pipe.crtc_id, fb.fb_id, fb.img.width,
-			    fb.img.height, 0, 0);
-	int ret = kt_atomic_commit(&a, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL);
-	kt_atomic_finish(&a);
-	kt_buffer_destroy(&dev, &fb);
-	kt_pipe_finish(&dev, &pipe);
-	return ret;
-}
-
-/*
- * In a child process: open devnode, try to become DRM master and commit a
- * modeset. Returns 0 if both worked, 1 if master was refused (EBUSY: someone
- * else is master), 2 if only the commit failed.
- */
-static int other_process_takes_master(const char *devnode)
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	kt_assert_errno(pid >= 0);
-	if (pid == 0) {
-		int fd = open(devnode, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			_exit(3);
-		if (drmSetMaster(fd) != 0) {
-			kt_log("other process: drmSetMaster: %s", strerror(errno));
-			_exit(1);
-		}
-		int ret = modeset(fd, 77);
-		kt_log("other process: master, modeset: %s", ret == 0 ? "ok" : strerror(-ret));
-		_exit(ret == 0 ? 0 : 2);
-	}
-	int status;
-	kt_assert_errno(waitpid(pid, &status, 0) == pid);
-	kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) <= 2, "other process: status %#x",
-		   status);
-	return WEXITSTATUS(status);
-}
-
-/* Start seatd and wait for it to report readiness; skip if it is missing. */
-static pid_t start_seatd(void)
-{
-	int ready[2];
-	kt_assert_errno(pipe2(ready, O_CLOEXEC) == 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	kt_assert_errno(pid >= 0);
-	if (pid == 0) {
-		/* fd 3 is the readiness pipe, without close-on-exec. */
-		if (dup2(ready[1], 3) < 0)
-			_exit(126);
-		execlp("seatd", "seatd", "-n", "3", "-l", "info", (char *)NULL);
-		_exit(127);
-	}
-	close(ready[1]);
-	char c;
-	ssize_t n;
-	do {
-		n = read(ready[0], &c, 1);
-	} while (n < 0 && errno == EINTR);
-	close(ready[0]);
-	if (n != 1) {
-		int status;
-		waitpid(pid, &status, 0);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-			kt_skip("seatd is not installed (Debian package seatd)");
-		kt_fail(__FILE__, __LINE__, "seatd did not start (status %#x)", status);
-	}
-	return pid;
-}
-
-static int active_vt(int tty0)
-{
-	struct vt_stat state;
-	kt_assert_errno(ioctl(tty0, VT_GETSTATE, &state) == 0);
-	return state.v_active;
-}
-
-/* What chvt does: ask for the switch, without waiting for it. */
-static void activate_vt(int tty0, int vt)
-{
-	kt_log("switching to VT %d", vt);
-	kt_assert_errno(ioctl(tty0, VT_ACTIVATE, vt) == 0);
-}
-
-/* Block until the kernel has completed a switch to vt (an event, not a delay). */
-static void wait_vt(int tty0, int vt)
-{
-	int ret;
-	do {
-		ret = ioctl(tty0, VT_WAITACTIVE, vt);
-	} while (ret < 0 && errno == EINTR);
-	kt_assert_errno(ret == 0);
-	kt_assert(active_vt(tty0) == vt);
-}
-
 /* Run a command to completion; fail unless it exits 0. */
 static void run(const char *command)
 {
@@ -237,7 +122,7 @@ static void switch_round(struct wl_event_loop *loop, struct session *session,
 	/* Ours: another process can neither become master nor commit. */
 	kt_assert(session->active);
 	kt_assertf(drmIsMaster(device->fd), "%s: not DRM master while active", device->sysname);
-	kt_assertf(other_process_takes_master(device->devnode) == 1,
+	kt_assertf(seatest_other_master(device->devnode) == 1,
 		   "another process became master of %s while the session is active",
 		   device->devnode);
 
@@ -245,17 +130,17 @@ static void switch_round(struct wl_event_loop *loop, struct session *session,
 		kt_log("switching to VT %d through the session", other_vt);
 		kt_assert_ok(session_switch_vt(session, other_vt));
 	} else {
-		activate_vt(tty0, other_vt);
+		seatest_activate_vt(tty0, other_vt);
 	}
 	seatest_wait(loop, &disabled.count, 1, "disable after switching VT away");
 	kt_assert(!disabled.active_seen && !session->active);
 	kt_assert(enabled.count == 0);
-	wait_vt(tty0, other_vt);
+	seatest_wait_vt(tty0, other_vt);
 
 	/* Theirs now. */
 	kt_assertf(!drmIsMaster(device->fd), "%s: still DRM master while inactive",
 		   device->sysname);
-	kt_assertf(other_process_takes_master(device->devnode) == 0,
+	kt_assertf(seatest_other_master(device->devnode) == 0,
 		   "another process could not take %s while the session is inactive",
 		   device->devnode);
 
@@ -267,15 +152,15 @@ static void switch_round(struct wl_event_loop *loop, struct session *session,
 		kt_assertf(added.count == 0, "a card was announced while the session is inactive");
 	}
 
-	activate_vt(tty0, home_vt);
+	seatest_activate_vt(tty0, home_vt);
 	seatest_wait(loop, &enabled.count, 1, "enable after switching VT back");
 	kt_assert(enabled.active_seen && session->active);
 	kt_assert(disabled.count == 1);
-	wait_vt(tty0, home_vt);
+	seatest_wait_vt(tty0, home_vt);
 
 	/* Ours again. */
 	kt_assertf(drmIsMaster(device->fd), "%s: not DRM master after enable", device->sysname);
-	int ret = modeset(device->fd, 3);
+	int ret = seatest_modeset(device->fd, 3);
 	kt_assertf(ret == 0, "modeset after enable: %s", strerror(-ret));
 
 	if (command != NULL) {
@@ -297,11 +182,11 @@ int main(void)
 	int tty0 = open("/dev/tty0", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (tty0 < 0)
 		kt_skip("no VT: /dev/tty0: %s", strerror(errno));
-	int home_vt = active_vt(tty0);
+	int home_vt = seatest_active_vt(tty0);
 	int other_vt = home_vt % MAX_NR_CONSOLES + 1;
 	kt_log("active VT %d, switching to VT %d and back", home_vt, other_vt);
 
-	pid_t seatd = start_seatd();
+	pid_t seatd = seatest_start_seatd();
 	log_init(LOG_LEVEL_DEBUG);
 	struct wl_event_loop *loop = wl_event_loop_create();
 	kt_assert(loop != NULL);
@@ -312,7 +197,7 @@ int main(void)
 	struct session_device *device = seatest_find_driver(session, "vkms");
 	kt_assertf(device != NULL, "no vkms card in the session");
 	seatest_check_device(device);
-	int ret = modeset(device->fd, 1);
+	int ret = seatest_modeset(device->fd, 1);
 	kt_assertf(ret == 0, "modeset while active: %s", strerror(-ret));
 
 	/* Take virtio-gpu's card away now, to bring it back while inactive. */

@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <wayland-server-core.h>
 
 #include "seat/session.h"
@@ -43,5 +45,33 @@ void seatest_check_device(const struct session_device *device);
  * /sys/bus/virtio/drivers/virtio_gpu removes the card; binding brings it back.
  */
 void seatest_virtio_name(const struct session_device *device, char *name, size_t size);
+
+/*
+ * Full modeset of the first pipe of the DRM fd with a fresh dumb buffer
+ * filled with kt_fill_pattern(seed). Returns the commit's result.
+ */
+int seatest_modeset(int fd, uint32_t seed);
+
+/*
+ * In a child process: open devnode, try to become DRM master and commit a
+ * modeset. Returns 0 if both worked, 1 if master was refused (someone else
+ * is master), 2 if only the commit failed.
+ */
+int seatest_other_master(const char *devnode);
+
+/*
+ * Start seatd (readiness through `seatd -n`, no waiting on files) and return
+ * its pid; exits with KT_SKIP when seatd is not installed.
+ */
+pid_t seatest_start_seatd(void);
+
+/* The active VT, through the VT_GETSTATE ioctl on tty0 (an open /dev/tty0). */
+int seatest_active_vt(int tty0);
+
+/* What chvt does: ask for a switch to vt, without waiting for it. */
+void seatest_activate_vt(int tty0, int vt);
+
+/* Block until the kernel has completed a switch to vt (VT_WAITACTIVE). */
+void seatest_wait_vt(int tty0, int vt);
 
 #endif
