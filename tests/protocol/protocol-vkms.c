@@ -1,0 +1,819 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The vscanout-v1 server on vkms, through its real socket: the daemon's own
+ * code runs in this process, each client in a forked child speaking
+ * libwayland-client.
+ *
+ *  1. frame: a client's udmabuf frame appears exactly (writeback) and
+ *     presented says vsync + zero_copy; its serials come back in order.
+ *  2. kill: the same client, SIGKILLed while committing, leaves the
+ *     placeholder on screen within two refreshes, and the device's
+ *     framebuffer count (debugfs) is back to its value before it came.
+ *  3. errors: while a well-behaved client keeps committing on vGPU "a",
+ *     misbehaving clients trigger every protocol error, each checked for
+ *     its interface, code and message; a client that setuid()s to uid 1000
+ *     cannot attach to a vGPU of uid 1001 but can to its own. The
+ *     well-behaved client is still served at the end, and the daemon holds
+ *     no more fds than before.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <wayland-client.h>
+#include <wayland-server-core.h>
+
+#include <drm_fourcc.h>
+
+#include "common.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/display.h"
+#include "kms/output.h"
+#include "kmstest.h"
+#include "protocol/private.h"
+#include "protocol/server.h"
+#include "vscanout-v1-client-protocol.h"
+
+#define SOCKET_DIR  "/tmp/vscanout-protocol-test"
+#define SOCKET_PATH SOCKET_DIR "/vscanout-0"
+#define PLACEHOLDER 0x3366ccu
+#define WIDTH       1024
+#define HEIGHT      768
+#define USER_UID    1000
+
+static const char config_text[] = "[daemon]\n"
+				  "socket = " SOCKET_PATH "\n"
+				  "[output Virtual-1]\n"
+				  "vgpu = a\n"
+				  "mode = 1024x768\n"
+				  "placeholder = #3366cc\n"
+				  "[vgpu b]\n"
+				  "[vgpu c]\n"
+				  "[vgpu of-1000]\n"
+				  "allow-uid = 1000\n"
+				  "[vgpu of-1001]\n"
+				  "allow-uid = 1001\n";
+
+/* ---------------------------------------------------------------------- */
+/* Client side (children)                                                 */
+/* ---------------------------------------------------------------------- */
+
+static char last_log[512];
+
+static void capture_log(const char *fmt, va_list args)
+{
+	vsnprintf(last_log, sizeof(last_log), fmt, args);
+}
+
+struct client {
+	struct wl_display *display;
+	struct wl_registry *registry;
+	struct vscanout_manager_v1 *manager;
+	uint32_t width, height; /* of the first output event */
+	int n_outputs;
+	bool done;
+	/* Answers to commits. */
+	uint32_t last_presented, last_discarded;
+	uint32_t presented_flags;
+	uint64_t n_presented, n_discarded;
+	uint64_t last_sequence;
+};
+
+static void registry_global(void *data, struct wl_registry *registry, uint32_t name,
+			    const char *interface, uint32_t version)
+{
+	struct client *c = data;
+	if (strcmp(interface, vscanout_manager_v1_interface.name) == 0)
+		c->manager = wl_registry_bind(registry, name, &vscanout_manager_v1_interface, 1);
+}
+
+static void registry_global_remove(void *data, struct wl_registry *registry, uint32_t name)
+{
+}
+
+static const struct wl_registry_listener registry_listener = {
+	.global = registry_global,
+	.global_remove = registry_global_remove,
+};
+
+static void vgpu_output(void *data, struct vscanout_vgpu_v1 *vgpu, const char *name, uint32_t width,
+			uint32_t height, uint32_t refresh_mhz, uint32_t mm_width,
+			uint32_t mm_height)
+{
+	struct client *c = data;
+	if (c->n_outputs++ == 0) {
+		c->width = width;
+		c->height = height;
+	}
+}
+
+static void vgpu_done(void *data, struct vscanout_vgpu_v1 *vgpu)
+{
+	struct client *c = data;
+	c->done = true;
+}
+
+static void vgpu_presented(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t serial,
+			   uint32_t tv_sec_hi, uint32_t tv_sec_lo, uint32_t tv_nsec,
+			   uint32_t refresh_ns, uint32_t sequence_hi, uint32_t sequence_lo,
+			   uint32_t flags)
+{
+	struct client *c = data;
+	c->last_presented = serial;
+	c->presented_flags = flags;
+	c->n_presented++;
+	c->last_sequence = (uint64_t)sequence_hi << 32 | sequence_lo;
+}
+
+static void vgpu_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t serial)
+{
+	struct client *c = data;
+	c->last_discarded = serial;
+	c->n_discarded++;
+}
+
+static void vgpu_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int32_t eventfd,
+			       int32_t memfd, uint32_t flags)
+{
+	close(eventfd);
+	close(memfd);
+}
+
+static const struct vscanout_vgpu_v1_listener vgpu_listener = {
+	.output = vgpu_output,
+	.done = vgpu_done,
+	.presented = vgpu_presented,
+	.discarded = vgpu_discarded,
+	.vblank_source = vgpu_vblank_source,
+};
+
+#define client_fail(...)                                           \
+	do {                                                       \
+		fprintf(stderr, "client %d: ", (int)getpid());     \
+		fprintf(stderr, __VA_ARGS__);                      \
+		fprintf(stderr, " (%s:%d)\n", __FILE__, __LINE__); \
+		_exit(1);                                          \
+	} while (0)
+
+static void client_connect(struct client *c)
+{
+	*c = (struct client){0};
+	wl_log_set_handler_client(capture_log);
+	c->display = wl_display_connect(SOCKET_PATH);
+	if (c->display == NULL)
+		client_fail("cannot connect to %s: %s", SOCKET_PATH, strerror(errno));
+	c->registry = wl_display_get_registry(c->display);
+	wl_registry_add_listener(c->registry, &registry_listener, c);
+	if (wl_display_roundtrip(c->display) < 0 || c->manager == NULL)
+		client_fail("no vscanout_manager_v1 global");
+}
+
+static struct vscanout_vgpu_v1 *client_attach(struct client *c, const char *name)
+{
+	struct vscanout_vgpu_v1 *vgpu = vscanout_manager_v1_attach(c->manager, name);
+	vscanout_vgpu_v1_add_listener(vgpu, &vgpu_listener, c);
+	return vgpu;
+}
+
+/* Roundtrip and check that it succeeds. */
+static void client_roundtrip(struct client *c)
+{
+	if (wl_display_roundtrip(c->display) < 0)
+		client_fail("connection failed: %s", last_log);
+}
+
+/*
+ * Roundtrip until the connection fails and check that it failed with a
+ * protocol error of interface/code whose message contains text. Exits 0.
+ */
+static void client_expect_error(struct client *c, const struct wl_interface *interface,
+				uint32_t code, const char *text)
+{
+	while (wl_display_roundtrip(c->display) >= 0)
+		;
+	const struct wl_interface *got_interface = NULL;
+	uint32_t id;
+	uint32_t got = wl_display_get_protocol_error(c->display, &got_interface, &id);
+	if (got_interface == NULL)
+		client_fail("expected a protocol error, got %s",
+			    strerror(wl_display_get_error(c->display)));
+	if (strcmp(got_interface->name, interface->name) != 0 || got != code)
+		client_fail("expected %s error %u, got %s error %u: %s", interface->name, code,
+			    got_interface->name, got, last_log);
+	if (strstr(last_log, text) == NULL)
+		client_fail("the error message \"%s\" does not name \"%s\"", last_log, text);
+	printf("client %d: %s error %u as expected: %s", (int)getpid(), interface->name, code,
+	       last_log);
+	fflush(stdout);
+	_exit(0);
+}
+
+/* A width × height XRGB8888 udmabuf (one page-rounded memfd), pattern seed. */
+struct client_image {
+	struct kt_udmabuf u;
+	struct kt_image img;
+};
+
+static void client_image_create(struct client_image *ci, uint32_t width, uint32_t height,
+				uint32_t seed)
+{
+	kt_udmabuf_create(&ci->u, (size_t)width * height * 4);
+	ci->img = (struct kt_image){
+		.width = width,
+		.height = height,
+		.stride = width * 4,
+		.format = DRM_FORMAT_XRGB8888,
+		.data = ci->u.map,
+	};
+	kt_fill_pattern(&ci->img, seed);
+}
+
+static struct vscanout_buffer_v1 *client_buffer(struct vscanout_vgpu_v1 *vgpu,
+						const struct client_image *ci)
+{
+	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
+	vscanout_buffer_params_v1_add(params, ci->u.fd, 0, 0, ci->img.stride,
+				      DRM_FORMAT_MOD_LINEAR >> 32,
+				      DRM_FORMAT_MOD_LINEAR & 0xffffffff);
+	struct vscanout_buffer_v1 *buffer = vscanout_buffer_params_v1_create(
+		params, (int32_t)ci->img.width, (int32_t)ci->img.height, DRM_FORMAT_XRGB8888, 0);
+	vscanout_buffer_params_v1_destroy(params);
+	return buffer;
+}
+
+/* Commit serial and dispatch until it is answered; true when presented. */
+static bool client_commit(struct client *c, struct vscanout_vgpu_v1 *vgpu, uint32_t serial)
+{
+	vscanout_vgpu_v1_commit(vgpu, serial);
+	while (c->last_presented != serial && c->last_discarded != serial) {
+		if (wl_display_dispatch(c->display) < 0)
+			client_fail("connection failed: %s", last_log);
+	}
+	return c->last_presented == serial;
+}
+
+/* Frame test: show a pattern, report on report_fd, then commit until killed. */
+static void client_frame(int report_fd)
+{
+	struct client c;
+	client_connect(&c);
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "a");
+	client_roundtrip(&c);
+	if (!c.done || c.n_outputs != 1 || c.width != WIDTH || c.height != HEIGHT)
+		client_fail("outputs: %d, %ux%u, done %d", c.n_outputs, c.width, c.height, c.done);
+
+	struct client_image ci;
+	client_image_create(&ci, WIDTH, HEIGHT, 7);
+	struct vscanout_buffer_v1 *buffer = client_buffer(vgpu, &ci);
+	vscanout_vgpu_v1_set_primary(vgpu, buffer, 0, 0);
+	uint32_t serial = 1;
+	while (!client_commit(&c, vgpu, serial))
+		serial++;
+	/* vkms has no async flips. */
+	if (c.presented_flags !=
+	    (VSCANOUT_VGPU_V1_PRESENTED_FLAGS_VSYNC | VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY))
+		client_fail("presented flags 0x%x, want zero_copy", c.presented_flags);
+	printf("client %d: serial %u presented with flags 0x%x\n", (int)getpid(), serial,
+	       c.presented_flags);
+	fflush(stdout);
+	if (write(report_fd, "p", 1) != 1)
+		client_fail("cannot report");
+	/* Mid-stream until SIGKILL: the same frame again and again. */
+	for (;;) {
+		uint64_t before = c.last_sequence;
+		if (client_commit(&c, vgpu, ++serial) && c.last_sequence < before)
+			client_fail("vblank sequence went back");
+	}
+}
+
+/*
+ * The well-behaved client: vGPU "a", committing frames until a byte arrives
+ * on stop_fd; then one last commit must be presented.
+ */
+static void client_good(int stop_fd, int report_fd)
+{
+	struct client c;
+	client_connect(&c);
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "a");
+	struct client_image ci;
+	client_image_create(&ci, 256, 256, 11);
+	struct vscanout_buffer_v1 *buffer = client_buffer(vgpu, &ci);
+	vscanout_vgpu_v1_set_primary(vgpu, buffer, 100, 50);
+	vscanout_vgpu_v1_get_vblank_source(vgpu);
+	client_roundtrip(&c);
+	if (write(report_fd, "a", 1) != 1)
+		client_fail("cannot report");
+
+	uint32_t serial = 0;
+	struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
+	while (poll(&pfd, 1, 0) == 0)
+		client_commit(&c, vgpu, ++serial);
+	if (!client_commit(&c, vgpu, ++serial))
+		client_fail("the last commit was discarded");
+	printf("client %d: %llu commits presented, %llu discarded\n", (int)getpid(),
+	       (unsigned long long)c.n_presented, (unsigned long long)c.n_discarded);
+	if (c.n_presented < 2)
+		client_fail("too few frames presented");
+	vscanout_vgpu_v1_destroy(vgpu);
+	client_roundtrip(&c);
+	_exit(0);
+}
+
+enum bad_case {
+	BAD_UNKNOWN_VGPU,
+	BAD_NOT_PERMITTED_UID,
+	BAD_ALREADY_ATTACHED,
+	BAD_PLANE_IDX,
+	BAD_PLANE_SET,
+	BAD_ALREADY_USED,
+	BAD_MISSING_PLANE,
+	BAD_MISSING_PLANE_NV12,
+	BAD_OFFSET_OVERFLOW,
+	BAD_STRIDE_SMALL,
+	BAD_BEYOND_SIZE,
+	BAD_UNKNOWN_FOURCC,
+	BAD_REGULAR_FILE,
+	BAD_DIMENSIONS,
+	BAD_FLAGS,
+	BAD_FOREIGN_BUFFER,
+	BAD_HOTSPOT,
+	BAD_POSITION,
+	BAD_LIMIT_PARAMS,
+	BAD_LIMIT_BUFFERS,
+	BAD__COUNT,
+};
+
+/* Make a buffer from one plane description; the error is expected at create. */
+static void bad_buffer(struct client *c, struct vscanout_vgpu_v1 *vgpu, int fd, uint32_t offset,
+		       uint32_t stride, int32_t width, int32_t height, uint32_t fourcc,
+		       uint32_t flags)
+{
+	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
+	vscanout_buffer_params_v1_add(params, fd, 0, offset, stride, 0, 0);
+	vscanout_buffer_params_v1_create(params, width, height, fourcc, flags);
+}
+
+static void client_bad(enum bad_case which)
+{
+	const struct wl_interface *params_if = &vscanout_buffer_params_v1_interface;
+	const struct wl_interface *vgpu_if = &vscanout_vgpu_v1_interface;
+	struct client c;
+
+	if (which == BAD_NOT_PERMITTED_UID) {
+		if (setgroups(0, NULL) != 0 || setgid(USER_UID) != 0 || setuid(USER_UID) != 0)
+			client_fail("setuid: %s", strerror(errno));
+		client_connect(&c);
+		/* Its own vGPU: fine. */
+		client_attach(&c, "of-1000");
+		client_roundtrip(&c);
+		client_attach(&c, "of-1001");
+		client_expect_error(&c, &vscanout_manager_v1_interface,
+				    VSCANOUT_MANAGER_V1_ERROR_NOT_PERMITTED, "uid 1000");
+	}
+
+	client_connect(&c);
+	if (which == BAD_UNKNOWN_VGPU) {
+		client_attach(&c, "nope");
+		client_expect_error(&c, &vscanout_manager_v1_interface,
+				    VSCANOUT_MANAGER_V1_ERROR_UNKNOWN_VGPU, "\"nope\"");
+	}
+	if (which == BAD_ALREADY_ATTACHED) {
+		client_attach(&c, "a");
+		client_expect_error(&c, &vscanout_manager_v1_interface,
+				    VSCANOUT_MANAGER_V1_ERROR_ALREADY_ATTACHED, "\"a\"");
+	}
+
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "b");
+	struct client_image ci;
+	client_image_create(&ci, 64, 64, 1);
+	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
+	int fd = ci.u.fd;
+	uint32_t xr24 = DRM_FORMAT_XRGB8888;
+
+	switch (which) {
+	case BAD_PLANE_IDX:
+		vscanout_buffer_params_v1_add(params, fd, 4, 0, 256, 0, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_PLANE_IDX,
+				    "plane_idx 4");
+		break;
+	case BAD_PLANE_SET:
+		vscanout_buffer_params_v1_add(params, fd, 0, 0, 256, 0, 0);
+		vscanout_buffer_params_v1_add(params, fd, 0, 0, 256, 0, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_PLANE_SET,
+				    "plane_idx 0");
+		break;
+	case BAD_ALREADY_USED:
+		vscanout_buffer_params_v1_add(params, fd, 0, 0, 256, 0, 0);
+		vscanout_buffer_params_v1_create(params, 64, 64, xr24, 0);
+		vscanout_buffer_params_v1_create(params, 64, 64, xr24, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_ALREADY_USED,
+				    "already used");
+		break;
+	case BAD_MISSING_PLANE:
+		vscanout_buffer_params_v1_add(params, fd, 1, 0, 256, 0, 0);
+		vscanout_buffer_params_v1_create(params, 64, 64, xr24, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_INCOMPLETE,
+				    "plane 0 is missing");
+		break;
+	case BAD_MISSING_PLANE_NV12:
+		vscanout_buffer_params_v1_add(params, fd, 0, 0, 64, 0, 0);
+		vscanout_buffer_params_v1_create(params, 64, 32, DRM_FORMAT_NV12, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_INCOMPLETE,
+				    "1 planes given, format");
+		break;
+	case BAD_OFFSET_OVERFLOW:
+		bad_buffer(&c, vgpu, fd, 0xfffff000u, 0x80000000u, 64, 64, xr24, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS,
+				    "plane 0: offset 4294963200 + stride 2147483648");
+		break;
+	case BAD_STRIDE_SMALL:
+		bad_buffer(&c, vgpu, fd, 0, 100, 64, 64, xr24, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS,
+				    "plane 0: stride 100");
+		break;
+	case BAD_BEYOND_SIZE:
+		bad_buffer(&c, vgpu, fd, 0, 256, 64, 65, xr24, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS,
+				    "exceeds the dma-buf's size");
+		break;
+	case BAD_UNKNOWN_FOURCC:
+		bad_buffer(&c, vgpu, fd, 0, 256, 64, 64, 0x12345678, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_INVALID_FORMAT,
+				    "is not supported");
+		break;
+	case BAD_REGULAR_FILE: {
+		char path[] = "/tmp/vscanout-protocol-file-XXXXXX";
+		int file = mkstemp(path);
+		if (file < 0 || ftruncate(file, 65536) != 0)
+			client_fail("mkstemp: %s", strerror(errno));
+		unlink(path);
+		bad_buffer(&c, vgpu, file, 0, 256, 64, 64, xr24, 0);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_INVALID_DMABUF,
+				    "is not a dma-buf");
+		break;
+	}
+	case BAD_DIMENSIONS:
+		bad_buffer(&c, vgpu, fd, 0, 256, 0, 64, xr24, 0);
+		client_expect_error(&c, params_if,
+				    VSCANOUT_BUFFER_PARAMS_V1_ERROR_INVALID_DIMENSIONS,
+				    "size 0x64");
+		break;
+	case BAD_FLAGS:
+		bad_buffer(&c, vgpu, fd, 0, 256, 64, 64, xr24, 4);
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_INVALID_FLAGS,
+				    "flags 0x4");
+		break;
+	case BAD_FOREIGN_BUFFER: {
+		struct vscanout_vgpu_v1 *other = client_attach(&c, "c");
+		struct vscanout_buffer_v1 *buffer = client_buffer(other, &ci);
+		vscanout_vgpu_v1_set_primary(vgpu, buffer, 0, 0);
+		client_expect_error(&c, vgpu_if, VSCANOUT_VGPU_V1_ERROR_INVALID_BUFFER,
+				    "not created through vGPU \"b\"");
+		break;
+	}
+	case BAD_HOTSPOT: {
+		struct vscanout_buffer_v1 *buffer = client_buffer(vgpu, &ci);
+		vscanout_vgpu_v1_set_cursor(vgpu, buffer, 10, 10, 3, 64);
+		client_expect_error(&c, vgpu_if, VSCANOUT_VGPU_V1_ERROR_INVALID_HOTSPOT,
+				    "hotspot 3,64");
+		break;
+	}
+	case BAD_POSITION:
+		vscanout_vgpu_v1_set_primary(vgpu, NULL, -70000, 0);
+		client_expect_error(&c, vgpu_if, VSCANOUT_VGPU_V1_ERROR_INVALID_POSITION,
+				    "position -70000,0");
+		break;
+	case BAD_LIMIT_PARAMS:
+		/* One is open already. */
+		for (int i = 1; i <= PROTOCOL_MAX_PARAMS; i++)
+			vscanout_vgpu_v1_create_params(vgpu);
+		client_expect_error(&c, vgpu_if, VSCANOUT_VGPU_V1_ERROR_LIMIT,
+				    "limit of 16 unused parameter objects");
+		break;
+	case BAD_LIMIT_BUFFERS:
+		/* The parameter objects stay, so that the error finds its object. */
+		for (int i = 0; i <= PROTOCOL_MAX_BUFFERS; i++) {
+			if (i > 0 && i % 8 == 0)
+				client_roundtrip(&c);
+			bad_buffer(&c, vgpu, fd, 0, 256, 64, 64, xr24, 0);
+		}
+		client_expect_error(&c, params_if, VSCANOUT_BUFFER_PARAMS_V1_ERROR_LIMIT,
+				    "limit of 64 buffers");
+		break;
+	default:
+		break;
+	}
+	client_fail("case %d fell through", which);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Daemon side (this process)                                             */
+/* ---------------------------------------------------------------------- */
+
+struct child {
+	pid_t pid;
+	int pidfd;
+	bool exited;
+	int status;
+	struct wl_event_source *source;
+};
+
+static int handle_child_exit(int fd, uint32_t mask, void *data)
+{
+	struct child *child = data;
+	kt_assert_errno(waitpid(child->pid, &child->status, 0) == child->pid);
+	child->exited = true;
+	wl_event_source_remove(child->source);
+	child->source = NULL;
+	close(child->pidfd);
+	return 0;
+}
+
+/* Fork; the child runs fn(which) (which exits), the parent watches it on loop. */
+static void child_start(struct child *child, struct wl_event_loop *loop, void (*fn)(int), int arg)
+{
+	fflush(stdout);
+	fflush(stderr);
+	*child = (struct child){0};
+	child->pid = fork();
+	kt_assert_errno(child->pid >= 0);
+	if (child->pid == 0) {
+		fn(arg);
+		_exit(1);
+	}
+	child->pidfd = (int)syscall(SYS_pidfd_open, child->pid, 0);
+	kt_assert_errno(child->pidfd >= 0);
+	child->source = wl_event_loop_add_fd(loop, child->pidfd, WL_EVENT_READABLE,
+					     handle_child_exit, child);
+	kt_assert(child->source != NULL);
+}
+
+/*
+ * Dispatch the daemon's loop until *flag, flushing events to the clients
+ * before each wait as daemon_run() does.
+ */
+static void wait_for(struct daemon *daemon, const bool *flag, const char *what)
+{
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (!*flag) {
+		kt_assertf(kt_now_ns() < deadline, "timed out waiting for %s", what);
+		wl_display_flush_clients(daemon->display);
+		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+	}
+}
+
+static void child_wait(struct daemon *daemon, struct child *child, const char *what)
+{
+	wait_for(daemon, &child->exited, what);
+	kt_assertf(WIFEXITED(child->status) && WEXITSTATUS(child->status) == 0,
+		   "%s: client status 0x%x", what, child->status);
+}
+
+struct pipe_watch {
+	int fds[2];
+	bool readable;
+	struct wl_event_source *source;
+};
+
+static int handle_pipe(int fd, uint32_t mask, void *data)
+{
+	struct pipe_watch *w = data;
+	char byte;
+	if (read(fd, &byte, 1) == 1)
+		w->readable = true;
+	return 0;
+}
+
+static void pipe_watch_init(struct pipe_watch *w, struct wl_event_loop *loop)
+{
+	kt_assert_errno(pipe2(w->fds, O_CLOEXEC) == 0);
+	w->readable = false;
+	w->source = wl_event_loop_add_fd(loop, w->fds[0], WL_EVENT_READABLE, handle_pipe, w);
+	kt_assert(w->source != NULL);
+}
+
+static void pipe_watch_finish(struct pipe_watch *w)
+{
+	wl_event_source_remove(w->source);
+	close(w->fds[0]);
+	close(w->fds[1]);
+}
+
+static int frame_report_fd;
+static int good_stop_fd, good_report_fd;
+
+static void run_frame(int arg)
+{
+	client_frame(frame_report_fd);
+}
+
+static void run_good(int arg)
+{
+	client_good(good_stop_fd, good_report_fd);
+}
+
+static void run_bad(int which)
+{
+	client_bad((enum bad_case)which);
+}
+
+/* Framebuffers the device has, from debugfs. */
+static int count_framebuffers(int minor)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/framebuffer", minor);
+	FILE *f = fopen(path, "re");
+	kt_assertf(f != NULL, "%s: %s", path, strerror(errno));
+	int n = 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strncmp(line, "framebuffer[", 12) == 0;
+	fclose(f);
+	return n;
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	char path[64];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/*
+ * Dispatch until the server has detached every vGPU, then until a frame
+ * without any client buffer is on screen: it must be one of the next two.
+ */
+static void wait_placeholder(struct daemon *daemon, struct kms_output *output,
+			     struct tk_presents *presents)
+{
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (!wl_list_empty(&daemon->server->vgpus)) {
+		kt_assertf(kt_now_ns() < deadline, "a vGPU stays attached");
+		wl_display_flush_clients(daemon->display);
+		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+	}
+	uint64_t start = presents->count;
+	while (!wl_list_empty(&output->layers) || !wl_list_empty(&output->dead_layers) ||
+	       presents->count == start || presents->last_buffer != NULL) {
+		kt_assertf(kt_now_ns() < deadline, "the client's buffers stay on screen");
+		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+	}
+	printf("placeholder back after %llu presents\n",
+	       (unsigned long long)(presents->count - start));
+	kt_assertf(presents->count - start <= 2,
+		   "the placeholder came %llu refreshes after the client went",
+		   (unsigned long long)(presents->count - start));
+}
+
+static void check_placeholder_pixels(struct wl_event_loop *loop, struct kms_output *output,
+				     const char *what)
+{
+	struct kt_image got, want;
+	tk_capture(loop, output, &got);
+	kt_assert_ok(kt_image_alloc(&want, got.width, got.height, DRM_FORMAT_XRGB8888));
+	kt_fill_rect(&want, 0, 0, got.width, got.height, PLACEHOLDER);
+	kt_assertf(kt_compare(&got, &want, 0x00ffffff, what) == 0, "%s differs", what);
+	kt_image_free(&got);
+	kt_image_free(&want);
+}
+
+int main(void)
+{
+	setenv("LIBSEAT_BACKEND", "noop", 1);
+	log_init(LOG_LEVEL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct kt_device vkms;
+	kt_device_open_or_skip(&vkms, "vkms");
+	int minor = atoi(strrchr(vkms.path, '/') + strlen("/card"));
+	kt_device_close(&vkms);
+	if (access("/dev/udmabuf", F_OK) != 0)
+		kt_skip("no /dev/udmabuf");
+
+	struct config config;
+	config_init(&config);
+	FILE *f = fmemopen((void *)config_text, strlen(config_text), "r");
+	kt_assert(f != NULL);
+	kt_assert_ok(config_parse(&config, f, "test.conf"));
+	fclose(f);
+
+	/* The socket's directory is created. */
+	kt_assert(access(SOCKET_DIR, F_OK) != 0);
+	struct daemon *daemon = daemon_create(&config);
+	kt_assert(daemon != NULL);
+	struct wl_event_loop *loop = daemon->loop;
+	struct stat st;
+	kt_assert_errno(stat(SOCKET_PATH, &st) == 0);
+	kt_assertf((st.st_mode & 0777) == 0660, "socket mode %o", st.st_mode & 0777);
+	kt_assert_errno(stat(SOCKET_DIR, &st) == 0);
+	kt_assertf((st.st_mode & 0777) == 0755, "directory mode %o", st.st_mode & 0777);
+	/* A second server on the same path is refused: the lock is held. */
+	kt_assert(protocol_server_create(daemon->display, &daemon->config,
+					 daemon->display_manager) == NULL);
+	kt_assert_errno(access(SOCKET_PATH, F_OK) == 0);
+	/* Let uid 1000 reach the socket through its group. */
+	kt_assert_errno(chown(SOCKET_PATH, (uid_t)-1, USER_UID) == 0);
+
+	struct kms_output *output = display_find_output(daemon->display_manager, "Virtual-1");
+	kt_assert(output != NULL);
+	struct tk_presents presents;
+	tk_presents_init(&presents, output);
+	tk_wait_presents(loop, &presents, 1);
+	int fbs_before = count_framebuffers(minor);
+	printf("%d framebuffers before any client\n", fbs_before);
+
+	/* 1. A frame appears exactly. */
+	struct pipe_watch frame_pipe;
+	pipe_watch_init(&frame_pipe, loop);
+	frame_report_fd = frame_pipe.fds[1];
+	struct child frame;
+	child_start(&frame, loop, run_frame, 0);
+	wait_for(daemon, &frame_pipe.readable, "the frame client's first presented");
+	struct kt_image got, want;
+	tk_capture(loop, output, &got);
+	kt_assert_ok(kt_image_alloc(&want, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888));
+	kt_fill_pattern(&want, 7);
+	kt_assertf(kt_compare(&got, &want, 0x00ffffff, "client-frame") == 0,
+		   "the client's frame is not on screen exactly");
+	kt_image_free(&got);
+	kt_image_free(&want);
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		if (layer->zpos == 1)
+			kt_assertf(layer->state.direct, "the primary layer was not scanned out");
+	}
+	kt_assertf(count_framebuffers(minor) > fbs_before, "no framebuffer for the client");
+
+	/* 2. SIGKILL mid-stream: placeholder, framebuffers freed. */
+	kt_assert_errno(kill(frame.pid, SIGKILL) == 0);
+	wait_for(daemon, &frame.exited, "the frame client's death");
+	kt_assert(WIFSIGNALED(frame.status) && WTERMSIG(frame.status) == SIGKILL);
+	wait_placeholder(daemon, output, &presents);
+	check_placeholder_pixels(loop, output, "after-kill");
+	int fbs_after = count_framebuffers(minor);
+	printf("%d framebuffers after the client was killed\n", fbs_after);
+	kt_assertf(fbs_after == fbs_before, "framebuffers: %d before the client, %d after",
+		   fbs_before, fbs_after);
+	pipe_watch_finish(&frame_pipe);
+
+	/* 3. Misbehaving clients while a good one is served. */
+	int fds_before = count_fds();
+	struct pipe_watch good_pipe;
+	pipe_watch_init(&good_pipe, loop);
+	int stop[2];
+	kt_assert_errno(pipe2(stop, O_CLOEXEC) == 0);
+	good_stop_fd = stop[0];
+	good_report_fd = good_pipe.fds[1];
+	struct child good;
+	child_start(&good, loop, run_good, 0);
+	wait_for(daemon, &good_pipe.readable, "the good client's attach");
+
+	for (int which = 0; which < BAD__COUNT; which++) {
+		struct child bad;
+		char what[64];
+		snprintf(what, sizeof(what), "bad client case %d", which);
+		child_start(&bad, loop, run_bad, which);
+		child_wait(daemon, &bad, what);
+		kt_assertf(!good.exited, "the good client ended during %s", what);
+	}
+
+	kt_assert_errno(write(stop[1], "s", 1) == 1);
+	child_wait(daemon, &good, "the good client");
+	close(stop[0]);
+	close(stop[1]);
+	pipe_watch_finish(&good_pipe);
+	wait_placeholder(daemon, output, &presents);
+	check_placeholder_pixels(loop, output, "after-good");
+	/* Every client was seen to go. */
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (!wl_list_empty(wl_display_get_client_list(daemon->display))) {
+		kt_assertf(kt_now_ns() < deadline, "a client is still connected");
+		wl_display_flush_clients(daemon->display);
+		kt_assert(wl_event_loop_dispatch(loop, 100) >= 0);
+	}
+	kt_assertf(wl_list_empty(&daemon->server->vgpus), "a vGPU is still attached");
+	int fds_after = count_fds();
+	printf("daemon fds: %d before the clients, %d after\n", fds_before, fds_after);
+	kt_assertf(fds_after == fds_before, "the daemon leaked %d fds", fds_after - fds_before);
+	kt_assertf(count_framebuffers(minor) == fbs_before, "framebuffers leaked");
+
+	tk_presents_finish(&presents);
+	daemon_destroy(daemon);
+	kt_assert(access(SOCKET_PATH, F_OK) != 0);
+	config_finish(&config);
+	printf("ok\n");
+	return 0;
+}
