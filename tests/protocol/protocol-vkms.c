@@ -11,7 +11,9 @@
  *     framebuffer count (debugfs) is back to its value before it came.
  *  3. errors: while a well-behaved client keeps committing on vGPU "a",
  *     misbehaving clients trigger every protocol error, each checked for
- *     its interface, code and message; a client that setuid()s to uid 1000
+ *     its interface, code and message. The good client sees a commit
+ *     replaced by the next one discarded, and its vblank eventfd and record
+ *     tick. A client that setuid()s to uid 1000
  *     cannot attach to a vGPU of uid 1001 but can to its own. The
  *     well-behaved client is still served at the end, and the daemon holds
  *     no more fds than before.
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,6 +42,7 @@
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "kms/output.h"
+#include "kms/vblank.h"
 #include "kmstest.h"
 #include "protocol/private.h"
 #include "protocol/server.h"
@@ -87,6 +91,8 @@ struct client {
 	uint32_t presented_flags;
 	uint64_t n_presented, n_discarded;
 	uint64_t last_sequence;
+	int vblank_eventfd, vblank_memfd; /* -1 until the vblank_source event */
+	uint32_t vblank_flags;
 };
 
 static void registry_global(void *data, struct wl_registry *registry, uint32_t name,
@@ -145,8 +151,10 @@ static void vgpu_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t s
 static void vgpu_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int32_t eventfd,
 			       int32_t memfd, uint32_t flags)
 {
-	close(eventfd);
-	close(memfd);
+	struct client *c = data;
+	c->vblank_eventfd = eventfd;
+	c->vblank_memfd = memfd;
+	c->vblank_flags = flags;
 }
 
 static const struct vscanout_vgpu_v1_listener vgpu_listener = {
@@ -167,7 +175,7 @@ static const struct vscanout_vgpu_v1_listener vgpu_listener = {
 
 static void client_connect(struct client *c)
 {
-	*c = (struct client){0};
+	*c = (struct client){.vblank_eventfd = -1, .vblank_memfd = -1};
 	wl_log_set_handler_client(capture_log);
 	c->display = wl_display_connect(SOCKET_PATH);
 	if (c->display == NULL)
@@ -315,7 +323,35 @@ static void client_good(int stop_fd, int report_fd)
 	if (write(report_fd, "a", 1) != 1)
 		client_fail("cannot report");
 
-	uint32_t serial = 0;
+	/* Two commits in one message aim at the same frame: the first is replaced. */
+	vscanout_vgpu_v1_commit(vgpu, 1);
+	if (!client_commit(&c, vgpu, 2) || c.last_discarded != 1)
+		client_fail("commit 1 was not discarded for commit 2 (presented %u, discarded %u)",
+			    c.last_presented, c.last_discarded);
+
+	/* The vblank source ticks with the frames and its record follows. */
+	if (c.vblank_eventfd < 0 || c.vblank_memfd < 0 || c.vblank_flags != 0)
+		client_fail("vblank source: fds %d %d, flags 0x%x", c.vblank_eventfd,
+			    c.vblank_memfd, c.vblank_flags);
+	const struct kms_vblank_record *record =
+		mmap(NULL, sizeof(*record), PROT_READ, MAP_SHARED, c.vblank_memfd, 0);
+	if (record == MAP_FAILED)
+		client_fail("mmap of the vblank record: %s", strerror(errno));
+	uint64_t ticks;
+	struct pollfd vblank = {.fd = c.vblank_eventfd, .events = POLLIN};
+	if (poll(&vblank, 1, TK_TIMEOUT_MS) != 1 ||
+	    read(c.vblank_eventfd, &ticks, sizeof(ticks)) != sizeof(ticks) || ticks < 1)
+		client_fail("the vblank eventfd was not signalled");
+	struct kms_vblank_state state;
+	kms_vblank_record_read(record, &state);
+	if (state.sequence == 0 || state.timestamp_ns == 0 || state.refresh_ns < 16000000 ||
+	    state.refresh_ns > 17000000)
+		client_fail("vblank record: sequence %llu, time %llu, refresh %llu",
+			    (unsigned long long)state.sequence,
+			    (unsigned long long)state.timestamp_ns,
+			    (unsigned long long)state.refresh_ns);
+
+	uint32_t serial = 2;
 	struct pollfd pfd = {.fd = stop_fd, .events = POLLIN};
 	while (poll(&pfd, 1, 0) == 0)
 		client_commit(&c, vgpu, ++serial);
@@ -323,6 +359,7 @@ static void client_good(int stop_fd, int report_fd)
 		client_fail("the last commit was discarded");
 	printf("client %d: %llu commits presented, %llu discarded\n", (int)getpid(),
 	       (unsigned long long)c.n_presented, (unsigned long long)c.n_discarded);
+	fflush(stdout);
 	if (c.n_presented < 2)
 		client_fail("too few frames presented");
 	vscanout_vgpu_v1_destroy(vgpu);
