@@ -22,12 +22,20 @@ static uint32_t *row(const struct draw_target *t, uint32_t y)
 	return (uint32_t *)(t->pixels + (uint64_t)y * t->stride);
 }
 
-static uint32_t background_pixel(const struct draw_target *t, uint32_t x, uint32_t y)
+/* The background's red (by column) and green and blue (by row) parts. */
+static uint32_t background_column(const struct draw_target *t, uint32_t x)
 {
-	uint32_t r = x * 255 / (t->width > 1 ? t->width - 1 : 1);
-	uint32_t g = y * 255 / (t->height > 1 ? t->height - 1 : 1);
-	uint32_t b = ((x / 64 + y / 64) & 1) ? 0x60 : 0xa0;
-	return 0xff000000u | r << 16 | g << 8 | b;
+	return (x * 255 / (t->width > 1 ? t->width - 1 : 1)) << 16;
+}
+
+static uint32_t background_row(const struct draw_target *t, uint32_t y)
+{
+	return 0xff000000u | (y * 255 / (t->height > 1 ? t->height - 1 : 1)) << 8;
+}
+
+static uint32_t background_blue(uint32_t x, uint32_t y)
+{
+	return ((x >> 6) + (y >> 6)) & 1 ? 0x60 : 0xa0;
 }
 
 static void fill_rect(struct draw_target *t, uint32_t x, uint32_t y, uint32_t w, uint32_t h,
@@ -46,19 +54,28 @@ static void fill_rect(struct draw_target *t, uint32_t x, uint32_t y, uint32_t w,
 	}
 }
 
+/* Repaint the background in a rectangle; cheap enough for every frame. */
 static void restore_background(struct draw_target *t, uint32_t x, uint32_t y, uint32_t w,
 			       uint32_t h)
 {
+	uint32_t columns[64];
+
 	if (x >= t->width || y >= t->height)
 		return;
 	if (w > t->width - x)
 		w = t->width - x;
 	if (h > t->height - y)
 		h = t->height - y;
-	for (uint32_t j = y; j < y + h; j++) {
-		uint32_t *p = row(t, j);
-		for (uint32_t i = x; i < x + w; i++)
-			p[i] = background_pixel(t, i, j);
+	for (uint32_t x0 = x; x0 < x + w; x0 += 64) {
+		uint32_t n = x + w - x0 < 64 ? x + w - x0 : 64;
+		for (uint32_t i = 0; i < n; i++)
+			columns[i] = background_column(t, x0 + i);
+		for (uint32_t j = y; j < y + h; j++) {
+			uint32_t *p = row(t, j) + x0;
+			uint32_t base = background_row(t, j);
+			for (uint32_t i = 0; i < n; i++)
+				p[i] = base | columns[i] | background_blue(x0 + i, j);
+		}
 	}
 }
 

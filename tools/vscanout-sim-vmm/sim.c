@@ -412,9 +412,14 @@ static bool may_commit(struct sim *sim)
 {
 	if (sim->stopping || sim->failed)
 		return false;
-	if (sim->opt.pace == PACE_VBLANK && !sim->vblank_ready)
+	/*
+	 * Paced: one frame per vblank, once the previous one is on screen.
+	 * A commit made while the previous one still waits for its flip would
+	 * wait a whole refresh in vscanoutd, and every later one with it.
+	 */
+	if (sim->opt.pace == PACE_VBLANK && (!sim->vblank_ready || sim->outstanding > 0))
 		return false;
-	/* Mailbox semantics keep at most two outstanding; more means the output is off. */
+	/* Free: mailbox semantics keep at most two outstanding; more means the output is off. */
 	return sim->outstanding < COMMIT_RING / 2 && free_buffer(sim) != NULL;
 }
 
@@ -460,7 +465,7 @@ static void commit_frame(struct sim *sim)
 
 static void handle_vblank(struct sim *sim)
 {
-	uint64_t count;
+	uint64_t count, woke_ns = now_ns();
 	ssize_t n = read(sim->vblank_fd, &count, sizeof(count));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -473,8 +478,9 @@ static void handle_vblank(struct sim *sim)
 	if (sim->opt.trace && sim->record != NULL) {
 		struct kms_vblank_state state;
 		kms_vblank_record_read(sim->record, &state);
-		printf("vblank count=%" PRIu64 " sequence=%" PRIu64 " time_ns=%" PRIu64 "\n", count,
-		       state.sequence, state.timestamp_ns);
+		printf("vblank count=%" PRIu64 " sequence=%" PRIu64 " time_ns=%" PRIu64
+		       " woke_ns=%" PRIu64 "\n",
+		       count, state.sequence, state.timestamp_ns, woke_ns);
 	}
 }
 
@@ -666,7 +672,8 @@ static void usage(FILE *out)
 		"  -b, --buffers N      framebuffers to cycle through, 2 to %d (default: 3)\n"
 		"  -n, --frames N       commit N frames, then wait for their answers and stop\n"
 		"  -t, --seconds S      commit frames for S seconds (decimals allowed)\n"
-		"  -p, --pace MODE      vblank: one commit per vblank of the eventfd (default);\n"
+		"  -p, --pace MODE      vblank: one commit per vblank of the eventfd, once the\n"
+		"                       previous frame is on screen (default);\n"
 		"                       free: commit whenever a buffer is free\n"
 		"  -c, --cursor         show a cursor that moves around\n"
 		"      --still SEED     show one still picture (a hash of x, y and SEED)\n"
