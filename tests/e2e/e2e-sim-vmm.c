@@ -13,7 +13,8 @@
  *    output (its present events here, matched by vblank sequence) and
  *    increase;
  *  - the sim exits with status 0 after SIGTERM and reports 100 % zero-copy.
- * usage: test-e2e-sim-vmm PATH-TO-vscanout-sim-vmm
+ * Then the README's minimal client shows its frame zero-copy and exits 0.
+ * usage: test-e2e-sim-vmm PATH-TO-vscanout-sim-vmm PATH-TO-minimal-client
  */
 #include <drm_fourcc.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 
 #include "child.h"
+#include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "draw.h"
@@ -57,6 +59,17 @@ static void handle_capture(struct kms_output *output, int status, const void *pi
 		memcpy(kt_pixel(&c->img, 0, y), (const char *)pixels + (size_t)y * stride,
 		       (size_t)width * 4);
 	c->done = true;
+}
+
+/* What the output shows with its next commit. */
+static void capture_frame(struct daemon *daemon, struct kms_output *output, struct kt_image *img,
+			  uint64_t deadline)
+{
+	struct capture capture = {0};
+	kt_assert_ok(kms_output_capture(output, handle_capture, &capture));
+	while (!capture.done)
+		e2e_dispatch(daemon, deadline, "the writeback capture");
+	*img = capture.img;
 }
 
 /* The picture the sim shows: its still frame, the cursor over it when asked. */
@@ -131,23 +144,21 @@ static void run_sim(struct daemon *daemon, struct kms_output *output, const char
 	/* Pixels: the writeback connector reads back what the CRTC produced. */
 	uint32_t width, height;
 	kms_output_get_size(output, &width, &height);
-	struct capture capture = {0};
 	/*
 	 * The sim is stopped for the capture: on vkms (6.1) a capture asked for
 	 * while the sim flips at every vblank did not complete in 30 s.
 	 */
+	struct kt_image got;
 	e2e_child_stop(&child);
-	kt_assert_ok(kms_output_capture(output, handle_capture, &capture));
-	while (!capture.done)
-		e2e_dispatch(daemon, deadline, "the writeback capture");
+	capture_frame(daemon, output, &got, deadline);
 	e2e_child_continue(&child);
 	struct kt_image want;
 	expected_frame(&want, width, height, cursor);
-	kt_assertf(kt_compare(&capture.img, &want, 0x00ffffff,
-			      cursor ? "e2e-still-cursor" : "e2e-still") == 0,
+	kt_assertf(kt_compare(&got, &want, 0x00ffffff, cursor ? "e2e-still-cursor" : "e2e-still") ==
+			   0,
 		   "the screen is not the sim's picture");
 	kt_image_free(&want);
-	kt_image_free(&capture.img);
+	kt_image_free(&got);
 
 	/* Placement: each buffer directly on its plane, the cursor where asked. */
 	struct kms_layer_state state;
@@ -215,10 +226,28 @@ static void run_sim(struct daemon *daemon, struct kms_output *output, const char
 	e2e_present_log_finish(&log);
 }
 
+static void run_minimal_client(struct daemon *daemon, const char *path)
+{
+	char *argv[] = {(char *)path, SOCKET, "sim", NULL};
+	struct e2e_child child;
+	e2e_child_spawn(&child, daemon->loop, argv);
+	uint64_t deadline = kt_now_ns() + (uint64_t)E2E_TIMEOUT_MS * 1000000u;
+	while (!child.exited || !child.eof)
+		e2e_dispatch(daemon, deadline, "the minimal client");
+	kt_assertf(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0,
+		   "the minimal client failed (status %#x):\n%s", child.status, child.text);
+	kt_assertf(strstr(child.text, "frame 1 on screen at ") != NULL &&
+			   strstr(child.text, ", zero-copy\n") != NULL,
+		   "the minimal client printed:\n%s", child.text);
+	printf("minimal client: %s", child.text);
+	e2e_child_finish(&child);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s PATH-TO-vscanout-sim-vmm\n", argv[0]);
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s PATH-TO-vscanout-sim-vmm PATH-TO-minimal-client\n",
+			argv[0]);
 		return 2;
 	}
 	setenv("LIBSEAT_BACKEND", "noop", 1);
@@ -235,8 +264,24 @@ int main(int argc, char **argv)
 	kt_assert_ok(kt_pipe_find(&vkms, &pipe));
 	kt_assertf(pipe.cursor_id != 0, "vkms has no cursor plane (enable_cursor=1)");
 
+	/*
+	 * The placeholder before any client; this first capture also binds the
+	 * writeback connector (a modeset), so that later ones need none.
+	 */
+	uint32_t width, height;
+	kms_output_get_size(output, &width, &height);
+	struct kt_image got, want;
+	capture_frame(daemon, output, &got, kt_now_ns() + (uint64_t)E2E_TIMEOUT_MS * 1000000u);
+	kt_assert_ok(kt_image_alloc(&want, width, height, DRM_FORMAT_XRGB8888));
+	kt_fill_rect(&want, 0, 0, width, height, CONFIG_PLACEHOLDER_DEFAULT);
+	kt_assertf(kt_compare(&got, &want, 0x00ffffff, "e2e-placeholder") == 0,
+		   "the placeholder is not shown before the sim");
+	kt_image_free(&got);
+	kt_image_free(&want);
+
 	run_sim(daemon, output, argv[1], false, &pipe);
 	run_sim(daemon, output, argv[1], true, &pipe);
+	run_minimal_client(daemon, argv[2]);
 
 	daemon_destroy(daemon);
 	kt_pipe_finish(&vkms, &pipe);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The smallest useful vscanoutd client: one frame of one colour from a
- * memfd, shown until it is on screen. Usage: minimal-client SOCKET VGPU.
- * Error handling is cut short; see sim.c for a complete client.
+ * The smallest useful vscanoutd client: one frame of one colour in guest
+ * RAM (a memfd), shown until it is on screen. Usage: minimal-client SOCKET
+ * VGPU. Error handling is cut short; vscanout-sim-vmm (sim.c) is complete.
  */
 #include <drm_fourcc.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 
 static struct vscanout_manager_v1 *manager;
 static uint32_t width, height;
-static int presented;
+static int answered; /* 1: presented, -1: discarded */
 
 static void global(void *data, struct wl_registry *registry, uint32_t name, const char *interface,
 		   uint32_t version)
@@ -50,11 +50,12 @@ static void on_presented(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t ser
 {
 	printf("frame %u on screen at %u.%09u%s\n", serial, sec_lo, nsec,
 	       flags & VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY ? ", zero-copy" : "");
-	presented = 1;
+	answered = 1;
 }
 
 static void on_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t serial)
 {
+	answered = -1; /* the output is off */
 }
 
 static void vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int eventfd, int memfd,
@@ -123,10 +124,10 @@ int main(int argc, char **argv)
 	/* 5. Show it: set the primary plane, commit, wait for presented. */
 	vscanout_vgpu_v1_set_primary(vgpu, buffer, 0, 0);
 	vscanout_vgpu_v1_commit(vgpu, 1);
-	while (!presented)
+	while (answered == 0)
 		if (wl_display_dispatch(display) < 0)
 			return 1;
 
 	wl_display_disconnect(display);
-	return 0;
+	return answered > 0 ? 0 : 1;
 }
