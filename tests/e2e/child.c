@@ -92,8 +92,9 @@ void e2e_child_spawn(struct e2e_child *child, struct wl_event_loop *loop, char *
 	child->pid = fork();
 	kt_assert_errno(child->pid >= 0);
 	if (child->pid == 0) {
-		/* dup2 leaves the new stdout without O_CLOEXEC; it must block. */
-		if (dup2(pipe_fds[1], STDOUT_FILENO) < 0 || fcntl(STDOUT_FILENO, F_SETFL, 0) < 0)
+		/* dup2 leaves stdout and stderr without O_CLOEXEC; they must block. */
+		if (dup2(pipe_fds[1], STDOUT_FILENO) < 0 || dup2(pipe_fds[1], STDERR_FILENO) < 0 ||
+		    fcntl(STDOUT_FILENO, F_SETFL, 0) < 0)
 			_exit(127);
 		execv(argv[0], argv);
 		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));

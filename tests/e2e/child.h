@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The daemon in the test process and vscanout-sim-vmm as its child: the
- * child's stdout (--trace lines, then its statistics) and its exit are
+ * child's output (--trace lines, then its statistics) and its exit are
  * watched on the daemon's event loop, which the test dispatches while it
  * waits. Failures go through kt_fail() (tests/kernel/kmstest.h).
  */
@@ -43,7 +43,7 @@ struct e2e_child {
 	bool eof, exited;
 	int status; /* from waitpid, once exited */
 
-	char *text; /* everything the child printed, NUL-terminated */
+	char *text; /* everything the child printed (stdout and stderr), NUL-terminated */
 	size_t len, cap, parsed;
 
 	struct e2e_commit *commits;
@@ -54,8 +54,8 @@ struct e2e_child {
 };
 
 /*
- * Start argv[0] with argv, its stdout into a pipe, both watched on loop.
- * Its stderr stays the test's.
+ * Start argv[0] with argv, its stdout and stderr into one pipe, watched on
+ * loop with its exit.
  */
 void e2e_child_spawn(struct e2e_child *child, struct wl_event_loop *loop, char *const argv[]);
 

@@ -13,7 +13,9 @@
  *    output (its present events here, matched by vblank sequence) and
  *    increase;
  *  - the sim exits with status 0 after SIGTERM and reports 100 % zero-copy.
- * Then the README's minimal client shows its frame zero-copy and exits 0.
+ * Then the README's minimal client shows its frame zero-copy and exits 0,
+ * and the sim asking for an unknown vGPU prints the protocol error and
+ * exits 1.
  * usage: test-e2e-sim-vmm PATH-TO-vscanout-sim-vmm PATH-TO-minimal-client
  */
 #include <drm_fourcc.h>
@@ -226,6 +228,23 @@ static void run_sim(struct daemon *daemon, struct kms_output *output, const char
 	e2e_present_log_finish(&log);
 }
 
+static void run_unknown_vgpu(struct daemon *daemon, const char *sim_path)
+{
+	char *argv[] = {(char *)sim_path, "--socket", SOCKET, "--vgpu", "no-such-vgpu", NULL};
+	struct e2e_child child;
+	e2e_child_spawn(&child, daemon->loop, argv);
+	uint64_t deadline = kt_now_ns() + (uint64_t)E2E_TIMEOUT_MS * 1000000u;
+	while (!child.exited || !child.eof)
+		e2e_dispatch(daemon, deadline, "the sim's exit");
+	kt_assertf(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 1,
+		   "the sim exited with status %#x:\n%s", child.status, child.text);
+	kt_assertf(strstr(child.text, "protocol error 0 on vscanout_manager_v1@") != NULL &&
+			   strstr(child.text, "no-such-vgpu") != NULL,
+		   "the sim printed:\n%s", child.text);
+	printf("unknown vGPU:\n%s", child.text);
+	e2e_child_finish(&child);
+}
+
 static void run_minimal_client(struct daemon *daemon, const char *path)
 {
 	char *argv[] = {(char *)path, SOCKET, "sim", NULL};
@@ -282,6 +301,7 @@ int main(int argc, char **argv)
 	run_sim(daemon, output, argv[1], false, &pipe);
 	run_sim(daemon, output, argv[1], true, &pipe);
 	run_minimal_client(daemon, argv[2]);
+	run_unknown_vgpu(daemon, argv[1]);
 
 	daemon_destroy(daemon);
 	kt_pipe_finish(&vkms, &pipe);
