@@ -272,7 +272,7 @@ static bool client_commit(struct client *c, struct vscanout_vgpu_v1 *vgpu, uint3
 }
 
 /* Frame test: show a pattern, report on report_fd, then commit until killed. */
-static void client_frame(int report_fd)
+static void client_frame(int report_fd, int go_fd)
 {
 	struct client c;
 	client_connect(&c);
@@ -297,7 +297,10 @@ static void client_frame(int report_fd)
 	fflush(stdout);
 	if (write(report_fd, "p", 1) != 1)
 		client_fail("cannot report");
-	/* Mid-stream until SIGKILL: the same frame again and again. */
+	/* Once the frame was captured: mid-stream until SIGKILL, the same frame again and again. */
+	char go;
+	if (read(go_fd, &go, 1) != 1)
+		client_fail("no go");
 	for (;;) {
 		uint64_t before = c.last_sequence;
 		if (client_commit(&c, vgpu, ++serial) && c.last_sequence < before)
@@ -597,16 +600,36 @@ static void child_start(struct child *child, struct wl_event_loop *loop, void (*
 }
 
 /*
- * Dispatch the daemon's loop until *flag, flushing events to the clients
- * before each wait as daemon_run() does.
+ * Notes the output's present count when the server detaches the last vGPU,
+ * checked after every dispatch: the frame that follows a detach cannot
+ * complete in the dispatch that detached (its commit is made from an idle
+ * callback at the end of that dispatch).
  */
+struct detach_watch {
+	bool armed, seen;
+	uint64_t presents_at_detach;
+};
+
+static struct detach_watch detach_watch;
+static struct tk_presents presents;
+
+static void dispatch(struct daemon *daemon)
+{
+	wl_display_flush_clients(daemon->display);
+	kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+	if (detach_watch.armed && !detach_watch.seen && wl_list_empty(&daemon->server->vgpus)) {
+		detach_watch.seen = true;
+		detach_watch.presents_at_detach = presents.count;
+	}
+}
+
+/* Dispatch the daemon's loop until *flag, flushing as daemon_run() does. */
 static void wait_for(struct daemon *daemon, const bool *flag, const char *what)
 {
 	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
 	while (!*flag) {
 		kt_assertf(kt_now_ns() < deadline, "timed out waiting for %s", what);
-		wl_display_flush_clients(daemon->display);
-		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+		dispatch(daemon);
 	}
 }
 
@@ -647,12 +670,12 @@ static void pipe_watch_finish(struct pipe_watch *w)
 	close(w->fds[1]);
 }
 
-static int frame_report_fd;
+static int frame_report_fd, frame_go_fd;
 static int good_stop_fd, good_report_fd;
 
 static void run_frame(int arg)
 {
-	client_frame(frame_report_fd);
+	client_frame(frame_report_fd, frame_go_fd);
 }
 
 static void run_good(int arg)
@@ -691,29 +714,26 @@ static int count_fds(void)
 }
 
 /*
- * Dispatch until the server has detached every vGPU, then until a frame
- * without any client buffer is on screen: it must be one of the next two.
+ * Dispatch until the server has detached every vGPU (the watch was armed
+ * before the client was told to go), then until a frame without any
+ * client buffer is on screen: it must be one of the next two.
  */
-static void wait_placeholder(struct daemon *daemon, struct kms_output *output,
-			     struct tk_presents *presents)
+static void wait_placeholder(struct daemon *daemon, struct kms_output *output)
 {
 	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
-	while (!wl_list_empty(&daemon->server->vgpus)) {
-		kt_assertf(kt_now_ns() < deadline, "a vGPU stays attached");
-		wl_display_flush_clients(daemon->display);
-		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
-	}
-	uint64_t start = presents->count;
+	wait_for(daemon, &detach_watch.seen, "the client's vGPU to be detached");
+	detach_watch.armed = false;
+	uint64_t start = detach_watch.presents_at_detach;
 	while (!wl_list_empty(&output->layers) || !wl_list_empty(&output->dead_layers) ||
-	       presents->count == start || presents->last_buffer != NULL) {
+	       presents.count == start || presents.last_buffer != NULL) {
 		kt_assertf(kt_now_ns() < deadline, "the client's buffers stay on screen");
-		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+		dispatch(daemon);
 	}
 	printf("placeholder back after %llu presents\n",
-	       (unsigned long long)(presents->count - start));
-	kt_assertf(presents->count - start <= 2,
+	       (unsigned long long)(presents.count - start));
+	kt_assertf(presents.count - start <= 2,
 		   "the placeholder came %llu refreshes after the client went",
-		   (unsigned long long)(presents->count - start));
+		   (unsigned long long)(presents.count - start));
 }
 
 static void check_placeholder_pixels(struct wl_event_loop *loop, struct kms_output *output,
@@ -767,7 +787,6 @@ int main(void)
 
 	struct kms_output *output = display_find_output(daemon->display_manager, "Virtual-1");
 	kt_assert(output != NULL);
-	struct tk_presents presents;
 	tk_presents_init(&presents, output);
 	tk_wait_presents(loop, &presents, 1);
 	int fbs_before = count_framebuffers(minor);
@@ -777,6 +796,9 @@ int main(void)
 	struct pipe_watch frame_pipe;
 	pipe_watch_init(&frame_pipe, loop);
 	frame_report_fd = frame_pipe.fds[1];
+	int go[2];
+	kt_assert_errno(pipe2(go, O_CLOEXEC) == 0);
+	frame_go_fd = go[0];
 	struct child frame;
 	child_start(&frame, loop, run_frame, 0);
 	wait_for(daemon, &frame_pipe.readable, "the frame client's first presented");
@@ -796,10 +818,20 @@ int main(void)
 	kt_assertf(count_framebuffers(minor) > fbs_before, "no framebuffer for the client");
 
 	/* 2. SIGKILL mid-stream: placeholder, framebuffers freed. */
+	uint64_t streamed = presents.count + 3;
+	kt_assert_errno(write(go[1], "g", 1) == 1);
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (presents.count < streamed) {
+		kt_assertf(kt_now_ns() < deadline, "the frame client does not stream");
+		dispatch(daemon);
+	}
+	close(go[0]);
+	close(go[1]);
+	detach_watch = (struct detach_watch){.armed = true};
 	kt_assert_errno(kill(frame.pid, SIGKILL) == 0);
 	wait_for(daemon, &frame.exited, "the frame client's death");
 	kt_assert(WIFSIGNALED(frame.status) && WTERMSIG(frame.status) == SIGKILL);
-	wait_placeholder(daemon, output, &presents);
+	wait_placeholder(daemon, output);
 	check_placeholder_pixels(loop, output, "after-kill");
 	int fbs_after = count_framebuffers(minor);
 	printf("%d framebuffers after the client was killed\n", fbs_after);
@@ -828,15 +860,16 @@ int main(void)
 		kt_assertf(!good.exited, "the good client ended during %s", what);
 	}
 
+	detach_watch = (struct detach_watch){.armed = true};
 	kt_assert_errno(write(stop[1], "s", 1) == 1);
 	child_wait(daemon, &good, "the good client");
 	close(stop[0]);
 	close(stop[1]);
 	pipe_watch_finish(&good_pipe);
-	wait_placeholder(daemon, output, &presents);
+	wait_placeholder(daemon, output);
 	check_placeholder_pixels(loop, output, "after-good");
 	/* Every client was seen to go. */
-	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
 	while (!wl_list_empty(wl_display_get_client_list(daemon->display))) {
 		kt_assertf(kt_now_ns() < deadline, "a client is still connected");
 		wl_display_flush_clients(daemon->display);
