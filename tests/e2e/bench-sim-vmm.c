@@ -140,7 +140,7 @@ static void run_sim(struct daemon *daemon, const char *sim_path, const char *pac
 	struct rusage self_before, children_before, self_after, children_after;
 	getrusage(RUSAGE_SELF, &self_before);
 	getrusage(RUSAGE_CHILDREN, &children_before);
-	e2e_child_spawn(child, daemon->loop, argv);
+	e2e_child_spawn_quiet(child, daemon->loop, argv);
 	uint64_t deadline = kt_now_ns() + (uint64_t)(atof(seconds) * 1e9) + 60000000000ull;
 	while (!child->exited || !child->eof)
 		e2e_dispatch(daemon, deadline, "the sim's run");

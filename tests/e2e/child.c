@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,20 @@ static void parse_line(struct e2e_child *child, const char *line)
 	}
 }
 
+/* Append n bytes the child printed (already in child->text) and parse whole lines. */
+static void take_output(struct e2e_child *child, size_t n)
+{
+	child->len += n;
+	child->text[child->len] = '\0';
+	char *end;
+	while ((end = strchr(child->text + child->parsed, '\n')) != NULL) {
+		*end = '\0';
+		parse_line(child, child->text + child->parsed);
+		*end = '\n';
+		child->parsed = (size_t)(end - child->text) + 1;
+	}
+}
+
 static int handle_output(int fd, uint32_t mask, void *data)
 {
 	struct e2e_child *child = data;
@@ -62,16 +77,24 @@ static int handle_output(int fd, uint32_t mask, void *data)
 		wl_event_source_fd_update(child->out_source, 0);
 		return 0;
 	}
-	child->len += (size_t)n;
-	child->text[child->len] = '\0';
-	char *end;
-	while ((end = strchr(child->text + child->parsed, '\n')) != NULL) {
-		*end = '\0';
-		parse_line(child, child->text + child->parsed);
-		*end = '\n';
-		child->parsed = (size_t)(end - child->text) + 1;
-	}
+	take_output(child, (size_t)n);
 	return 0;
+}
+
+/* A quiet child's output, from its file once it has exited. */
+static void read_output_file(struct e2e_child *child)
+{
+	for (off_t offset = 0;;) {
+		child->text = grow(child->text, &child->cap, child->len + 65536, 1);
+		ssize_t n = pread(child->out_fd, child->text + child->len,
+				  child->cap - child->len - 1, offset);
+		kt_assert_errno(n >= 0);
+		if (n == 0)
+			break;
+		offset += n;
+		take_output(child, (size_t)n);
+	}
+	child->eof = true;
 }
 
 static int handle_exit(int fd, uint32_t mask, void *data)
@@ -80,7 +103,32 @@ static int handle_exit(int fd, uint32_t mask, void *data)
 	kt_assert_errno(waitpid(child->pid, &child->status, 0) == child->pid);
 	child->exited = true;
 	wl_event_source_fd_update(child->exit_source, 0);
+	if (child->quiet)
+		read_output_file(child);
 	return 0;
+}
+
+/* Fork and exec argv with stdout and stderr on out (borrowed); watch its exit on loop. */
+static void spawn(struct e2e_child *child, struct wl_event_loop *loop, char *const argv[], int out)
+{
+	child->pid = fork();
+	kt_assert_errno(child->pid >= 0);
+	if (child->pid == 0) {
+		/* dup2 leaves stdout and stderr without O_CLOEXEC; they must block. */
+		if (dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0 ||
+		    fcntl(STDOUT_FILENO, F_SETFL, 0) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	child->pidfd = (int)syscall(SYS_pidfd_open, child->pid, 0);
+	kt_assert_errno(child->pidfd >= 0);
+	child->exit_source =
+		wl_event_loop_add_fd(loop, child->pidfd, WL_EVENT_READABLE, handle_exit, child);
+	kt_assert(child->exit_source != NULL);
+	child->text = grow(NULL, &child->cap, 0, 1);
+	child->text[0] = '\0';
 }
 
 void e2e_child_spawn(struct e2e_child *child, struct wl_event_loop *loop, char *const argv[])
@@ -89,28 +137,21 @@ void e2e_child_spawn(struct e2e_child *child, struct wl_event_loop *loop, char *
 
 	memset(child, 0, sizeof(*child));
 	kt_assert_errno(pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) == 0);
-	child->pid = fork();
-	kt_assert_errno(child->pid >= 0);
-	if (child->pid == 0) {
-		/* dup2 leaves stdout and stderr without O_CLOEXEC; they must block. */
-		if (dup2(pipe_fds[1], STDOUT_FILENO) < 0 || dup2(pipe_fds[1], STDERR_FILENO) < 0 ||
-		    fcntl(STDOUT_FILENO, F_SETFL, 0) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(pipe_fds[1]);
 	child->out_fd = pipe_fds[0];
-	child->pidfd = (int)syscall(SYS_pidfd_open, child->pid, 0);
-	kt_assert_errno(child->pidfd >= 0);
+	spawn(child, loop, argv, pipe_fds[1]);
+	close(pipe_fds[1]);
 	child->out_source =
 		wl_event_loop_add_fd(loop, child->out_fd, WL_EVENT_READABLE, handle_output, child);
-	child->exit_source =
-		wl_event_loop_add_fd(loop, child->pidfd, WL_EVENT_READABLE, handle_exit, child);
-	kt_assert(child->out_source != NULL && child->exit_source != NULL);
-	child->text = grow(NULL, &child->cap, 0, 1);
-	child->text[0] = '\0';
+	kt_assert(child->out_source != NULL);
+}
+
+void e2e_child_spawn_quiet(struct e2e_child *child, struct wl_event_loop *loop, char *const argv[])
+{
+	memset(child, 0, sizeof(*child));
+	child->quiet = true;
+	child->out_fd = memfd_create("e2e child output", MFD_CLOEXEC);
+	kt_assert_errno(child->out_fd >= 0);
+	spawn(child, loop, argv, child->out_fd);
 }
 
 void e2e_child_kill(struct e2e_child *child, int sig)
@@ -135,7 +176,8 @@ void e2e_child_continue(struct e2e_child *child)
 void e2e_child_finish(struct e2e_child *child)
 {
 	kt_assert(child->exited);
-	wl_event_source_remove(child->out_source);
+	if (child->out_source != NULL)
+		wl_event_source_remove(child->out_source);
 	wl_event_source_remove(child->exit_source);
 	close(child->out_fd);
 	close(child->pidfd);

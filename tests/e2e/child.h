@@ -36,9 +36,10 @@ struct e2e_presented {
 
 struct e2e_child {
 	pid_t pid;
-	int out_fd;                          /* owned: read end of the child's stdout */
-	int pidfd;                           /* owned */
-	struct wl_event_source *out_source;  /* may be NULL after end of file */
+	int out_fd; /* owned: read end of the child's output, or its file when quiet */
+	bool quiet; /* output into a file, read at the exit */
+	int pidfd;  /* owned */
+	struct wl_event_source *out_source;  /* may be NULL: quiet */
 	struct wl_event_source *exit_source; /* may be NULL after the exit */
 	bool eof, exited;
 	int status; /* from waitpid, once exited */
@@ -58,6 +59,12 @@ struct e2e_child {
  * loop with its exit.
  */
 void e2e_child_spawn(struct e2e_child *child, struct wl_event_loop *loop, char *const argv[]);
+
+/*
+ * Like e2e_child_spawn(), but the child writes into a file read once it has
+ * exited: nothing of it reaches the loop while it runs (for benchmarks).
+ */
+void e2e_child_spawn_quiet(struct e2e_child *child, struct wl_event_loop *loop, char *const argv[]);
 
 /* Send sig to the child, if it still runs. */
 void e2e_child_kill(struct e2e_child *child, int sig);
