@@ -160,19 +160,6 @@ void e2e_child_kill(struct e2e_child *child, int sig)
 		kt_assert_errno(kill(child->pid, sig) == 0);
 }
 
-void e2e_child_stop(struct e2e_child *child)
-{
-	int status;
-	kt_assert_errno(kill(child->pid, SIGSTOP) == 0);
-	kt_assert_errno(waitpid(child->pid, &status, WUNTRACED) == child->pid);
-	kt_assertf(WIFSTOPPED(status), "the sim ended instead of stopping (status %#x)", status);
-}
-
-void e2e_child_continue(struct e2e_child *child)
-{
-	kt_assert_errno(kill(child->pid, SIGCONT) == 0);
-}
-
 void e2e_child_finish(struct e2e_child *child)
 {
 	kt_assert(child->exited);

@@ -69,13 +69,6 @@ void e2e_child_spawn_quiet(struct e2e_child *child, struct wl_event_loop *loop, 
 /* Send sig to the child, if it still runs. */
 void e2e_child_kill(struct e2e_child *child, int sig);
 
-/*
- * Stop the child (SIGSTOP) and return once it is stopped, so that it
- * commits nothing until e2e_child_continue().
- */
-void e2e_child_stop(struct e2e_child *child);
-void e2e_child_continue(struct e2e_child *child);
-
 /* Close everything (the child must have exited). */
 void e2e_child_finish(struct e2e_child *child);
 

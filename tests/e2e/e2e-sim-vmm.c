@@ -146,14 +146,9 @@ static void run_sim(struct daemon *daemon, struct kms_output *output, const char
 	/* Pixels: the writeback connector reads back what the CRTC produced. */
 	uint32_t width, height;
 	kms_output_get_size(output, &width, &height);
-	/*
-	 * The sim is stopped for the capture: on vkms (6.1) a capture asked for
-	 * while the sim flips at every vblank did not complete in 30 s.
-	 */
+	/* Captured while the sim keeps flipping at every vblank. */
 	struct kt_image got;
-	e2e_child_stop(&child);
 	capture_frame(daemon, output, &got, deadline);
-	e2e_child_continue(&child);
 	struct kt_image want;
 	expected_frame(&want, width, height, cursor);
 	kt_assertf(kt_compare(&got, &want, 0x00ffffff, cursor ? "e2e-still-cursor" : "e2e-still") ==
@@ -284,8 +279,10 @@ int main(int argc, char **argv)
 	kt_assertf(pipe.cursor_id != 0, "vkms has no cursor plane (enable_cursor=1)");
 
 	/*
-	 * The placeholder before any client; this first capture also binds the
-	 * writeback connector (a modeset), so that later ones need none.
+	 * The placeholder before any client. This first capture also binds the
+	 * writeback connector with a modeset: asked for while a client flipped
+	 * at every vblank, such a capture did not complete within 30 s on vkms
+	 * in two runs of four; later captures need no modeset.
 	 */
 	uint32_t width, height;
 	kms_output_get_size(output, &width, &height);
