@@ -118,3 +118,20 @@ void tv_run_until(struct wl_event_loop *loop, bool (*pred)(void *data), void *da
 		kt_assertf(ret >= 0 || errno == EINTR, "event loop: %s", strerror(errno));
 	}
 }
+
+struct ticks_wait {
+	const struct tv_client *c;
+	uint64_t until;
+};
+
+static bool ticks_reached(void *data)
+{
+	struct ticks_wait *w = data;
+	return w->c->total >= w->until;
+}
+
+void tv_wait_ticks(struct wl_event_loop *loop, struct tv_client *c, uint64_t n, const char *what)
+{
+	struct ticks_wait w = {.c = c, .until = c->total + n};
+	tv_run_until(loop, ticks_reached, &w, what);
+}

@@ -48,4 +48,7 @@ void tv_run_for(struct wl_event_loop *loop, uint32_t ms);
 void tv_run_until(struct wl_event_loop *loop, bool (*pred)(void *data), void *data,
 		  const char *what);
 
+/* Dispatch loop until c has counted n more ticks; fail with what after 20 s. */
+void tv_wait_ticks(struct wl_event_loop *loop, struct tv_client *c, uint64_t n, const char *what);
+
 #endif

@@ -95,14 +95,10 @@ int main(void)
 	c.resumed = true;
 	kt_assert_ok(kms_output_enable(output, &settings));
 	tk_wait_presents(loop, &presents, n_presents + 1);
-	before = c.total;
-	tv_run_for(loop, 200);
+	tv_wait_ticks(loop, &c, 8, "timer ticks after lighting again");
 	tv_client_read(&c, &st);
-	kt_assertf(c.total >= before + 8 && st.flags == KMS_VBLANK_TIMER,
-		   "%llu ticks in 200 ms after lighting again, flags 0x%x",
-		   (unsigned long long)(c.total - before), st.flags);
-	kt_log("3. off: STOPPED, no ticks; on again: %llu TIMER ticks in 200 ms",
-	       (unsigned long long)(c.total - before));
+	kt_assertf(st.flags == KMS_VBLANK_TIMER, "flags 0x%x after lighting again", st.flags);
+	kt_log("3. off: STOPPED, no ticks in 200 ms; on again: TIMER ticks");
 
 	tv_client_finish(&c);
 	kms_vblank_source_destroy(src);

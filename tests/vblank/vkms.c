@@ -158,13 +158,11 @@ int main(void)
 	/* 4. off and on; b goes, a keeps the shared clock */
 	tv_client_finish(&cb);
 	kms_vblank_source_destroy(b);
-	uint64_t before = ca.total;
-	tv_run_for(loop, 100);
-	kt_assertf(ca.total >= before + 3, "a stopped ticking when b went");
+	tv_wait_ticks(loop, &ca, 3, "a to tick on when b went");
 	kms_output_disable(output);
 	tv_run_until(loop, output_off, output, "the output to turn off");
 	tv_run_for(loop, 0);
-	before = ca.total;
+	uint64_t before = ca.total;
 	tv_run_for(loop, 200);
 	kt_assertf(ca.total == before, "%llu ticks while off",
 		   (unsigned long long)(ca.total - before));
@@ -173,14 +171,10 @@ int main(void)
 	ca.resumed = true;
 	kt_assert_ok(kms_output_enable(output, &settings));
 	tk_wait_presents(loop, &presents, n_presents + 1);
-	before = ca.total;
-	tv_run_for(loop, 200);
-	kt_assertf(ca.total >= before + 8, "%llu ticks in 200 ms after lighting again",
-		   (unsigned long long)(ca.total - before));
+	tv_wait_ticks(loop, &ca, 8, "ticks after lighting again");
 	tv_client_read(&ca, &st);
 	kt_assertf(st.flags == 0, "flags 0x%x when on again", st.flags);
-	kt_log("4. off: STOPPED, no ticks; on again: %llu ticks in 200 ms",
-	       (unsigned long long)(ca.total - before));
+	kt_log("4. off: STOPPED, no ticks in 200 ms; on again: ticking");
 
 	/* 5. the device goes first */
 	tv_client_finish(&ca);
