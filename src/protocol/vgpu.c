@@ -250,8 +250,9 @@ static void vgpu_handle_get_vblank_source(struct wl_client *client, struct wl_re
 	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
 	struct protocol_vgpu_output *clock = clock_output(vgpu);
 	if (clock == NULL) {
-		wl_client_post_implementation_error(client, "vGPU \"%s\" is shown on no output",
-						    vgpu->name);
+		wl_resource_post_error(resource, VSCANOUT_VGPU_V1_ERROR_NO_OUTPUT,
+				       "get_vblank_source: vGPU \"%s\" is shown on no output",
+				       vgpu->name);
 		return;
 	}
 	if (vgpu->vblank_source == NULL) {

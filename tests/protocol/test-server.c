@@ -94,8 +94,11 @@ static const struct vscanout_vgpu_v1_listener vgpu_listener = {
 	.done = vgpu_done,
 };
 
-static int run_client(void)
+/* Attach to "v"; then ask for an unknown vGPU, or, the second time, a clock. */
+static int run_client(bool second)
 {
+	const struct wl_interface *interface = NULL;
+	uint32_t id;
 	struct client c = {0};
 	wl_log_set_handler_client(capture_log);
 	struct wl_display *display = wl_display_connect(socket_path);
@@ -111,10 +114,18 @@ static int run_client(void)
 	check(c.done);
 	check_int_eq(c.n_outputs, 0);
 
+	if (second) {
+		/* No output, no clock. */
+		vscanout_vgpu_v1_get_vblank_source(vgpu);
+		check(wl_display_roundtrip(display) < 0);
+		check_int_eq(wl_display_get_protocol_error(display, &interface, &id),
+			     VSCANOUT_VGPU_V1_ERROR_NO_OUTPUT);
+		check(interface == &vscanout_vgpu_v1_interface);
+		check_contains(last_log, "is shown on no output");
+		return 0;
+	}
 	vscanout_manager_v1_attach(c.manager, "nope");
 	check(wl_display_roundtrip(display) < 0);
-	const struct wl_interface *interface = NULL;
-	uint32_t id;
 	check_int_eq(wl_display_get_protocol_error(display, &interface, &id),
 		     VSCANOUT_MANAGER_V1_ERROR_UNKNOWN_VGPU);
 	check(interface == &vscanout_manager_v1_interface);
@@ -131,14 +142,14 @@ static int handle_child(int fd, uint32_t mask, void *data)
 	return 0;
 }
 
-static void serve_one_client(struct wl_display *display)
+static void serve_one_client(struct wl_display *display, bool second)
 {
 	fflush(stdout);
 	fflush(stderr);
 	pid_t pid = fork();
 	check(pid >= 0);
 	if (pid == 0)
-		_exit(run_client());
+		_exit(run_client(second));
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	check(pidfd >= 0);
 	bool exited = false;
@@ -182,7 +193,7 @@ int main(void)
 	/* A second server on the path is refused and leaves the first one alone. */
 	check(protocol_server_create(display, &config, NULL) == NULL);
 	check(S_ISSOCK(mode_of(socket_path)));
-	serve_one_client(display);
+	serve_one_client(display, false);
 
 	protocol_server_destroy(server);
 	check(access(socket_path, F_OK) != 0);
@@ -196,7 +207,7 @@ int main(void)
 	close(fd);
 	server = protocol_server_create(display, &config, NULL);
 	check(server != NULL);
-	serve_one_client(display);
+	serve_one_client(display, true);
 	protocol_server_destroy(server);
 
 	/* Anything else at the path is left alone. */
