@@ -173,6 +173,13 @@ struct kms_output {
 
 	struct {
 		struct wl_signal present; /* data: struct kms_present_event */
+		/*
+		 * The output is being freed (its card went away or the device is
+		 * destroyed). Data: the struct kms_output. Its layers are freed
+		 * right after the listeners return: a listener forgets the layers
+		 * it created without destroying them.
+		 */
+		struct wl_signal destroy;
 	} events;
 };
 

@@ -79,6 +79,7 @@ struct protocol_vgpu_output {
 	struct kms_layer *primary; /* zpos 1 */
 	struct kms_layer *cursor;  /* zpos 2 */
 	struct wl_listener present;
+	struct wl_listener output_destroy;
 };
 
 /* A commit not yet answered by presented or discarded. */

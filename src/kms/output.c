@@ -608,6 +608,7 @@ static void forget_fbs(struct wl_list *layers, int fd)
 void kms_output_destroy(struct kms_output *output)
 {
 	struct kms_device *device = output->device;
+	wl_signal_emit(&output->events.destroy, output);
 	forget_fbs(&output->layers, device->fd);
 	forget_fbs(&output->dead_layers, device->fd);
 	if (output->state == KMS_OUTPUT_ON || output->state == KMS_OUTPUT_DISABLING) {

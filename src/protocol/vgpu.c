@@ -291,6 +291,7 @@ static void vgpu_destroy(struct protocol_vgpu *vgpu)
 	struct protocol_vgpu_output *vo, *vo_tmp;
 	wl_list_for_each_safe (vo, vo_tmp, &vgpu->outputs, link) {
 		wl_list_remove(&vo->present.link);
+		wl_list_remove(&vo->output_destroy.link);
 		/* Emptied: the placeholder shows with the next frame. */
 		kms_layer_destroy(vo->primary);
 		kms_layer_destroy(vo->cursor);
@@ -318,6 +319,17 @@ static void vgpu_handle_resource_destroy(struct wl_resource *resource)
 	vgpu_destroy(vgpu);
 }
 
+/* The output's card went away: its layers go with it, the vGPU forgets them. */
+static void handle_output_destroy(struct wl_listener *listener, void *data)
+{
+	struct protocol_vgpu_output *vo = wl_container_of(listener, vo, output_destroy);
+	log_info("vgpu %s: output %s is gone", vo->vgpu->name, vo->name);
+	wl_list_remove(&vo->present.link);
+	wl_list_remove(&vo->output_destroy.link);
+	wl_list_remove(&vo->link);
+	free(vo);
+}
+
 static int add_output(struct protocol_vgpu *vgpu, const char *name, struct kms_output *output)
 {
 	struct protocol_vgpu_output *vo = calloc(1, sizeof(*vo));
@@ -328,6 +340,8 @@ static int add_output(struct protocol_vgpu *vgpu, const char *name, struct kms_o
 	vo->output = output;
 	wl_list_insert(vgpu->outputs.prev, &vo->link);
 	wl_list_init(&vo->present.link);
+	vo->output_destroy.notify = handle_output_destroy;
+	wl_signal_add(&output->events.destroy, &vo->output_destroy);
 	vo->primary = kms_output_create_layer(output, 1);
 	vo->cursor = kms_output_create_layer(output, 2);
 	if (vo->primary == NULL || vo->cursor == NULL)

@@ -5,6 +5,10 @@
  * their udmabuf): each head shows its client's picture exactly (QMP
  * screendumps from the host), presented says copied (virtio-gpu imports no
  * foreign dma-buf), and neither client may attach to the other's vGPU.
+ * Then the card is unbound under the attached clients: the daemon lets go
+ * of its outputs, keeps serving the clients (who are still refused the other
+ * vGPU) and detaches them cleanly. Run with MALLOC_PERTURB_ set, so that a
+ * use of the freed outputs would not go unnoticed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,6 +172,25 @@ int main(void)
 		kt_image_free(&want);
 	}
 
+	close(qmp.fd);
+	kt_device_close(&dev);
+
+	/* The card goes away while both clients are attached. */
+	char link[300], target[300], unbind[400];
+	snprintf(link, sizeof(link), "/sys/class/drm/card%u/device", card);
+	ssize_t len = readlink(link, target, sizeof(target) - 1);
+	kt_assert_errno(len > 0);
+	target[len] = '\0';
+	snprintf(unbind, sizeof(unbind), "%s/driver/unbind", link);
+	kt_write_file(unbind, strrchr(target, '/') + 1);
+	uint64_t deadline = kt_now_ns() + (uint64_t)TIMEOUT_MS * 1000000u;
+	while (!wl_list_empty(&daemon->display_manager->devices)) {
+		kt_assertf(kt_now_ns() < deadline, "the daemon kept the unbound card");
+		wl_display_flush_clients(daemon->display);
+		kt_assert(wl_event_loop_dispatch(daemon->loop, 100) >= 0);
+	}
+	printf("card unbound under two attached clients: the daemon let go of it\n");
+
 	for (int i = 0; i < 2; i++)
 		kt_assert_errno(write(go[i][1], "g", 1) == 1);
 	for (int i = 0; i < 2; i++) {
@@ -180,7 +203,6 @@ int main(void)
 	}
 	daemon_destroy(daemon);
 	config_finish(&config);
-	kt_device_close(&dev);
 	printf("ok\n");
 	return 0;
 }
