@@ -150,6 +150,8 @@ static int timer_arm(struct vblank_clock *clock)
 	uint64_t period = mode_period_ns(&output->mode);
 	if (period == 0)
 		period = 1000000000u / 60;
+	if (clock->mode == CLOCK_TIMER && period == clock->timer_period_ns)
+		return 0; /* keep the phase */
 	clock->timer_period_ns = period;
 	clock->timer_next_ns = now_ns() + period;
 	struct itimerspec its = {
@@ -212,7 +214,7 @@ static void clock_arm(struct vblank_clock *clock)
 			log_info("output %s: the driver has no vblank events, "
 				 "vblank sources tick on a timer",
 				 output->name);
-		} else {
+		} else if (clock->mode != CLOCK_TIMER) {
 			log_warn("output %s: cannot queue a vblank event (%s), "
 				 "vblank sources tick on a timer until the next frame",
 				 output->name, strerror(-ret));
