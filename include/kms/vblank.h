@@ -193,7 +193,9 @@ void kms_vblank_source_get_state(const struct kms_vblank_source *source,
 
 /*
  * A CRTC sequence event (drmEventContext.sequence_handler) read from a
- * device's fd: user_data is what this module queued it with.
+ * device's fd. user_data is what this module queued it with: the struct
+ * kms_output it ticks (outputs live as long as their device reads its fd);
+ * 0 is ignored. Nothing else may queue sequence events on a device's fd.
  */
 void kms_vblank_handle_sequence(uint64_t sequence, uint64_t ns, uint64_t user_data);
 

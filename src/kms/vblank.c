@@ -314,6 +314,8 @@ static void clock_put(struct vblank_clock *clock)
 void kms_vblank_handle_sequence(uint64_t sequence, uint64_t ns, uint64_t user_data)
 {
 	struct kms_output *output = (struct kms_output *)(uintptr_t)user_data;
+	if (output == NULL)
+		return; /* not ours */
 	struct vblank_clock *clock = clock_find(output->device, output);
 	if (clock == NULL || !clock->queued)
 		return;
