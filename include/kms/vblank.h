@@ -43,8 +43,8 @@
  *    counts ticks (continuing from its last value) and its timestamp is the
  *    tick's due time. A driver that has vblank events but refuses to queue
  *    one while the output is on (another DRM master turned the CRTC off
- *    while our session is inactive) gets the timer too, until the next
- *    present event of the output tries vblank events again.
+ *    while our session is inactive) gets the timer too, and tries vblank
+ *    events again at every tick and at the output's next present event.
  *
  * Output off, connector gone, CRTC turned off: no ticks. The record keeps
  * the last vblank with KMS_VBLANK_STOPPED set; the eventfd is not

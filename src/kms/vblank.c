@@ -118,6 +118,43 @@ static void clock_stop(struct vblank_clock *clock)
 	publish(clock, 0);
 }
 
+static int queue_sequence(struct vblank_clock *clock)
+{
+	struct kms_output *output = clock->output;
+	if (drmCrtcQueueSequence(clock->device->fd, output->crtc->id,
+				 DRM_CRTC_SEQUENCE_RELATIVE | DRM_CRTC_SEQUENCE_NEXT_ON_MISS, 1,
+				 NULL, (uint64_t)(uintptr_t)output) != 0)
+		return -errno;
+	clock->queued = true;
+	return 0;
+}
+
+/* Tick on vblank events from now on; 0, or why the driver refused. */
+static int vblank_start(struct vblank_clock *clock)
+{
+	struct kms_output *output = clock->output;
+	if (clock->queued) {
+		/* The event in flight ticks and re-queues. */
+		timer_disarm(clock);
+		clock->mode = CLOCK_VBLANK;
+		return 0;
+	}
+	uint64_t sequence, ns;
+	int ret = drmCrtcGetSequence(clock->device->fd, output->crtc->id, &sequence, &ns);
+	ret = ret != 0 ? -errno : queue_sequence(clock);
+	if (ret < 0)
+		return ret;
+	timer_disarm(clock);
+	clock->mode = CLOCK_VBLANK;
+	clock->state = (struct kms_vblank_state){
+		.sequence = sequence,
+		.timestamp_ns = ns,
+		.refresh_ns = mode_period_ns(&output->mode),
+	};
+	publish(clock, 0);
+	return 0;
+}
+
 static int handle_timer(int fd, uint32_t mask, void *data)
 {
 	struct vblank_clock *clock = data;
@@ -132,6 +169,9 @@ static int handle_timer(int fd, uint32_t mask, void *data)
 	clock->timer_next_ns += n * clock->timer_period_ns;
 	clock->state.sequence += n;
 	publish(clock, n);
+	/* Refused while the output is on: try again at every tick. */
+	if (!clock->no_vblank_events)
+		vblank_start(clock);
 	return 0;
 }
 
@@ -169,17 +209,6 @@ static int timer_arm(struct vblank_clock *clock)
 	return 0;
 }
 
-static int queue_sequence(struct vblank_clock *clock)
-{
-	struct kms_output *output = clock->output;
-	if (drmCrtcQueueSequence(clock->device->fd, output->crtc->id,
-				 DRM_CRTC_SEQUENCE_RELATIVE | DRM_CRTC_SEQUENCE_NEXT_ON_MISS, 1,
-				 NULL, (uint64_t)(uintptr_t)output) != 0)
-		return -errno;
-	clock->queued = true;
-	return 0;
-}
-
 /* Start ticking if the output is lit: vblank events, else the timer. */
 static void clock_arm(struct vblank_clock *clock)
 {
@@ -189,26 +218,9 @@ static void clock_arm(struct vblank_clock *clock)
 		return;
 	}
 	if (!clock->no_vblank_events) {
-		if (clock->queued) {
-			/* The event in flight ticks and re-queues. */
-			timer_disarm(clock);
-			clock->mode = CLOCK_VBLANK;
+		int ret = vblank_start(clock);
+		if (ret == 0)
 			return;
-		}
-		uint64_t sequence, ns;
-		int ret = drmCrtcGetSequence(clock->device->fd, output->crtc->id, &sequence, &ns);
-		ret = ret != 0 ? -errno : queue_sequence(clock);
-		if (ret == 0) {
-			timer_disarm(clock);
-			clock->mode = CLOCK_VBLANK;
-			clock->state = (struct kms_vblank_state){
-				.sequence = sequence,
-				.timestamp_ns = ns,
-				.refresh_ns = mode_period_ns(&output->mode),
-			};
-			publish(clock, 0);
-			return;
-		}
 		if (ret == -EOPNOTSUPP) {
 			clock->no_vblank_events = true;
 			log_info("output %s: the driver has no vblank events, "
@@ -216,7 +228,7 @@ static void clock_arm(struct vblank_clock *clock)
 				 output->name);
 		} else if (clock->mode != CLOCK_TIMER) {
 			log_warn("output %s: cannot queue a vblank event (%s), "
-				 "vblank sources tick on a timer until the next frame",
+				 "vblank sources tick on a timer until it is accepted",
 				 output->name, strerror(-ret));
 		}
 	}
