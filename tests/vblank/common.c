@@ -29,7 +29,8 @@ static int handle_eventfd(int fd, uint32_t mask, void *data)
 	kt_assertf(st.timestamp_ns != 0, "eventfd signalled before the record was written");
 	if (c->wakeups == 0) {
 		c->first = st;
-	} else if (c->resumed) {
+	} else if (c->resumed || st.flags != c->last.flags) {
+		/* Ticks resumed, or switched between vblank events and the timer. */
 		c->resumed = false;
 	} else {
 		/* The record is written before the eventfd: it moved by what was read. */
@@ -47,6 +48,11 @@ static int handle_eventfd(int fd, uint32_t mask, void *data)
 	c->total += n;
 	c->wakeups++;
 	return 0;
+}
+
+void tv_client_drain(struct tv_client *c)
+{
+	handle_eventfd(c->eventfd, WL_EVENT_READABLE, c);
 }
 
 void tv_client_init(struct tv_client *c, struct wl_event_loop *loop,

@@ -24,7 +24,10 @@ struct tv_client {
 	struct kms_vblank_state first, last; /* record at the first and last wakeup */
 	/* Largest |timestamp step / sequence step - refresh_ns| seen, ns. */
 	uint64_t max_step_error_ns;
-	/* Set by the test: ticks stopped, the next record's sequence may jump. */
+	/*
+	 * Set by the test: ticks stopped, the next record's sequence may jump
+	 * (as it may when the flags change between wakeups).
+	 */
 	bool resumed;
 };
 
@@ -37,6 +40,9 @@ void tv_client_init(struct tv_client *c, struct wl_event_loop *loop,
 
 /* Stop watching; close the fds. */
 void tv_client_finish(struct tv_client *c);
+
+/* Take what the eventfd counted so far now, without dispatching the loop. */
+void tv_client_drain(struct tv_client *c);
 
 /* Read the record through the client's mapping. */
 void tv_client_read(const struct tv_client *c, struct kms_vblank_state *state);

@@ -9,7 +9,9 @@
  *  3. a forked client reads the same record from a read-only mapping and
  *     cannot write the memfd (mmap PROT_WRITE, mprotect, write all fail);
  *  4. the output off: STOPPED, no ticks; on again: ticks resume;
- *  5. a source outliving its device reads STOPPED and is destroyed cleanly.
+ *  5. another DRM master turns the CRTC off while the session is away: the
+ *     timer takes over; the session back: vblank events again;
+ *  6. a source outliving its device reads STOPPED and is destroyed cleanly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,13 @@ static uint64_t kernel_sequence(int fd, struct kms_output *output, uint64_t *ns)
 	if (ns != NULL)
 		*ns = t;
 	return seq;
+}
+
+/* drmCrtcGetSequence() == 0, or errno. */
+static int kernel_sequence_errno(int fd, uint32_t crtc_id)
+{
+	uint64_t seq, ns;
+	return drmCrtcGetSequence(fd, crtc_id, &seq, &ns) == 0 ? 0 : errno;
 }
 
 /* Forked: the client side of the record, read-only. */
@@ -63,6 +72,7 @@ struct sync_wait {
 	struct kms_output *output;
 	struct tv_client *client;
 	uint64_t kernel_seq, kernel_ns;
+	struct kms_vblank_state record; /* when it caught up */
 };
 
 /* The record caught up with the kernel's current vblank. */
@@ -70,9 +80,8 @@ static bool record_caught_up(void *data)
 {
 	struct sync_wait *w = data;
 	w->kernel_seq = kernel_sequence(w->fd, w->output, &w->kernel_ns);
-	struct kms_vblank_state st;
-	tv_client_read(w->client, &st);
-	return st.sequence == w->kernel_seq;
+	tv_client_read(w->client, &w->record);
+	return w->record.sequence == w->kernel_seq;
 }
 
 static bool output_off(void *data)
@@ -113,7 +122,9 @@ int main(void)
 	tv_run_for(loop, 3000);
 	struct sync_wait w = {.fd = dev.fd, .output = output, .client = &ca};
 	tv_run_until(loop, record_caught_up, &w, "the record to reach the kernel's sequence");
-	tv_run_for(loop, 0); /* b's eventfd too */
+	/* Both eventfds may hold that vblank's count still: take it before any dispatch. */
+	tv_client_drain(&ca);
+	tv_client_drain(&cb);
 	uint64_t advance = w.kernel_seq - seq0;
 	kt_log("1. %llu vblanks in the kernel; eventfd sums %llu and %llu in %llu and %llu "
 	       "wakeups; steps off refresh by at most %llu ns",
@@ -136,15 +147,15 @@ int main(void)
 		   (unsigned long long)(output->stats.commits - commits));
 
 	/* 2. the record is the kernel's last vblank */
-	struct kms_vblank_state st;
-	tv_client_read(&ca, &st);
+	struct kms_vblank_state st = w.record;
 	kt_assertf(st.timestamp_ns == w.kernel_ns, "record timestamp %llu, kernel %llu",
 		   (unsigned long long)st.timestamp_ns, (unsigned long long)w.kernel_ns);
 	kt_log("2. record = kernel: sequence %llu, timestamp %llu ns, refresh %llu ns",
 	       (unsigned long long)st.sequence, (unsigned long long)st.timestamp_ns,
 	       (unsigned long long)st.refresh_ns);
 
-	/* 3. a client process */
+	/* 3. a client process; the loop is not dispatched until it is done */
+	tv_client_read(&ca, &st);
 	pid_t pid = fork();
 	kt_assert_errno(pid >= 0);
 	if (pid == 0)
@@ -176,7 +187,27 @@ int main(void)
 	kt_assertf(st.flags == 0, "flags 0x%x when on again", st.flags);
 	kt_log("4. off: STOPPED, no ticks in 200 ms; on again: ticking");
 
-	/* 5. the device goes first */
+	/* 5. another DRM master turns the CRTC off while the session is away */
+	kms_device_set_active(device, false);
+	uint32_t crtc_id = output->crtc->id;
+	kt_assert_errno(drmModeSetCrtc(dev.fd, crtc_id, 0, 0, 0, NULL, 0, NULL) == 0);
+	tv_wait_ticks(loop, &ca, 10, "timer ticks while the CRTC is off under another master");
+	tv_client_read(&ca, &st);
+	kt_assertf(st.flags == KMS_VBLANK_TIMER, "flags 0x%x, want TIMER", st.flags);
+	kt_assertf(kernel_sequence_errno(dev.fd, crtc_id) != 0, "the CRTC still has vblanks");
+	ca.resumed = true;
+	n_presents = presents.count;
+	kms_device_set_active(device, true);
+	tk_wait_presents(loop, &presents, n_presents + 1);
+	tv_wait_ticks(loop, &ca, 5, "ticks after the session came back");
+	tv_client_read(&ca, &st);
+	kt_assertf(st.flags == 0, "flags 0x%x after the session came back", st.flags);
+	kt_assertf(st.sequence == kernel_sequence(dev.fd, output, NULL) ||
+			   st.sequence + 1 == kernel_sequence(dev.fd, output, NULL),
+		   "record sequence %llu is not the CRTC's", (unsigned long long)st.sequence);
+	kt_log("5. CRTC off under another master: TIMER ticks; session back: vblank events");
+
+	/* 6. the device goes first */
 	tv_client_finish(&ca);
 	tk_presents_finish(&presents);
 	kms_device_destroy(device);
@@ -187,7 +218,7 @@ int main(void)
 	kt_assertf(st.flags == KMS_VBLANK_STOPPED, "flags 0x%x after the device went", st.flags);
 	kms_vblank_source_destroy(a);
 	kms_vblank_source_destroy(NULL);
-	kt_log("5. a source outlived its device: STOPPED, destroyed cleanly");
+	kt_log("6. a source outlived its device: STOPPED, destroyed cleanly");
 
 	wl_event_loop_destroy(loop);
 	close(dev.fd);
