@@ -3,12 +3,13 @@
  * One clock per output, shared by its sources:
  *
  *   STOPPED --(present event, output lit)--> arm: queue a sequence event
- *        ^                                    |            | EOPNOTSUPP or failure
+ *        ^                                    |            | EOPNOTSUPP or refused
  *        |                                    v            v
  *        +--(output not lit at a tick)--- VBLANK        TIMER (timerfd, period
- *                                         (re-queued     of the mode; back to
- *                                          per event)    VBLANK at a present
- *                                                        unless EOPNOTSUPP)
+ *                                         (re-queued     of the mode; refused:
+ *                                          per event)    back to VBLANK as soon
+ *                                                        as a tick or a present
+ *                                                        can queue an event)
  *
  * The sequence event carries the output as user data (outputs live as long
  * as the device that dispatches its fd). At most one event is in flight per
