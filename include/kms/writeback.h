@@ -58,6 +58,14 @@ int kms_capture_prepare(struct kms_output *output, struct kms_atomic *atomic, bo
 /* The commit carrying the capture returned ret: watch the fence, or fail. */
 void kms_capture_committed(struct kms_output *output, int ret);
 
+/*
+ * Whether a committed capture still waits for its writeback fence. The
+ * output commits nothing else meanwhile: a writeback job that a following
+ * commit overtakes before the driver ran it may never signal (seen on vkms
+ * with a frame every vblank).
+ */
+bool kms_capture_in_flight(const struct kms_output *output);
+
 /* Unbind the writeback connector in atomic if it is bound to output. */
 void kms_capture_unbind(struct kms_output *output, struct kms_atomic *atomic);
 

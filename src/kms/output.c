@@ -92,8 +92,7 @@ struct kms_layer *kms_output_create_layer(struct kms_output *output, int zpos)
 	}
 	struct kms_layer *other;
 	struct wl_list *pos = &output->layers;
-	wl_list_for_each(other, &output->layers, link)
-	{
+	wl_list_for_each (other, &output->layers, link) {
 		if (other->zpos > zpos) {
 			pos = &other->link;
 			break;
@@ -254,8 +253,7 @@ static int liftoff_setup(struct kms_output *output)
 		return -ENOMEM;
 	liftoff_output_set_composition_layer(output->liftoff_output, output->composition_layer);
 	struct kms_layer *layer;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		if (layer_attach_liftoff(layer) < 0)
 			return -ENOMEM;
 	}
@@ -265,8 +263,7 @@ static int liftoff_setup(struct kms_output *output)
 static void liftoff_teardown(struct kms_output *output)
 {
 	struct kms_layer *layer;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		liftoff_layer_destroy(layer->liftoff);
 		layer->liftoff = NULL;
 	}
@@ -387,14 +384,14 @@ static void output_release_hw(struct kms_output *output)
 		wl_event_source_remove(output->idle);
 	output->idle = NULL;
 	struct kms_layer *layer, *tmp;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		layer_drop_slots(layer);
 		kms_fb_unref(layer->fb);
 		layer->fb = NULL;
 		memset(&layer->state, 0, sizeof(layer->state));
 	}
-	wl_list_for_each_safe(layer, tmp, &output->dead_layers, link) layer_free(layer);
+	wl_list_for_each_safe (layer, tmp, &output->dead_layers, link)
+		layer_free(layer);
 	liftoff_teardown(output);
 	comp_release(&output->comp_queued);
 	comp_release(&output->comp_current);
@@ -594,8 +591,7 @@ void kms_output_update(struct kms_output *output)
 static void forget_fbs(struct wl_list *layers, int fd)
 {
 	struct kms_layer *layer;
-	wl_list_for_each(layer, layers, link)
-	{
+	wl_list_for_each (layer, layers, link) {
 		struct buffer *buffers[] = {layer->buffer, layer->queued_buffer,
 					    layer->current_buffer};
 		for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++) {
@@ -628,7 +624,8 @@ void kms_output_destroy(struct kms_output *output)
 		output_release_hw(output);
 	}
 	struct kms_layer *layer, *tmp;
-	wl_list_for_each_safe(layer, tmp, &output->layers, link) layer_free(layer);
+	wl_list_for_each_safe (layer, tmp, &output->layers, link)
+		layer_free(layer);
 	wl_list_remove(&output->link);
 	free(output->modes);
 	free(output);
@@ -732,8 +729,7 @@ static void add_modeset(struct kms_output *output, struct kms_atomic *atomic)
 			       DRM_MODE_LINK_STATUS_GOOD);
 	/* Other connectors someone left on this CRTC come off it. */
 	struct kms_output *other;
-	wl_list_for_each(other, &device->outputs, link)
-	{
+	wl_list_for_each (other, &device->outputs, link) {
 		uint64_t bound = 0;
 		if (other == output || other->state == KMS_OUTPUT_ON)
 			continue;
@@ -750,8 +746,7 @@ static void compose(struct kms_output *output, struct scanout_buffer *buf)
 {
 	struct render_rect full = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
 	struct kms_layer *layer;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		if (layer->state.copied)
 			break;
 	}
@@ -761,8 +756,7 @@ static void compose(struct kms_output *output, struct scanout_buffer *buf)
 	if (info == NULL || info->has_alpha || layer->dst.width != 0)
 		render_fill(buf->image, &full, 0xff000000u | output->settings.placeholder);
 	bool first = true;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		if (!layer->state.copied)
 			continue;
 		struct kms_rect dst;
@@ -790,8 +784,7 @@ static bool placement_reusable(struct kms_output *output, bool any_visible)
 	if (!output->placed_valid || output->placed_any_visible != any_visible)
 		return false;
 	struct kms_layer *layer;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		const struct kms_layer_state *st = &layer->state;
 		const struct kms_layer_placed *p = &layer->placed;
 		if (!p->valid || p->visible != st->visible || p->import_miss != st->miss)
@@ -816,8 +809,7 @@ static void add_reused(struct kms_output *output, struct kms_atomic *atomic,
 {
 	struct kms_device *device = output->device;
 	struct kms_layer *layer;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		struct kms_layer_state *st = &layer->state;
 		if (!st->visible)
 			continue;
@@ -844,7 +836,8 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 	struct kms_layer *layer;
 
 	output->placed_valid = false;
-	wl_list_for_each(layer, &output->layers, link) layer_offer(layer);
+	wl_list_for_each (layer, &output->layers, link)
+		layer_offer(layer);
 	set_layer_rect(output->composition_layer, any_visible ? comp->fb->fb_id : 0, &full,
 		       &full_src);
 	set_layer_rect(output->placeholder_layer, any_visible ? 0 : comp->fb->fb_id, &full,
@@ -853,8 +846,7 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 	if (ret < 0)
 		return ret;
 
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		struct kms_layer_state *st = &layer->state;
 		struct kms_layer_placed *p = &layer->placed;
 		*p = (struct kms_layer_placed){
@@ -911,13 +903,17 @@ void kms_output_commit(struct kms_output *output)
 	struct kms_device *device = output->device;
 	if (!device->active || output->state != KMS_OUTPUT_ON || output->flip_pending)
 		return;
+	if (kms_capture_in_flight(output)) {
+		/* Committed again once the writeback job is done. */
+		output->frame_wanted = true;
+		return;
+	}
 	output->frame_wanted = false;
 
 	bool force_copy = device->force_copy || output->force_copy;
 	bool any_visible = false;
 	struct kms_layer *layer;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		layer_import(layer, force_copy);
 		any_visible |= layer->state.visible;
 	}
@@ -966,8 +962,7 @@ retry:
 	bool copied = false;
 	unsigned int planes_on = 0;
 	uint32_t primary_fb = 0;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		const struct kms_layer_state *st = &layer->state;
 		if (!st->visible)
 			continue;
@@ -1082,8 +1077,7 @@ retry:
 		    (modeset ? KMS_PRESENT_MODESET : 0);
 	if (any_visible && !copied)
 		ev->flags |= KMS_PRESENT_ZERO_COPY;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		if (!layer->state.visible)
 			continue;
 		buffer_lock(layer->buffer);
@@ -1135,8 +1129,7 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 	struct buffer *replaced[KMS_PRESENT_MAX_LAYERS];
 	size_t n_replaced = 0;
 	struct kms_layer *layer, *tmp;
-	wl_list_for_each(layer, &output->layers, link)
-	{
+	wl_list_for_each (layer, &output->layers, link) {
 		if (layer->current_buffer != NULL && n_replaced < KMS_PRESENT_MAX_LAYERS)
 			replaced[n_replaced++] = layer->current_buffer;
 		else if (layer->current_buffer != NULL)
@@ -1150,8 +1143,7 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 	comp_release(&output->comp_current);
 	output->comp_current = output->comp_queued;
 	output->comp_queued = NULL;
-	wl_list_for_each_safe(layer, tmp, &output->dead_layers, link)
-	{
+	wl_list_for_each_safe (layer, tmp, &output->dead_layers, link) {
 		if (layer->dead_seq < output->commit_seq)
 			layer_free(layer);
 	}

@@ -49,6 +49,7 @@ static void capture_free(struct kms_capture *capture)
 static void capture_finish(struct kms_capture *capture, int status)
 {
 	struct kms_output *output = capture->output;
+	bool held_frames = capture->committed;
 	output->capture = NULL;
 	if (status == 0)
 		capture->callback(output, 0, capture->map, capture->width, capture->height,
@@ -56,6 +57,9 @@ static void capture_finish(struct kms_capture *capture, int status)
 	else
 		capture->callback(output, status, NULL, 0, 0, 0, capture->data);
 	capture_free(capture);
+	/* Frames held back while the writeback job ran go out now. */
+	if (held_frames && output->frame_wanted)
+		kms_output_schedule_frame(output);
 }
 
 static int handle_fence(int fd, uint32_t mask, void *data)
@@ -171,6 +175,11 @@ void kms_capture_committed(struct kms_output *output, int ret)
 						     WL_EVENT_READABLE, handle_fence, capture);
 	if (capture->fence_source == NULL)
 		capture_finish(capture, -ENOMEM);
+}
+
+bool kms_capture_in_flight(const struct kms_output *output)
+{
+	return output->capture != NULL && output->capture->committed;
 }
 
 void kms_capture_unbind(struct kms_output *output, struct kms_atomic *atomic)
