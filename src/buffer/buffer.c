@@ -128,8 +128,7 @@ void buffer_unlock(struct buffer *buffer)
 struct buffer_import *buffer_get_import(struct buffer *buffer, int drm_fd)
 {
 	struct buffer_import *import;
-	wl_list_for_each(import, &buffer->imports, link)
-	{
+	wl_list_for_each (import, &buffer->imports, link) {
 		if (import->drm_fd == drm_fd)
 			return import;
 	}

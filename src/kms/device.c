@@ -115,8 +115,7 @@ static struct kms_crtc *crtc_by_id(struct kms_device *device, uint32_t id)
 struct kms_output *kms_device_find_output(struct kms_device *device, const char *name)
 {
 	struct kms_output *output;
-	wl_list_for_each(output, &device->outputs, link)
-	{
+	wl_list_for_each (output, &device->outputs, link) {
 		if (strcmp(output->name, name) == 0)
 			return output;
 	}
@@ -126,8 +125,7 @@ struct kms_output *kms_device_find_output(struct kms_device *device, const char 
 static struct kms_output *output_by_connector(struct kms_device *device, uint32_t id)
 {
 	struct kms_output *output;
-	wl_list_for_each(output, &device->outputs, link)
-	{
+	wl_list_for_each (output, &device->outputs, link) {
 		if (output->connector_id == id)
 			return output;
 	}
@@ -244,8 +242,7 @@ static int scan_connectors(struct kms_device *device, uint32_t only_id)
 	}
 	/* Connectors that vanished (MST) count as disconnected. */
 	struct kms_output *output;
-	wl_list_for_each(output, &device->outputs, link)
-	{
+	wl_list_for_each (output, &device->outputs, link) {
 		bool present = false;
 		for (int i = 0; i < res->count_connectors; i++)
 			present |= res->connectors[i] == output->connector_id;
@@ -403,7 +400,8 @@ void kms_device_destroy(struct kms_device *device)
 		return;
 	kms_vblank_detach_device(device);
 	struct kms_output *output, *tmp;
-	wl_list_for_each_safe(output, tmp, &device->outputs, link) kms_output_destroy(output);
+	wl_list_for_each_safe (output, tmp, &device->outputs, link)
+		kms_output_destroy(output);
 	if (device->drm_source != NULL)
 		wl_event_source_remove(device->drm_source);
 	for (size_t i = 0; i < device->n_planes; i++)
@@ -419,8 +417,7 @@ void kms_device_handle_hotplug(struct kms_device *device, uint32_t connector_id)
 	if (scan_connectors(device, connector_id) < 0)
 		return;
 	struct kms_output *output;
-	wl_list_for_each(output, &device->outputs, link)
-	{
+	wl_list_for_each (output, &device->outputs, link) {
 		if (connector_id == 0 || output->connector_id == connector_id)
 			kms_output_update(output);
 	}
@@ -437,8 +434,7 @@ void kms_device_set_active(struct kms_device *device, bool active)
 		return;
 	scan_connectors(device, 0);
 	struct kms_output *output;
-	wl_list_for_each(output, &device->outputs, link)
-	{
+	wl_list_for_each (output, &device->outputs, link) {
 		output->needs_modeset = true;
 		kms_output_update(output);
 	}
@@ -448,5 +444,6 @@ void kms_device_set_force_copy(struct kms_device *device, bool force_copy)
 {
 	device->force_copy = force_copy;
 	struct kms_output *output;
-	wl_list_for_each(output, &device->outputs, link) kms_output_schedule_frame(output);
+	wl_list_for_each (output, &device->outputs, link)
+		kms_output_schedule_frame(output);
 }

@@ -51,8 +51,7 @@ static void reap(struct session *session);
 static struct session_device *find_device(struct session *session, dev_t devnum)
 {
 	struct session_device *device;
-	wl_list_for_each(device, &session->devices, link)
-	{
+	wl_list_for_each (device, &session->devices, link) {
 		if (device->devnum == devnum)
 			return device;
 	}
@@ -447,8 +446,7 @@ error_session:
 static void session_free(struct session *session)
 {
 	struct session_device *device, *tmp;
-	wl_list_for_each_safe(device, tmp, &session->closing, link)
-	{
+	wl_list_for_each_safe (device, tmp, &session->closing, link) {
 		device_free(device);
 	}
 	if (session->seat != NULL)
@@ -468,8 +466,7 @@ static void reap(struct session *session)
 		return;
 	}
 	struct session_device *device, *tmp;
-	wl_list_for_each_safe(device, tmp, &session->closing, link)
-	{
+	wl_list_for_each_safe (device, tmp, &session->closing, link) {
 		wl_list_remove(&device->link);
 		device_free(device);
 	}
