@@ -40,17 +40,8 @@ static const uint32_t colours[2] = {0xd04010u, 0x1040d0u};
 static void expect_colour(struct kt_qmp *qmp, struct kms_output *output, uint32_t colour,
 			  const char *what)
 {
-	const char *artefacts = getenv("VM_ARTEFACTS");
-	kt_assertf(artefacts && *artefacts, "VM_ARTEFACTS is not set");
-	char path[512], args[700];
-	snprintf(path, sizeof(path), "%s/%s.ppm", artefacts, what);
-	snprintf(args, sizeof(args),
-		 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}", path,
-		 output->crtc->index);
-	kt_qmp_execute(qmp, "screendump", args);
-
 	struct kt_image got, want;
-	kt_ppm_load(path, &got);
+	kt_qmp_screendump(qmp, output->crtc->index, what, &got);
 	uint32_t width, height;
 	kms_output_get_size(output, &width, &height);
 	kt_assertf(got.width == width && got.height == height, "%s: screendump %ux%u, want %ux%u",

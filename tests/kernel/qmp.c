@@ -195,3 +195,16 @@ void kt_ppm_load(const char *path, struct kt_image *img)
 	free(row);
 	fclose(f);
 }
+
+void kt_qmp_screendump(struct kt_qmp *q, uint32_t head, const char *name, struct kt_image *img)
+{
+	const char *artefacts = getenv("VM_ARTEFACTS");
+	kt_assertf(artefacts != NULL && *artefacts != '\0', "VM_ARTEFACTS is not set");
+	char path[512], args[700];
+	kt_assert((size_t)snprintf(path, sizeof(path), "%s/%s.ppm", artefacts, name) <
+		  sizeof(path));
+	snprintf(args, sizeof(args),
+		 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}", path, head);
+	kt_qmp_execute(q, "screendump", args);
+	kt_ppm_load(path, img);
+}

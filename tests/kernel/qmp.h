@@ -8,6 +8,7 @@
 #define VSCANOUT_TESTS_KERNEL_QMP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kmstest.h"
 
@@ -25,6 +26,13 @@ void kt_qmp_open(struct kt_qmp *q);
 
 /* Run a command; fail unless it returns. arguments may be NULL. */
 void kt_qmp_execute(struct kt_qmp *q, const char *execute, const char *arguments);
+
+/*
+ * Take a screendump of virtio-gpu head `head` (device gpu0) into
+ * $VM_ARTEFACTS/<name>.ppm (kept; the runner turns it into a PNG) and load
+ * it into img (allocated, XRGB8888). Fails the test on any error.
+ */
+void kt_qmp_screendump(struct kt_qmp *q, uint32_t head, const char *name, struct kt_image *img);
 
 /* Load a binary PPM into an XRGB8888 image. */
 void kt_ppm_load(const char *path, struct kt_image *img);

@@ -215,22 +215,15 @@ int main(void)
 	kt_qmp_execute(&qmp, "qmp_capabilities", NULL);
 	for (int i = 0; i < HEADS; i++) {
 		struct head *h = &heads[i];
-		char path[512], args[700], what[32];
+		char what[32];
 		struct kt_image got;
 		uint64_t bad;
 
 		snprintf(what, sizeof(what), "virtio-gpu-head%d", i);
-		kt_assert((size_t)snprintf(path, sizeof(path), "%s/%s.ppm", artefacts, what) <
-			  sizeof(path));
-		snprintf(args, sizeof(args),
-			 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}",
-			 path, h->pipe.crtc_index);
 		t0 = kt_now_ns();
-		kt_qmp_execute(&qmp, "screendump", args);
-		kt_log("head %d: screendump in %.1f ms: %s", i, (double)(kt_now_ns() - t0) / 1e6,
-		       path);
-
-		kt_ppm_load(path, &got);
+		kt_qmp_screendump(&qmp, h->pipe.crtc_index, what, &got);
+		kt_log("head %d: screendump in %.1f ms: %s.ppm", i,
+		       (double)(kt_now_ns() - t0) / 1e6, what);
 		kt_assertf(got.width == h->want.width && got.height == h->want.height,
 			   "head %d: screendump is %ux%u, committed %ux%u", i, got.width,
 			   got.height, h->want.width, h->want.height);

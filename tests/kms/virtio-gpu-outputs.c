@@ -28,23 +28,11 @@
 
 static const uint32_t colours[2] = {0xc03020u, 0x20a040u};
 
-static void screendump(struct kt_qmp *qmp, uint32_t head, const char *what, struct kt_image *got)
-{
-	const char *artefacts = getenv("VM_ARTEFACTS");
-	char path[512], args[700];
-	kt_assertf(artefacts && *artefacts, "VM_ARTEFACTS is not set");
-	snprintf(path, sizeof(path), "%s/%s.ppm", artefacts, what);
-	snprintf(args, sizeof(args),
-		 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}", path, head);
-	kt_qmp_execute(qmp, "screendump", args);
-	kt_ppm_load(path, got);
-}
-
 static void expect(struct kt_qmp *qmp, struct kms_output *output, const struct kt_image *want,
 		   const char *what)
 {
 	struct kt_image got;
-	screendump(qmp, output->crtc->index, what, &got);
+	kt_qmp_screendump(qmp, output->crtc->index, what, &got);
 	kt_assertf(got.width == want->width && got.height == want->height,
 		   "%s: screendump %ux%u, want %ux%u", what, got.width, got.height, want->width,
 		   want->height);

@@ -86,18 +86,6 @@ static void run_client(int i)
 			    VSCANOUT_MANAGER_V1_ERROR_NOT_PERMITTED, vgpus[1 - i]);
 }
 
-static void screendump(struct kt_qmp *qmp, uint32_t head, const char *what, struct kt_image *got)
-{
-	const char *artefacts = getenv("VM_ARTEFACTS");
-	char path[512], args[700];
-	kt_assertf(artefacts && *artefacts, "VM_ARTEFACTS is not set");
-	snprintf(path, sizeof(path), "%s/%s.ppm", artefacts, what);
-	snprintf(args, sizeof(args),
-		 "{\"filename\": \"%s\", \"device\": \"gpu0\", \"head\": %" PRIu32 "}", path, head);
-	kt_qmp_execute(qmp, "screendump", args);
-	kt_ppm_load(path, got);
-}
-
 static void wait_for(struct daemon *daemon, const bool *flag, const char *what)
 {
 	uint64_t deadline = kt_now_ns() + (uint64_t)TIMEOUT_MS * 1000000u;
@@ -161,7 +149,7 @@ int main(void)
 		char what[32];
 		snprintf(what, sizeof(what), "head-%d", i + 1);
 		kt_assert(outputs[i]->crtc != NULL);
-		screendump(&qmp, outputs[i]->crtc->index, what, &got);
+		kt_qmp_screendump(&qmp, outputs[i]->crtc->index, what, &got);
 		kt_assert_ok(kt_image_alloc(&want, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888));
 		kt_fill_pattern(&want, 100 + (uint32_t)i);
 		kt_assertf(got.width == WIDTH && got.height == HEIGHT, "%s: screendump %ux%u", what,
