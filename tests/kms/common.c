@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include <drm_fourcc.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "buffer/buffer.h"
 #include "buffer/dmabuf.h"
 #include "common.h"
+#include "kms/device.h"
 #include "kms/output.h"
 #include "kms/writeback.h"
+#include "util/log.h"
 
 void tk_udmabuf_create(struct tk_udmabuf *u, uint32_t width, uint32_t height, uint32_t fourcc,
 		       uint32_t bpp)
@@ -119,4 +122,23 @@ void tk_capture(struct wl_event_loop *loop, struct kms_output *output, struct kt
 	struct capture_wait w = {.img = img};
 	kt_assert_ok(kms_output_capture(output, handle_capture, &w));
 	tk_wait(loop, &w.done, "a writeback capture");
+}
+
+struct kms_output *tk_light_virtual1(struct kt_device *dev, const char *driver,
+				     const struct kms_output_settings *settings,
+				     struct wl_event_loop **loop, struct kms_device **device,
+				     struct tk_presents *presents)
+{
+	kt_device_open_or_skip(dev, driver);
+	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	*loop = wl_event_loop_create();
+	kt_assert(*loop != NULL);
+	*device = kms_device_create(*loop, dev->fd, driver);
+	kt_assert(*device != NULL);
+	struct kms_output *output = kms_device_find_output(*device, "Virtual-1");
+	kt_assert(output != NULL);
+	tk_presents_init(presents, output);
+	kt_assert_ok(kms_output_enable(output, settings));
+	tk_wait_presents(*loop, presents, 1);
+	return output;
 }

@@ -14,7 +14,9 @@
 #include "kmstest.h"
 
 struct buffer;
+struct kms_device;
 struct kms_output;
+struct kms_output_settings;
 
 #define TK_TIMEOUT_MS 20000
 
@@ -53,6 +55,19 @@ void tk_presents_finish(struct tk_presents *p);
 
 /* Wait until p->count reaches count. */
 void tk_wait_presents(struct wl_event_loop *loop, struct tk_presents *p, uint64_t count);
+
+/*
+ * The usual start of a KMS core test: open the card driven by `driver` into
+ * dev (exit 77 without one), log at info (debug with VSCANOUT_DEBUG), take
+ * the card over with the KMS core on a new event loop, light its output
+ * Virtual-1 with settings and wait for the first present, counted in
+ * presents (initialised here). Returns the output; *loop and *device are
+ * the caller's to destroy.
+ */
+struct kms_output *tk_light_virtual1(struct kt_device *dev, const char *driver,
+				     const struct kms_output_settings *settings,
+				     struct wl_event_loop **loop, struct kms_device **device,
+				     struct tk_presents *presents);
 
 /* Capture the output's next frame into img (allocated, XRGB8888). */
 void tk_capture(struct wl_event_loop *loop, struct kms_output *output, struct kt_image *img);

@@ -36,20 +36,16 @@ static void handle_present(struct wl_listener *listener, void *data)
 int main(void)
 {
 	struct kt_device dev;
-	kt_device_open_or_skip(&dev, "vkms");
-	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	struct wl_event_loop *loop = wl_event_loop_create();
-	kt_assert(loop);
-	struct kms_device *device = kms_device_create(loop, dev.fd, "vkms");
-	kt_assert(device);
-	struct kms_output *output = kms_device_find_output(device, "Virtual-1");
-	kt_assert(output);
+	struct wl_event_loop *loop;
+	struct kms_device *device;
+	struct tk_presents presents;
 	struct kms_output_settings settings;
 	kms_output_settings_init(&settings);
 	settings.width = 1024;
 	settings.height = 768;
 	settings.flip = KMS_FLIP_VSYNC;
-	kt_assert_ok(kms_output_enable(output, &settings));
+	struct kms_output *output =
+		tk_light_virtual1(&dev, "vkms", &settings, &loop, &device, &presents);
 
 	struct tk_udmabuf a, b;
 	struct kt_image want[2];
@@ -67,8 +63,6 @@ int main(void)
 	s.layer = kms_output_create_layer(output, 0);
 	kt_assert(s.layer);
 	kms_layer_set_buffer(s.layer, a.buffer, NULL, NULL);
-	struct tk_presents presents;
-	tk_presents_init(&presents, output);
 	s.present.notify = handle_present;
 	wl_signal_add(&output->events.present, &s.present);
 	tk_wait_presents(loop, &presents, 10);

@@ -106,27 +106,18 @@ static void expect_image(const struct kt_image *got, const struct kt_image *want
 int main(void)
 {
 	struct kt_device dev;
-	kt_device_open_or_skip(&dev, "vkms");
-	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-
-	struct wl_event_loop *loop = wl_event_loop_create();
-	kt_assert(loop);
-	struct kms_device *device = kms_device_create(loop, dev.fd, "vkms");
-	kt_assert(device);
-	kt_assertf(device->n_writebacks > 0, "no writeback connector (enable_writeback=1?)");
-	struct kms_output *output = kms_device_find_output(device, "Virtual-1");
-	kt_assert(output);
-	kt_assert(kms_device_find_output(device, "HDMI-A-9") == NULL);
-
+	struct wl_event_loop *loop;
+	struct kms_device *device;
 	struct tk_presents presents;
-	tk_presents_init(&presents, output);
 	struct kms_output_settings settings;
 	kms_output_settings_init(&settings);
 	settings.width = 1024;
 	settings.height = 768;
 	settings.placeholder = COLOUR;
-	kt_assert_ok(kms_output_enable(output, &settings));
-	tk_wait_presents(loop, &presents, 1);
+	struct kms_output *output =
+		tk_light_virtual1(&dev, "vkms", &settings, &loop, &device, &presents);
+	kt_assertf(device->n_writebacks > 0, "no writeback connector (enable_writeback=1?)");
+	kt_assert(kms_device_find_output(device, "HDMI-A-9") == NULL);
 	kt_assert(output->stats.modesets == 1);
 	uint32_t w, h;
 	kms_output_get_size(output, &w, &h);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "kms/output.h"
 
 #define TV_TIMEOUT_NS (20 * 1000000000ull)
 
@@ -140,4 +141,9 @@ void tv_wait_ticks(struct wl_event_loop *loop, struct tv_client *c, uint64_t n, 
 {
 	struct ticks_wait w = {.c = c, .until = c->total + n};
 	tv_run_until(loop, ticks_reached, &w, what);
+}
+
+bool tv_output_off(void *data)
+{
+	return ((struct kms_output *)data)->state == KMS_OUTPUT_OFF;
 }

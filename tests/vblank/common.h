@@ -48,6 +48,9 @@ void tv_client_drain(struct tv_client *c);
 void tv_client_read(const struct tv_client *c, struct kms_vblank_state *state);
 
 /* Dispatch loop for ms milliseconds of loop time (a timerfd on the loop). */
+/* For tv_run_until(): whether the struct kms_output *data is off. */
+bool tv_output_off(void *data);
+
 void tv_run_for(struct wl_event_loop *loop, uint32_t ms);
 
 /* Dispatch loop until pred(data) holds; fail with what after 20 s. */

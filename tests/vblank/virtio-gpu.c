@@ -17,31 +17,18 @@
 #include "kms/output.h"
 #include "util/log.h"
 
-static bool output_off(void *data)
-{
-	return ((struct kms_output *)data)->state == KMS_OUTPUT_OFF;
-}
-
 int main(void)
 {
 	struct kt_device dev;
-	kt_device_open_or_skip(&dev, "virtio_gpu");
-	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-
-	struct wl_event_loop *loop = wl_event_loop_create();
-	kt_assert(loop);
-	struct kms_device *device = kms_device_create(loop, dev.fd, "virtio-gpu");
-	kt_assert(device);
-	struct kms_output *output = kms_device_find_output(device, "Virtual-1");
-	kt_assert(output);
+	struct wl_event_loop *loop;
+	struct kms_device *device;
 	struct tk_presents presents;
-	tk_presents_init(&presents, output);
 	struct kms_output_settings settings;
 	kms_output_settings_init(&settings);
 	settings.width = 1024;
 	settings.height = 768;
-	kt_assert_ok(kms_output_enable(output, &settings));
-	tk_wait_presents(loop, &presents, 1);
+	struct kms_output *output =
+		tk_light_virtual1(&dev, "virtio_gpu", &settings, &loop, &device, &presents);
 	uint64_t seq, ns;
 	int ret = drmCrtcGetSequence(dev.fd, output->crtc->id, &seq, &ns);
 	kt_log("drmCrtcGetSequence on virtio-gpu: %s", ret == 0 ? "works" : strerror(errno));
@@ -84,7 +71,7 @@ int main(void)
 	/* 3. */
 	uint64_t n_presents = presents.count;
 	kms_output_disable(output);
-	tv_run_until(loop, output_off, output, "the output to turn off");
+	tv_run_until(loop, tv_output_off, output, "the output to turn off");
 	tv_run_for(loop, 2 * refresh / 1000000 + 1); /* the timer notices */
 	uint64_t before = c.total;
 	tv_run_for(loop, 200);

@@ -84,31 +84,18 @@ static bool record_caught_up(void *data)
 	return w->record.sequence == w->kernel_seq;
 }
 
-static bool output_off(void *data)
-{
-	return ((struct kms_output *)data)->state == KMS_OUTPUT_OFF;
-}
-
 int main(void)
 {
 	struct kt_device dev;
-	kt_device_open_or_skip(&dev, "vkms");
-	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-
-	struct wl_event_loop *loop = wl_event_loop_create();
-	kt_assert(loop);
-	struct kms_device *device = kms_device_create(loop, dev.fd, "vkms");
-	kt_assert(device);
-	struct kms_output *output = kms_device_find_output(device, "Virtual-1");
-	kt_assert(output);
+	struct wl_event_loop *loop;
+	struct kms_device *device;
 	struct tk_presents presents;
-	tk_presents_init(&presents, output);
 	struct kms_output_settings settings;
 	kms_output_settings_init(&settings);
 	settings.width = 1024;
 	settings.height = 768;
-	kt_assert_ok(kms_output_enable(output, &settings));
-	tk_wait_presents(loop, &presents, 1);
+	struct kms_output *output =
+		tk_light_virtual1(&dev, "vkms", &settings, &loop, &device, &presents);
 
 	/* 1. 3 s without flips */
 	uint64_t commits = output->stats.commits, n_presents = presents.count;
@@ -171,7 +158,7 @@ int main(void)
 	kms_vblank_source_destroy(b);
 	tv_wait_ticks(loop, &ca, 3, "a to tick on when b went");
 	kms_output_disable(output);
-	tv_run_until(loop, output_off, output, "the output to turn off");
+	tv_run_until(loop, tv_output_off, output, "the output to turn off");
 	tv_run_for(loop, 0);
 	uint64_t before = ca.total;
 	tv_run_for(loop, 200);
