@@ -19,11 +19,11 @@
 #include <wayland-client.h>
 #include <wayland-server-core.h>
 
+#include "client.h"
 #include "config/config.h"
 #include "protocol/server.h"
 #include "test.h"
 #include "util/log.h"
-#include "vscanout-v1-client-protocol.h"
 
 static char socket_path[108];
 
@@ -45,92 +45,26 @@ static mode_t mode_of(const char *path)
 
 /* ---- client (child) ---- */
 
-static char last_log[512];
-
-static void capture_log(const char *fmt, va_list args)
-{
-	vsnprintf(last_log, sizeof(last_log), fmt, args);
-}
-
-struct client {
-	struct vscanout_manager_v1 *manager;
-	bool done;
-	int n_outputs;
-};
-
-static void registry_global(void *data, struct wl_registry *registry, uint32_t name,
-			    const char *interface, uint32_t version)
-{
-	struct client *c = data;
-	if (strcmp(interface, vscanout_manager_v1_interface.name) == 0)
-		c->manager = wl_registry_bind(registry, name, &vscanout_manager_v1_interface, 1);
-}
-
-static void registry_global_remove(void *data, struct wl_registry *registry, uint32_t name)
-{
-}
-
-static const struct wl_registry_listener registry_listener = {
-	.global = registry_global,
-	.global_remove = registry_global_remove,
-};
-
-static void vgpu_output(void *data, struct vscanout_vgpu_v1 *vgpu, const char *name, uint32_t width,
-			uint32_t height, uint32_t refresh_mhz, uint32_t mm_width,
-			uint32_t mm_height)
-{
-	struct client *c = data;
-	c->n_outputs++;
-}
-
-static void vgpu_done(void *data, struct vscanout_vgpu_v1 *vgpu)
-{
-	struct client *c = data;
-	c->done = true;
-}
-
-static const struct vscanout_vgpu_v1_listener vgpu_listener = {
-	.output = vgpu_output,
-	.done = vgpu_done,
-};
-
 /* Attach to "v"; then ask for an unknown vGPU, or, the second time, a clock. */
 static int run_client(bool second)
 {
-	const struct wl_interface *interface = NULL;
-	uint32_t id;
-	struct client c = {0};
-	wl_log_set_handler_client(capture_log);
-	struct wl_display *display = wl_display_connect(socket_path);
-	check(display != NULL);
-	struct wl_registry *registry = wl_display_get_registry(display);
-	wl_registry_add_listener(registry, &registry_listener, &c);
-	check(wl_display_roundtrip(display) >= 0);
-	check(c.manager != NULL);
-
-	struct vscanout_vgpu_v1 *vgpu = vscanout_manager_v1_attach(c.manager, "v");
-	vscanout_vgpu_v1_add_listener(vgpu, &vgpu_listener, &c);
-	check(wl_display_roundtrip(display) >= 0);
+	struct client c;
+	client_connect(&c, socket_path);
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "v");
+	client_roundtrip(&c);
 	check(c.done);
 	check_int_eq(c.n_outputs, 0);
 
 	if (second) {
 		/* No output, no clock. */
 		vscanout_vgpu_v1_get_vblank_source(vgpu);
-		check(wl_display_roundtrip(display) < 0);
-		check_int_eq(wl_display_get_protocol_error(display, &interface, &id),
-			     VSCANOUT_VGPU_V1_ERROR_NO_OUTPUT);
-		check(interface == &vscanout_vgpu_v1_interface);
-		check_contains(last_log, "is shown on no output");
-		return 0;
+		client_expect_error(&c, &vscanout_vgpu_v1_interface,
+				    VSCANOUT_VGPU_V1_ERROR_NO_OUTPUT, "is shown on no output");
 	}
 	vscanout_manager_v1_attach(c.manager, "nope");
-	check(wl_display_roundtrip(display) < 0);
-	check_int_eq(wl_display_get_protocol_error(display, &interface, &id),
-		     VSCANOUT_MANAGER_V1_ERROR_UNKNOWN_VGPU);
-	check(interface == &vscanout_manager_v1_interface);
-	check_contains(last_log, "no vGPU \"nope\"");
-	return 0;
+	client_expect_error(&c, &vscanout_manager_v1_interface,
+			    VSCANOUT_MANAGER_V1_ERROR_UNKNOWN_VGPU, "no vGPU \"nope\"");
+	return 1; /* not reached: client_expect_error() exits 0 */
 }
 
 /* ---- server (this process) ---- */
