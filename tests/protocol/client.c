@@ -80,17 +80,27 @@ static void vgpu_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int32_
 	c->vblank_flags = flags;
 }
 
+static void vgpu_vfio_status(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t status,
+			     const char *message)
+{
+	struct client *c = data;
+	c->vfio_status = (int)status;
+	snprintf(c->vfio_message, sizeof(c->vfio_message), "%s", message);
+	c->n_vfio_status++;
+}
+
 static const struct vscanout_vgpu_v1_listener vgpu_listener = {
 	.output = vgpu_output,
 	.done = vgpu_done,
 	.presented = vgpu_presented,
 	.discarded = vgpu_discarded,
 	.vblank_source = vgpu_vblank_source,
+	.vfio_status = vgpu_vfio_status,
 };
 
 void client_connect(struct client *c, const char *path)
 {
-	*c = (struct client){.vblank_eventfd = -1, .vblank_memfd = -1};
+	*c = (struct client){.vblank_eventfd = -1, .vblank_memfd = -1, .vfio_status = -1};
 	wl_log_set_handler_client(capture_log);
 	c->display = wl_display_connect(path);
 	if (c->display == NULL)

@@ -38,6 +38,10 @@ struct client {
 	uint64_t last_sequence;
 	int vblank_eventfd, vblank_memfd; /* -1 until the vblank_source event */
 	uint32_t vblank_flags;
+	/* The last vfio_status event: -1 before any. */
+	int vfio_status;
+	char vfio_message[256];
+	unsigned int n_vfio_status;
 };
 
 #define client_fail(...)                                           \

@@ -65,9 +65,14 @@ static void vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int eventfd
 	close(memfd);
 }
 
+static void vfio_status(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t status,
+			const char *message)
+{
+}
+
 static const struct wl_registry_listener registry_listener = {global, global_remove};
 static const struct vscanout_vgpu_v1_listener vgpu_listener = {
-	output, done, on_presented, on_discarded, vblank_source,
+	output, done, on_presented, on_discarded, vblank_source, vfio_status,
 };
 
 int main(int argc, char **argv)

@@ -251,12 +251,19 @@ static void handle_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int 
 		       flags & VSCANOUT_VGPU_V1_VBLANK_SOURCE_FLAGS_TIMER ? "timer" : "vblank");
 }
 
+static void handle_vfio_status(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t status,
+			       const char *message)
+{
+	fprintf(stderr, "vscanout-sim-vmm: VFIO device: status %u: %s\n", status, message);
+}
+
 static const struct vscanout_vgpu_v1_listener vgpu_listener = {
 	.output = handle_output,
 	.done = handle_done,
 	.presented = handle_presented,
 	.discarded = handle_discarded,
 	.vblank_source = handle_vblank_source,
+	.vfio_status = handle_vfio_status,
 };
 
 static void handle_global(void *data, struct wl_registry *registry, uint32_t name,
