@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <wayland-util.h>
 
+#include "kms/scale.h"
 #include "util/log.h"
 
 /*
@@ -18,6 +19,8 @@
  *   log-level = info            # error | warning | info | debug
  *   seat = seat0                # the seat to drive (default: libseat's choice)
  *   socket = /run/vscanout/vscanout-0   # where VMMs connect (absolute path)
+ *   control-group = wheel       # group whose members may use the control
+ *                               # interface besides root (name or id)
  *
  *   [output HDMI-A-1]           # a connector by its KMS name, or
  *   [output card1:Virtual-1]    # qualified by DRM device when names clash
@@ -25,15 +28,20 @@
  *   vgpu = kiosk-a              # the vGPU shown there
  *   flip = async                # async | vsync
  *   placeholder = #202020       # colour shown while the vGPU has no picture
+ *   scale = fit                 # fit | center | stretch: a picture of another size
  *
  *   [vgpu kiosk-a]              # who may attach to a vGPU (root always may)
  *   allow-uid = 1000, qemu      # user ids or names
  *   allow-gid = kvm             # group ids or names (the client's primary group)
+ *   edid = monitor              # monitor | generate | off: what a VFIO device's
+ *                               # EDID region gets
+ *   poll = vblank               # vblank | Nms (1..10000): how a VFIO device is polled
  *
  * A vGPU named by an output needs no [vgpu] section; it then admits root
- * only. Every section and key is checked. An unknown section or key, a key outside
- * any section, a repeated key or section, or a bad value is an error reported
- * as "FILE:LINE: message" naming what is wrong and what is allowed.
+ * only and has the default edid and poll. Every section and key is
+ * checked. An unknown section or key, a key outside any section, a repeated
+ * key or section, or a bad value is an error reported as "FILE:LINE:
+ * message" naming what is wrong and what is allowed.
  */
 
 /* How an output flips to a new frame. */
@@ -42,6 +50,16 @@ enum config_flip {
 	CONFIG_FLIP_ASYNC,
 	CONFIG_FLIP_VSYNC,
 };
+
+/* What a vGPU's VFIO device gets in its EDID region, if it has one. */
+enum config_edid {
+	CONFIG_EDID_MONITOR = 0, /* the output's monitor's EDID when it fits, else generated */
+	CONFIG_EDID_GENERATE,    /* an EDID generated from the output's mode */
+	CONFIG_EDID_OFF,         /* the region is left alone */
+};
+
+/* Longest poll= interval, in ms. */
+#define CONFIG_POLL_MAX_MS 10000
 
 /* The default placeholder colour: dark grey, 0xRRGGBB. */
 #define CONFIG_PLACEHOLDER_DEFAULT 0x202020u
@@ -55,6 +73,7 @@ struct config_output {
 	char *vgpu;           /* may be NULL: nothing but the placeholder */
 	enum config_flip flip;
 	uint32_t placeholder; /* 0xRRGGBB */
+	enum kms_scale scale; /* KMS_SCALE_FIT unless set */
 	int line;             /* where the section starts, for messages */
 	struct wl_list link;  /* config.outputs */
 };
@@ -66,8 +85,10 @@ struct config_vgpu {
 	size_t n_allow_uids;
 	gid_t *allow_gids; /* may be NULL */
 	size_t n_allow_gids;
-	int line;            /* where the section starts, for messages */
-	struct wl_list link; /* config.vgpus */
+	enum config_edid edid;     /* CONFIG_EDID_MONITOR unless set */
+	uint32_t poll_interval_ms; /* 0: paced by vblanks (poll = vblank, the default) */
+	int line;                  /* where the section starts, for messages */
+	struct wl_list link;       /* config.vgpus */
 };
 
 struct config {
@@ -75,6 +96,8 @@ struct config {
 	bool log_level_set;       /* whether the file set log-level */
 	char *seat;               /* may be NULL: libseat's default seat */
 	char *socket_path;        /* may be NULL: the default (see config_socket_path()) */
+	bool control_gid_set;     /* whether the file set control-group */
+	gid_t control_gid;        /* its group, valid when control_gid_set */
 	struct wl_list outputs;   /* config_output.link, in file order */
 	struct wl_list vgpus;     /* config_vgpu.link, in file order */
 };
@@ -116,6 +139,23 @@ struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name)
  * root only.
  */
 bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid);
+
+/*
+ * The VFIO settings of the vGPU called `name`: those of its [vgpu] section,
+ * or the defaults (0: vblank, CONFIG_EDID_MONITOR) when it has none.
+ */
+void config_vgpu_settings(const struct config *cfg, const char *name, uint32_t *poll_interval_ms,
+			  enum config_edid *edid);
+
+/*
+ * Whether a client with credentials uid/gid and the `n` supplementary
+ * groups `supplementary` (may be NULL when n is 0) may use the control
+ * interface: root always may; otherwise its gid or one of its
+ * supplementary groups must be [daemon] control-group. Without
+ * control-group only root may.
+ */
+bool config_control_allows(const struct config *cfg, uid_t uid, gid_t gid,
+			   const gid_t *supplementary, size_t n);
 
 /*
  * Whether `name` is a vGPU of the configuration: a [vgpu] section or an
