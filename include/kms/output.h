@@ -218,6 +218,17 @@ void kms_output_commit(struct kms_output *output);
 /* Width and height of the output's mode, 0 × 0 while it has none. */
 void kms_output_get_size(const struct kms_output *output, uint32_t *width, uint32_t *height);
 
+/* The connector's physical size in millimetres, 0 × 0 when unknown. */
+void kms_output_get_physical_size(const struct kms_output *output, uint32_t *width_mm,
+				  uint32_t *height_mm);
+
+/*
+ * The monitor's EDID (the connector's EDID blob), copied into *edid
+ * (malloc'd, the caller frees) of *size bytes. Returns 0, -ENOENT when the
+ * connector has none, or a negative errno.
+ */
+int kms_output_read_edid(const struct kms_output *output, uint8_t **edid, size_t *size);
+
 /* Why a layer is not scanned out directly (bits). */
 enum kms_layer_miss {
 	KMS_LAYER_MISS_IMPORT = 1u << 0,      /* the device cannot import the buffer */

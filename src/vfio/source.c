@@ -1,2 +1,596 @@
 // SPDX-License-Identifier: MIT
-#include <stddef.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+#include <linux/vfio.h>
+#include <xf86drmMode.h>
+
+#include "buffer/buffer.h"
+#include "kms/output.h"
+#include "kms/vblank.h"
+#include "util/log.h"
+#include "util/percentile.h"
+#include "vfio/cache.h"
+#include "vfio/device.h"
+#include "vfio/edid.h"
+#include "vfio/pacer.h"
+#include "vfio/source.h"
+
+#define IDLE_POLL_NS       1000000000ull /* shown nowhere: once a second */
+#define FALLBACK_PERIOD_NS 16666667ull   /* on, but no vblank known yet */
+
+/* One guest plane as last seen. */
+struct plane_slot {
+	struct vfio_device_gfx_plane_info info;
+	bool have_info;
+	bool unsupported;      /* the device does not have this plane */
+	struct buffer *buffer; /* may be NULL: a reference */
+};
+
+/* Ties a buffer made from the device to the source, which outlives it. */
+struct source_buffer {
+	struct vfio_source *source;
+	struct wl_listener destroy;
+};
+
+struct vfio_source {
+	struct wl_event_loop *loop;
+	struct vfio_display *display;
+	enum vfio_source_kind kind;
+	struct vfio_source_options options;
+	const struct vfio_source_impl *impl;
+	void *data;
+
+	struct vfio_cache cache;
+	struct plane_slot primary, cursor;
+
+	int timer_fd;
+	struct wl_event_source *timer;
+	uint64_t next_poll_ns;
+	uint64_t poll_target_ns; /* the vblank the armed poll aims at, 0: not paced */
+
+	struct kms_output *clock;         /* may be NULL */
+	struct kms_vblank_source *vblank; /* may be NULL: of the clock */
+	struct wl_listener clock_destroy; /* clock's events.destroy */
+	struct pacer pacer;
+
+	/* The change waiting for its flip, for latency and the pacer. */
+	const struct buffer *pending_primary; /* may be NULL; compared only */
+	uint64_t pending_seen_ns, pending_target_ns;
+	uint64_t poll_start_ns;
+	struct wl_event_source *cost_idle; /* may be NULL */
+	struct wl_event_source *lost_idle; /* may be NULL: reports the loss */
+	char lost_message[256];
+
+	uint8_t edid[128]; /* the last EDID written, edid_size 0: none */
+	size_t edid_size;
+
+	bool lost;
+	bool dead;        /* destroyed by its user, waiting for its buffers */
+	int live_buffers; /* buffers made from the device that still exist */
+
+	struct percentile latency;
+	struct vfio_source_stats stats;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void source_free(struct vfio_source *source)
+{
+	vfio_display_destroy(source->display);
+	free(source);
+}
+
+static void handle_buffer_destroy(struct wl_listener *listener, void *data)
+{
+	struct source_buffer *sb = wl_container_of(listener, sb, destroy);
+	struct vfio_source *source = sb->source;
+	wl_list_remove(&sb->destroy.link);
+	free(sb);
+	source->live_buffers--;
+	if (source->dead && source->live_buffers == 0)
+		source_free(source);
+}
+
+/* Count buffer as made from the device: the device stays open while it lives. */
+static int track_buffer(struct vfio_source *source, struct buffer *buffer)
+{
+	struct source_buffer *sb = calloc(1, sizeof(*sb));
+	if (sb == NULL)
+		return -ENOMEM;
+	sb->source = source;
+	sb->destroy.notify = handle_buffer_destroy;
+	wl_signal_add(&buffer->events.destroy, &sb->destroy);
+	source->live_buffers++;
+	return 0;
+}
+
+static void slot_set(struct plane_slot *slot, struct buffer *buffer,
+		     const struct vfio_device_gfx_plane_info *info)
+{
+	buffer_unref(slot->buffer);
+	slot->buffer = buffer;
+	if (info != NULL) {
+		slot->info = *info;
+		slot->have_info = true;
+	} else {
+		slot->have_info = false;
+	}
+}
+
+static bool same_image(const struct vfio_device_gfx_plane_info *a,
+		       const struct vfio_device_gfx_plane_info *b)
+{
+	return a->drm_format == b->drm_format && a->drm_format_mod == b->drm_format_mod &&
+	       a->width == b->width && a->height == b->height && a->stride == b->stride &&
+	       a->size == b->size && a->dmabuf_id == b->dmabuf_id;
+}
+
+static bool same_position(const struct vfio_device_gfx_plane_info *a,
+			  const struct vfio_device_gfx_plane_info *b)
+{
+	return a->x_pos == b->x_pos && a->y_pos == b->y_pos && a->x_hot == b->x_hot &&
+	       a->y_hot == b->y_hot;
+}
+
+/* The buffer for a dma-buf plane: from the cache or newly exported. NULL: errno set. */
+static struct buffer *dmabuf_buffer(struct vfio_source *source,
+				    const struct vfio_device_gfx_plane_info *info)
+{
+	struct buffer *buffer = vfio_cache_lookup(&source->cache, info);
+	if (buffer != NULL) {
+		source->stats.cache_hits++;
+		return buffer_ref(buffer);
+	}
+	char msg[256] = "";
+	buffer = vfio_display_import(source->display, info, msg, sizeof(msg));
+	if (buffer == NULL) {
+		int err = errno;
+		log_debug("vfio: dmabuf %u: %s", info->dmabuf_id, msg);
+		errno = err != 0 ? err : EIO;
+		return NULL;
+	}
+	if (track_buffer(source, buffer) != 0) {
+		buffer_unref(buffer);
+		errno = ENOMEM;
+		return NULL;
+	}
+	source->stats.imports++;
+	vfio_cache_insert(&source->cache, info, buffer);
+	return buffer;
+}
+
+/* A CPU buffer over the mapped region of a region plane. NULL: errno set. */
+static struct buffer *region_buffer(struct vfio_source *source,
+				    const struct vfio_device_gfx_plane_info *info)
+{
+	uint64_t needed = (uint64_t)info->stride * info->height;
+	const void *data;
+	int ret = vfio_display_map_region(source->display, info->region_index, needed, &data);
+	if (ret < 0) {
+		errno = -ret;
+		return NULL;
+	}
+	struct buffer *buffer =
+		buffer_create_cpu(data, info->width, info->height, info->stride, info->drm_format);
+	if (buffer == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (track_buffer(source, buffer) != 0) {
+		buffer_unref(buffer);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return buffer;
+}
+
+/*
+ * Query one plane and bring slot up to date. Returns 0 (*changed and
+ * *moved tell what happened) or a negative errno.
+ */
+static int update_plane(struct vfio_source *source, struct plane_slot *slot, uint32_t type,
+			bool *changed, bool *moved)
+{
+	*changed = *moved = false;
+	if (slot->unsupported)
+		return 0;
+	struct vfio_device_gfx_plane_info info;
+	int ret = vfio_display_query(source->display, type, &info);
+	if (ret == -EINVAL && type == DRM_PLANE_TYPE_CURSOR) {
+		/* Devices without a cursor plane may refuse to be asked for one. */
+		slot->unsupported = true;
+		if (slot->buffer != NULL) {
+			slot_set(slot, NULL, NULL);
+			*changed = true;
+		}
+		return 0;
+	}
+	if (ret < 0)
+		return ret;
+
+	if (info.drm_format == 0 || info.width == 0 || info.height == 0) {
+		/* The guest turned the plane off. */
+		if (slot->buffer != NULL || slot->have_info) {
+			slot_set(slot, NULL, NULL);
+			*changed = true;
+		}
+		return 0;
+	}
+	if (source->kind == VFIO_SOURCE_DMABUF && slot->have_info && slot->buffer != NULL &&
+	    same_image(&slot->info, &info)) {
+		if (!same_position(&slot->info, &info)) {
+			slot->info = info;
+			*moved = true;
+		}
+		return 0;
+	}
+	if (source->kind == VFIO_SOURCE_REGION && slot->have_info && slot->buffer != NULL &&
+	    slot->info.drm_format == info.drm_format && slot->info.width == info.width &&
+	    slot->info.height == info.height && slot->info.stride == info.stride &&
+	    slot->info.region_index == info.region_index) {
+		/* The pixels may have changed: shown (copied) again at every poll. */
+		*changed = true;
+		return 0;
+	}
+
+	struct buffer *buffer = source->kind == VFIO_SOURCE_DMABUF ? dmabuf_buffer(source, &info)
+								   : region_buffer(source, &info);
+	if (buffer == NULL)
+		return -errno;
+	slot_set(slot, buffer, &info);
+	*changed = true;
+	return 0;
+}
+
+static void handle_lost_idle(void *data)
+{
+	struct vfio_source *source = data;
+	source->lost_idle = NULL;
+	/* Last: the user may destroy the source. */
+	source->impl->lost(source->data, source->lost_message);
+}
+
+/* The device is gone: stop, drop its buffers, tell the user from the loop. */
+static void lose(struct vfio_source *source, int err, const char *what)
+{
+	snprintf(source->lost_message, sizeof(source->lost_message), "%s: %s", what, strerror(err));
+	log_warn("vfio: the device is gone: %s", source->lost_message);
+	source->lost = true;
+	if (source->timer_fd >= 0) {
+		struct itimerspec off = {0};
+		timerfd_settime(source->timer_fd, 0, &off, NULL);
+	}
+	slot_set(&source->primary, NULL, NULL);
+	slot_set(&source->cursor, NULL, NULL);
+	vfio_cache_finish(&source->cache);
+	vfio_cache_init(&source->cache);
+	source->pending_primary = NULL;
+	source->lost_idle = wl_event_loop_add_idle(source->loop, handle_lost_idle, source);
+}
+
+static void handle_cost_idle(void *data)
+{
+	struct vfio_source *source = data;
+	source->cost_idle = NULL;
+	pacer_add_cost(&source->pacer, now_ns() - source->poll_start_ns);
+}
+
+static void emit_frame(struct vfio_source *source, bool primary_changed, bool cursor_changed)
+{
+	struct vfio_source_frame frame = {
+		.primary = source->primary.buffer,
+		.cursor = source->cursor.buffer,
+		.primary_changed = primary_changed,
+		.cursor_changed = cursor_changed,
+	};
+	if (source->cursor.buffer != NULL) {
+		frame.cursor_x = (int32_t)source->cursor.info.x_pos;
+		frame.cursor_y = (int32_t)source->cursor.info.y_pos;
+	}
+	source->impl->frame(source->data, &frame);
+}
+
+static void arm_timer(struct vfio_source *source);
+
+static void poll_device(struct vfio_source *source)
+{
+	if (source->lost || source->dead)
+		return;
+	source->poll_start_ns = now_ns();
+	source->stats.polls++;
+
+	bool primary_changed, primary_moved, cursor_changed = false, cursor_moved = false;
+	int ret = update_plane(source, &source->primary, DRM_PLANE_TYPE_PRIMARY, &primary_changed,
+			       &primary_moved);
+	if (ret == 0 && source->kind == VFIO_SOURCE_DMABUF)
+		ret = update_plane(source, &source->cursor, DRM_PLANE_TYPE_CURSOR, &cursor_changed,
+				   &cursor_moved);
+	if (ret < 0) {
+		if (vfio_error_is_fatal(ret)) {
+			lose(source, -ret, "querying the guest's planes");
+			return;
+		}
+		/* Transient (mbochs fails the first query after a mode change): next time. */
+		source->stats.transient_errors++;
+		log_debug("vfio: transient failure, retried at the next poll: %s", strerror(-ret));
+		arm_timer(source);
+		return;
+	}
+
+	bool show_primary = primary_changed || primary_moved;
+	bool show_cursor = cursor_changed || cursor_moved;
+	if (show_primary || show_cursor) {
+		source->stats.changes++;
+		if (primary_changed && source->primary.buffer != NULL) {
+			source->pending_primary = source->primary.buffer;
+			source->pending_seen_ns = source->poll_start_ns;
+			source->pending_target_ns = source->poll_target_ns;
+		}
+		emit_frame(source, show_primary, show_cursor);
+		if (source->cost_idle == NULL)
+			source->cost_idle =
+				wl_event_loop_add_idle(source->loop, handle_cost_idle, source);
+	}
+	arm_timer(source);
+}
+
+static int handle_timer(int fd, uint32_t mask, void *data)
+{
+	struct vfio_source *source = data;
+	uint64_t expirations;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn_errno("vfio: reading the poll timer");
+	poll_device(source);
+	return 0;
+}
+
+static bool clock_is_on(const struct vfio_source *source)
+{
+	return source->clock != NULL && source->clock->state == KMS_OUTPUT_ON;
+}
+
+static void arm_timer(struct vfio_source *source)
+{
+	if (source->lost || source->dead || source->timer_fd < 0)
+		return;
+	uint64_t now = now_ns();
+	uint64_t next;
+	source->poll_target_ns = 0;
+	if (!clock_is_on(source)) {
+		next = now + IDLE_POLL_NS;
+	} else if (source->options.poll_interval_ms > 0) {
+		uint64_t period = (uint64_t)source->options.poll_interval_ms * 1000000u;
+		next = source->next_poll_ns + period;
+		if (next <= now || source->next_poll_ns == 0)
+			next = now + period;
+	} else {
+		struct kms_vblank_state state = {0};
+		if (source->vblank != NULL)
+			kms_vblank_source_get_state(source->vblank, &state);
+		if (state.timestamp_ns == 0 || state.refresh_ns == 0 ||
+		    (state.flags & KMS_VBLANK_STOPPED)) {
+			next = now + FALLBACK_PERIOD_NS;
+		} else {
+			next = pacer_next_poll(&source->pacer, state.timestamp_ns, state.refresh_ns,
+					       now, &source->poll_target_ns);
+			source->stats.margin_us =
+				(uint32_t)(pacer_margin(&source->pacer, state.refresh_ns) / 1000u);
+		}
+	}
+	source->next_poll_ns = next;
+	struct itimerspec its = {
+		.it_value = {.tv_sec = (time_t)(next / 1000000000u),
+			     .tv_nsec = (long)(next % 1000000000u)},
+	};
+	if (timerfd_settime(source->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		log_error_errno("vfio: arming the poll timer");
+}
+
+/* Write the EDID describing the clock output, if the device takes one. */
+static void write_edid(struct vfio_source *source)
+{
+	const struct vfio_display *display = source->display;
+	if (source->lost || source->options.edid == VFIO_SOURCE_EDID_OFF || !display->has_edid ||
+	    !clock_is_on(source))
+		return;
+	struct kms_output *output = source->clock;
+	uint8_t blob[512];
+	size_t size = 0;
+	const char *what = "generated";
+
+	if (source->options.edid == VFIO_SOURCE_EDID_MONITOR) {
+		uint8_t *monitor = NULL;
+		size_t monitor_size = 0;
+		drmModeModeInfo preferred;
+		if (kms_output_read_edid(output, &monitor, &monitor_size) == 0 &&
+		    monitor_size <= sizeof(blob) && monitor_size <= display->edid_max_size &&
+		    edid_valid(monitor, monitor_size) &&
+		    edid_preferred_mode(monitor, monitor_size, &preferred) == 0 &&
+		    (display->max_xres == 0 || preferred.hdisplay <= display->max_xres) &&
+		    (display->max_yres == 0 || preferred.vdisplay <= display->max_yres)) {
+			memcpy(blob, monitor, monitor_size);
+			size = monitor_size;
+			what = "the monitor's";
+		}
+		free(monitor);
+	}
+	if (size == 0) {
+		uint32_t mm_width = 0, mm_height = 0;
+		kms_output_get_physical_size(output, &mm_width, &mm_height);
+		if (edid_generate(&output->mode, mm_width, mm_height, output->name, blob) != 0) {
+			log_warn("vfio: output %s: mode %s cannot be described in an EDID",
+				 output->name, output->mode.name);
+			return;
+		}
+		size = 128;
+	}
+	if (size == source->edid_size && memcmp(blob, source->edid, size) == 0)
+		return;
+	int ret = vfio_display_write_edid(source->display, blob, size);
+	if (ret < 0) {
+		log_warn("vfio: writing the EDID: %s", strerror(-ret));
+		return;
+	}
+	if (size <= sizeof(source->edid)) {
+		memcpy(source->edid, blob, size);
+		source->edid_size = size;
+	} else {
+		source->edid_size = 0;
+	}
+	log_info("vfio: EDID for output %s written (%s, %ux%u)", output->name, what,
+		 output->mode.hdisplay, output->mode.vdisplay);
+}
+
+static void handle_clock_destroy(struct wl_listener *listener, void *data)
+{
+	struct vfio_source *source = wl_container_of(listener, source, clock_destroy);
+	vfio_source_set_clock(source, NULL);
+}
+
+struct vfio_source *vfio_source_create(struct wl_event_loop *loop, int fd,
+				       const struct vfio_source_options *options,
+				       const struct vfio_source_impl *impl, void *data, char *msg,
+				       size_t msg_size)
+{
+	struct vfio_source *source = calloc(1, sizeof(*source));
+	if (source == NULL) {
+		close(fd);
+		snprintf(msg, msg_size, "out of memory");
+		return NULL;
+	}
+	source->loop = loop;
+	source->options = *options;
+	source->impl = impl;
+	source->data = data;
+	source->timer_fd = -1;
+	wl_list_init(&source->clock_destroy.link);
+	vfio_cache_init(&source->cache);
+	pacer_init(&source->pacer);
+	percentile_init(&source->latency);
+
+	source->display = vfio_display_open(fd, msg, msg_size);
+	if (source->display == NULL)
+		goto error_source;
+	source->kind = source->display->kind == VFIO_DISPLAY_REGION ? VFIO_SOURCE_REGION
+								    : VFIO_SOURCE_DMABUF;
+
+	source->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (source->timer_fd < 0) {
+		snprintf(msg, msg_size, "timerfd_create: %s", strerror(errno));
+		goto error_source;
+	}
+	source->timer = wl_event_loop_add_fd(loop, source->timer_fd, WL_EVENT_READABLE,
+					     handle_timer, source);
+	if (source->timer == NULL) {
+		snprintf(msg, msg_size, "cannot watch the poll timer");
+		goto error_source;
+	}
+	arm_timer(source);
+	return source;
+
+error_source:
+	if (source->timer_fd >= 0)
+		close(source->timer_fd);
+	vfio_display_destroy(source->display);
+	free(source);
+	return NULL;
+}
+
+void vfio_source_destroy(struct vfio_source *source)
+{
+	if (source == NULL)
+		return;
+	vfio_source_set_clock(source, NULL);
+	if (source->cost_idle != NULL)
+		wl_event_source_remove(source->cost_idle);
+	if (source->lost_idle != NULL)
+		wl_event_source_remove(source->lost_idle);
+	source->cost_idle = source->lost_idle = NULL;
+	if (source->timer != NULL)
+		wl_event_source_remove(source->timer);
+	if (source->timer_fd >= 0)
+		close(source->timer_fd);
+	source->timer = NULL;
+	source->timer_fd = -1;
+	source->dead = true;
+	slot_set(&source->primary, NULL, NULL);
+	slot_set(&source->cursor, NULL, NULL);
+	vfio_cache_finish(&source->cache);
+	/* Buffers on screen keep the device open until they are gone. */
+	if (source->live_buffers == 0)
+		source_free(source);
+}
+
+enum vfio_source_kind vfio_source_get_kind(const struct vfio_source *source)
+{
+	return source->kind;
+}
+
+void vfio_source_set_clock(struct vfio_source *source, struct kms_output *output)
+{
+	if (source->clock == output)
+		return;
+	wl_list_remove(&source->clock_destroy.link);
+	wl_list_init(&source->clock_destroy.link);
+	kms_vblank_source_destroy(source->vblank);
+	source->vblank = NULL;
+	source->clock = output;
+	source->pending_primary = NULL;
+	if (output != NULL) {
+		source->clock_destroy.notify = handle_clock_destroy;
+		wl_signal_add(&output->events.destroy, &source->clock_destroy);
+		if (source->options.poll_interval_ms == 0)
+			source->vblank = kms_vblank_source_create(output);
+		write_edid(source);
+	}
+	if (!source->dead && !source->lost) {
+		source->next_poll_ns = 0;
+		poll_device(source);
+	}
+}
+
+void vfio_source_output_changed(struct vfio_source *source)
+{
+	write_edid(source);
+	if (!source->dead && !source->lost)
+		arm_timer(source);
+}
+
+void vfio_source_presented(struct vfio_source *source, const struct buffer *primary,
+			   uint64_t time_ns)
+{
+	if (source->pending_primary == NULL || primary != source->pending_primary)
+		return;
+	source->pending_primary = NULL;
+	source->stats.frames_presented++;
+	if (time_ns > source->pending_seen_ns)
+		percentile_add(&source->latency,
+			       (uint32_t)((time_ns - source->pending_seen_ns) / 1000u));
+	if (source->pending_target_ns != 0) {
+		struct kms_vblank_state state = {0};
+		if (source->vblank != NULL)
+			kms_vblank_source_get_state(source->vblank, &state);
+		if (!pacer_add_flip(&source->pacer, source->pending_target_ns, time_ns,
+				    state.refresh_ns))
+			source->stats.late_frames++;
+	}
+}
+
+void vfio_source_get_stats(const struct vfio_source *source, struct vfio_source_stats *stats)
+{
+	*stats = source->stats;
+	stats->latency_p50_us = percentile_get(&source->latency, 0.50);
+	stats->latency_p99_us = percentile_get(&source->latency, 0.99);
+}
