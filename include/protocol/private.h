@@ -21,6 +21,7 @@ struct display;
 struct kms_layer;
 struct kms_output;
 struct kms_vblank_source;
+struct vfio_source;
 
 /*
  * Per-client limits. Reaching one is the protocol error "limit" of the
@@ -78,6 +79,7 @@ struct protocol_vgpu_output {
 	struct kms_output *output;
 	struct kms_layer *primary; /* zpos 1 */
 	struct kms_layer *cursor;  /* zpos 2 */
+	int scale;                 /* enum kms_scale of the output, for VFIO frames */
 	struct wl_listener present;
 	struct wl_listener output_destroy;
 };
@@ -106,6 +108,12 @@ struct protocol_vgpu {
 	struct protocol_plane_state primary, cursor;
 	struct wl_list commits;                  /* protocol_commit.link */
 	struct kms_vblank_source *vblank_source; /* may be NULL: made on first request */
+	/*
+	 * may be NULL: the VFIO device whose guest planes the vGPU shows. While
+	 * set, primary and cursor hold its latest planes (cursor.x/y: top-left
+	 * corner in guest framebuffer pixels) and the client commits nothing.
+	 */
+	struct vfio_source *vfio;
 };
 
 /* A vscanout_buffer_params_v1. */

@@ -10,9 +10,11 @@
 #include "daemon/display.h"
 #include "kms/device.h"
 #include "kms/output.h"
+#include "kms/scale.h"
 #include "kms/vblank.h"
 #include "protocol/private.h"
 #include "util/log.h"
+#include "vfio/source.h"
 #include "vscanout-v1-server-protocol.h"
 
 #define POSITION_MIN (-65536)
@@ -37,16 +39,10 @@ static void send_outputs(struct protocol_vgpu *vgpu)
 	struct protocol_vgpu_output *vo;
 	wl_list_for_each (vo, &vgpu->outputs, link) {
 		struct kms_output *output = vo->output;
-		uint32_t width, height, mm_width = 0, mm_height = 0;
+		uint32_t width, height, mm_width, mm_height;
 		kms_output_get_size(output, &width, &height);
 		uint32_t refresh = width > 0 ? mode_refresh_mhz(&output->mode) : 0;
-		drmModeConnector *conn =
-			drmModeGetConnectorCurrent(output->device->fd, output->connector_id);
-		if (conn != NULL) {
-			mm_width = conn->mmWidth;
-			mm_height = conn->mmHeight;
-			drmModeFreeConnector(conn);
-		}
+		kms_output_get_physical_size(output, &mm_width, &mm_height);
 		vscanout_vgpu_v1_send_output(vgpu->resource, vo->name, width, height, refresh,
 					     mm_width, mm_height);
 	}
@@ -80,16 +76,40 @@ static void answer_commit(struct protocol_commit *commit, struct wl_resource *re
 	free(commit);
 }
 
+static void show_vfio(struct protocol_vgpu_output *vo);
+
+/* A VFIO frame reached the clock output's screen: tell the source. */
+static void vfio_presented(struct protocol_vgpu_output *vo, const struct kms_present_event *ev)
+{
+	for (size_t i = 0; i < ev->n_layers; i++) {
+		if (ev->layers[i].layer == vo->primary) {
+			vfio_source_presented(vo->vgpu->vfio, ev->layers[i].buffer, ev->time_ns);
+			return;
+		}
+	}
+}
+
 static void handle_present(struct wl_listener *listener, void *data)
 {
 	struct protocol_vgpu_output *vo = wl_container_of(listener, vo, present);
 	struct protocol_vgpu *vgpu = vo->vgpu;
 	const struct kms_present_event *ev = data;
 
-	if (ev->flags & KMS_PRESENT_MODESET)
+	if (ev->flags & KMS_PRESENT_MODESET) {
 		send_outputs(vgpu);
+		if (vgpu->vfio != NULL) {
+			/* A new mode: place the guest's planes for it. */
+			show_vfio(vo);
+			if (vo == clock_output(vgpu))
+				vfio_source_output_changed(vgpu->vfio);
+		}
+	}
 	if (vo != clock_output(vgpu))
 		return;
+	if (vgpu->vfio != NULL) {
+		vfio_presented(vo, ev);
+		return;
+	}
 
 	uint32_t flags = (ev->flags & KMS_PRESENT_ASYNC) ? VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ASYNC
 							 : VSCANOUT_VGPU_V1_PRESENTED_FLAGS_VSYNC;
@@ -135,6 +155,11 @@ static void vgpu_handle_create_params(struct wl_client *client, struct wl_resour
 static bool check_plane(struct protocol_vgpu *vgpu, struct wl_resource *buffer_resource, int32_t x,
 			int32_t y, const char *plane)
 {
+	if (vgpu->vfio != NULL) {
+		wl_resource_post_error(vgpu->resource, VSCANOUT_VGPU_V1_ERROR_VFIO_ACTIVE,
+				       "%s: vGPU \"%s\" shows a VFIO device", plane, vgpu->name);
+		return false;
+	}
 	if (buffer_resource != NULL) {
 		struct protocol_buffer *pbuf = protocol_buffer_from_resource(buffer_resource);
 		if (pbuf->vgpu_id != vgpu->id) {
@@ -216,6 +241,11 @@ static void vgpu_handle_commit(struct wl_client *client, struct wl_resource *res
 			       uint32_t serial)
 {
 	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (vgpu->vfio != NULL) {
+		wl_resource_post_error(resource, VSCANOUT_VGPU_V1_ERROR_VFIO_ACTIVE,
+				       "commit: vGPU \"%s\" shows a VFIO device", vgpu->name);
+		return;
+	}
 	struct protocol_vgpu_output *vo;
 	wl_list_for_each (vo, &vgpu->outputs, link) {
 		show_plane(vo->primary, &vgpu->primary);
@@ -277,6 +307,154 @@ static void vgpu_handle_get_vblank_source(struct wl_client *client, struct wl_re
 	close(memfd);
 }
 
+/* Show the VFIO device's latest planes on vo, scaled as the output says. */
+static void show_vfio(struct protocol_vgpu_output *vo)
+{
+	struct protocol_vgpu *vgpu = vo->vgpu;
+	struct buffer *primary = vgpu->primary.buffer;
+	struct buffer *cursor = vgpu->cursor.buffer;
+	uint32_t width, height;
+	kms_output_get_size(vo->output, &width, &height);
+	if (primary == NULL || width == 0) {
+		kms_layer_set_buffer(vo->primary, NULL, NULL, NULL);
+		kms_layer_set_buffer(vo->cursor, NULL, NULL, NULL);
+		return;
+	}
+	struct kms_fixed_rect src;
+	struct kms_rect dst;
+	kms_scale_place((enum kms_scale)vo->scale, primary->width, primary->height, width, height,
+			&src, &dst);
+	kms_layer_set_buffer(vo->primary, primary, &src, &dst);
+	if (cursor == NULL) {
+		kms_layer_set_buffer(vo->cursor, NULL, NULL, NULL);
+		return;
+	}
+	/* The cursor follows the primary's scaling: position and size. */
+	struct kms_rect cursor_dst;
+	kms_scale_point(&src, &dst, vgpu->cursor.x, vgpu->cursor.y, &cursor_dst.x, &cursor_dst.y);
+	kms_scale_size(&src, &dst, cursor->width, cursor->height, &cursor_dst.width,
+		       &cursor_dst.height);
+	kms_layer_set_buffer(vo->cursor, cursor, NULL, &cursor_dst);
+}
+
+static void show_vfio_everywhere(struct protocol_vgpu *vgpu)
+{
+	struct protocol_vgpu_output *vo;
+	wl_list_for_each (vo, &vgpu->outputs, link)
+		show_vfio(vo);
+}
+
+static void handle_vfio_frame(void *data, const struct vfio_source_frame *frame)
+{
+	struct protocol_vgpu *vgpu = data;
+	struct buffer *primary = frame->primary != NULL ? buffer_ref(frame->primary) : NULL;
+	struct buffer *cursor = frame->cursor != NULL ? buffer_ref(frame->cursor) : NULL;
+	buffer_unref(vgpu->primary.buffer);
+	buffer_unref(vgpu->cursor.buffer);
+	vgpu->primary = (struct protocol_plane_state){.buffer = primary};
+	vgpu->cursor = (struct protocol_plane_state){
+		.buffer = cursor,
+		.x = frame->cursor_x,
+		.y = frame->cursor_y,
+	};
+	show_vfio_everywhere(vgpu);
+}
+
+/* Stop showing the VFIO device: the placeholder comes back. */
+static void drop_vfio(struct protocol_vgpu *vgpu)
+{
+	set_plane(&vgpu->primary, NULL, 0, 0);
+	set_plane(&vgpu->cursor, NULL, 0, 0);
+	show_vfio_everywhere(vgpu);
+	/* Its fd closes once the buffers on screen were replaced. */
+	vfio_source_destroy(vgpu->vfio);
+	vgpu->vfio = NULL;
+}
+
+static void handle_vfio_lost(void *data, const char *message)
+{
+	struct protocol_vgpu *vgpu = data;
+	log_warn("vgpu %s: VFIO device lost: %s", vgpu->name, message);
+	drop_vfio(vgpu);
+	vscanout_vgpu_v1_send_vfio_status(vgpu->resource, VSCANOUT_VGPU_V1_VFIO_STATUS_LOST,
+					  message);
+}
+
+static const struct vfio_source_impl vfio_impl = {
+	.frame = handle_vfio_frame,
+	.lost = handle_vfio_lost,
+};
+
+/* The vGPU's poll= and edid= settings. */
+static void vfio_options(const struct config *config, const char *name,
+			 struct vfio_source_options *options)
+{
+	enum config_edid edid;
+	config_vgpu_settings(config, name, &options->poll_interval_ms, &edid);
+	switch (edid) {
+	case CONFIG_EDID_MONITOR:
+		options->edid = VFIO_SOURCE_EDID_MONITOR;
+		break;
+	case CONFIG_EDID_GENERATE:
+		options->edid = VFIO_SOURCE_EDID_GENERATE;
+		break;
+	case CONFIG_EDID_OFF:
+		options->edid = VFIO_SOURCE_EDID_OFF;
+		break;
+	}
+}
+
+static void vgpu_handle_set_vfio_device(struct wl_client *client, struct wl_resource *resource,
+					int32_t fd)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (vgpu->vfio != NULL) {
+		close(fd);
+		wl_resource_post_error(resource, VSCANOUT_VGPU_V1_ERROR_VFIO_ACTIVE,
+				       "set_vfio_device: vGPU \"%s\" already shows a VFIO device",
+				       vgpu->name);
+		return;
+	}
+	struct vfio_source_options options = {0};
+	vfio_options(vgpu->server->config, vgpu->name, &options);
+	char msg[256] = "";
+	vgpu->vfio = vfio_source_create(wl_display_get_event_loop(vgpu->server->display), fd,
+					&options, &vfio_impl, vgpu, msg, sizeof(msg));
+	if (vgpu->vfio == NULL) {
+		log_warn("vgpu %s: VFIO device refused: %s", vgpu->name, msg);
+		vscanout_vgpu_v1_send_vfio_status(resource, VSCANOUT_VGPU_V1_VFIO_STATUS_REFUSED,
+						  msg);
+		return;
+	}
+
+	/* The device replaces whatever the client showed. */
+	set_plane(&vgpu->primary, NULL, 0, 0);
+	set_plane(&vgpu->cursor, NULL, 0, 0);
+	struct protocol_commit *commit, *tmp;
+	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link)
+		answer_commit(commit, resource, NULL, 0);
+
+	bool region = vfio_source_get_kind(vgpu->vfio) == VFIO_SOURCE_REGION;
+	log_info("vgpu %s: showing a VFIO device with %s planes", vgpu->name,
+		 region ? "region" : "dma-buf");
+	vscanout_vgpu_v1_send_vfio_status(resource,
+					  region ? VSCANOUT_VGPU_V1_VFIO_STATUS_REGION
+						 : VSCANOUT_VGPU_V1_VFIO_STATUS_DMABUF,
+					  region ? "region planes, copied" : "dma-buf planes");
+	struct protocol_vgpu_output *clock = clock_output(vgpu);
+	vfio_source_set_clock(vgpu->vfio, clock != NULL ? clock->output : NULL);
+}
+
+static void vgpu_handle_release_vfio_device(struct wl_client *client, struct wl_resource *resource)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (vgpu->vfio != NULL) {
+		log_info("vgpu %s: VFIO device released", vgpu->name);
+		drop_vfio(vgpu);
+	}
+	vscanout_vgpu_v1_send_vfio_status(resource, VSCANOUT_VGPU_V1_VFIO_STATUS_RELEASED, "");
+}
+
 static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 	.destroy = vgpu_handle_destroy,
 	.create_params = vgpu_handle_create_params,
@@ -284,6 +462,8 @@ static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 	.set_cursor = vgpu_handle_set_cursor,
 	.commit = vgpu_handle_commit,
 	.get_vblank_source = vgpu_handle_get_vblank_source,
+	.set_vfio_device = vgpu_handle_set_vfio_device,
+	.release_vfio_device = vgpu_handle_release_vfio_device,
 };
 
 static void vgpu_destroy(struct protocol_vgpu *vgpu)
@@ -304,6 +484,8 @@ static void vgpu_destroy(struct protocol_vgpu *vgpu)
 		free(commit);
 	}
 	kms_vblank_source_destroy(vgpu->vblank_source);
+	/* After its layers: buffers on screen keep the device open until replaced. */
+	vfio_source_destroy(vgpu->vfio);
 	buffer_unref(vgpu->primary.buffer);
 	buffer_unref(vgpu->cursor.buffer);
 	wl_list_remove(&vgpu->link);
@@ -327,17 +509,25 @@ static void handle_output_destroy(struct wl_listener *listener, void *data)
 	wl_list_remove(&vo->present.link);
 	wl_list_remove(&vo->output_destroy.link);
 	wl_list_remove(&vo->link);
+	struct protocol_vgpu *vgpu = vo->vgpu;
 	free(vo);
+	if (vgpu->vfio != NULL) {
+		struct protocol_vgpu_output *clock = clock_output(vgpu);
+		vfio_source_set_clock(vgpu->vfio, clock != NULL ? clock->output : NULL);
+	}
 }
 
-static int add_output(struct protocol_vgpu *vgpu, const char *name, struct kms_output *output)
+static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co,
+		      struct kms_output *output)
 {
+	const char *name = co->name;
 	struct protocol_vgpu_output *vo = calloc(1, sizeof(*vo));
 	if (vo == NULL)
 		return -ENOMEM;
 	vo->vgpu = vgpu;
 	vo->name = name;
 	vo->output = output;
+	vo->scale = (int)co->scale;
 	wl_list_insert(vgpu->outputs.prev, &vo->link);
 	wl_list_init(&vo->present.link);
 	vo->output_destroy.notify = handle_output_destroy;
@@ -378,7 +568,7 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 			log_warn("vgpu %s: output %s is not present", name, co->name);
 			continue;
 		}
-		if (add_output(vgpu, co->name, output) != 0)
+		if (add_output(vgpu, co, output) != 0)
 			goto error_vgpu;
 	}
 
