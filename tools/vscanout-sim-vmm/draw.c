@@ -54,6 +54,27 @@ static void fill_rect(struct draw_target *t, uint32_t x, uint32_t y, uint32_t w,
 	}
 }
 
+/* The background of patterns 1 to 3 at (x, y). */
+static uint32_t pattern_pixel(const struct draw_target *t, uint32_t x, uint32_t y)
+{
+	uint32_t shade = y * 64 / (t->height > 1 ? t->height : 1);
+	switch (t->pattern) {
+	case 1: /* blue diagonal stripes, lighter towards the bottom */
+		return ((x + y) / 48) & 1 ? 0xff183c78u + (shade << 8) : 0xff2860a8u + shade;
+	case 2: /* purple checkerboard */
+		return ((x / 96) + (y / 96)) & 1 ? 0xff502070u + (shade << 16) : 0xff803898u;
+	default: /* green horizontal bands */
+		return (y / 32) & 1 ? 0xff206030u + (shade << 8) : 0xff307840u + shade;
+	}
+}
+
+static const uint32_t bar_colours[DRAW_PATTERNS] = {
+	0xffe0e0e0u,
+	0xffffd040u,
+	0xff40e0ffu,
+	0xffffffffu,
+};
+
 /* Repaint the background in a rectangle; cheap enough for every frame. */
 static void restore_background(struct draw_target *t, uint32_t x, uint32_t y, uint32_t w,
 			       uint32_t h)
@@ -66,6 +87,14 @@ static void restore_background(struct draw_target *t, uint32_t x, uint32_t y, ui
 		w = t->width - x;
 	if (h > t->height - y)
 		h = t->height - y;
+	if (t->pattern != 0) {
+		for (uint32_t j = y; j < y + h; j++) {
+			uint32_t *p = row(t, j);
+			for (uint32_t i = x; i < x + w; i++)
+				p[i] = pattern_pixel(t, i, j);
+		}
+		return;
+	}
 	for (uint32_t x0 = x; x0 < x + w; x0 += 64) {
 		uint32_t n = x + w - x0 < 64 ? x + w - x0 : 64;
 		for (uint32_t i = 0; i < n; i++)
@@ -87,6 +116,12 @@ void draw_target_init(struct draw_target *t, void *pixels, uint32_t width, uint3
 	t->height = height;
 	t->stride = stride;
 	t->bar_x = -1;
+	t->pattern = 0;
+}
+
+void draw_target_set_pattern(struct draw_target *t, uint32_t pattern)
+{
+	t->pattern = pattern % DRAW_PATTERNS;
 }
 
 void draw_background(struct draw_target *t)
@@ -129,7 +164,7 @@ void draw_frame(struct draw_target *t, uint64_t frame)
 	uint32_t pos = (uint32_t)((frame * 8) % span);
 	if (pos >= t->width - DRAW_BAR_WIDTH)
 		pos = span - pos;
-	fill_rect(t, pos, 0, DRAW_BAR_WIDTH, t->height, 0xffe0e0e0u);
+	fill_rect(t, pos, 0, DRAW_BAR_WIDTH, t->height, bar_colours[t->pattern]);
 	t->bar_x = (int32_t)pos;
 	draw_counter(t, frame);
 }

@@ -18,9 +18,19 @@
 struct draw_target {
 	uint8_t *pixels; /* borrowed */
 	uint32_t width, height;
-	uint32_t stride; /* bytes per row */
-	int32_t bar_x;   /* where this buffer's bar was drawn, -1: none yet */
+	uint32_t stride;  /* bytes per row */
+	int32_t bar_x;    /* where this buffer's bar was drawn, -1: none yet */
+	uint32_t pattern; /* background and bar colours, below DRAW_PATTERNS */
 };
+
+/*
+ * Animated pictures come in DRAW_PATTERNS looks, so that several guests on
+ * one screen or side by side are told apart at a glance: 0 a red-green
+ * gradient over a blue checkerboard with a grey bar, 1 blue diagonal
+ * stripes with a yellow bar, 2 a purple checkerboard with a cyan bar, 3
+ * green bands with a white bar.
+ */
+#define DRAW_PATTERNS 4
 
 /* Width of the moving bar and size of the counter's digits, in pixels. */
 #define DRAW_BAR_WIDTH      32
@@ -30,9 +40,13 @@ struct draw_target {
 /* Side of the square cursor image. */
 #define DRAW_CURSOR_SIZE 64
 
-/* A target over pixels, with nothing drawn yet. */
+/* A target over pixels, with nothing drawn yet, in pattern 0. */
 void draw_target_init(struct draw_target *t, void *pixels, uint32_t width, uint32_t height,
 		      uint32_t stride);
+
+/* Choose the look of animated frames (taken modulo DRAW_PATTERNS); call before draw_background().
+ */
+void draw_target_set_pattern(struct draw_target *t, uint32_t pattern);
 
 /* Paint the static background of animated frames over the whole target. */
 void draw_background(struct draw_target *t);

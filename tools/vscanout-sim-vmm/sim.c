@@ -1,11 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * vscanout-sim-vmm: a reference VMM for vscanoutd. Its "guest" draws into
- * framebuffers in guest RAM (a memfd), which are handed to vscanoutd as
- * udmabuf dma-bufs and flipped with the vscanout-v1 protocol, paced by the
- * vGPU's vblank eventfd. A buffer is drawn into only while vscanoutd does
- * not hold it (between its release event and the next commit using it).
+ * vscanout-sim-vmm: a reference VMM for vscanoutd, in one of two modes.
+ *
+ * Guest RAM (the default): its "guest" draws into framebuffers in guest
+ * RAM (a memfd), which are handed to vscanoutd as udmabuf dma-bufs and
+ * flipped with the vscanout-v1 protocol, paced by the vGPU's vblank
+ * eventfd. A buffer is drawn into only while vscanoutd does not hold it
+ * (between its release event and the next commit using it).
+ *
+ * VFIO (--vfio-mdev UUID): it opens a mediated vGPU's VFIO device as a VMM
+ * does (mdev.h) and hands it to vscanoutd with set_vfio_device; vscanoutd
+ * then reads the guest's planes itself and nothing is committed. With
+ * --guest it also plays the guest's bochs display driver (bochs.h): a mode
+ * set, then an animation drawn into VRAM and flipped by panning, one frame
+ * per vblank of the eventfd (or per tick of a timer). Before it exits it
+ * releases the device and waits until vscanoutd has let go of it.
  */
+#include <ctype.h>
 #include <drm_fourcc.h>
 #include <errno.h>
 #include <getopt.h>
@@ -27,9 +38,11 @@
 #include <unistd.h>
 #include <wayland-client.h>
 
+#include "bochs.h"
 #include "draw.h"
 #include "guest.h"
 #include "kms/vblank.h"
+#include "mdev.h"
 #include "stats.h"
 #include "vscanout-v1-client-protocol.h"
 
@@ -39,8 +52,24 @@
 #define COMMIT_RING 64
 
 enum pace {
-	PACE_VBLANK,
-	PACE_FREE,
+	PACE_VBLANK, /* one frame per vblank of the vGPU's vblank eventfd */
+	PACE_TIMER,  /* one frame per tick of a timer at the output's refresh rate */
+	PACE_FREE,   /* whenever a buffer is free */
+};
+
+static const char *const pace_names[] = {
+	[PACE_VBLANK] = "vblank",
+	[PACE_TIMER] = "timer",
+	[PACE_FREE] = "free",
+};
+
+/* Where a VFIO device handed to vscanoutd stands. */
+enum vfio_state {
+	VFIO_NONE,      /* none handed over */
+	VFIO_WAITING,   /* set_vfio_device sent, no answer yet */
+	VFIO_ACTIVE,    /* the vGPU's source */
+	VFIO_RELEASING, /* release_vfio_device sent */
+	VFIO_GONE,      /* released, refused or lost: vscanoutd holds nothing */
 };
 
 struct options {
@@ -54,6 +83,9 @@ struct options {
 	bool cursor;
 	bool still;
 	uint32_t seed;
+	uint32_t pattern;
+	const char *vfio_mdev; /* may be NULL: guest RAM mode */
+	bool guest;            /* with vfio_mdev: play the guest's display driver */
 	bool trace;
 };
 
@@ -92,9 +124,12 @@ struct sim {
 	int vblank_fd;                          /* -1 until the vblank_source event */
 	const struct kms_vblank_record *record; /* may be NULL */
 	size_t record_size;
-	bool vblank_ready; /* a vblank passed since the last commit */
+	bool vblank_ready;   /* a vblank passed since the last commit */
+	uint64_t ticks;      /* vblanks or timer ticks seen */
+	uint64_t idle_ticks; /* ... that passed without a new guest frame (VFIO mode) */
 
 	int signal_fd, timer_fd;
+	int pace_fd;   /* timerfd of --pace timer, -1 otherwise */
 	bool stopping; /* no more commits; wait for the answers */
 
 	uint64_t frame;
@@ -103,6 +138,13 @@ struct sim {
 	uint64_t outstanding;
 	struct stats stats;
 	bool failed;
+
+	/* --vfio-mdev */
+	struct mdev_device mdev;
+	struct bochs_guest bochs;
+	enum vfio_state vfio_state;
+	char vfio_kind[16]; /* "dmabuf" or "region" once accepted */
+	uint64_t guest_start_ns, guest_end_ns;
 };
 
 static void fail(struct sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -254,7 +296,42 @@ static void handle_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int 
 static void handle_vfio_status(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t status,
 			       const char *message)
 {
-	fprintf(stderr, "vscanout-sim-vmm: VFIO device: status %u: %s\n", status, message);
+	struct sim *sim = data;
+	const char *sep = message[0] != '\0' ? ": " : "";
+
+	if (sim->opt.trace)
+		printf("vfio-status status=%u message=%s\n", status, message);
+	switch (status) {
+	case VSCANOUT_VGPU_V1_VFIO_STATUS_DMABUF:
+	case VSCANOUT_VGPU_V1_VFIO_STATUS_REGION:
+		if (sim->vfio_state != VFIO_WAITING) {
+			fail(sim, "VFIO status %u without set_vfio_device", status);
+			return;
+		}
+		snprintf(sim->vfio_kind, sizeof(sim->vfio_kind), "%s",
+			 status == VSCANOUT_VGPU_V1_VFIO_STATUS_DMABUF ? "dmabuf" : "region");
+		sim->vfio_state = VFIO_ACTIVE;
+		fprintf(stderr, PROGRAM ": vGPU %s shows mdev %s (%s planes)%s%s\n", sim->opt.vgpu,
+			sim->opt.vfio_mdev, sim->vfio_kind, sep, message);
+		break;
+	case VSCANOUT_VGPU_V1_VFIO_STATUS_REFUSED:
+		sim->vfio_state = VFIO_GONE;
+		fail(sim, "vscanoutd refused mdev %s%s%s", sim->opt.vfio_mdev, sep, message);
+		break;
+	case VSCANOUT_VGPU_V1_VFIO_STATUS_LOST:
+		sim->vfio_state = VFIO_GONE;
+		fail(sim, "vscanoutd lost mdev %s%s%s", sim->opt.vfio_mdev, sep, message);
+		break;
+	case VSCANOUT_VGPU_V1_VFIO_STATUS_RELEASED:
+		if (sim->vfio_state != VFIO_RELEASING)
+			fail(sim, "VFIO device released without release_vfio_device%s%s", sep,
+			     message);
+		sim->vfio_state = VFIO_GONE;
+		break;
+	default:
+		fail(sim, "unknown VFIO status %u%s%s", status, sep, message);
+		break;
+	}
 }
 
 static const struct vscanout_vgpu_v1_listener vgpu_listener = {
@@ -417,14 +494,14 @@ static struct sim_buffer *free_buffer(struct sim *sim)
 
 static bool may_commit(struct sim *sim)
 {
-	if (sim->stopping || sim->failed)
+	if (sim->stopping || sim->failed || sim->opt.vfio_mdev != NULL)
 		return false;
 	/*
 	 * Paced: one frame per vblank, once the previous one is on screen.
 	 * A commit made while the previous one still waits for its flip would
 	 * wait a whole refresh in vscanoutd, and every later one with it.
 	 */
-	if (sim->opt.pace == PACE_VBLANK && (!sim->vblank_ready || sim->outstanding > 0))
+	if (sim->opt.pace != PACE_FREE && (!sim->vblank_ready || sim->outstanding > 0))
 		return false;
 	/* Free: mailbox semantics keep at most two outstanding; more means the output is off. */
 	return sim->outstanding < COMMIT_RING / 2 && free_buffer(sim) != NULL;
@@ -481,6 +558,8 @@ static void handle_vblank(struct sim *sim)
 		     n < 0 ? strerror(errno) : "short read");
 		return;
 	}
+	sim->ticks += count;
+	sim->idle_ticks += count - 1;
 	sim->vblank_ready = true;
 	if (sim->opt.trace && sim->record != NULL) {
 		struct kms_vblank_state state;
@@ -489,6 +568,60 @@ static void handle_vblank(struct sim *sim)
 		       " woke_ns=%" PRIu64 "\n",
 		       count, state.sequence, state.timestamp_ns, woke_ns);
 	}
+}
+
+static void handle_pace_timer(struct sim *sim)
+{
+	uint64_t expirations;
+	if (read(sim->pace_fd, &expirations, sizeof(expirations)) != (ssize_t)sizeof(expirations))
+		return;
+	sim->ticks += expirations;
+	sim->idle_ticks += expirations - 1;
+	sim->vblank_ready = true;
+}
+
+/*
+ * VFIO mode: at each tick the guest draws its next frame and pans to it;
+ * once stopping, the device is released.
+ */
+static void guest_step(struct sim *sim)
+{
+	if (sim->failed)
+		return;
+	if (sim->stopping) {
+		if (sim->vfio_state == VFIO_ACTIVE) {
+			vscanout_vgpu_v1_release_vfio_device(sim->vgpu);
+			sim->vfio_state = VFIO_RELEASING;
+		}
+		return;
+	}
+	if (!sim->opt.guest || !sim->vblank_ready)
+		return;
+	sim->vblank_ready = false;
+	int ret = bochs_guest_next_frame(&sim->bochs);
+	if (ret < 0) {
+		fail(sim, "guest: cannot pan: %s", strerror(-ret));
+		return;
+	}
+	sim->guest_end_ns = now_ns();
+	if (sim->opt.trace)
+		printf("guest frame=%" PRIu64 " y_offset=%u time_ns=%" PRIu64 "\n",
+		       sim->bochs.frame - 1, sim->bochs.shown * sim->bochs.height,
+		       sim->guest_end_ns);
+	if (sim->opt.frames != 0 && sim->bochs.frame >= sim->opt.frames)
+		sim->stopping = true;
+}
+
+/* Whether the loop is done: stopped with nothing left to wait for, or failed. */
+static bool finished(struct sim *sim)
+{
+	if (sim->failed)
+		return true;
+	if (!sim->stopping)
+		return false;
+	if (sim->opt.vfio_mdev != NULL)
+		return sim->vfio_state == VFIO_NONE || sim->vfio_state == VFIO_GONE;
+	return sim->outstanding == 0;
 }
 
 static void handle_signal(struct sim *sim)
@@ -506,27 +639,34 @@ static void handle_timer(struct sim *sim)
 }
 
 /*
- * The loop: wayland events, vblanks, the --seconds timer and signals, all
- * polled; a frame is committed whenever the pacing and a free buffer allow.
- * Ends once stopping and every commit is answered.
+ * The loop: wayland events, vblanks (or the pace timer), the --seconds
+ * timer and signals, all polled; a frame is committed whenever the pacing
+ * and a free buffer allow (in VFIO mode the guest draws and pans instead).
+ * Ends once stopping and every commit is answered, or the VFIO device is
+ * released.
  */
 static int run(struct sim *sim)
 {
-	while (!(sim->stopping && sim->outstanding == 0) && !sim->failed) {
-		while (may_commit(sim))
-			commit_frame(sim);
-		if (sim->stopping && sim->outstanding == 0)
+	while (!finished(sim)) {
+		if (sim->opt.vfio_mdev != NULL) {
+			guest_step(sim);
+		} else {
+			while (may_commit(sim))
+				commit_frame(sim);
+		}
+		if (finished(sim))
 			break;
 
 		while (wl_display_prepare_read(sim->display) != 0) {
 			if (wl_display_dispatch_pending(sim->display) < 0)
 				goto error_connection;
 		}
-		struct pollfd fds[4] = {
+		struct pollfd fds[5] = {
 			{.fd = wl_display_get_fd(sim->display), .events = POLLIN},
 			{.fd = sim->vblank_fd, .events = POLLIN},
 			{.fd = sim->signal_fd, .events = POLLIN},
 			{.fd = sim->timer_fd, .events = POLLIN},
+			{.fd = sim->pace_fd, .events = POLLIN},
 		};
 		if (wl_display_flush(sim->display) < 0) {
 			if (errno == EAGAIN) {
@@ -536,7 +676,7 @@ static int run(struct sim *sim)
 				goto error_connection;
 			}
 		}
-		if (poll(fds, 4, -1) < 0) {
+		if (poll(fds, 5, -1) < 0) {
 			wl_display_cancel_read(sim->display);
 			if (errno == EINTR)
 				continue;
@@ -557,6 +697,8 @@ static int run(struct sim *sim)
 			handle_signal(sim);
 		if (fds[3].revents & POLLIN)
 			handle_timer(sim);
+		if (fds[4].revents & POLLIN)
+			handle_pace_timer(sim);
 	}
 	return sim->failed ? -1 : 0;
 
@@ -564,6 +706,69 @@ error_connection:
 	print_protocol_error(sim);
 	sim->failed = true;
 	return -1;
+}
+
+static int setup_pace_timer(struct sim *sim)
+{
+	uint32_t mhz = sim->output_refresh_mhz != 0 ? sim->output_refresh_mhz : 60000;
+	uint64_t period_ns = 1000000000000ull / mhz;
+	struct timespec period = {.tv_sec = (time_t)(period_ns / 1000000000u),
+				  .tv_nsec = (long)(period_ns % 1000000000u)};
+	struct itimerspec spec = {.it_value = period, .it_interval = period};
+	sim->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sim->pace_fd < 0 || timerfd_settime(sim->pace_fd, 0, &spec, NULL) < 0) {
+		fprintf(stderr, PROGRAM ": cannot set up the pace timer: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * VFIO mode: open the mdev's device, hand it to vscanoutd and wait for its
+ * answer; with --guest set the guest's mode and draw its first frame.
+ */
+static int setup_vfio(struct sim *sim, uint32_t width, uint32_t height)
+{
+	char msg[256];
+	int ret = mdev_device_open(&sim->mdev, sim->opt.vfio_mdev, msg, sizeof(msg));
+	if (ret < 0) {
+		fprintf(stderr, PROGRAM ": %s\n", msg);
+		return -1;
+	}
+	vscanout_vgpu_v1_set_vfio_device(sim->vgpu, sim->mdev.device_fd);
+	sim->vfio_state = VFIO_WAITING;
+	while (sim->vfio_state == VFIO_WAITING && !sim->failed) {
+		if (roundtrip(sim) < 0)
+			return -1;
+	}
+	if (sim->failed)
+		return -1;
+	if (!sim->opt.guest)
+		return 0;
+
+	ret = bochs_guest_init(&sim->bochs, &sim->mdev, width, height, sim->opt.pattern);
+	if (ret == -ENODEV) {
+		fprintf(stderr, PROGRAM ": mdev %s has no bochs VBE interface in BAR2\n",
+			sim->opt.vfio_mdev);
+		return -1;
+	} else if (ret == -ENOSPC) {
+		fprintf(stderr,
+			PROGRAM ": a %ux%u frame does not fit in the %" PRIu64
+				" MiB of VRAM of mdev %s\n",
+			width, height, (uint64_t)sim->mdev.bar0.size >> 20, sim->opt.vfio_mdev);
+		return -1;
+	} else if (ret < 0) {
+		fprintf(stderr, PROGRAM ": guest: cannot set a %ux%u mode on mdev %s: %s\n", width,
+			height, sim->opt.vfio_mdev, strerror(-ret));
+		return -1;
+	}
+	if (sim->bochs.n_frames < 2)
+		fprintf(stderr,
+			PROGRAM ": two %ux%u frames do not fit in VRAM; the guest draws into the "
+				"frame shown\n",
+			width, height);
+	sim->guest_start_ns = sim->guest_end_ns = now_ns();
+	return 0;
 }
 
 static int setup(struct sim *sim)
@@ -590,7 +795,8 @@ static int setup(struct sim *sim)
 		fprintf(stderr, PROGRAM ": vGPU %s is not shown on any output\n", sim->opt.vgpu);
 		return -1;
 	}
-	if (sim->output_width == 0 && sim->opt.width == 0) {
+	bool draws = sim->opt.vfio_mdev == NULL || sim->opt.guest;
+	if (draws && sim->output_width == 0 && sim->opt.width == 0) {
 		fprintf(stderr, PROGRAM ": output %s of vGPU %s is off; give --size\n",
 			sim->output_name, sim->opt.vgpu);
 		return -1;
@@ -599,9 +805,13 @@ static int setup(struct sim *sim)
 		fprintf(stderr, PROGRAM ": no vblank source received\n");
 		return -1;
 	}
+	if (sim->opt.pace == PACE_TIMER && setup_pace_timer(sim) < 0)
+		return -1;
 
 	uint32_t width = sim->opt.width ? sim->opt.width : sim->output_width;
 	uint32_t height = sim->opt.height ? sim->opt.height : sim->output_height;
+	if (sim->opt.vfio_mdev != NULL)
+		return setup_vfio(sim, width, height);
 	size_t frame_size = guest_ram_page_align((size_t)((width * 4 + 63) & ~63u) * height);
 	size_t cursor_size = guest_ram_page_align(DRAW_CURSOR_SIZE * DRAW_CURSOR_SIZE * 4);
 	int ret = guest_ram_init(&sim->ram, frame_size * sim->opt.buffers + cursor_size);
@@ -613,6 +823,7 @@ static int setup(struct sim *sim)
 		struct sim_buffer *b = &sim->buffers[i];
 		if (buffer_create(sim, b, width, height, DRM_FORMAT_XRGB8888) < 0)
 			return -1;
+		draw_target_set_pattern(&b->target, sim->opt.pattern);
 		if (sim->opt.still)
 			draw_still(&b->target, sim->opt.seed);
 		else
@@ -652,8 +863,12 @@ static void teardown(struct sim *sim)
 		munmap((void *)sim->record, sim->record_size);
 	if (sim->vblank_fd >= 0)
 		close(sim->vblank_fd);
+	if (sim->pace_fd >= 0)
+		close(sim->pace_fd);
 	if (sim->timer_fd >= 0)
 		close(sim->timer_fd);
+	/* vscanoutd has let go of the device (or the connection is gone): close ours. */
+	mdev_device_close(&sim->mdev);
 	if (sim->signal_fd >= 0)
 		close(sim->signal_fd);
 	guest_ram_finish(&sim->ram);
@@ -669,7 +884,9 @@ static void usage(FILE *out)
 		"\n"
 		"A reference VMM for vscanoutd: guest RAM in a memfd, framebuffers as udmabuf\n"
 		"dma-bufs, animated frames paced by the vGPU's vblank eventfd, and\n"
-		"presentation statistics at the end.\n"
+		"presentation statistics at the end. With --vfio-mdev it hands a mediated\n"
+		"vGPU's VFIO device to vscanoutd instead, which then reads the guest's planes\n"
+		"itself; --guest also plays the guest's bochs display driver on it.\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket PATH    vscanoutd's socket (default: $XDG_RUNTIME_DIR/vscanout-0,\n"
@@ -679,19 +896,27 @@ static void usage(FILE *out)
 		"  -b, --buffers N      framebuffers to cycle through, 2 to %d (default: 3)\n"
 		"  -n, --frames N       commit N frames, then wait for their answers and stop\n"
 		"  -t, --seconds S      commit frames for S seconds (decimals allowed)\n"
-		"  -p, --pace MODE      vblank: one commit per vblank of the eventfd, once the\n"
+		"  -p, --pace MODE      vblank: one frame per vblank of the eventfd, once the\n"
 		"                       previous frame is on screen (default);\n"
-		"                       free: commit whenever a buffer is free\n"
+		"                       timer: the same, per tick of a timer at the output's\n"
+		"                       refresh rate; free: commit whenever a buffer is free\n"
 		"  -c, --cursor         show a cursor that moves around\n"
 		"      --still SEED     show one still picture (a hash of x, y and SEED)\n"
 		"                       in every frame instead of the animation\n"
+		"      --pattern N      the animation's look, 0 to %d (default: 0)\n"
+		"      --vfio-mdev UUID open the VFIO device of mdev UUID as a VMM does and hand\n"
+		"                       it to vscanoutd (set_vfio_device); nothing is committed\n"
+		"      --guest          with --vfio-mdev: set a bochs VBE mode of the output's\n"
+		"                       size (or --size) and animate it in VRAM, flipping by\n"
+		"                       panning, one frame per vblank (or timer tick)\n"
 		"      --trace          print every commit, vblank and event on stdout\n"
 		"  -h, --help           show this help and exit\n"
 		"\n"
 		"Without --frames or --seconds it runs until SIGINT or SIGTERM. Exit status:\n"
-		"0 when every frame was answered and at least one presented, 1 on an error,\n"
-		"2 on a bad option.\n",
-		MAX_BUFFERS);
+		"0 when every frame was answered and at least one presented (VFIO mode: when\n"
+		"the device was accepted and released again), 1 on an error (VFIO mode: also\n"
+		"when vscanoutd refused or lost the device), 2 on a bad option.\n",
+		MAX_BUFFERS, DRAW_PATTERNS - 1);
 }
 
 static int parse_u64(const char *text, uint64_t *value)
@@ -717,10 +942,23 @@ static int parse_size(const char *text, uint32_t *width, uint32_t *height)
 	return 0;
 }
 
+/* A UUID in its text form: 8-4-4-4-12 hexadecimal digits. */
+static bool valid_uuid(const char *text)
+{
+	static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	if (strlen(text) != sizeof(form) - 1)
+		return false;
+	for (size_t i = 0; form[i] != '\0'; i++) {
+		if (form[i] == '-' ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
+			return false;
+	}
+	return true;
+}
+
 /* Returns 0, 1 to exit successfully (help), or 2 on a bad option (reported). */
 static int parse_options(struct options *opt, int argc, char **argv)
 {
-	enum { OPT_SIZE = 256, OPT_STILL, OPT_TRACE };
+	enum { OPT_SIZE = 256, OPT_STILL, OPT_TRACE, OPT_PATTERN, OPT_VFIO_MDEV, OPT_GUEST };
 	static const struct option long_options[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"vgpu", required_argument, NULL, 'g'},
@@ -732,11 +970,15 @@ static int parse_options(struct options *opt, int argc, char **argv)
 		{"cursor", no_argument, NULL, 'c'},
 		{"still", required_argument, NULL, OPT_STILL},
 		{"trace", no_argument, NULL, OPT_TRACE},
+		{"pattern", required_argument, NULL, OPT_PATTERN},
+		{"vfio-mdev", required_argument, NULL, OPT_VFIO_MDEV},
+		{"guest", no_argument, NULL, OPT_GUEST},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	uint64_t value;
 	char *end;
+	bool buffers_set = false;
 
 	*opt = (struct options){.buffers = 3, .pace = PACE_VBLANK};
 	opterr = 0;
@@ -766,6 +1008,7 @@ static int parse_options(struct options *opt, int argc, char **argv)
 				return 2;
 			}
 			opt->buffers = (unsigned int)value;
+			buffers_set = true;
 			break;
 		case 'n':
 			if (parse_u64(optarg, &opt->frames) < 0 || opt->frames == 0) {
@@ -789,10 +1032,13 @@ static int parse_options(struct options *opt, int argc, char **argv)
 		case 'p':
 			if (strcmp(optarg, "vblank") == 0) {
 				opt->pace = PACE_VBLANK;
+			} else if (strcmp(optarg, "timer") == 0) {
+				opt->pace = PACE_TIMER;
 			} else if (strcmp(optarg, "free") == 0) {
 				opt->pace = PACE_FREE;
 			} else {
-				fprintf(stderr, PROGRAM ": --pace '%s' is not vblank or free\n",
+				fprintf(stderr,
+					PROGRAM ": --pace '%s' is not vblank, timer or free\n",
 					optarg);
 				return 2;
 			}
@@ -812,6 +1058,27 @@ static int parse_options(struct options *opt, int argc, char **argv)
 			break;
 		case OPT_TRACE:
 			opt->trace = true;
+			break;
+		case OPT_PATTERN:
+			if (parse_u64(optarg, &value) < 0 || value >= DRAW_PATTERNS) {
+				fprintf(stderr, PROGRAM ": --pattern '%s' is not 0 to %d\n", optarg,
+					DRAW_PATTERNS - 1);
+				return 2;
+			}
+			opt->pattern = (uint32_t)value;
+			break;
+		case OPT_VFIO_MDEV:
+			if (!valid_uuid(optarg)) {
+				fprintf(stderr,
+					PROGRAM ": --vfio-mdev '%s' is not a UUID "
+						"(xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n",
+					optarg);
+				return 2;
+			}
+			opt->vfio_mdev = optarg;
+			break;
+		case OPT_GUEST:
+			opt->guest = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -837,7 +1104,44 @@ static int parse_options(struct options *opt, int argc, char **argv)
 		fprintf(stderr, PROGRAM ": --vgpu NAME is required\n");
 		return 2;
 	}
+	if (opt->guest && opt->vfio_mdev == NULL) {
+		fprintf(stderr, PROGRAM ": --guest needs --vfio-mdev UUID\n");
+		return 2;
+	}
+	if (opt->vfio_mdev != NULL) {
+		/* vscanoutd reads the guest's planes: there is nothing to commit. */
+		const char *conflict = opt->cursor              ? "--cursor"
+				       : opt->still             ? "--still"
+				       : buffers_set            ? "--buffers"
+				       : opt->pace == PACE_FREE ? "--pace free"
+								: NULL;
+		if (conflict != NULL) {
+			fprintf(stderr, PROGRAM ": %s does not go with --vfio-mdev\n", conflict);
+			return 2;
+		}
+	}
 	return 0;
+}
+
+static void print_vfio_summary(struct sim *sim)
+{
+	printf("vgpu %s on output %s (%ux%u at %u.%03u Hz), VFIO mdev %s (%s), pace %s\n",
+	       sim->opt.vgpu, sim->output_name, sim->output_width, sim->output_height,
+	       sim->output_refresh_mhz / 1000, sim->output_refresh_mhz % 1000, sim->opt.vfio_mdev,
+	       sim->vfio_kind, pace_names[sim->opt.pace]);
+	if (sim->opt.guest) {
+		const struct bochs_guest *g = &sim->bochs;
+		double seconds = (double)(sim->guest_end_ns - sim->guest_start_ns) / 1e9;
+		printf("guest mode: %ux%u, pattern %u, %s\n", g->width, g->height, sim->opt.pattern,
+		       g->n_frames == 2 ? "double-buffered by panning" : "one frame");
+		printf("guest frames drawn: %" PRIu64 "\n", g->frame);
+		printf("guest pans: %" PRIu64 "\n", g->pans);
+		printf("guest frames per second: %.2f\n",
+		       seconds > 0 ? (double)(g->frame - 1) / seconds : 0.0);
+		printf("%s without a new frame: %" PRIu64 "\n",
+		       sim->opt.pace == PACE_VBLANK ? "vblanks" : "timer ticks", sim->idle_ticks);
+	}
+	printf("VFIO device released\n");
 }
 
 static int setup_signals_and_timer(struct sim *sim)
@@ -868,8 +1172,9 @@ static int setup_signals_and_timer(struct sim *sim)
 
 int main(int argc, char **argv)
 {
-	struct sim sim = {.vblank_fd = -1, .signal_fd = -1, .timer_fd = -1};
+	struct sim sim = {.vblank_fd = -1, .signal_fd = -1, .timer_fd = -1, .pace_fd = -1};
 	sim.ram.memfd = sim.ram.udmabuf = -1;
+	mdev_device_init(&sim.mdev);
 
 	int ret = parse_options(&sim.opt, argc, argv);
 	if (ret != 0)
@@ -890,9 +1195,14 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 
+	if (sim.opt.vfio_mdev != NULL) {
+		print_vfio_summary(&sim);
+		teardown(&sim);
+		return EXIT_SUCCESS;
+	}
 	printf("vgpu %s on output %s (%ux%u at %u.%03u Hz), pace %s\n", sim.opt.vgpu,
 	       sim.output_name, sim.output_width, sim.output_height, sim.output_refresh_mhz / 1000,
-	       sim.output_refresh_mhz % 1000, sim.opt.pace == PACE_VBLANK ? "vblank" : "free");
+	       sim.output_refresh_mhz % 1000, pace_names[sim.opt.pace]);
 	stats_print(&sim.stats, stdout);
 	bool ok = sim.stats.presented > 0;
 	if (!ok)
