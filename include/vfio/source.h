@@ -68,7 +68,7 @@ struct vfio_source_impl {
 /* Counters of a source since it was created, for inspection. */
 struct vfio_source_stats {
 	uint64_t polls;            /* poll ticks */
-	uint64_t changes;          /* polls that found a changed plane */
+	uint64_t changes;          /* polls that handed a frame over (region planes: every poll) */
 	uint64_t imports;          /* dma-bufs obtained with GET_GFX_DMABUF */
 	uint64_t cache_hits;       /* changes served by the LRU cache */
 	uint64_t transient_errors; /* failed queries or imports retried later */
