@@ -63,19 +63,25 @@ def tail(path, lines=15):
         return ""
 
 
+def card_driver(card):
+    device = os.path.join("/sys/class/drm", card, "device")
+    # virtio-gpu's card hangs off the PCI device; virtio_gpu drives the
+    # virtio device below it.
+    for link in glob.glob(os.path.join(device, "virtio*", "driver")):
+        return os.path.basename(os.path.realpath(link))
+    link = os.path.join(device, "driver")
+    if os.path.exists(link):
+        return os.path.basename(os.path.realpath(link))
+    # vkms' platform device has no driver; its name says it.
+    return os.path.basename(os.path.realpath(device))
+
+
 def connectors():
     """Connector name -> (card, driver) for every KMS connector."""
     found = {}
     for path in sorted(glob.glob("/sys/class/drm/card[0-9]*-*")):
         card, name = os.path.basename(path).split("-", 1)
-        device = os.path.join("/sys/class/drm", card, "device")
-        driver = os.path.join(device, "driver")
-        # vkms' platform device has no driver link; its name says it.
-        if os.path.exists(driver):
-            driver = os.path.basename(os.path.realpath(driver))
-        else:
-            driver = os.path.basename(os.path.realpath(device))
-        found[name] = (card, driver)
+        found[name] = (card, card_driver(card))
     return found
 
 
@@ -83,7 +89,7 @@ def check_monitors():
     found = connectors()
     want = {"Virtual-1": "vkms", "Virtual-2": "virtio_gpu", "Virtual-3": "virtio_gpu"}
     for name, driver in want.items():
-        if name not in found or not found[name][1].startswith(driver):
+        if name not in found or found[name][1] != driver:
             have = ", ".join(f"{n} ({c}, {d})" for n, (c, d) in found.items()) or "none"
             raise DemoError(f"expected {name} on {driver}; the VM has: {have}")
     # Heads beyond the first start disconnected.
