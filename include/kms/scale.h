@@ -11,13 +11,15 @@
  * mapping for points and sizes, to place the guest's cursor.
  *
  * Sizes above KMS_SCALE_MAX_SIZE are treated as KMS_SCALE_MAX_SIZE, the
- * largest that 16.16 fixed point holds.
+ * largest that 16.16 fixed point holds, and coordinates beyond
+ * ±KMS_SCALE_MAX_POINT as ±KMS_SCALE_MAX_POINT, so no arithmetic overflows.
  */
 
 struct kms_rect;
 struct kms_fixed_rect;
 
-#define KMS_SCALE_MAX_SIZE 65535u
+#define KMS_SCALE_MAX_SIZE  65535u
+#define KMS_SCALE_MAX_POINT (1 << 24)
 
 /* How a source of another size than the output is shown. */
 enum kms_scale {
