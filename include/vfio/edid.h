@@ -41,9 +41,11 @@
  * become '?').
  *
  * The pixel clock is rounded to the nearest 10 kHz, the unit of EDID
- * timings; every other field of the mode is encoded exactly. An interlaced
- * mode is stored per field as EDID does: its vdisplay and vertical sync
- * offsets must be even and vtotal odd.
+ * timings; the other timings are encoded exactly. Of the flags, the sync
+ * polarities (negative unless DRM_MODE_FLAG_P[HV]SYNC) and interlace are
+ * kept; hskew, vscan and other flags are not. An interlaced mode is
+ * stored per field as EDID does: its vdisplay and vertical sync offsets
+ * must be even and vtotal odd.
  *
  * Returns 0, or -EINVAL with `out` untouched when the mode cannot be
  * encoded: clock 0 or above 655.35 MHz, timings out of order (hdisplay <=
