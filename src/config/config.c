@@ -30,6 +30,15 @@ enum output_key {
 	OUTPUT_KEY_VGPU = 1 << 1,
 	OUTPUT_KEY_FLIP = 1 << 2,
 	OUTPUT_KEY_PLACEHOLDER = 1 << 3,
+	OUTPUT_KEY_SCALE = 1 << 4,
+};
+
+/* Keys of [vgpu], as bits for "seen" tracking. */
+enum vgpu_key {
+	VGPU_KEY_ALLOW_UID = 1 << 0,
+	VGPU_KEY_ALLOW_GID = 1 << 1,
+	VGPU_KEY_EDID = 1 << 2,
+	VGPU_KEY_POLL = 1 << 3,
 };
 
 /*
@@ -48,9 +57,10 @@ struct parse {
 	struct config_output *output; /* may be NULL: the current [output] */
 	unsigned output_keys_seen;
 	struct config_vgpu *vgpu; /* may be NULL: the current [vgpu] */
-	bool vgpu_uid_seen, vgpu_gid_seen;
+	unsigned vgpu_keys_seen;
 	bool daemon_seen;
 	bool daemon_log_level_seen, daemon_seat_seen, daemon_socket_seen;
+	bool daemon_control_group_seen;
 };
 
 static void parse_error(struct parse *p, const char *fmt, ...)
@@ -115,6 +125,7 @@ static void begin_output(struct parse *p, const char *name)
 	}
 	output->flip = CONFIG_FLIP_DEFAULT;
 	output->placeholder = CONFIG_PLACEHOLDER_DEFAULT;
+	output->scale = KMS_SCALE_FIT;
 	output->line = p->line;
 	wl_list_insert(p->result.outputs.prev, &output->link);
 	p->section = SECTION_OUTPUT;
@@ -153,11 +164,13 @@ static void begin_vgpu(struct parse *p, const char *name)
 		p->section = SECTION_INVALID;
 		return;
 	}
+	vgpu->edid = CONFIG_EDID_MONITOR;
+	vgpu->poll_interval_ms = 0;
 	vgpu->line = p->line;
 	wl_list_insert(p->result.vgpus.prev, &vgpu->link);
 	p->section = SECTION_VGPU;
 	p->vgpu = vgpu;
-	p->vgpu_uid_seen = p->vgpu_gid_seen = false;
+	p->vgpu_keys_seen = 0;
 }
 
 /* "output NAME" or "vgpu NAME": the name, or NULL when `header` is another section. */
@@ -259,6 +272,34 @@ static void set_string(struct parse *p, char **field, const char *value)
 		p->out_of_memory = true;
 }
 
+/*
+ * A user (or group) id or name: a number, or looked up in the user (group)
+ * database. Returns false when no such name exists.
+ */
+static bool parse_id(const char *tok, bool users, unsigned *id)
+{
+	unsigned long n;
+	char *end;
+	errno = 0;
+	n = strtoul(tok, &end, 10);
+	if (isdigit((unsigned char)tok[0]) && *end == '\0' && errno == 0 && n < UINT32_MAX) {
+		*id = (unsigned)n;
+		return true;
+	}
+	if (users) {
+		struct passwd *pw = getpwnam(tok);
+		if (pw == NULL)
+			return false;
+		*id = pw->pw_uid;
+	} else {
+		struct group *gr = getgrnam(tok);
+		if (gr == NULL)
+			return false;
+		*id = gr->gr_gid;
+	}
+	return true;
+}
+
 static void parse_daemon_key(struct parse *p, const char *key, const char *value)
 {
 	bool *seen;
@@ -268,8 +309,12 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		seen = &p->daemon_seat_seen;
 	else if (strcmp(key, "socket") == 0)
 		seen = &p->daemon_socket_seen;
+	else if (strcmp(key, "control-group") == 0)
+		seen = &p->daemon_control_group_seen;
 	else {
-		parse_error(p, "unknown key '%s' in [daemon] (known keys: log-level, seat, socket)",
+		parse_error(p,
+			    "unknown key '%s' in [daemon] (known keys: log-level, seat, socket, "
+			    "control-group)",
 			    key);
 		return;
 	}
@@ -294,6 +339,19 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 				    value);
 		else
 			set_string(p, &p->result.socket_path, value);
+		return;
+	}
+	if (strcmp(key, "control-group") == 0) {
+		unsigned gid;
+		if (value[0] == '\0' || strpbrk(value, ", \t") != NULL)
+			parse_error(p, "[daemon] control-group '%s' is not one group name or id",
+				    value);
+		else if (!parse_id(value, false, &gid))
+			parse_error(p, "[daemon] control-group: no group '%s'", value);
+		else {
+			p->result.control_gid = (gid_t)gid;
+			p->result.control_gid_set = true;
+		}
 		return;
 	}
 	for (size_t i = 0; i < sizeof(log_level_values) / sizeof(log_level_values[0]); i++) {
@@ -324,29 +382,11 @@ static ssize_t parse_id_list(struct parse *p, const char *key, const char *value
 	char *save = NULL;
 	for (char *tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	     tok = strtok_r(NULL, ", \t", &save)) {
-		unsigned long id;
-		char *end;
-		errno = 0;
-		id = strtoul(tok, &end, 10);
-		if (isdigit((unsigned char)tok[0]) && *end == '\0' && errno == 0 &&
-		    id < UINT32_MAX) {
-			/* a number */
-		} else if (users) {
-			struct passwd *pw = getpwnam(tok);
-			if (pw == NULL) {
-				parse_error(p, "[vgpu %s] %s: no user '%s'", p->vgpu->name, key,
-					    tok);
-				goto error;
-			}
-			id = pw->pw_uid;
-		} else {
-			struct group *gr = getgrnam(tok);
-			if (gr == NULL) {
-				parse_error(p, "[vgpu %s] %s: no group '%s'", p->vgpu->name, key,
-					    tok);
-				goto error;
-			}
-			id = gr->gr_gid;
+		unsigned id;
+		if (!parse_id(tok, users, &id)) {
+			parse_error(p, "[vgpu %s] %s: no %s '%s'", p->vgpu->name, key,
+				    users ? "user" : "group", tok);
+			goto error;
 		}
 		unsigned *grown = realloc(list, (n + 1) * sizeof(*list));
 		if (grown == NULL) {
@@ -354,7 +394,7 @@ static ssize_t parse_id_list(struct parse *p, const char *key, const char *value
 			goto error;
 		}
 		list = grown;
-		list[n++] = (unsigned)id;
+		list[n++] = id;
 	}
 	free(copy);
 	if (n == 0) {
@@ -371,35 +411,85 @@ error:
 	return -1;
 }
 
+/* "vblank" (0) or "Nms" with N in 1..CONFIG_POLL_MAX_MS. */
+static int parse_poll(const char *text, uint32_t *interval_ms)
+{
+	if (strcmp(text, "vblank") == 0) {
+		*interval_ms = 0;
+		return 0;
+	}
+	if (!isdigit((unsigned char)text[0]))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long ms = strtoul(text, &end, 10);
+	if (errno != 0 || ms < 1 || ms > CONFIG_POLL_MAX_MS || strcmp(end, "ms") != 0)
+		return -EINVAL;
+	*interval_ms = (uint32_t)ms;
+	return 0;
+}
+
 static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 {
 	struct config_vgpu *vgpu = p->vgpu;
-	bool users;
+	unsigned bit;
 	if (strcmp(key, "allow-uid") == 0)
-		users = true;
+		bit = VGPU_KEY_ALLOW_UID;
 	else if (strcmp(key, "allow-gid") == 0)
-		users = false;
+		bit = VGPU_KEY_ALLOW_GID;
+	else if (strcmp(key, "edid") == 0)
+		bit = VGPU_KEY_EDID;
+	else if (strcmp(key, "poll") == 0)
+		bit = VGPU_KEY_POLL;
 	else {
-		parse_error(p, "unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid)",
-			    key, vgpu->name);
+		parse_error(
+			p,
+			"unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid, edid, "
+			"poll)",
+			key, vgpu->name);
 		return;
 	}
-	bool *seen = users ? &p->vgpu_uid_seen : &p->vgpu_gid_seen;
-	if (*seen) {
+	if (p->vgpu_keys_seen & bit) {
 		parse_error(p, "[vgpu %s] %s is set twice", vgpu->name, key);
 		return;
 	}
-	*seen = true;
-	unsigned *ids = NULL;
-	ssize_t n = parse_id_list(p, key, value, users, &ids);
-	if (n < 0)
-		return;
-	if (users) {
-		vgpu->allow_uids = (uid_t *)ids;
-		vgpu->n_allow_uids = (size_t)n;
-	} else {
-		vgpu->allow_gids = (gid_t *)ids;
-		vgpu->n_allow_gids = (size_t)n;
+	p->vgpu_keys_seen |= bit;
+
+	switch (bit) {
+	case VGPU_KEY_ALLOW_UID:
+	case VGPU_KEY_ALLOW_GID: {
+		bool users = bit == VGPU_KEY_ALLOW_UID;
+		unsigned *ids = NULL;
+		ssize_t n = parse_id_list(p, key, value, users, &ids);
+		if (n < 0)
+			break;
+		if (users) {
+			vgpu->allow_uids = (uid_t *)ids;
+			vgpu->n_allow_uids = (size_t)n;
+		} else {
+			vgpu->allow_gids = (gid_t *)ids;
+			vgpu->n_allow_gids = (size_t)n;
+		}
+		break;
+	}
+	case VGPU_KEY_EDID:
+		if (strcmp(value, "monitor") == 0)
+			vgpu->edid = CONFIG_EDID_MONITOR;
+		else if (strcmp(value, "generate") == 0)
+			vgpu->edid = CONFIG_EDID_GENERATE;
+		else if (strcmp(value, "off") == 0)
+			vgpu->edid = CONFIG_EDID_OFF;
+		else
+			parse_error(p, "[vgpu %s] edid '%s' is not one of monitor, generate, off",
+				    vgpu->name, value);
+		break;
+	case VGPU_KEY_POLL:
+		if (parse_poll(value, &vgpu->poll_interval_ms) < 0)
+			parse_error(p,
+				    "[vgpu %s] poll '%s' is not vblank or Nms with N from 1 to %d "
+				    "(e.g. 16ms)",
+				    vgpu->name, value, CONFIG_POLL_MAX_MS);
+		break;
 	}
 }
 
@@ -415,10 +505,12 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 		bit = OUTPUT_KEY_FLIP;
 	else if (strcmp(key, "placeholder") == 0)
 		bit = OUTPUT_KEY_PLACEHOLDER;
+	else if (strcmp(key, "scale") == 0)
+		bit = OUTPUT_KEY_SCALE;
 	else {
 		parse_error(p,
 			    "unknown key '%s' in [output %s] (known keys: mode, vgpu, flip, "
-			    "placeholder)",
+			    "placeholder, scale)",
 			    key, output->name);
 		return;
 	}
@@ -462,6 +554,11 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 	case OUTPUT_KEY_PLACEHOLDER:
 		if (config_parse_colour(value, &output->placeholder) < 0)
 			parse_error(p, "[output %s] placeholder '%s' is not a colour like #202020",
+				    output->name, value);
+		break;
+	case OUTPUT_KEY_SCALE:
+		if (kms_scale_from_name(value, &output->scale) < 0)
+			parse_error(p, "[output %s] scale '%s' is not one of fit, center, stretch",
 				    output->name, value);
 		break;
 	}
@@ -614,6 +711,30 @@ bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, g
 	return false;
 }
 
+void config_vgpu_settings(const struct config *cfg, const char *name, uint32_t *poll_interval_ms,
+			  enum config_edid *edid)
+{
+	const struct config_vgpu *vgpu = config_find_vgpu(cfg, name);
+	*poll_interval_ms = vgpu != NULL ? vgpu->poll_interval_ms : 0;
+	*edid = vgpu != NULL ? vgpu->edid : CONFIG_EDID_MONITOR;
+}
+
+bool config_control_allows(const struct config *cfg, uid_t uid, gid_t gid,
+			   const gid_t *supplementary, size_t n)
+{
+	if (uid == 0)
+		return true;
+	if (!cfg->control_gid_set)
+		return false;
+	if (gid == cfg->control_gid)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (supplementary[i] == cfg->control_gid)
+			return true;
+	}
+	return false;
+}
+
 int config_socket_path(const struct config *cfg, char *buf, size_t size)
 {
 	int n;
@@ -655,6 +776,8 @@ void config_move(struct config *dst, struct config *src)
 	dst->log_level_set = src->log_level_set;
 	dst->seat = src->seat;
 	dst->socket_path = src->socket_path;
+	dst->control_gid_set = src->control_gid_set;
+	dst->control_gid = src->control_gid;
 	src->seat = src->socket_path = NULL;
 	wl_list_insert_list(&dst->outputs, &src->outputs);
 	wl_list_insert_list(&dst->vgpus, &src->vgpus);

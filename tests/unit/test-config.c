@@ -77,8 +77,9 @@ static void test_errors(void)
 	} cases[] = {
 		{"[daemon]\nlog-level = loud\n", "test.conf:2: [daemon] log-level 'loud' is not "
 						 "one of error, warning, info, debug"},
-		{"\n\n[daemon]\ncolour = red\n", "test.conf:4: unknown key 'colour' in [daemon] "
-						 "(known keys: log-level, seat, socket)"},
+		{"\n\n[daemon]\ncolour = red\n",
+		 "test.conf:4: unknown key 'colour' in [daemon] "
+		 "(known keys: log-level, seat, socket, control-group)"},
 		{"[nonsense]\nkey = 1\n", "test.conf:1: unknown section [nonsense] (known "
 					  "sections: [daemon], [output NAME], [vgpu NAME])"},
 		{"log-level = info\n", "test.conf:1: key 'log-level' is outside any section"},
@@ -97,7 +98,7 @@ static void test_errors(void)
 		 "test.conf:3: [output X-1] is already defined at line 1"},
 		{"[output X-1]\nsize = 3\n",
 		 "test.conf:2: unknown key 'size' in [output X-1] (known keys: mode, vgpu, flip, "
-		 "placeholder)"},
+		 "placeholder, scale)"},
 		{"[output X-1]\nmode = big\n",
 		 "test.conf:2: [output X-1] mode 'big' is not WxH, WxH@Hz or preferred"},
 		{"[output X-1]\nmode = 0x768\n", "test.conf:2: [output X-1] mode '0x768'"},
@@ -125,7 +126,8 @@ static void test_errors(void)
 		{"[vgpu a:b]\n", "test.conf:1: vgpu name 'a:b' is not a name"},
 		{"[vgpu v]\n[vgpu v]\n", "test.conf:2: [vgpu v] is already defined at line 1"},
 		{"[vgpu v]\nallow = 1\n",
-		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid)"},
+		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid, "
+		 "edid, poll)"},
 		{"[vgpu v]\nallow-uid = no-such-user-here\n",
 		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
 		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
@@ -133,6 +135,37 @@ static void test_errors(void)
 		{"[vgpu v]\nallow-uid = ,\n", "test.conf:2: [vgpu v] allow-uid is empty"},
 		{"[vgpu v]\nallow-uid = 1\nallow-uid = 2\n",
 		 "test.conf:3: [vgpu v] allow-uid is set twice"},
+		{"[output X-1]\nscale = zoom\n",
+		 "test.conf:2: [output X-1] scale 'zoom' is not one of fit, center, stretch"},
+		{"[output X-1]\nscale = Fit\n", "test.conf:2: [output X-1] scale 'Fit'"},
+		{"[output X-1]\nscale = fit\nscale = center\n",
+		 "test.conf:3: [output X-1] scale is set twice"},
+		{"[vgpu v]\nedid = yes\n",
+		 "test.conf:2: [vgpu v] edid 'yes' is not one of monitor, generate, off"},
+		{"[vgpu v]\n\nedid = off\nedid = monitor\n",
+		 "test.conf:4: [vgpu v] edid is set twice"},
+		{"[vgpu v]\npoll = sometimes\n", "test.conf:2: [vgpu v] poll 'sometimes' is not "
+						 "vblank or Nms with N from 1 to 10000 "
+						 "(e.g. 16ms)"},
+		{"[vgpu v]\npoll = 0ms\n", "test.conf:2: [vgpu v] poll '0ms'"},
+		{"[vgpu v]\npoll = 10001ms\n", "test.conf:2: [vgpu v] poll '10001ms'"},
+		{"[vgpu v]\npoll = 16\n", "test.conf:2: [vgpu v] poll '16'"},
+		{"[vgpu v]\npoll = 16 ms\n", "test.conf:2: [vgpu v] poll '16 ms'"},
+		{"[vgpu v]\npoll = 1s\n", "test.conf:2: [vgpu v] poll '1s'"},
+		{"[vgpu v]\npoll = -5ms\n", "test.conf:2: [vgpu v] poll '-5ms'"},
+		{"[vgpu v]\npoll = ms\n", "test.conf:2: [vgpu v] poll 'ms'"},
+		{"[vgpu v]\npoll = 99999999999999999999ms\n",
+		 "test.conf:2: [vgpu v] poll '99999999999999999999ms'"},
+		{"[vgpu v]\npoll = vblank\npoll = 5ms\n",
+		 "test.conf:3: [vgpu v] poll is set twice"},
+		{"[daemon]\ncontrol-group = no-such-group-here\n",
+		 "test.conf:2: [daemon] control-group: no group 'no-such-group-here'"},
+		{"[daemon]\ncontrol-group = wheel, kvm\n",
+		 "test.conf:2: [daemon] control-group 'wheel, kvm' is not one group name or id"},
+		{"[daemon]\ncontrol-group =\n",
+		 "test.conf:2: [daemon] control-group '' is not one group name or id"},
+		{"[daemon]\ncontrol-group = 1\ncontrol-group = 2\n",
+		 "test.conf:3: [daemon] control-group is set twice"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -142,7 +175,9 @@ static void test_errors(void)
 		check_contains(cap.text, cases[i].message);
 		/* A rejected file leaves the configuration as it was. */
 		check(!cfg.log_level_set);
+		check(!cfg.control_gid_set);
 		check(wl_list_empty(&cfg.outputs));
+		check(wl_list_empty(&cfg.vgpus));
 		config_finish(&cfg);
 	}
 }
@@ -171,14 +206,18 @@ static void test_outputs(void)
 			   "vgpu = kiosk-a\n"
 			   "flip = vsync\n"
 			   "placeholder = #a0B1c2\n"
+			   "scale = center\n"
 			   "\n"
 			   "[output card1:Virtual-1]\n"
 			   "[ output  DP-2 ]\n"
 			   "mode = 800x600\n"
-			   "flip = async\n"),
+			   "flip = async\n"
+			   "scale = stretch\n"
+			   "[output DP-3]\n"
+			   "scale = fit\n"),
 		     0);
 	check_int_eq(cap.lines, 0);
-	check_int_eq(wl_list_length(&cfg.outputs), 3);
+	check_int_eq(wl_list_length(&cfg.outputs), 4);
 
 	struct config_output *hdmi = config_find_output(&cfg, "HDMI-A-1");
 	check(hdmi != NULL);
@@ -188,6 +227,7 @@ static void test_outputs(void)
 	check_str_eq(hdmi->vgpu, "kiosk-a");
 	check_int_eq(hdmi->flip, CONFIG_FLIP_VSYNC);
 	check_int_eq(hdmi->placeholder, 0xa0b1c2);
+	check_int_eq(hdmi->scale, KMS_SCALE_CENTER);
 	check_int_eq(hdmi->line, 1);
 
 	/* A section without keys still names an output, with every default. */
@@ -198,6 +238,7 @@ static void test_outputs(void)
 	check(virt->vgpu == NULL);
 	check_int_eq(virt->flip, CONFIG_FLIP_DEFAULT);
 	check_int_eq(virt->placeholder, CONFIG_PLACEHOLDER_DEFAULT);
+	check_int_eq(virt->scale, KMS_SCALE_FIT);
 
 	struct config_output *dp = config_find_output(&cfg, "DP-2");
 	check(dp != NULL);
@@ -205,6 +246,8 @@ static void test_outputs(void)
 	check_int_eq(dp->height, 600);
 	check_int_eq(dp->refresh_mhz, 0);
 	check_int_eq(dp->flip, CONFIG_FLIP_ASYNC);
+	check_int_eq(dp->scale, KMS_SCALE_STRETCH);
+	check_int_eq(config_find_output(&cfg, "DP-3")->scale, KMS_SCALE_FIT);
 
 	/* File order is kept. */
 	struct config_output *first = wl_container_of(cfg.outputs.next, first, link);
@@ -226,7 +269,11 @@ static void test_daemon_and_vgpus(void)
 	check_int_eq(parse(&cfg, &cap,
 			   "[daemon]\nseat = seat1\nsocket = /run/x/vscanout-3\n"
 			   "[vgpu kiosk-a]\nallow-uid = 1000, root 1001\nallow-gid = 0,44\n"
+			   "edid = generate\npoll = 16ms\n"
 			   "[vgpu closed]\n"
+			   "[vgpu slow]\npoll = 10000ms\nedid = off\n"
+			   "[vgpu fast]\npoll = 1ms\nedid = monitor\n"
+			   "[vgpu paced]\npoll = vblank\n"
 			   "[output A-1]\nvgpu = implied\n"),
 		     0);
 	check_int_eq(cap.lines, 0);
@@ -259,6 +306,34 @@ static void test_daemon_and_vgpus(void)
 	check(!config_vgpu_allows(&cfg, "implied", 1000, 1000));
 	check(config_has_vgpu(&cfg, "closed"));
 	check(!config_has_vgpu(&cfg, "unknown"));
+
+	/* VFIO settings: set, defaulted in a section, defaulted without one. */
+	static const struct {
+		const char *name;
+		uint32_t poll_interval_ms;
+		enum config_edid edid;
+	} vfio[] = {
+		{"kiosk-a", 16, CONFIG_EDID_GENERATE}, {"closed", 0, CONFIG_EDID_MONITOR},
+		{"slow", 10000, CONFIG_EDID_OFF},      {"fast", 1, CONFIG_EDID_MONITOR},
+		{"paced", 0, CONFIG_EDID_MONITOR},     {"implied", 0, CONFIG_EDID_MONITOR},
+		{"unknown", 0, CONFIG_EDID_MONITOR},
+	};
+	for (size_t i = 0; i < sizeof(vfio) / sizeof(vfio[0]); i++) {
+		uint32_t poll = 12345;
+		enum config_edid edid = CONFIG_EDID_OFF + 1;
+		config_vgpu_settings(&cfg, vfio[i].name, &poll, &edid);
+		check_int_eq(poll, vfio[i].poll_interval_ms);
+		check_int_eq(edid, vfio[i].edid);
+	}
+	check_int_eq(config_find_vgpu(&cfg, "kiosk-a")->poll_interval_ms, 16);
+	check_int_eq(config_find_vgpu(&cfg, "slow")->edid, CONFIG_EDID_OFF);
+
+	/* Without control-group only root may use the control interface. */
+	check(!cfg.control_gid_set);
+	const gid_t groups[] = {0, 44};
+	check(config_control_allows(&cfg, 0, 0, NULL, 0));
+	check(config_control_allows(&cfg, 0, 1000, NULL, 0));
+	check(!config_control_allows(&cfg, 1000, 0, groups, 2));
 	config_finish(&cfg);
 
 	/* Default socket paths. */
@@ -269,6 +344,46 @@ static void test_daemon_and_vgpus(void)
 	unsetenv("XDG_RUNTIME_DIR");
 	check_int_eq(config_socket_path(&cfg, path, sizeof(path)), 0);
 	check_str_eq(path, "/run/vscanout/vscanout-0");
+	config_finish(&cfg);
+}
+
+static void test_control_group(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, "[daemon]\ncontrol-group = 44\n"), 0);
+	check_int_eq(cap.lines, 0);
+	check(cfg.control_gid_set);
+	check_int_eq(cfg.control_gid, 44);
+
+	/* Root always; others by primary or supplementary group. */
+	const gid_t with[] = {5, 44, 100}, without[] = {5, 100};
+	check(config_control_allows(&cfg, 0, 0, NULL, 0));
+	check(config_control_allows(&cfg, 1000, 44, NULL, 0));
+	check(config_control_allows(&cfg, 1000, 1000, with, 3));
+	check(!config_control_allows(&cfg, 1000, 1000, without, 2));
+	check(!config_control_allows(&cfg, 1000, 1000, NULL, 0));
+	check(!config_control_allows(&cfg, 1000, 0, without, 2));
+
+	/* Kept by config_move(), through a second parse. */
+	struct config other;
+	config_init(&other);
+	config_move(&other, &cfg);
+	check(!cfg.control_gid_set);
+	check(other.control_gid_set);
+	check_int_eq(other.control_gid, 44);
+	config_finish(&other);
+
+	/* A group name, resolved like allow-gid. */
+	check_int_eq(parse(&cfg, &cap, "[daemon]\ncontrol-group = root\n"), 0);
+	check(cfg.control_gid_set);
+	check_int_eq(cfg.control_gid, 0);
+	check(config_control_allows(&cfg, 1000, 1000, with, 1) == false);
+	check(config_control_allows(&cfg, 1000, 0, NULL, 0));
+	/* A later file without it drops it. */
+	check_int_eq(parse(&cfg, &cap, "[daemon]\n"), 0);
+	check(!cfg.control_gid_set);
 	config_finish(&cfg);
 }
 
@@ -319,6 +434,7 @@ int main(void)
 	test_outputs();
 	test_mode_and_colour();
 	test_daemon_and_vgpus();
+	test_control_group();
 	test_missing_file();
 	return 0;
 }
