@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_CONTROL_CONTROL_H
+#define VSCANOUT_CONTROL_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct config;
+struct display;
+struct protocol_server;
+struct wl_display;
+
+/*
+ * The privileged control interface: the vscanout_control_v1 global
+ * (protocol/vscanout-v1.xml) that vscanoutctl binds on the daemon's socket.
+ *
+ * Permission is decided once, when a client binds the global, from the
+ * socket peer's credentials at connection time: uid and gid from
+ * SO_PEERCRED, supplementary groups from SO_PEERGROUPS (or, on kernels
+ * without it, the "Groups:" line of /proc/PID/status). Root and members of
+ * the configuration's control group are allowed; anyone else gets the
+ * protocol error not_permitted on its first request, whatever it is.
+ *
+ * Requests:
+ *  - status: the daemon's state as one JSON document (control/status.h),
+ *    answered at once.
+ *  - screenshot: a PNG of what an output shows (control/screenshot.h):
+ *    read back through a writeback connector where the output's device has
+ *    one (answered when the capture's frame is done, a few refreshes
+ *    later), else composed in software from the buffers on its layers
+ *    (answered at once).
+ *
+ * Both write into an fd the client passes: it must be a regular file or
+ * memfd open for writing (protocol error invalid_fd otherwise), and is
+ * truncated, written from offset 0 with pwrite() and left at the size of
+ * what was written. Writing happens on the daemon's event loop: a PNG of a
+ * 1080p output costs a few milliseconds.
+ *
+ * A client may have at most CONTROL_MAX_SCREENSHOTS screenshots waiting;
+ * more are answered failed. A client that goes away while its screenshot
+ * waits for the hardware is forgotten: the capture still completes inside
+ * the KMS core, and its result goes nowhere.
+ */
+struct control;
+
+/* Screenshots one control object may have waiting at a time. */
+#define CONTROL_MAX_SCREENSHOTS 4
+
+/*
+ * Advertise vscanout_control_v1 on display (borrowed). config and displays
+ * (borrowed) must outlive the control object; server (borrowed, may be
+ * NULL: no vGPU is ever attached) is used for the socket path and the
+ * attached vGPUs in the status. Returns NULL after logging why.
+ */
+struct control *control_create(struct wl_display *display, const struct config *config,
+			       struct display *displays, struct protocol_server *server);
+
+/*
+ * Remove the global. Control objects clients still hold become inert (their
+ * requests are ignored, their fds closed) and screenshots waiting for the
+ * hardware are forgotten. Must be called before the displays and the
+ * server are destroyed. NULL is a no-op.
+ */
+void control_destroy(struct control *control);
+
+/*
+ * Whether a client with these credentials may use the control interface:
+ * root always; otherwise when the configuration's control group is its
+ * primary group or one of its n supplementary groups.
+ */
+bool control_allows(const struct config *config, uid_t uid, gid_t gid, const gid_t *supplementary,
+		    size_t n);
+
+#endif

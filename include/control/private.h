@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_CONTROL_PRIVATE_H
+#define VSCANOUT_CONTROL_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <wayland-server-core.h>
+
+/*
+ * Objects of the control interface, shared by control.c (global,
+ * permission, requests), status.c and screenshot.c.
+ */
+
+struct config;
+struct display;
+struct kms_output;
+struct protocol_server;
+
+struct control {
+	struct wl_display *display;     /* borrowed */
+	const struct config *config;    /* borrowed */
+	struct display *displays;       /* borrowed */
+	struct protocol_server *server; /* may be NULL: borrowed */
+	struct wl_global *global;       /* may be NULL while being built */
+	struct wl_list resources;       /* control_resource.link: bound objects */
+	struct wl_list captures;        /* control_capture.link: writeback captures waiting */
+};
+
+/* One bound vscanout_control_v1 object. */
+struct control_resource {
+	struct control *control;
+	struct wl_resource *resource;
+	struct wl_list link; /* control.resources */
+	bool allowed;        /* decided at bind from the peer's credentials */
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	struct wl_list waits; /* control_wait.resource_link: screenshots waiting */
+	size_t n_waits;
+};
+
+/*
+ * A writeback capture of one output started for screenshots. It belongs to
+ * the KMS core's callback, which always comes (with the frame, or an error
+ * when the output turns off or goes away) and frees it; control is NULL
+ * once the control object is gone, waits empty once every requester is.
+ */
+struct control_capture {
+	struct control *control; /* may be NULL: orphaned */
+	struct kms_output *output;
+	char name[64];        /* the output's name as asked, for messages */
+	struct wl_list link;  /* control.captures; initialised empty when orphaned */
+	struct wl_list waits; /* control_wait.link */
+};
+
+/* One screenshot request waiting for a capture. */
+struct control_wait {
+	struct control_capture *capture;
+	struct wl_list link; /* control_capture.waits */
+	struct control_resource *cr;
+	struct wl_list resource_link; /* control_resource.waits */
+	uint32_t serial;
+	int fd; /* owned */
+};
+
+/*
+ * Write size bytes of data into fd as the protocol says: truncate, pwrite
+ * from offset 0. Returns 0 or a negative errno.
+ */
+int control_write_file(int fd, const void *data, size_t size);
+
+/* Send failed with a printf-style message. */
+void control_send_failed(struct wl_resource *resource, uint32_t serial, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Forget a waiting screenshot: unlink it, close its fd, free it. */
+void control_wait_free(struct control_wait *wait);
+
+#endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_CONTROL_SCREENSHOT_H
+#define VSCANOUT_CONTROL_SCREENSHOT_H
+
+#include <stdint.h>
+
+struct control;
+struct control_resource;
+struct kms_output;
+
+/*
+ * Screenshots of outputs, written as PNG (util/png.h) with a comment
+ * "vscanout screenshot source: writeback" or "... composed".
+ *
+ * Writeback: where the output's device has a writeback connector for its
+ * CRTC, the frame of the output's next commit is captured
+ * (kms_output_capture()) and the request is answered from the capture's
+ * callback. Requests for an output whose capture is already waiting join
+ * it and get the same frame.
+ *
+ * Composed: otherwise the picture is composed in software from the buffers
+ * on the output's layers: the placeholder colour, then every layer that
+ * has a buffer, by ascending zpos, its source rectangle scaled to its
+ * destination rectangle (render/copy.h); a layer whose format has alpha is
+ * blended over what is below, any other replaces it. This is what the
+ * output shows when it shows its layers' current buffers; a layer that
+ * cannot be read (a tiled dma-buf) is left out.
+ */
+
+/*
+ * Answer a screenshot request of cr for the output called name, into fd
+ * (taken): done with the source, or failed (no such output, the output is
+ * off, the capture failed, too many screenshots waiting), at once or from
+ * the capture's callback.
+ */
+void control_screenshot(struct control_resource *cr, uint32_t serial, const char *name, int fd);
+
+/*
+ * Compose what output shows in software, as described above, into newly
+ * allocated XRGB8888 pixels (*pixels, the caller frees them; rows of
+ * width × 4 bytes). Returns 0, -ENODEV when the output is not on, or
+ * -ENOMEM.
+ */
+int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *width,
+		    uint32_t *height);
+
+/* control is going away: its captures are orphaned, their waits freed. */
+void control_screenshot_finish(struct control *control);
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_CONTROL_STATUS_H
+#define VSCANOUT_CONTROL_STATUS_H
+
+#include <stddef.h>
+
+struct control;
+
+/*
+ * The status document: what vscanout_control_v1.status writes and
+ * `vscanoutctl status --json` prints. One JSON object (UTF-8, indented,
+ * ending with a newline). Every key below is always present; "|" separates
+ * the values a key may take, null is written where a thing does not exist.
+ * Numbers are unsigned integers unless said otherwise.
+ *
+ * {
+ *   "daemon": {
+ *     "version": "0.1.0",                  vscanoutd's version
+ *     "pid": 1234,                         its process id
+ *     "socket": "/run/vscanout/vscanout-0" | null   the socket it listens on
+ *   },
+ *   "outputs": [                           every connector of every KMS device,
+ *                                          devices in discovery order
+ *     {
+ *       "name": "Virtual-1",               KMS connector name; screenshot takes it
+ *                                          (or "card0:Virtual-1" when names clash)
+ *       "device": "/dev/dri/card0",        the card's device node
+ *       "connector_id": 35,
+ *       "connected": true,
+ *       "enabled": true,                   wanted on by the configuration
+ *       "state": "off" | "waiting" | "on" | "disabling",
+ *       "mode": { "width": 1024, "height": 768, "refresh_mhz": 60000 } | null,
+ *       "crtc_id": 34 | null,
+ *       "mode_blob": 40 | null,            the MODE_ID property blob
+ *       "placeholder": "#202020",          colour shown where no layer is
+ *       "flip": "async" | "vsync",         the output's flip policy
+ *       "force_copy": false,               layers copied on purpose (debug)
+ *       "capture": false,                  a writeback capture is waiting
+ *       "planes": [                        hardware planes the output holds
+ *         { "id": 31, "type": "primary" | "overlay" | "cursor" }
+ *       ],
+ *       "layers": [                        by ascending zpos, as of the last frame
+ *         {
+ *           "zpos": 1,                     a signed integer
+ *           "visible": true,               has a buffer
+ *           "direct": true,                scanned out on plane_id
+ *           "plane_id": 31 | null,
+ *           "copied": false,               drawn into the composition buffer
+ *           "miss": [ "format" ],          why not direct, names of
+ *                                          enum kms_layer_miss: "import",
+ *                                          "pixels-only", "format", "no-plane",
+ *                                          "forced-copy"; empty when direct
+ *           "format": "XRGB8888" | null,   the buffer's format: the name of a
+ *                                          known format, else its fourcc code
+ *           "width": 1024, "height": 768,  the buffer's size, 0 without one
+ *           "src": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null,
+ *                                          part of the buffer shown, in
+ *                                          buffer pixels (may have fractions)
+ *           "dst": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null
+ *                                          where on the output (x, y signed)
+ *         }
+ *       ],
+ *       "counters": {                      since the output was created
+ *         "frames_direct": 0, "frames_copied": 0, "flips_vsync": 0,
+ *         "flips_async": 0, "async_fallbacks": 0, "commits": 0,
+ *         "modesets": 0, "commit_failures": 0
+ *       }
+ *     }
+ *   ],
+ *   "vgpus": [                             every vGPU of the configuration, in
+ *                                          its order ([vgpu] sections, then
+ *                                          vgpu= values of outputs)
+ *     {
+ *       "name": "kiosk-a",
+ *       "attached": true,
+ *       "client": { "pid": 99, "uid": 1000, "gid": 1000 } | null,
+ *       "outputs": [ "HDMI-A-1" ],         outputs configured with vgpu=NAME
+ *       "source": "none" | "client" | "dmabuf" | "region",
+ *                                          what its picture comes from: buffers
+ *                                          the client commits, or a VFIO
+ *                                          device's dma-buf or region planes
+ *       "vfio": {                          the VFIO source's counters, or null
+ *         "polls": 0, "changes": 0, "imports": 0, "cache_hits": 0,
+ *         "transient_errors": 0, "frames_presented": 0, "late_frames": 0,
+ *         "margin_us": 0, "latency_p50_us": 0, "latency_p99_us": 0
+ *       } | null
+ *     }
+ *   ]
+ * }
+ */
+
+/*
+ * The status document of control's daemon. Returns the NUL-terminated text
+ * (the caller frees it) and its length in *size, or NULL when out of
+ * memory.
+ */
+char *control_status_json(const struct control *control, size_t *size);
+
+#endif
