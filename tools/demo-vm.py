@@ -211,8 +211,9 @@ class Demo:
         return done.stdout
 
     def note(self, msg):
-        log(msg)
-        self.notes.append(msg)
+        if msg not in self.notes:
+            log(msg)
+            self.notes.append(msg)
 
     def status(self):
         """vscanoutd's status document, or None (said why)."""

@@ -311,8 +311,8 @@ static void handle_vfio_status(void *data, struct vscanout_vgpu_v1 *vgpu, uint32
 		snprintf(sim->vfio_kind, sizeof(sim->vfio_kind), "%s",
 			 status == VSCANOUT_VGPU_V1_VFIO_STATUS_DMABUF ? "dmabuf" : "region");
 		sim->vfio_state = VFIO_ACTIVE;
-		fprintf(stderr, PROGRAM ": vGPU %s shows mdev %s (%s planes)%s%s\n", sim->opt.vgpu,
-			sim->opt.vfio_mdev, sim->vfio_kind, sep, message);
+		fprintf(stderr, PROGRAM ": vGPU %s shows mdev %s (%s)\n", sim->opt.vgpu,
+			sim->opt.vfio_mdev, message[0] != '\0' ? message : sim->vfio_kind);
 		break;
 	case VSCANOUT_VGPU_V1_VFIO_STATUS_REFUSED:
 		sim->vfio_state = VFIO_GONE;
