@@ -1,2 +1,284 @@
 // SPDX-License-Identifier: MIT
-#include <stddef.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wayland-server-core.h>
+
+#include "config/config.h"
+#include "control/control.h"
+#include "control/private.h"
+#include "control/screenshot.h"
+#include "control/status.h"
+#include "util/log.h"
+#include "vscanout-v1-server-protocol.h"
+
+/* Supplementary groups looked at; more are ignored. */
+#define MAX_GROUPS 256
+
+bool control_allows(const struct config *config, uid_t uid, gid_t gid, const gid_t *supplementary,
+		    size_t n)
+{
+	/* Until the configuration names a control group, root only. */
+	(void)config;
+	(void)gid;
+	(void)supplementary;
+	(void)n;
+	return uid == 0;
+}
+
+/* The peer's supplementary groups from its /proc/PID/status "Groups:" line. */
+static size_t proc_groups(pid_t pid, gid_t *groups, size_t max)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	size_t n = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		char *p = line + 7, *end;
+		while (n < max) {
+			errno = 0;
+			unsigned long g = strtoul(p, &end, 10);
+			if (end == p || errno != 0)
+				break;
+			groups[n++] = (gid_t)g;
+			p = end;
+		}
+		break;
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * The peer's supplementary groups as of its connection (SO_PEERGROUPS,
+ * Linux 4.13), else as of now (/proc).
+ */
+static size_t peer_groups(struct wl_client *client, pid_t pid, gid_t *groups, size_t max)
+{
+	socklen_t len = (socklen_t)(max * sizeof(*groups));
+	if (getsockopt(wl_client_get_fd(client), SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		return len / sizeof(*groups);
+	if (errno == ERANGE) {
+		log_warn("control: client pid %d has more than %zu groups; only its primary group "
+			 "counts",
+			 (int)pid, max);
+		return 0;
+	}
+	return proc_groups(pid, groups, max);
+}
+
+void control_send_failed(struct wl_resource *resource, uint32_t serial, const char *fmt, ...)
+{
+	char message[256];
+	va_list args;
+	va_start(args, fmt);
+	vsnprintf(message, sizeof(message), fmt, args);
+	va_end(args);
+	vscanout_control_v1_send_failed(resource, serial, message);
+}
+
+int control_write_file(int fd, const void *data, size_t size)
+{
+	if (ftruncate(fd, 0) != 0)
+		return -errno;
+	const char *p = data;
+	off_t offset = 0;
+	while (size > 0) {
+		ssize_t n = pwrite(fd, p, size, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		size -= (size_t)n;
+		offset += n;
+	}
+	return 0;
+}
+
+void control_wait_free(struct control_wait *wait)
+{
+	wl_list_remove(&wait->link);
+	wl_list_remove(&wait->resource_link);
+	wait->cr->n_waits--;
+	close(wait->fd);
+	free(wait);
+}
+
+/* Whether the request may go on; posts not_permitted otherwise. */
+static bool check_allowed(struct control_resource *cr)
+{
+	if (cr->allowed)
+		return true;
+	wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_NOT_PERMITTED,
+			       "not permitted: uid %u is neither root nor a member of the control "
+			       "group ([daemon] control-group)",
+			       (unsigned int)cr->uid);
+	return false;
+}
+
+/* Whether fd is a regular file (or memfd) open for writing; posts invalid_fd otherwise. */
+static bool check_fd(struct control_resource *cr, int fd, const char *request)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_INVALID_FD,
+				       "%s: the fd is not a regular file or memfd", request);
+		return false;
+	}
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY) {
+		wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_INVALID_FD,
+				       "%s: the fd is not open for writing", request);
+		return false;
+	}
+	return true;
+}
+
+static void control_handle_destroy(struct wl_client *client, struct wl_resource *resource)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr != NULL && !check_allowed(cr))
+		return;
+	wl_resource_destroy(resource);
+}
+
+static void control_handle_status(struct wl_client *client, struct wl_resource *resource,
+				  uint32_t serial, int32_t fd)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr) || !check_fd(cr, fd, "status")) {
+		close(fd);
+		return;
+	}
+	size_t size;
+	char *doc = control_status_json(cr->control, &size);
+	if (doc == NULL) {
+		control_send_failed(resource, serial, "out of memory");
+		close(fd);
+		return;
+	}
+	int ret = control_write_file(fd, doc, size);
+	free(doc);
+	close(fd);
+	if (ret < 0) {
+		control_send_failed(resource, serial, "cannot write the document: %s",
+				    strerror(-ret));
+		return;
+	}
+	vscanout_control_v1_send_done(resource, serial,
+				      size > UINT32_MAX ? UINT32_MAX : (uint32_t)size);
+}
+
+static void control_handle_screenshot(struct wl_client *client, struct wl_resource *resource,
+				      uint32_t serial, const char *output, int32_t fd)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr) || !check_fd(cr, fd, "screenshot")) {
+		close(fd);
+		return;
+	}
+	control_screenshot(cr, serial, output, fd);
+}
+
+static const struct vscanout_control_v1_interface control_impl = {
+	.destroy = control_handle_destroy,
+	.status = control_handle_status,
+	.screenshot = control_handle_screenshot,
+};
+
+static void control_resource_free(struct control_resource *cr)
+{
+	struct control_wait *wait, *tmp;
+	wl_list_for_each_safe (wait, tmp, &cr->waits, resource_link)
+		control_wait_free(wait);
+	wl_list_remove(&cr->link);
+	free(cr);
+}
+
+static void handle_resource_destroy(struct wl_resource *resource)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr != NULL)
+		control_resource_free(cr);
+}
+
+static void control_bind(struct wl_client *client, void *data, uint32_t version, uint32_t id)
+{
+	struct control *control = data;
+	struct control_resource *cr = calloc(1, sizeof(*cr));
+	if (cr == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	cr->resource = wl_resource_create(client, &vscanout_control_v1_interface, (int)version, id);
+	if (cr->resource == NULL) {
+		free(cr);
+		wl_client_post_no_memory(client);
+		return;
+	}
+	cr->control = control;
+	wl_list_init(&cr->waits);
+	wl_list_insert(&control->resources, &cr->link);
+	wl_resource_set_implementation(cr->resource, &control_impl, cr, handle_resource_destroy);
+
+	wl_client_get_credentials(client, &cr->pid, &cr->uid, &cr->gid);
+	gid_t groups[MAX_GROUPS];
+	size_t n = cr->uid == 0 ? 0 : peer_groups(client, cr->pid, groups, MAX_GROUPS);
+	cr->allowed = control_allows(control->config, cr->uid, cr->gid, groups, n);
+	if (cr->allowed)
+		log_debug("control: bound by pid %d (uid %u)", (int)cr->pid, (unsigned int)cr->uid);
+	else
+		log_info("control: refused client pid %d, uid %u, gid %u", (int)cr->pid,
+			 (unsigned int)cr->uid, (unsigned int)cr->gid);
+}
+
+struct control *control_create(struct wl_display *display, const struct config *config,
+			       struct display *displays, struct protocol_server *server)
+{
+	struct control *control = calloc(1, sizeof(*control));
+	if (control == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	control->display = display;
+	control->config = config;
+	control->displays = displays;
+	control->server = server;
+	wl_list_init(&control->resources);
+	wl_list_init(&control->captures);
+	control->global =
+		wl_global_create(display, &vscanout_control_v1_interface, 1, control, control_bind);
+	if (control->global == NULL) {
+		log_error("cannot create the vscanout_control_v1 global");
+		free(control);
+		return NULL;
+	}
+	return control;
+}
+
+void control_destroy(struct control *control)
+{
+	if (control == NULL)
+		return;
+	control_screenshot_finish(control);
+	struct control_resource *cr, *tmp;
+	wl_list_for_each_safe (cr, tmp, &control->resources, link) {
+		wl_resource_set_user_data(cr->resource, NULL);
+		control_resource_free(cr);
+	}
+	wl_global_destroy(control->global);
+	free(control);
+}

@@ -1,2 +1,254 @@
 // SPDX-License-Identifier: MIT
-#include <stddef.h>
+#include <errno.h>
+#include <pixman.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wayland-server-core.h>
+
+#include "buffer/buffer.h"
+#include "control/control.h"
+#include "control/private.h"
+#include "control/screenshot.h"
+#include "daemon/display.h"
+#include "kms/device.h"
+#include "kms/output.h"
+#include "kms/writeback.h"
+#include "render/copy.h"
+#include "util/fourcc.h"
+#include "util/log.h"
+#include "util/png.h"
+#include "vscanout-v1-server-protocol.h"
+
+#define COMMENT_WRITEBACK "vscanout screenshot source: writeback"
+#define COMMENT_COMPOSED  "vscanout screenshot source: composed"
+
+int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *width, uint32_t *height)
+{
+	uint32_t w, h;
+	kms_output_get_size(output, &w, &h);
+	if (output->state != KMS_OUTPUT_ON || w == 0 || h == 0)
+		return -ENODEV;
+	uint32_t *data = malloc((size_t)w * h * 4);
+	if (data == NULL)
+		return -ENOMEM;
+	pixman_image_t *image =
+		pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)w, (int)h, data, (int)w * 4);
+	if (image == NULL) {
+		free(data);
+		return -ENOMEM;
+	}
+	struct render_rect full = {0, 0, w, h};
+	render_fill(image, &full, 0xff000000u | output->settings.placeholder);
+
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		struct buffer *buffer = layer->buffer;
+		if (buffer == NULL)
+			continue;
+		/* Empty rectangles mean the whole buffer and the whole output. */
+		struct render_rect dst = {layer->dst.x, layer->dst.y, layer->dst.width,
+					  layer->dst.height};
+		if (dst.width == 0 || dst.height == 0)
+			dst = full;
+		struct render_rect src = {(int32_t)(layer->src.x >> 16),
+					  (int32_t)(layer->src.y >> 16), layer->src.width >> 16,
+					  layer->src.height >> 16};
+		if (layer->src.width == 0 || layer->src.height == 0)
+			src = (struct render_rect){0, 0, buffer->width, buffer->height};
+		const struct fourcc_info *info = fourcc_info_get(buffer->fourcc);
+		enum render_op op =
+			info != NULL && info->has_alpha ? RENDER_OP_OVER : RENDER_OP_SRC;
+		int ret = render_copy(image, &dst, buffer, &src, op);
+		if (ret < 0)
+			log_debug("output %s: screenshot: cannot read the layer at zpos %d: %s",
+				  output->name, layer->zpos, strerror(-ret));
+	}
+	pixman_image_unref(image);
+	*pixels = data;
+	*width = w;
+	*height = h;
+	return 0;
+}
+
+/*
+ * The output called name, or NULL with the reason in msg: none of that
+ * name, or a bare name several devices have.
+ */
+static struct kms_output *find_output(struct display *displays, const char *name, char *msg,
+				      size_t msg_size)
+{
+	struct kms_output *output = display_find_output(displays, name);
+	if (output != NULL)
+		return output;
+	int matches = 0;
+	struct display_device *dev;
+	wl_list_for_each (dev, &displays->devices, link)
+		matches += dev->kms != NULL && kms_device_find_output(dev->kms, name) != NULL;
+	if (matches > 1)
+		snprintf(msg, msg_size, "several devices have an output \"%s\": name it as CARD:%s",
+			 name, name);
+	else
+		snprintf(msg, msg_size, "no output \"%s\"", name);
+	return NULL;
+}
+
+static void answer(struct wl_resource *resource, uint32_t serial, const char *name, int fd,
+		   const void *pixels, uint32_t width, uint32_t height, uint32_t stride,
+		   enum vscanout_control_v1_screenshot_source source)
+{
+	int ret = png_write(fd, pixels, width, height, stride,
+			    source == VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK
+				    ? COMMENT_WRITEBACK
+				    : COMMENT_COMPOSED);
+	if (ret < 0)
+		control_send_failed(resource, serial, "output %s: cannot write the PNG: %s", name,
+				    strerror(-ret));
+	else
+		vscanout_control_v1_send_done(resource, serial, source);
+}
+
+static void capture_free(struct control_capture *capture)
+{
+	struct control_wait *wait, *tmp;
+	wl_list_for_each_safe (wait, tmp, &capture->waits, link)
+		control_wait_free(wait);
+	wl_list_remove(&capture->link);
+	free(capture);
+}
+
+static void handle_capture(struct kms_output *output, int status, const void *pixels,
+			   uint32_t width, uint32_t height, uint32_t stride, void *data)
+{
+	struct control_capture *capture = data;
+	struct control_wait *wait;
+	wl_list_for_each (wait, &capture->waits, link) {
+		struct wl_resource *resource = wait->cr->resource;
+		if (status == -ENODEV)
+			control_send_failed(resource, wait->serial,
+					    "output %s turned off before the capture",
+					    capture->name);
+		else if (status < 0)
+			control_send_failed(resource, wait->serial,
+					    "output %s: the capture failed: %s", capture->name,
+					    strerror(-status));
+		else
+			answer(resource, wait->serial, capture->name, wait->fd, pixels, width,
+			       height, stride, VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK);
+	}
+	capture_free(capture);
+}
+
+/* The capture waiting on output, started if there is none. NULL with *ret set otherwise. */
+static struct control_capture *get_capture(struct control *control, struct kms_output *output,
+					   const char *name, int *ret)
+{
+	struct control_capture *capture;
+	wl_list_for_each (capture, &control->captures, link) {
+		if (capture->output == output)
+			return capture;
+	}
+	capture = calloc(1, sizeof(*capture));
+	if (capture == NULL) {
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	capture->control = control;
+	capture->output = output;
+	snprintf(capture->name, sizeof(capture->name), "%s", name);
+	wl_list_init(&capture->waits);
+	*ret = kms_output_capture(output, handle_capture, capture);
+	if (*ret < 0) {
+		free(capture);
+		return NULL;
+	}
+	wl_list_insert(&control->captures, &capture->link);
+	return capture;
+}
+
+static void screenshot_composed(struct control_resource *cr, uint32_t serial, const char *name,
+				struct kms_output *output, int fd)
+{
+	uint32_t *pixels, width, height;
+	int ret = control_compose(output, &pixels, &width, &height);
+	if (ret == -ENODEV)
+		control_send_failed(cr->resource, serial, "output %s is off", name);
+	else if (ret < 0)
+		control_send_failed(cr->resource, serial, "output %s: %s", name, strerror(-ret));
+	else
+		answer(cr->resource, serial, name, fd, pixels, width, height, width * 4,
+		       VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_COMPOSED);
+	if (ret == 0)
+		free(pixels);
+	close(fd);
+}
+
+void control_screenshot(struct control_resource *cr, uint32_t serial, const char *name, int fd)
+{
+	struct control *control = cr->control;
+	char msg[160];
+	struct kms_output *output = find_output(control->displays, name, msg, sizeof(msg));
+	if (output == NULL) {
+		control_send_failed(cr->resource, serial, "%s", msg);
+		close(fd);
+		return;
+	}
+	if (output->state != KMS_OUTPUT_ON) {
+		control_send_failed(cr->resource, serial, "output %s is off", name);
+		close(fd);
+		return;
+	}
+	if (cr->n_waits >= CONTROL_MAX_SCREENSHOTS) {
+		control_send_failed(cr->resource, serial,
+				    "too many screenshots waiting (at most %d at a time)",
+				    CONTROL_MAX_SCREENSHOTS);
+		close(fd);
+		return;
+	}
+
+	int ret;
+	struct control_capture *capture = get_capture(control, output, name, &ret);
+	if (capture == NULL && ret == -ENOTSUP) {
+		screenshot_composed(cr, serial, name, output, fd);
+		return;
+	}
+	if (capture == NULL) {
+		if (ret == -EBUSY)
+			control_send_failed(cr->resource, serial,
+					    "output %s: another capture is in progress", name);
+		else
+			control_send_failed(cr->resource, serial,
+					    "output %s: cannot start a capture: %s", name,
+					    strerror(-ret));
+		close(fd);
+		return;
+	}
+	struct control_wait *wait = calloc(1, sizeof(*wait));
+	if (wait == NULL) {
+		/* The capture stays; its callback finds no one waiting. */
+		control_send_failed(cr->resource, serial, "out of memory");
+		close(fd);
+		return;
+	}
+	wait->capture = capture;
+	wait->cr = cr;
+	wait->serial = serial;
+	wait->fd = fd;
+	wl_list_insert(capture->waits.prev, &wait->link);
+	wl_list_insert(cr->waits.prev, &wait->resource_link);
+	cr->n_waits++;
+}
+
+void control_screenshot_finish(struct control *control)
+{
+	struct control_capture *capture, *tmp;
+	wl_list_for_each_safe (capture, tmp, &control->captures, link) {
+		struct control_wait *wait, *wait_tmp;
+		wl_list_for_each_safe (wait, wait_tmp, &capture->waits, link)
+			control_wait_free(wait);
+		capture->control = NULL;
+		wl_list_remove(&capture->link);
+		wl_list_init(&capture->link);
+	}
+}

@@ -1,2 +1,380 @@
 // SPDX-License-Identifier: MIT
-#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <wayland-server-core.h>
+#include <xf86drmMode.h>
+
+#include "buffer/buffer.h"
+#include "build-config.h"
+#include "config/config.h"
+#include "control/json.h"
+#include "control/private.h"
+#include "control/status.h"
+#include "daemon/display.h"
+#include "kms/device.h"
+#include "kms/output.h"
+#include "protocol/private.h"
+#include "seat/session.h"
+#include "util/fourcc.h"
+#include "vfio/source.h"
+
+static const char *const state_names[] = {
+	[KMS_OUTPUT_OFF] = "off",
+	[KMS_OUTPUT_WAITING] = "waiting",
+	[KMS_OUTPUT_ON] = "on",
+	[KMS_OUTPUT_DISABLING] = "disabling",
+};
+
+static void key_uint(struct json_writer *w, const char *key, uint64_t value)
+{
+	json_key(w, key);
+	json_uint(w, value);
+}
+
+/* An id, or null for 0. */
+static void key_id(struct json_writer *w, const char *key, uint32_t id)
+{
+	json_key(w, key);
+	if (id != 0)
+		json_uint(w, id);
+	else
+		json_null(w);
+}
+
+static uint32_t mode_refresh_mhz(const drmModeModeInfo *mode)
+{
+	if (mode->htotal == 0 || mode->vtotal == 0)
+		return 0;
+	uint64_t mhz = (uint64_t)mode->clock * 1000000u / mode->htotal / mode->vtotal;
+	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
+		mhz *= 2;
+	if (mode->flags & DRM_MODE_FLAG_DBLSCAN)
+		mhz /= 2;
+	if (mode->vscan > 1)
+		mhz /= mode->vscan;
+	return (uint32_t)mhz;
+}
+
+static void write_daemon(struct json_writer *w, const struct control *control)
+{
+	json_key(w, "daemon");
+	json_begin_object(w);
+	json_key(w, "version");
+	json_string(w, VSCANOUT_VERSION);
+	key_uint(w, "pid", (uint64_t)getpid());
+	json_key(w, "socket");
+	json_string(w, control->server != NULL ? control->server->socket_path : NULL);
+	json_end_object(w);
+}
+
+static const char *plane_type_name(uint32_t type)
+{
+	switch (type) {
+	case DRM_PLANE_TYPE_PRIMARY:
+		return "primary";
+	case DRM_PLANE_TYPE_CURSOR:
+		return "cursor";
+	default:
+		return "overlay";
+	}
+}
+
+static void write_layer(struct json_writer *w, const struct kms_layer *layer)
+{
+	const struct kms_output *output = layer->output;
+	struct kms_layer_state st;
+	kms_layer_get_state(layer, &st);
+	const struct buffer *buffer = layer->buffer;
+
+	json_begin_object(w);
+	json_key(w, "zpos");
+	json_int(w, layer->zpos);
+	json_key(w, "visible");
+	json_bool(w, st.visible);
+	json_key(w, "direct");
+	json_bool(w, st.direct);
+	key_id(w, "plane_id", st.direct ? st.plane_id : 0);
+	json_key(w, "copied");
+	json_bool(w, st.copied);
+	json_key(w, "miss");
+	json_begin_array(w);
+	for (int i = 0; i < KMS_LAYER_MISS__COUNT; i++) {
+		if (st.miss & (1u << i))
+			json_string(w, kms_layer_miss_name((enum kms_layer_miss)(1u << i)));
+	}
+	json_end_array(w);
+
+	json_key(w, "format");
+	if (buffer != NULL) {
+		const struct fourcc_info *info = fourcc_info_get(buffer->fourcc);
+		char name[FOURCC_STR_SIZE];
+		json_string(w, info != NULL ? info->name
+					    : fourcc_str(buffer->fourcc, name, sizeof(name)));
+	} else {
+		json_null(w);
+	}
+	key_uint(w, "width", buffer != NULL ? buffer->width : 0);
+	key_uint(w, "height", buffer != NULL ? buffer->height : 0);
+
+	json_key(w, "src");
+	if (buffer != NULL) {
+		/* An empty rectangle means the whole buffer, as for the planes. */
+		struct kms_fixed_rect src = layer->src;
+		if (src.width == 0 || src.height == 0)
+			src = (struct kms_fixed_rect){0, 0, KMS_FIXED(buffer->width),
+						      KMS_FIXED(buffer->height)};
+		json_begin_object(w);
+		json_key(w, "x");
+		json_fixed16(w, src.x);
+		json_key(w, "y");
+		json_fixed16(w, src.y);
+		json_key(w, "width");
+		json_fixed16(w, src.width);
+		json_key(w, "height");
+		json_fixed16(w, src.height);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_key(w, "dst");
+	if (buffer != NULL) {
+		/* An empty rectangle means the whole output. */
+		struct kms_rect dst = layer->dst;
+		if (dst.width == 0 || dst.height == 0)
+			dst = (struct kms_rect){0, 0, output->mode.hdisplay, output->mode.vdisplay};
+		json_begin_object(w);
+		json_key(w, "x");
+		json_int(w, dst.x);
+		json_key(w, "y");
+		json_int(w, dst.y);
+		key_uint(w, "width", dst.width);
+		key_uint(w, "height", dst.height);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	json_end_object(w);
+}
+
+static void write_counters(struct json_writer *w, const struct kms_output_stats *stats)
+{
+	json_key(w, "counters");
+	json_begin_object(w);
+	key_uint(w, "frames_direct", stats->frames_direct);
+	key_uint(w, "frames_copied", stats->frames_copied);
+	key_uint(w, "flips_vsync", stats->flips_vsync);
+	key_uint(w, "flips_async", stats->flips_async);
+	key_uint(w, "async_fallbacks", stats->async_fallbacks);
+	key_uint(w, "commits", stats->commits);
+	key_uint(w, "modesets", stats->modesets);
+	key_uint(w, "commit_failures", stats->commit_failures);
+	json_end_object(w);
+}
+
+static void write_output(struct json_writer *w, const struct display_device *dev,
+			 const struct kms_output *output)
+{
+	const struct kms_device *kms = output->device;
+	char colour[8];
+	snprintf(colour, sizeof(colour), "#%06x", output->settings.placeholder & 0xffffffu);
+	bool on = output->state == KMS_OUTPUT_ON || output->state == KMS_OUTPUT_DISABLING;
+
+	json_begin_object(w);
+	json_key(w, "name");
+	json_string(w, output->name);
+	json_key(w, "device");
+	json_string(w, dev->session_device != NULL ? dev->session_device->devnode : kms->name);
+	key_uint(w, "connector_id", output->connector_id);
+	json_key(w, "connected");
+	json_bool(w, output->connected);
+	json_key(w, "enabled");
+	json_bool(w, output->enabled);
+	json_key(w, "state");
+	json_string(w, (size_t)output->state < sizeof(state_names) / sizeof(state_names[0])
+			       ? state_names[output->state]
+			       : "unknown");
+	json_key(w, "mode");
+	if (on && output->mode.hdisplay != 0) {
+		json_begin_object(w);
+		key_uint(w, "width", output->mode.hdisplay);
+		key_uint(w, "height", output->mode.vdisplay);
+		key_uint(w, "refresh_mhz", mode_refresh_mhz(&output->mode));
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+	key_id(w, "crtc_id", output->crtc != NULL ? output->crtc->id : 0);
+	key_id(w, "mode_blob", output->mode_blob);
+	json_key(w, "placeholder");
+	json_string(w, colour);
+	json_key(w, "flip");
+	json_string(w, output->settings.flip == KMS_FLIP_VSYNC ? "vsync" : "async");
+	json_key(w, "force_copy");
+	json_bool(w, output->force_copy || kms->force_copy);
+	json_key(w, "capture");
+	json_bool(w, output->capture != NULL);
+
+	json_key(w, "planes");
+	json_begin_array(w);
+	for (size_t i = 0; i < kms->n_planes; i++) {
+		const struct kms_plane *plane = &kms->planes[i];
+		if (plane->owner != output)
+			continue;
+		json_begin_object(w);
+		key_uint(w, "id", plane->id);
+		json_key(w, "type");
+		json_string(w, plane_type_name(plane->type));
+		json_end_object(w);
+	}
+	json_end_array(w);
+
+	json_key(w, "layers");
+	json_begin_array(w);
+	const struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link)
+		write_layer(w, layer);
+	json_end_array(w);
+
+	write_counters(w, &output->stats);
+	json_end_object(w);
+}
+
+static void write_outputs(struct json_writer *w, const struct control *control)
+{
+	json_key(w, "outputs");
+	json_begin_array(w);
+	const struct display_device *dev;
+	wl_list_for_each (dev, &control->displays->devices, link) {
+		if (dev->kms == NULL)
+			continue;
+		const struct kms_output *output;
+		wl_list_for_each (output, &dev->kms->outputs, link)
+			write_output(w, dev, output);
+	}
+	json_end_array(w);
+}
+
+/* The VFIO source of an attached vGPU, or NULL. */
+static const struct vfio_source *vgpu_vfio(const struct protocol_vgpu *vgpu)
+{
+	(void)vgpu;
+	return NULL;
+}
+
+static void write_vfio(struct json_writer *w, const struct vfio_source *vfio)
+{
+	struct vfio_source_stats stats;
+	vfio_source_get_stats(vfio, &stats);
+	json_begin_object(w);
+	key_uint(w, "polls", stats.polls);
+	key_uint(w, "changes", stats.changes);
+	key_uint(w, "imports", stats.imports);
+	key_uint(w, "cache_hits", stats.cache_hits);
+	key_uint(w, "transient_errors", stats.transient_errors);
+	key_uint(w, "frames_presented", stats.frames_presented);
+	key_uint(w, "late_frames", stats.late_frames);
+	key_uint(w, "margin_us", stats.margin_us);
+	key_uint(w, "latency_p50_us", stats.latency_p50_us);
+	key_uint(w, "latency_p99_us", stats.latency_p99_us);
+	json_end_object(w);
+}
+
+static void write_vgpu(struct json_writer *w, const struct control *control, const char *name)
+{
+	const struct protocol_vgpu *vgpu = NULL, *v;
+	if (control->server != NULL) {
+		wl_list_for_each (v, &control->server->vgpus, link) {
+			if (strcmp(v->name, name) == 0)
+				vgpu = v;
+		}
+	}
+	const struct vfio_source *vfio = vgpu != NULL ? vgpu_vfio(vgpu) : NULL;
+
+	json_begin_object(w);
+	json_key(w, "name");
+	json_string(w, name);
+	json_key(w, "attached");
+	json_bool(w, vgpu != NULL);
+	json_key(w, "client");
+	if (vgpu != NULL && vgpu->pclient != NULL && vgpu->pclient->client != NULL) {
+		pid_t pid;
+		uid_t uid;
+		gid_t gid;
+		wl_client_get_credentials(vgpu->pclient->client, &pid, &uid, &gid);
+		json_begin_object(w);
+		key_uint(w, "pid", (uint64_t)pid);
+		key_uint(w, "uid", uid);
+		key_uint(w, "gid", gid);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
+
+	json_key(w, "outputs");
+	json_begin_array(w);
+	const struct config_output *co;
+	wl_list_for_each (co, &control->config->outputs, link) {
+		if (co->vgpu != NULL && strcmp(co->vgpu, name) == 0)
+			json_string(w, co->name);
+	}
+	json_end_array(w);
+
+	const char *source = "none";
+	if (vfio != NULL)
+		source = vfio_source_get_kind(vfio) == VFIO_SOURCE_DMABUF ? "dmabuf" : "region";
+	else if (vgpu != NULL && (vgpu->primary.buffer != NULL || vgpu->cursor.buffer != NULL))
+		source = "client";
+	json_key(w, "source");
+	json_string(w, source);
+	json_key(w, "vfio");
+	if (vfio != NULL)
+		write_vfio(w, vfio);
+	else
+		json_null(w);
+	json_end_object(w);
+}
+
+/* Whether an earlier output than upto names vGPU name (or a [vgpu] section does). */
+static bool vgpu_listed(const struct config *config, const char *name,
+			const struct config_output *upto)
+{
+	if (config_find_vgpu(config, name) != NULL)
+		return true;
+	const struct config_output *co;
+	wl_list_for_each (co, &config->outputs, link) {
+		if (co == upto)
+			break;
+		if (co->vgpu != NULL && strcmp(co->vgpu, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void write_vgpus(struct json_writer *w, const struct control *control)
+{
+	const struct config *config = control->config;
+	json_key(w, "vgpus");
+	json_begin_array(w);
+	const struct config_vgpu *cv;
+	wl_list_for_each (cv, &config->vgpus, link)
+		write_vgpu(w, control, cv->name);
+	const struct config_output *co;
+	wl_list_for_each (co, &config->outputs, link) {
+		if (co->vgpu != NULL && !vgpu_listed(config, co->vgpu, co))
+			write_vgpu(w, control, co->vgpu);
+	}
+	json_end_array(w);
+}
+
+char *control_status_json(const struct control *control, size_t *size)
+{
+	struct json_writer w;
+	json_writer_init(&w);
+	json_begin_object(&w);
+	write_daemon(&w, control);
+	write_outputs(&w, control);
+	write_vgpus(&w, control);
+	json_end_object(&w);
+	return json_writer_finish(&w, size);
+}
