@@ -189,6 +189,16 @@ int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *eventfd, in
 void kms_vblank_source_get_state(const struct kms_vblank_source *source,
 				 struct kms_vblank_state *state);
 
+/*
+ * The CLOCK_MONOTONIC time of the last vblank of the output's CRTC
+ * (drmCrtcGetSequence: no event, no wakeup) and its mode's refresh period,
+ * for callers that predict the next vblanks themselves. Returns 0, -ENODEV
+ * when the output is not on (both 0), or the negative errno of the ioctl
+ * (-EOPNOTSUPP for drivers without vblank events; *period_ns is still set).
+ */
+int kms_output_get_last_vblank(const struct kms_output *output, uint64_t *time_ns,
+			       uint64_t *period_ns);
+
 /* private, for kms/device.c */
 
 /*

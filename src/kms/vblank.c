@@ -459,3 +459,18 @@ void kms_vblank_source_get_state(const struct kms_vblank_source *source,
 {
 	kms_vblank_record_read(source->record, state);
 }
+
+int kms_output_get_last_vblank(const struct kms_output *output, uint64_t *time_ns,
+			       uint64_t *period_ns)
+{
+	*time_ns = 0;
+	*period_ns = 0;
+	if (output->state != KMS_OUTPUT_ON || output->crtc == NULL)
+		return -ENODEV;
+	*period_ns = mode_period_ns(&output->mode);
+	uint64_t sequence, ns;
+	if (drmCrtcGetSequence(output->device->fd, output->crtc->id, &sequence, &ns) != 0)
+		return -errno;
+	*time_ns = ns;
+	return 0;
+}
