@@ -18,7 +18,9 @@
  * plane changed (dmabuf_id, size, format, position) it gets the new plane's
  * dma-buf (VFIO_DEVICE_GET_GFX_DMABUF) unless its LRU cache (vfio/cache.h)
  * holds it, and hands the planes to its user through the frame callback;
- * an unchanged guest costs two queries per refresh and no commit.
+ * an unchanged guest costs two queries per poll and no commit, and a guest
+ * screen that stays unchanged is polled less and less often (every 2nd,
+ * 4th, then 8th refresh) until it changes again.
  *
  * Region planes (mdpy) are mapped once and handed over as CPU buffers over
  * the mapping at every poll, so the output copies them at most once per
@@ -75,7 +77,8 @@ struct vfio_source_stats {
 	uint64_t frames_presented; /* guest changes that reached the screen */
 	uint64_t late_frames;      /* ... a vblank later than the poll aimed at */
 	uint32_t margin_us;        /* how long before the vblank the poll runs now */
-	uint32_t latency_p50_us;   /* poll that saw a change -> its flip, 0 if none yet */
+	uint32_t poll_stride;    /* refreshes per poll now: 1, up to 8 while the screen is static */
+	uint32_t latency_p50_us; /* poll that saw a change -> its flip, 0 if none yet */
 	uint32_t latency_p99_us;
 };
 

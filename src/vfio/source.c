@@ -24,6 +24,15 @@
 
 #define IDLE_POLL_NS       1000000000ull /* shown nowhere: once a second */
 #define FALLBACK_PERIOD_NS 16666667ull   /* on, but no vblank known yet */
+#define RESYNC_NS          1000000000ull /* how often the timer's phase is read again */
+/*
+ * A guest screen unchanged for BACKOFF_POLLS polls is polled every second
+ * refresh, then every 4th, up to every STRIDE_MAX-th (133 ms at 60 Hz):
+ * the first change after a pause may wait that long, later ones are polled
+ * at every refresh again.
+ */
+#define BACKOFF_POLLS 15
+#define STRIDE_MAX    8
 
 /* One guest plane as last seen. */
 struct plane_slot {
@@ -52,11 +61,14 @@ struct vfio_source {
 
 	int timer_fd;
 	struct wl_event_source *timer;
-	uint64_t next_poll_ns;
-	uint64_t poll_target_ns; /* the vblank the armed poll aims at, 0: not paced */
+	uint64_t next_poll_ns;    /* due time of the next tick */
+	uint64_t poll_target_ns;  /* the vblank the next tick aims at, 0: not paced */
+	uint64_t tick_ns;         /* the timer's period */
+	uint32_t ticks_to_resync; /* ticks until the phase is read again */
+	uint32_t stride;          /* refreshes per poll: 1, more while the screen is static */
+	uint32_t unchanged_polls; /* polls without a change at this stride */
 
 	struct kms_output *clock;         /* may be NULL */
-	struct kms_vblank_source *vblank; /* may be NULL: of the clock */
 	struct wl_listener clock_destroy; /* clock's events.destroy */
 	struct pacer pacer;
 
@@ -208,6 +220,15 @@ static int update_plane(struct vfio_source *source, struct plane_slot *slot, uin
 		return 0;
 	struct vfio_device_gfx_plane_info info;
 	int ret = vfio_display_query(source->display, type, &info);
+	if (ret == -ENOMEM) {
+		/*
+		 * mbochs (Linux 6.1) makes the buffer of a new scanout (a mode
+		 * set, every pan) but fails the query that made it: asking
+		 * again at once saves a whole refresh.
+		 */
+		source->stats.transient_errors++;
+		ret = vfio_display_query(source->display, type, &info);
+	}
 	if (ret == -EINVAL && type == DRM_PLANE_TYPE_CURSOR) {
 		/* Devices without a cursor plane may refuse to be asked for one. */
 		slot->unsupported = true;
@@ -304,11 +325,18 @@ static void emit_frame(struct vfio_source *source, bool primary_changed, bool cu
 
 static void arm_timer(struct vfio_source *source);
 
-static void poll_device(struct vfio_source *source)
+static bool clock_is_on(const struct vfio_source *source)
+{
+	return source->clock != NULL && source->clock->state == KMS_OUTPUT_ON;
+}
+
+/* Query the planes and hand changes over. Returns whether anything changed. */
+static bool poll_device(struct vfio_source *source)
 {
 	if (source->lost || source->dead)
-		return;
-	source->poll_start_ns = now_ns();
+		return false;
+	/* The timer's due time: the cost measured includes the wakeup. */
+	source->poll_start_ns = source->next_poll_ns;
 	source->stats.polls++;
 
 	bool primary_changed, primary_moved, cursor_changed = false, cursor_moved = false;
@@ -320,13 +348,12 @@ static void poll_device(struct vfio_source *source)
 	if (ret < 0) {
 		if (vfio_error_is_fatal(ret)) {
 			lose(source, -ret, "querying the guest's planes");
-			return;
+			return false;
 		}
-		/* Transient (mbochs fails the first query after a mode change): next time. */
+		/* Transient: the planes on screen stay, the next poll asks again. */
 		source->stats.transient_errors++;
 		log_debug("vfio: transient failure, retried at the next poll: %s", strerror(-ret));
-		arm_timer(source);
-		return;
+		return true;
 	}
 
 	bool show_primary = primary_changed || primary_moved;
@@ -343,56 +370,89 @@ static void poll_device(struct vfio_source *source)
 			source->cost_idle =
 				wl_event_loop_add_idle(source->loop, handle_cost_idle, source);
 	}
-	arm_timer(source);
+	return show_primary || show_cursor;
 }
 
 static int handle_timer(int fd, uint32_t mask, void *data)
 {
 	struct vfio_source *source = data;
-	uint64_t expirations;
+	uint64_t expirations = 0;
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_warn_errno("vfio: reading the poll timer");
-	poll_device(source);
+	if (expirations == 0)
+		return 0;
+	/* The ticks of a periodic timer, late ones included, advance the schedule. */
+	uint64_t late = (expirations - 1) * source->tick_ns;
+	source->next_poll_ns += late;
+	if (source->poll_target_ns != 0)
+		source->poll_target_ns += late;
+	bool changed = poll_device(source);
+	if (source->lost || source->dead)
+		return 0;
+	source->next_poll_ns += source->tick_ns;
+	if (source->poll_target_ns != 0)
+		source->poll_target_ns += source->tick_ns;
+
+	/* A static screen is polled less often; any change restores every refresh. */
+	bool rearm = --source->ticks_to_resync == 0;
+	if (changed) {
+		source->unchanged_polls = 0;
+		rearm |= source->stride != 1;
+		source->stride = 1;
+	} else if (++source->unchanged_polls >= BACKOFF_POLLS && source->stride < STRIDE_MAX &&
+		   source->options.poll_interval_ms == 0 && clock_is_on(source)) {
+		source->unchanged_polls = 0;
+		source->stride *= 2;
+		rearm = true;
+	}
+	if (rearm)
+		arm_timer(source);
 	return 0;
 }
 
-static bool clock_is_on(const struct vfio_source *source)
-{
-	return source->clock != NULL && source->clock->state == KMS_OUTPUT_ON;
-}
-
+/*
+ * Start the periodic poll timer: its phase from the clock's last vblank
+ * (drmCrtcGetSequence, no vblank event needed), its period the refresh.
+ * Predictions drift little, so the phase is read again only about once a
+ * second; a poll costs a timer wakeup and the plane queries.
+ */
 static void arm_timer(struct vfio_source *source)
 {
 	if (source->lost || source->dead || source->timer_fd < 0)
 		return;
 	uint64_t now = now_ns();
-	uint64_t next;
+	uint64_t next, tick;
 	source->poll_target_ns = 0;
 	if (!clock_is_on(source)) {
-		next = now + IDLE_POLL_NS;
+		tick = IDLE_POLL_NS;
+		next = now + tick;
 	} else if (source->options.poll_interval_ms > 0) {
-		uint64_t period = (uint64_t)source->options.poll_interval_ms * 1000000u;
-		next = source->next_poll_ns + period;
-		if (next <= now || source->next_poll_ns == 0)
-			next = now + period;
+		tick = (uint64_t)source->options.poll_interval_ms * 1000000u;
+		next = now + tick;
 	} else {
-		struct kms_vblank_state state = {0};
-		if (source->vblank != NULL)
-			kms_vblank_source_get_state(source->vblank, &state);
-		if (state.timestamp_ns == 0 || state.refresh_ns == 0 ||
-		    (state.flags & KMS_VBLANK_STOPPED)) {
-			next = now + FALLBACK_PERIOD_NS;
+		uint64_t last = 0, period = 0;
+		int ret = kms_output_get_last_vblank(source->clock, &last, &period);
+		tick = (period != 0 ? period : FALLBACK_PERIOD_NS) * source->stride;
+		if (ret < 0 || last == 0 || period == 0) {
+			/* No vblank timestamps (virtio-gpu): polls at the refresh rate. */
+			next = now + tick;
 		} else {
-			next = pacer_next_poll(&source->pacer, state.timestamp_ns, state.refresh_ns,
-					       now, &source->poll_target_ns);
+			next = pacer_next_poll(&source->pacer, last, period, now,
+					       &source->poll_target_ns);
+			if (source->stride > 1)
+				source->poll_target_ns = 0; /* idle: nothing to learn from */
 			source->stats.margin_us =
-				(uint32_t)(pacer_margin(&source->pacer, state.refresh_ns) / 1000u);
+				(uint32_t)(pacer_margin(&source->pacer, period) / 1000u);
 		}
 	}
 	source->next_poll_ns = next;
+	source->tick_ns = tick;
+	source->ticks_to_resync = (uint32_t)((RESYNC_NS + tick - 1) / tick);
 	struct itimerspec its = {
 		.it_value = {.tv_sec = (time_t)(next / 1000000000u),
 			     .tv_nsec = (long)(next % 1000000000u)},
+		.it_interval = {.tv_sec = (time_t)(tick / 1000000000u),
+				.tv_nsec = (long)(tick % 1000000000u)},
 	};
 	if (timerfd_settime(source->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
 		log_error_errno("vfio: arming the poll timer");
@@ -478,6 +538,7 @@ struct vfio_source *vfio_source_create(struct wl_event_loop *loop, int fd,
 	wl_list_init(&source->clock_destroy.link);
 	vfio_cache_init(&source->cache);
 	pacer_init(&source->pacer);
+	source->stride = 1;
 	percentile_init(&source->latency);
 
 	source->display = vfio_display_open(fd, msg, msg_size);
@@ -512,6 +573,7 @@ void vfio_source_destroy(struct vfio_source *source)
 {
 	if (source == NULL)
 		return;
+	source->dead = true; /* no more polls, from here on */
 	vfio_source_set_clock(source, NULL);
 	if (source->cost_idle != NULL)
 		wl_event_source_remove(source->cost_idle);
@@ -524,12 +586,13 @@ void vfio_source_destroy(struct vfio_source *source)
 		close(source->timer_fd);
 	source->timer = NULL;
 	source->timer_fd = -1;
-	source->dead = true;
+	/* Dropping the buffers may free some: the source must outlive that. */
+	source->live_buffers++;
 	slot_set(&source->primary, NULL, NULL);
 	slot_set(&source->cursor, NULL, NULL);
 	vfio_cache_finish(&source->cache);
-	/* Buffers on screen keep the device open until they are gone. */
-	if (source->live_buffers == 0)
+	/* Buffers still on screen keep the device open until they are gone. */
+	if (--source->live_buffers == 0)
 		source_free(source);
 }
 
@@ -544,20 +607,18 @@ void vfio_source_set_clock(struct vfio_source *source, struct kms_output *output
 		return;
 	wl_list_remove(&source->clock_destroy.link);
 	wl_list_init(&source->clock_destroy.link);
-	kms_vblank_source_destroy(source->vblank);
-	source->vblank = NULL;
 	source->clock = output;
 	source->pending_primary = NULL;
 	if (output != NULL) {
 		source->clock_destroy.notify = handle_clock_destroy;
 		wl_signal_add(&output->events.destroy, &source->clock_destroy);
-		if (source->options.poll_interval_ms == 0)
-			source->vblank = kms_vblank_source_create(output);
 		write_edid(source);
 	}
 	if (!source->dead && !source->lost) {
-		source->next_poll_ns = 0;
+		source->next_poll_ns = now_ns();
+		source->poll_target_ns = 0;
 		poll_device(source);
+		arm_timer(source);
 	}
 }
 
@@ -578,12 +639,11 @@ void vfio_source_presented(struct vfio_source *source, const struct buffer *prim
 	if (time_ns > source->pending_seen_ns)
 		percentile_add(&source->latency,
 			       (uint32_t)((time_ns - source->pending_seen_ns) / 1000u));
-	if (source->pending_target_ns != 0) {
-		struct kms_vblank_state state = {0};
-		if (source->vblank != NULL)
-			kms_vblank_source_get_state(source->vblank, &state);
-		if (!pacer_add_flip(&source->pacer, source->pending_target_ns, time_ns,
-				    state.refresh_ns))
+	uint64_t last, period;
+	if (source->pending_target_ns != 0 && source->clock != NULL) {
+		kms_output_get_last_vblank(source->clock, &last, &period);
+		if (period != 0 &&
+		    !pacer_add_flip(&source->pacer, source->pending_target_ns, time_ns, period))
 			source->stats.late_frames++;
 	}
 }
@@ -591,6 +651,7 @@ void vfio_source_presented(struct vfio_source *source, const struct buffer *prim
 void vfio_source_get_stats(const struct vfio_source *source, struct vfio_source_stats *stats)
 {
 	*stats = source->stats;
-	stats->latency_p50_us = percentile_get(&source->latency, 0.50);
-	stats->latency_p99_us = percentile_get(&source->latency, 0.99);
+	stats->poll_stride = source->stride;
+	stats->latency_p50_us = percentile_get(&source->latency, 50);
+	stats->latency_p99_us = percentile_get(&source->latency, 99);
 }
