@@ -159,12 +159,12 @@ static int open_device(struct vg_guest *guest)
 	ret = vg_region_info(guest, VFIO_PCI_BAR0_REGION_INDEX, &guest->vram_region);
 	if (ret < 0)
 		return ret;
-	ret = vg_region_info(guest, VFIO_PCI_BAR2_REGION_INDEX, &guest->mmio_region);
-	if (ret < 0)
-		return ret;
-	if (guest->vram_region.size == 0 ||
-	    guest->mmio_region.size < VBE_MMIO_BASE + 2 * VG_VBE__COUNT)
+	if (guest->vram_region.size == 0)
 		return -ENODEV;
+	/* mdpy has no BAR2: its guest only draws, it has no mode registers. */
+	ret = vg_region_info(guest, VFIO_PCI_BAR2_REGION_INDEX, &guest->mmio_region);
+	if (ret < 0 || guest->mmio_region.size < VBE_MMIO_BASE + 2 * VG_VBE__COUNT)
+		guest->mmio_region = (struct vfio_region_info){0};
 	return 0;
 }
 
@@ -270,6 +270,8 @@ int vg_vram_map(struct vg_guest *guest)
 
 int vg_vbe_read(struct vg_guest *guest, enum vg_vbe_index index, uint16_t *value)
 {
+	if (guest->mmio_region.size == 0)
+		return -ENODEV;
 	off_t off = (off_t)(guest->mmio_region.offset + VBE_MMIO_BASE + 2 * (unsigned int)index);
 	uint16_t v;
 	ssize_t n;
@@ -285,6 +287,8 @@ int vg_vbe_read(struct vg_guest *guest, enum vg_vbe_index index, uint16_t *value
 
 int vg_vbe_write(struct vg_guest *guest, enum vg_vbe_index index, uint16_t value)
 {
+	if (guest->mmio_region.size == 0)
+		return -ENODEV;
 	off_t off = (off_t)(guest->mmio_region.offset + VBE_MMIO_BASE + 2 * (unsigned int)index);
 	ssize_t n;
 

@@ -75,7 +75,7 @@ struct vg_guest {
 	int group_fd;                        /* /dev/vfio/<group>, owned */
 	int device_fd;                       /* owned */
 	struct vfio_region_info vram_region; /* BAR0 */
-	struct vfio_region_info mmio_region; /* BAR2 */
+	struct vfio_region_info mmio_region; /* BAR2; size 0 without one (mdpy) */
 	void *vram;                          /* shared mapping of all of BAR0; may be NULL */
 	size_t vram_size;                    /* bytes mapped at vram */
 	unsigned int query_retries;          /* transient query failures retried so far */
