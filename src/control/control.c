@@ -123,8 +123,8 @@ static bool check_allowed(struct control_resource *cr)
 	if (cr->allowed)
 		return true;
 	wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_NOT_PERMITTED,
-			       "not permitted: uid %u is neither root nor a member of the control "
-			       "group ([daemon] control-group)",
+			       "uid %u is not permitted to use the control interface: only root "
+			       "and members of the control group ([daemon] control-group) are",
 			       (unsigned int)cr->uid);
 	return false;
 }

@@ -1,5 +1,610 @@
 // SPDX-License-Identifier: MIT
-int main(void)
+/*
+ * vscanoutctl: ask a running vscanoutd about its state and take
+ * screenshots, through the privileged vscanout_control_v1 interface on the
+ * daemon's socket. Answers come back in a memfd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <wayland-client.h>
+
+#include "build-config.h"
+#include "control/json.h"
+#include "vscanout-v1-client-protocol.h"
+
+#define ANSWER_TIMEOUT_MS 30000
+
+static const char usage[] =
+	"Usage: vscanoutctl [--socket PATH] COMMAND [ARGS]\n"
+	"\n"
+	"Inspect a running vscanoutd (root and members of its control group only).\n"
+	"\n"
+	"Commands:\n"
+	"  status [--json]           outputs, layers, counters and vGPUs; --json prints\n"
+	"                            the daemon's JSON document unchanged\n"
+	"  screenshot OUTPUT FILE    write what OUTPUT shows as a PNG to FILE ('-':\n"
+	"                            standard output) and say how it was taken\n"
+	"\n"
+	"Options:\n"
+	"  -s, --socket PATH         the daemon's socket (default: $VSCANOUT_SOCKET,\n"
+	"                            else $XDG_RUNTIME_DIR/vscanout-0, else\n"
+	"                            /run/vscanout/vscanout-0)\n"
+	"  -h, --help                show this help and exit\n"
+	"  -V, --version             show the version and exit\n";
+
+struct ctl {
+	const char *socket_path;
+	struct wl_display *display;
+	struct vscanout_control_v1 *control;
+	uint32_t control_name;
+	/* The answer to the request in flight. */
+	uint32_t serial;
+	bool answered, failed;
+	uint32_t value;
+	char message[512];
+};
+
+/* The last message libwayland logged: the text of a protocol error. */
+static char last_log[512];
+
+static void handle_log(const char *fmt, va_list args)
 {
+	vsnprintf(last_log, sizeof(last_log), fmt, args);
+}
+
+__attribute__((format(printf, 1, 2))) static void error(const char *fmt, ...)
+{
+	va_list args;
+	fputs("vscanoutctl: ", stderr);
+	va_start(args, fmt);
+	vfprintf(stderr, fmt, args);
+	va_end(args);
+	fputc('\n', stderr);
+}
+
+static void registry_global(void *data, struct wl_registry *registry, uint32_t name,
+			    const char *interface, uint32_t version)
+{
+	struct ctl *ctl = data;
+	if (strcmp(interface, vscanout_control_v1_interface.name) == 0 && ctl->control_name == 0)
+		ctl->control_name = name;
+}
+
+static void registry_global_remove(void *data, struct wl_registry *registry, uint32_t name)
+{
+}
+
+static const struct wl_registry_listener registry_listener = {
+	.global = registry_global,
+	.global_remove = registry_global_remove,
+};
+
+static void control_done(void *data, struct vscanout_control_v1 *control, uint32_t serial,
+			 uint32_t value)
+{
+	struct ctl *ctl = data;
+	if (serial != ctl->serial)
+		return;
+	ctl->answered = true;
+	ctl->value = value;
+}
+
+static void control_failed(void *data, struct vscanout_control_v1 *control, uint32_t serial,
+			   const char *message)
+{
+	struct ctl *ctl = data;
+	if (serial != ctl->serial)
+		return;
+	ctl->answered = true;
+	ctl->failed = true;
+	snprintf(ctl->message, sizeof(ctl->message), "%s", message);
+}
+
+static const struct vscanout_control_v1_listener control_listener = {
+	.done = control_done,
+	.failed = control_failed,
+};
+
+/* The default socket path, as vscanoutd chooses it without a socket= setting. */
+static const char *default_socket(char *buf, size_t size)
+{
+	const char *env = getenv("VSCANOUT_SOCKET");
+	if (env != NULL && env[0] != '\0')
+		return env;
+	const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+	if (runtime_dir != NULL && runtime_dir[0] == '/') {
+		snprintf(buf, size, "%s/vscanout-0", runtime_dir);
+		return buf;
+	}
+	return "/run/vscanout/vscanout-0";
+}
+
+/* Describe why the connection failed: a protocol error's text, or errno. */
+static void report_connection_error(struct ctl *ctl)
+{
+	int err = wl_display_get_error(ctl->display);
+	if (err != EPROTO) {
+		error("lost the connection to vscanoutd at %s: %s", ctl->socket_path,
+		      strerror(err != 0 ? err : EPIPE));
+		return;
+	}
+	const struct wl_interface *interface;
+	uint32_t id;
+	uint32_t code = wl_display_get_protocol_error(ctl->display, &interface, &id);
+	/* libwayland logs "interface@id: error code: message". */
+	const char *message = last_log;
+	const char *p = strstr(last_log, ": error ");
+	if (p != NULL && (p = strstr(p + 8, ": ")) != NULL)
+		message = p + 2;
+	char text[sizeof(last_log)];
+	snprintf(text, sizeof(text), "%s", message);
+	text[strcspn(text, "\n")] = '\0';
+	const char *name = "error";
+	if (interface == &vscanout_control_v1_interface &&
+	    code == VSCANOUT_CONTROL_V1_ERROR_NOT_PERMITTED)
+		name = "not permitted";
+	else if (interface == &vscanout_control_v1_interface &&
+		 code == VSCANOUT_CONTROL_V1_ERROR_INVALID_FD)
+		name = "invalid fd";
+	error("vscanoutd refused the request (%s): %s", name,
+	      text[0] != '\0' ? text : "no message");
+}
+
+static int connect_daemon(struct ctl *ctl)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(ctl->socket_path) >= sizeof(addr.sun_path)) {
+		error("cannot connect to vscanoutd at %s: the path is too long", ctl->socket_path);
+		return -1;
+	}
+	strcpy(addr.sun_path, ctl->socket_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		error("cannot connect to vscanoutd at %s: %s", ctl->socket_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	ctl->display = wl_display_connect_to_fd(fd); /* takes fd, also on failure */
+	if (ctl->display == NULL) {
+		error("cannot connect to vscanoutd at %s: %s", ctl->socket_path, strerror(errno));
+		return -1;
+	}
+	struct wl_registry *registry = wl_display_get_registry(ctl->display);
+	wl_registry_add_listener(registry, &registry_listener, ctl);
+	if (wl_display_roundtrip(ctl->display) < 0) {
+		report_connection_error(ctl);
+		wl_registry_destroy(registry);
+		return -1;
+	}
+	if (ctl->control_name == 0) {
+		error("vscanoutd at %s offers no control interface (vscanout_control_v1)",
+		      ctl->socket_path);
+		wl_registry_destroy(registry);
+		return -1;
+	}
+	ctl->control =
+		wl_registry_bind(registry, ctl->control_name, &vscanout_control_v1_interface, 1);
+	vscanout_control_v1_add_listener(ctl->control, &control_listener, ctl);
+	wl_registry_destroy(registry);
 	return 0;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Dispatch until the request in flight is answered. Returns 0 or -1 (reported). */
+static int wait_answer(struct ctl *ctl)
+{
+	struct wl_display *display = ctl->display;
+	uint64_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
+	while (!ctl->answered) {
+		if (wl_display_prepare_read(display) != 0) {
+			if (wl_display_dispatch_pending(display) < 0)
+				goto error;
+			continue;
+		}
+		if (wl_display_flush(display) < 0 && errno != EAGAIN) {
+			wl_display_cancel_read(display);
+			goto error;
+		}
+		uint64_t now = now_ms();
+		if (now >= deadline) {
+			wl_display_cancel_read(display);
+			error("vscanoutd at %s did not answer within %d s", ctl->socket_path,
+			      ANSWER_TIMEOUT_MS / 1000);
+			return -1;
+		}
+		struct pollfd pfd = {.fd = wl_display_get_fd(display), .events = POLLIN};
+		int n = poll(&pfd, 1, (int)(deadline - now));
+		if (n <= 0) {
+			wl_display_cancel_read(display);
+			if (n < 0 && errno != EINTR) {
+				error("poll: %s", strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		if (wl_display_read_events(display) < 0 || wl_display_dispatch_pending(display) < 0)
+			goto error;
+	}
+	return 0;
+
+error:
+	report_connection_error(ctl);
+	return -1;
+}
+
+/* Read the answer's size bytes back from the memfd (NUL-terminated). */
+static char *read_memfd(int fd, size_t *size)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		error("fstat: %s", strerror(errno));
+		return NULL;
+	}
+	*size = (size_t)st.st_size;
+	char *data = malloc(*size + 1);
+	if (data == NULL) {
+		error("out of memory");
+		return NULL;
+	}
+	size_t done = 0;
+	while (done < *size) {
+		ssize_t n = pread(fd, data + done, *size - done, (off_t)done);
+		if (n <= 0) {
+			error("cannot read the answer: %s", n < 0 ? strerror(errno) : "short file");
+			free(data);
+			return NULL;
+		}
+		done += (size_t)n;
+	}
+	data[*size] = '\0';
+	return data;
+}
+
+static int write_all(int fd, const char *data, size_t size)
+{
+	while (size > 0) {
+		ssize_t n = write(fd, data, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+/* ---- the human-readable status ----------------------------------------- */
+
+/* A number member as text ("?" when missing or not a number). */
+static const char *num(const struct json_value *object, const char *key)
+{
+	const struct json_value *v = json_get(object, key);
+	return v != NULL && v->type == JSON_NUMBER ? v->string : "?";
+}
+
+static const char *str(const struct json_value *object, const char *key)
+{
+	const char *s = json_get_string(object, key);
+	return s != NULL ? s : "?";
+}
+
+static void print_rect(const char *what, const struct json_value *rect)
+{
+	if (rect == NULL || rect->type != JSON_OBJECT)
+		return;
+	printf(", %s %s,%s %sx%s", what, num(rect, "x"), num(rect, "y"), num(rect, "width"),
+	       num(rect, "height"));
+}
+
+static void print_layer(const struct json_value *layer)
+{
+	printf("  layer zpos %s: ", num(layer, "zpos"));
+	if (!json_get_bool(layer, "visible", false)) {
+		printf("empty\n");
+		return;
+	}
+	if (json_get_bool(layer, "direct", false))
+		printf("direct on plane %s", num(layer, "plane_id"));
+	else if (json_get_bool(layer, "copied", false))
+		printf("copied");
+	else
+		printf("not shown");
+	const struct json_value *miss = json_get(layer, "miss");
+	if (miss != NULL && miss->type == JSON_ARRAY && miss->n > 0) {
+		printf(" (");
+		for (size_t i = 0; i < miss->n; i++) {
+			const struct json_value *m = json_at(miss, i);
+			printf("%s%s", i > 0 ? ", " : "", m->type == JSON_STRING ? m->string : "?");
+		}
+		printf(")");
+	}
+	printf(", %s %sx%s", str(layer, "format"), num(layer, "width"), num(layer, "height"));
+	print_rect("src", json_get(layer, "src"));
+	print_rect("dst", json_get(layer, "dst"));
+	printf("\n");
+}
+
+static void print_output(const struct json_value *output)
+{
+	printf("output %s (%s, connector %s): %s", str(output, "name"), str(output, "device"),
+	       num(output, "connector_id"), str(output, "state"));
+	if (!json_get_bool(output, "connected", false))
+		printf(", disconnected");
+	const struct json_value *mode = json_get(output, "mode");
+	if (mode != NULL && mode->type == JSON_OBJECT) {
+		double mhz = json_get_number(mode, "refresh_mhz", 0);
+		printf(", %sx%s@%.3f Hz", num(mode, "width"), num(mode, "height"), mhz / 1000);
+	}
+	const struct json_value *crtc = json_get(output, "crtc_id");
+	if (crtc != NULL && crtc->type == JSON_NUMBER)
+		printf(", CRTC %s", crtc->string);
+	printf("\n");
+	printf("  flip %s, placeholder %s%s%s\n", str(output, "flip"), str(output, "placeholder"),
+	       json_get_bool(output, "force_copy", false) ? ", copy forced" : "",
+	       json_get_bool(output, "capture", false) ? ", capture waiting" : "");
+
+	const struct json_value *planes = json_get(output, "planes");
+	if (planes != NULL && planes->type == JSON_ARRAY && planes->n > 0) {
+		printf("  planes:");
+		for (size_t i = 0; i < planes->n; i++) {
+			const struct json_value *p = json_at(planes, i);
+			printf("%s %s %s", i > 0 ? "," : "", num(p, "id"), str(p, "type"));
+		}
+		printf("\n");
+	}
+	const struct json_value *layers = json_get(output, "layers");
+	for (size_t i = 0; layers != NULL && i < layers->n; i++)
+		print_layer(json_at(layers, i));
+
+	const struct json_value *c = json_get(output, "counters");
+	if (c != NULL && c->type == JSON_OBJECT) {
+		printf("  frames: %s direct, %s copied; flips: %s vsync, %s async, %s async "
+		       "fallbacks\n",
+		       num(c, "frames_direct"), num(c, "frames_copied"), num(c, "flips_vsync"),
+		       num(c, "flips_async"), num(c, "async_fallbacks"));
+		printf("  commits: %s, %s modesets, %s failed\n", num(c, "commits"),
+		       num(c, "modesets"), num(c, "commit_failures"));
+	}
+}
+
+static void print_vgpu(const struct json_value *vgpu)
+{
+	printf("vgpu %s: ", str(vgpu, "name"));
+	const struct json_value *client = json_get(vgpu, "client");
+	if (json_get_bool(vgpu, "attached", false) && client != NULL && client->type == JSON_OBJECT)
+		printf("attached by pid %s (uid %s)", num(client, "pid"), num(client, "uid"));
+	else
+		printf("not attached");
+	printf(", source %s\n", str(vgpu, "source"));
+	const struct json_value *outputs = json_get(vgpu, "outputs");
+	printf("  outputs:");
+	if (outputs == NULL || outputs->type != JSON_ARRAY || outputs->n == 0)
+		printf(" none");
+	for (size_t i = 0; outputs != NULL && i < outputs->n; i++) {
+		const struct json_value *o = json_at(outputs, i);
+		printf("%s %s", i > 0 ? "," : "", o->type == JSON_STRING ? o->string : "?");
+	}
+	printf("\n");
+	const struct json_value *v = json_get(vgpu, "vfio");
+	if (v != NULL && v->type == JSON_OBJECT) {
+		printf("  vfio: %s polls, %s changes, %s imports, %s cache hits, %s transient "
+		       "errors\n",
+		       num(v, "polls"), num(v, "changes"), num(v, "imports"), num(v, "cache_hits"),
+		       num(v, "transient_errors"));
+		printf("  vfio: %s frames presented, %s late; poll margin %s us, latency p50 %s "
+		       "us, p99 %s us\n",
+		       num(v, "frames_presented"), num(v, "late_frames"), num(v, "margin_us"),
+		       num(v, "latency_p50_us"), num(v, "latency_p99_us"));
+	}
+}
+
+static int print_status(const char *doc, size_t size)
+{
+	char err[128];
+	struct json_value *root = json_parse(doc, size, err, sizeof(err));
+	if (root == NULL) {
+		error("the daemon's status document is not valid JSON: %s", err);
+		return -1;
+	}
+	const struct json_value *daemon = json_get(root, "daemon");
+	printf("vscanoutd %s, pid %s, socket %s\n", str(daemon, "version"), num(daemon, "pid"),
+	       str(daemon, "socket"));
+	const struct json_value *outputs = json_get(root, "outputs");
+	for (size_t i = 0; outputs != NULL && i < outputs->n; i++) {
+		printf("\n");
+		print_output(json_at(outputs, i));
+	}
+	const struct json_value *vgpus = json_get(root, "vgpus");
+	for (size_t i = 0; vgpus != NULL && i < vgpus->n; i++) {
+		printf("\n");
+		print_vgpu(json_at(vgpus, i));
+	}
+	json_value_free(root);
+	return 0;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	bool json = false;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else {
+			error("status: unknown argument '%s' (try --help)", argv[i]);
+			return 1;
+		}
+	}
+	if (connect_daemon(ctl) != 0)
+		return 1;
+	int fd = memfd_create("vscanout-status", MFD_CLOEXEC);
+	if (fd < 0) {
+		error("memfd_create: %s", strerror(errno));
+		return 1;
+	}
+	ctl->serial = 1;
+	vscanout_control_v1_status(ctl->control, ctl->serial, fd);
+	int ret = 1;
+	if (wait_answer(ctl) != 0)
+		goto out;
+	if (ctl->failed) {
+		error("status failed: %s", ctl->message);
+		goto out;
+	}
+	size_t size;
+	char *doc = read_memfd(fd, &size);
+	if (doc == NULL)
+		goto out;
+	if (size != ctl->value)
+		error("warning: the document has %zu bytes, the daemon said %u", size, ctl->value);
+	if (json) {
+		if (write_all(STDOUT_FILENO, doc, size) != 0)
+			error("cannot write to the standard output: %s", strerror(errno));
+		else
+			ret = 0;
+	} else {
+		ret = print_status(doc, size) == 0 ? 0 : 1;
+	}
+	free(doc);
+out:
+	close(fd);
+	return ret;
+}
+
+static int cmd_screenshot(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc != 2) {
+		error("screenshot: expected OUTPUT FILE (try --help)");
+		return 1;
+	}
+	const char *output = argv[0], *path = argv[1];
+	if (connect_daemon(ctl) != 0)
+		return 1;
+	int fd = memfd_create("vscanout-screenshot", MFD_CLOEXEC);
+	if (fd < 0) {
+		error("memfd_create: %s", strerror(errno));
+		return 1;
+	}
+	ctl->serial = 1;
+	vscanout_control_v1_screenshot(ctl->control, ctl->serial, output, fd);
+	int ret = 1;
+	char *png = NULL;
+	if (wait_answer(ctl) != 0)
+		goto out;
+	if (ctl->failed) {
+		error("screenshot of %s failed: %s", output, ctl->message);
+		goto out;
+	}
+	size_t size;
+	png = read_memfd(fd, &size);
+	if (png == NULL)
+		goto out;
+	unsigned int width = 0, height = 0;
+	if (size >= 24) {
+		const unsigned char *p = (const unsigned char *)png;
+		width = (unsigned int)p[16] << 24 | (unsigned int)p[17] << 16 |
+			(unsigned int)p[18] << 8 | p[19];
+		height = (unsigned int)p[20] << 24 | (unsigned int)p[21] << 16 |
+			 (unsigned int)p[22] << 8 | p[23];
+	}
+	bool to_stdout = strcmp(path, "-") == 0;
+	int out = to_stdout ? STDOUT_FILENO
+			    : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (out < 0) {
+		error("cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (write_all(out, png, size) != 0 || (!to_stdout && close(out) != 0)) {
+		error("cannot write %s: %s", to_stdout ? "the standard output" : path,
+		      strerror(errno));
+		goto out;
+	}
+	const char *source =
+		ctl->value == VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK  ? "writeback"
+		: ctl->value == VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_COMPOSED ? "composed"
+									       : "unknown";
+	/* With the image on standard output, the report goes to standard error. */
+	fprintf(to_stdout ? stderr : stdout, "%s: %ux%u screenshot, source %s, written to %s\n",
+		output, width, height, source, to_stdout ? "standard output" : path);
+	ret = 0;
+out:
+	free(png);
+	close(fd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	char default_path[4096];
+	struct ctl ctl = {0};
+	ctl.socket_path = default_socket(default_path, sizeof(default_path));
+	int opt;
+	while ((opt = getopt_long(argc, argv, "+s:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			ctl.socket_path = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("vscanoutctl %s\n", VSCANOUT_VERSION);
+			return 0;
+		default:
+			fputs("Try 'vscanoutctl --help'.\n", stderr);
+			return 1;
+		}
+	}
+	if (optind >= argc) {
+		error("no command given (try --help)");
+		return 1;
+	}
+	wl_log_set_handler_client(handle_log);
+	const char *command = argv[optind];
+	int sub_argc = argc - optind - 1;
+	char **sub_argv = argv + optind + 1;
+	int ret;
+	if (strcmp(command, "status") == 0) {
+		ret = cmd_status(&ctl, sub_argc, sub_argv);
+	} else if (strcmp(command, "screenshot") == 0) {
+		ret = cmd_screenshot(&ctl, sub_argc, sub_argv);
+	} else {
+		error("unknown command '%s' (try --help)", command);
+		return 1;
+	}
+	if (ctl.control != NULL)
+		vscanout_control_v1_destroy(ctl.control);
+	if (ctl.display != NULL) {
+		wl_display_flush(ctl.display);
+		wl_display_disconnect(ctl.display);
+	}
+	return ret;
 }
