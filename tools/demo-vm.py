@@ -199,8 +199,8 @@ class Demo:
             self.note(f"vscanoutctl is not built ({self.ctl})")
             return None
         try:
-            done = subprocess.run([self.ctl, *args], capture_output=True, text=True,
-                                  timeout=30)
+            done = subprocess.run([self.ctl, "--socket", SOCKET, *args], capture_output=True,
+                                  text=True, timeout=30)
         except subprocess.TimeoutExpired:
             self.note(f"vscanoutctl {' '.join(args)} did not answer within 30 s")
             return None
