@@ -2,10 +2,6 @@
 #ifndef VSCANOUT_CONTROL_CONTROL_H
 #define VSCANOUT_CONTROL_CONTROL_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <sys/types.h>
-
 struct config;
 struct display;
 struct protocol_server;
@@ -19,8 +15,9 @@ struct wl_display;
  * socket peer's credentials at connection time: uid and gid from
  * SO_PEERCRED, supplementary groups from SO_PEERGROUPS (or, on kernels
  * without it, the "Groups:" line of /proc/PID/status). Root and members of
- * the configuration's control group are allowed; anyone else gets the
- * protocol error not_permitted on its first request, whatever it is.
+ * the configuration's control group are allowed (config_control_allows());
+ * anyone else gets the protocol error not_permitted on its first request,
+ * whatever it is.
  *
  * Requests:
  *  - status: the daemon's state as one JSON document (control/status.h),
@@ -63,13 +60,5 @@ struct control *control_create(struct wl_display *display, const struct config *
  * server are destroyed. NULL is a no-op.
  */
 void control_destroy(struct control *control);
-
-/*
- * Whether a client with these credentials may use the control interface:
- * root always; otherwise when the configuration's control group is its
- * primary group or one of its n supplementary groups.
- */
-bool control_allows(const struct config *config, uid_t uid, gid_t gid, const gid_t *supplementary,
-		    size_t n);
 
 #endif

@@ -21,17 +21,6 @@
 /* Supplementary groups looked at; more are ignored. */
 #define MAX_GROUPS 256
 
-bool control_allows(const struct config *config, uid_t uid, gid_t gid, const gid_t *supplementary,
-		    size_t n)
-{
-	/* Until the configuration names a control group, root only. */
-	(void)config;
-	(void)gid;
-	(void)supplementary;
-	(void)n;
-	return uid == 0;
-}
-
 /* The peer's supplementary groups from its /proc/PID/status "Groups:" line. */
 static size_t proc_groups(pid_t pid, gid_t *groups, size_t max)
 {
@@ -122,10 +111,18 @@ static bool check_allowed(struct control_resource *cr)
 {
 	if (cr->allowed)
 		return true;
-	wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_NOT_PERMITTED,
-			       "uid %u is not permitted to use the control interface: only root "
-			       "and members of the control group ([daemon] control-group) are",
-			       (unsigned int)cr->uid);
+	/* libwayland cuts error messages at 127 bytes. */
+	const struct config *config = cr->control->config;
+	if (config->control_gid_set)
+		wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_NOT_PERMITTED,
+				       "uid %u may not use the control interface: not root, not in "
+				       "group %u ([daemon] control-group)",
+				       (unsigned int)cr->uid, (unsigned int)config->control_gid);
+	else
+		wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_NOT_PERMITTED,
+				       "uid %u may not use the control interface: only root may, "
+				       "no [daemon] control-group is set",
+				       (unsigned int)cr->uid);
 	return false;
 }
 
@@ -237,7 +234,7 @@ static void control_bind(struct wl_client *client, void *data, uint32_t version,
 	wl_client_get_credentials(client, &cr->pid, &cr->uid, &cr->gid);
 	gid_t groups[MAX_GROUPS];
 	size_t n = cr->uid == 0 ? 0 : peer_groups(client, cr->pid, groups, MAX_GROUPS);
-	cr->allowed = control_allows(control->config, cr->uid, cr->gid, groups, n);
+	cr->allowed = config_control_allows(control->config, cr->uid, cr->gid, groups, n);
 	if (cr->allowed)
 		log_debug("control: bound by pid %d (uid %u)", (int)cr->pid, (unsigned int)cr->uid);
 	else

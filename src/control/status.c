@@ -255,13 +255,6 @@ static void write_outputs(struct json_writer *w, const struct control *control)
 	json_end_array(w);
 }
 
-/* The VFIO source of an attached vGPU, or NULL. */
-static const struct vfio_source *vgpu_vfio(const struct protocol_vgpu *vgpu)
-{
-	(void)vgpu;
-	return NULL;
-}
-
 static void write_vfio(struct json_writer *w, const struct vfio_source *vfio)
 {
 	struct vfio_source_stats stats;
@@ -289,7 +282,7 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 				vgpu = v;
 		}
 	}
-	const struct vfio_source *vfio = vgpu != NULL ? vgpu_vfio(vgpu) : NULL;
+	const struct vfio_source *vfio = vgpu != NULL ? vgpu->vfio : NULL;
 
 	json_begin_object(w);
 	json_key(w, "name");

@@ -72,6 +72,7 @@ static void wait_for(const bool *flag, const char *what)
 /* Client i: head-1 full screen, or head-2 a small frame and a cursor. */
 static void run_client(int i)
 {
+	child_die_with_parent();
 	struct client c;
 	client_connect(&c, SOCKET_PATH);
 	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, i == 0 ? "head-1" : "head-2");
@@ -192,7 +193,7 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof(name), "Virtual-%d", i + 1);
 		snprintf(path, sizeof(path), "/tmp/vscanout-control-virtio-%d.png", i + 1);
 		struct ctl_result r;
-		ctl_run(daemon_->display, &r, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
+		ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
 			name, path, NULL);
 		kt_assertf(r.exit_code == 0, "screenshot of %s: exit %d", name, r.exit_code);
 		kt_assert(strstr(r.out, "1024x768 screenshot, source composed") != NULL);

@@ -112,6 +112,7 @@ static int count_fds(bool print)
 /* Show the pattern full screen, report once it is presented, go when told. */
 static void run_frame(int arg)
 {
+	child_die_with_parent();
 	struct client c;
 	client_connect(&c, SOCKET_PATH);
 	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "a");
@@ -133,6 +134,7 @@ static void run_frame(int arg)
 /* Two screenshots in one go: both done by writeback, both the same image. */
 static void run_two_screenshots(int arg)
 {
+	child_die_with_parent();
 	struct control_client c;
 	control_client_connect(&c, SOCKET_PATH);
 	int fds[2] = {memfd_create("one", MFD_CLOEXEC), memfd_create("two", MFD_CLOEXEC)};
@@ -162,6 +164,7 @@ static void run_two_screenshots(int arg)
 /* Ask for a screenshot and go before it is answered (after reporting, if asked to wait). */
 static void run_leave(int wait_for_go)
 {
+	child_die_with_parent();
 	struct control_client c;
 	control_client_connect(&c, SOCKET_PATH);
 	int fd = memfd_create("leave", MFD_CLOEXEC);
@@ -225,7 +228,7 @@ static void screenshot(const char *source, struct png_image *img)
 {
 	unlink(PNG_PATH);
 	struct ctl_result r;
-	ctl_run(daemon_->display, &r, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
+	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
 		"Virtual-1", PNG_PATH, NULL);
 	kt_assertf(r.exit_code == 0, "screenshot: exit %d", r.exit_code);
 	char want[128];
@@ -377,7 +380,7 @@ int main(int argc, char **argv)
 
 	/* The human form names the layer's plane. */
 	struct ctl_result r;
-	ctl_run(daemon_->display, &r, 0, ctl_path, "--socket", SOCKET_PATH, "status", NULL);
+	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "status", NULL);
 	kt_assert(r.exit_code == 0);
 	char line[96];
 	snprintf(line, sizeof(line), "  layer zpos 1: direct on plane %u, XRGB8888 1024x768",
@@ -398,15 +401,15 @@ int main(int argc, char **argv)
 	kt_image_free(&want);
 
 	/* 5. Refusals. */
-	ctl_run(daemon_->display, &r, USER_UID, ctl_path, "--socket", SOCKET_PATH, "screenshot",
+	ctl_run(daemon_->display, &r, USER_UID, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
 		"Virtual-1", "/tmp/vscanout-control-user.png", NULL);
 	kt_assert(r.exit_code == 1);
-	kt_assertf(strstr(r.err, "(not permitted): uid 1000 is not permitted to use the "
-				 "control interface") != NULL,
+	kt_assertf(strstr(r.err, "(not permitted): uid 1000 may not use the control interface: "
+				 "only root may, no [daemon] control-group is set\n") != NULL,
 		   "refusal: %s", r.err);
 	kt_assert(access("/tmp/vscanout-control-user.png", F_OK) != 0);
 	ctl_result_finish(&r);
-	ctl_run(daemon_->display, &r, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
+	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
 		"Virtual-7", PNG_PATH, NULL);
 	kt_assert(r.exit_code == 1);
 	kt_assert(strstr(r.err, "screenshot of Virtual-7 failed: no output \"Virtual-7\"") != NULL);

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,7 +40,8 @@ static char *read_memfd(int fd, size_t *len)
 	return data;
 }
 
-void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, const char *path, ...)
+void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, gid_t group,
+	     const char *path, ...)
 {
 	const char *args[MAX_ARGS + 2] = {path};
 	va_list ap;
@@ -59,8 +62,8 @@ void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, const 
 	pid_t pid = fork();
 	kt_assert_errno(pid >= 0);
 	if (pid == 0) {
-		if (uid != 0 &&
-		    (setgroups(0, NULL) != 0 || setgid((gid_t)uid) != 0 || setuid(uid) != 0))
+		if (uid != 0 && (setgroups(group != 0 ? 1 : 0, &group) != 0 ||
+				 setgid((gid_t)uid) != 0 || setuid(uid) != 0))
 			_exit(126);
 		if (dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
 			_exit(126);
@@ -92,7 +95,9 @@ void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, const 
 	printf("$ vscanoutctl");
 	for (int i = 1; i < n; i++)
 		printf(" %s", args[i]);
-	printf("%s  -> exit %d\n", uid != 0 ? " (as a user)" : "", r->exit_code);
+	if (uid != 0)
+		printf("  (as uid %u, groups %u)", (unsigned int)uid, (unsigned int)group);
+	printf("  -> exit %d\n", r->exit_code);
 	if (r->out_len < 8192)
 		printf("%s", r->out);
 	else
@@ -111,7 +116,7 @@ void ctl_result_finish(struct ctl_result *r)
 struct json_value *ctl_status(struct wl_display *display, const char *ctl, const char *socket)
 {
 	struct ctl_result r;
-	ctl_run(display, &r, 0, ctl, "--socket", socket, "status", "--json", NULL);
+	ctl_run(display, &r, 0, 0, ctl, "--socket", socket, "status", "--json", NULL);
 	kt_assertf(r.exit_code == 0, "status --json: exit %d: %s", r.exit_code, r.err);
 	char err[128];
 	struct json_value *v = json_parse(r.out, r.out_len, err, sizeof(err));
@@ -162,6 +167,12 @@ const struct json_value *status_layer(const struct json_value *output, int zpos)
 	} while (0)
 
 char control_last_log[512];
+
+void child_die_with_parent(void)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		_exit(1);
+}
 
 static void capture_log(const char *fmt, va_list args)
 {

@@ -26,13 +26,13 @@ struct ctl_result {
 };
 
 /*
- * Run the vscanoutctl at path with args (NULL-terminated), as uid (and
- * gid = uid, no supplementary groups) unless uid is 0, dispatching
- * display's loop (flushing its clients) until it exits. The output is
- * printed for the log.
+ * Run the vscanoutctl at path with args (NULL-terminated), as uid unless
+ * uid is 0 (then gid = uid, and group, unless 0, its one supplementary
+ * group), dispatching display's loop (flushing its clients) until it
+ * exits. The output is printed for the log.
  */
-void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, const char *path, ...)
-	__attribute__((sentinel));
+void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, gid_t group,
+	     const char *path, ...) __attribute__((sentinel));
 
 void ctl_result_finish(struct ctl_result *r);
 
@@ -50,6 +50,12 @@ const struct json_value *status_vgpu(const struct json_value *status, const char
 
 /* The layer of zpos in an output of the document, or NULL. */
 const struct json_value *status_layer(const struct json_value *output, int zpos);
+
+/*
+ * In a forked child: die with the test process, so that a failed test
+ * leaves no child holding the daemon's socket and lock behind.
+ */
+void child_die_with_parent(void);
 
 /* The last message libwayland-client logged in a child (a protocol error's text). */
 extern char control_last_log[512];

@@ -8,7 +8,8 @@
  *    by a child whose pid and uid show; the human form says the same.
  *  - refusals: an unknown output (failed), a user that is neither root nor
  *    in the control group (not_permitted, exit 1), a socket nobody listens
- *    on, a pipe or a read-only file as the answer's fd (invalid_fd).
+ *    on, a pipe or a read-only file as the answer's fd (invalid_fd); a user
+ *    whose supplementary group is the control group is served.
  *  - a regular file full of junk gets exactly the document.
  *  - control_destroy() while a client holds the object: its requests are
  *    ignored, nothing breaks.
@@ -38,9 +39,11 @@
 #define SOCKET_DIR  "/tmp/vscanout-control-unit"
 #define SOCKET_PATH SOCKET_DIR "/vscanout-0"
 #define USER_UID    1000
+#define CONTROL_GID 2000
 
 static const char config_text[] = "[daemon]\n"
 				  "socket = " SOCKET_PATH "\n"
+				  "control-group = 2000\n"
 				  "[output Virtual-9]\n"
 				  "vgpu = b\n"
 				  "[vgpu a]\n"
@@ -70,6 +73,7 @@ static void child_wait_ok(struct child *child, const char *what)
 /* Attached to vGPU "a" until told to go. */
 static void run_attached(int arg)
 {
+	child_die_with_parent();
 	struct client c;
 	client_connect(&c, SOCKET_PATH);
 	client_attach(&c, "a");
@@ -105,6 +109,7 @@ enum bad_case {
 
 static void run_bad(int which)
 {
+	child_die_with_parent();
 	struct control_client c;
 	control_client_connect(&c, SOCKET_PATH);
 	if (which == BAD_PIPE) {
@@ -130,6 +135,7 @@ static void run_bad(int which)
 /* A regular file with junk longer than the document, then two requests in a row. */
 static void run_file(int arg)
 {
+	child_die_with_parent();
 	struct control_client c;
 	control_client_connect(&c, SOCKET_PATH);
 	char path[] = "/tmp/vscanout-control-file-XXXXXX";
@@ -168,6 +174,7 @@ static void run_file(int arg)
 /* Holds a control object while the global goes; then its requests go unanswered. */
 static void run_orphan(int arg)
 {
+	child_die_with_parent();
 	struct control_client c;
 	control_client_connect(&c, SOCKET_PATH);
 	char byte;
@@ -248,7 +255,7 @@ int main(int argc, char **argv)
 	wait_for(&report.readable, "the attached client");
 	check_status(attached.pid);
 	struct ctl_result r;
-	ctl_run(display, &r, 0, ctl_path, "--socket", SOCKET_PATH, "status", NULL);
+	ctl_run(display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "status", NULL);
 	kt_assertf(r.exit_code == 0, "status: exit %d", r.exit_code);
 	char line[128];
 	snprintf(line, sizeof(line), "vgpu a: attached by pid %d (uid 0), source none",
@@ -260,28 +267,36 @@ int main(int argc, char **argv)
 	child_wait_ok(&attached, "the attached client");
 
 	/* Refusals. */
-	ctl_run(display, &r, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot", "nope",
+	ctl_run(display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot", "nope",
 		"/tmp/vscanout-control-unit.png", NULL);
 	kt_assert(r.exit_code == 1);
 	kt_assert(strstr(r.err, "screenshot of nope failed: no output \"nope\"") != NULL);
 	kt_assert(access("/tmp/vscanout-control-unit.png", F_OK) != 0);
 	ctl_result_finish(&r);
 
-	ctl_run(display, &r, USER_UID, ctl_path, "--socket", SOCKET_PATH, "status", NULL);
+	ctl_run(display, &r, USER_UID, 0, ctl_path, "--socket", SOCKET_PATH, "status", NULL);
 	kt_assert(r.exit_code == 1);
-	kt_assert(strstr(r.err, "vscanoutd refused the request (not permitted): uid 1000 is not "
-				"permitted to use the control interface") != NULL);
+	kt_assert(strstr(r.err, "vscanoutd refused the request (not permitted): uid 1000 may not "
+				"use the control interface: not root, not in group 2000 ([daemon] "
+				"control-group)\n") != NULL);
 	kt_assert(r.out_len == 0);
 	ctl_result_finish(&r);
 
-	ctl_run(display, &r, 0, ctl_path, "--socket", SOCKET_DIR "/none", "status", NULL);
+	/* A member of the control group through a supplementary group. */
+	ctl_run(display, &r, USER_UID, CONTROL_GID, ctl_path, "--socket", SOCKET_PATH, "status",
+		NULL);
+	kt_assertf(r.exit_code == 0, "a member of the control group was refused: %s", r.err);
+	kt_assert(strstr(r.out, "vgpu b: not attached") != NULL);
+	ctl_result_finish(&r);
+
+	ctl_run(display, &r, 0, 0, ctl_path, "--socket", SOCKET_DIR "/none", "status", NULL);
 	kt_assert(r.exit_code == 1);
 	kt_assert(strstr(r.err, "cannot connect to vscanoutd at " SOCKET_DIR
 				"/none: No such file or directory") != NULL);
 	ctl_result_finish(&r);
 
 	setenv("VSCANOUT_SOCKET", SOCKET_PATH, 1);
-	ctl_run(display, &r, 0, ctl_path, "status", "--json", NULL);
+	ctl_run(display, &r, 0, 0, ctl_path, "status", "--json", NULL);
 	kt_assert(r.exit_code == 0 && r.out_len > 0);
 	ctl_result_finish(&r);
 	unsetenv("VSCANOUT_SOCKET");
