@@ -24,7 +24,8 @@
  *
  * With the argument "heads", on a two-head virtio-gpu (which cannot import
  * foreign dma-bufs: the guest frames are copied) two VMMs show vGPUs a and
- * b on Virtual-1 and Virtual-2. VMM a is killed; its mdev can then be
+ * b on Virtual-1 (1280x800: a's 1024x768 is scaled to fit while copied)
+ * and Virtual-2 (1024x768). VMM a is killed; its mdev can then be
  * removed (the daemon let go of the device), Virtual-1 shows the
  * placeholder, and vGPU b's guest keeps being shown: its next pan reaches
  * the screen.
@@ -74,6 +75,7 @@ static const char heads_config_text[] = "[daemon]\n"
 					"placeholder = #3366cc\n"
 					"[output Virtual-2]\n"
 					"vgpu = b\n"
+					"mode = 1024x768\n"
 					"[vgpu a]\n"
 					"[vgpu b]\n";
 
@@ -104,6 +106,31 @@ static struct kt_image vram_image(struct vg_guest *guest, const struct vg_bochs_
 	if (vg_bochs_offset(mode) + (size_t)img.stride * img.height > guest->vram_size)
 		client_fail("mode beyond VRAM");
 	return img;
+}
+
+/* VFIO device fds this process holds; with close_them, close them. */
+static int vfio_fds(bool close_them)
+{
+	int n = 0;
+	char path[64], target[128];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		ssize_t len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strstr(target, "vfio-device") == NULL)
+			continue;
+		n++;
+		if (close_them)
+			close(fd);
+	}
+	return n;
+}
+
+static int count_vfio_fds(void)
+{
+	return vfio_fds(false);
 }
 
 static char next_command(void)
@@ -261,6 +288,11 @@ static void child_mdpy(int arg)
  */
 static void child_head(int arg)
 {
+	/*
+	 * Forked from the daemon's process: let go of the devices the daemon
+	 * holds, or they could not be removed (a real VMM is no such child).
+	 */
+	vfio_fds(true);
 	struct vg_guest *guest = vg_guest_create("mbochs", "mbochs-medium");
 	if (guest == NULL || vg_vram_map(guest) != 0)
 		client_fail("mbochs mdev: %s", strerror(errno));
@@ -608,6 +640,13 @@ static void test_heads(void)
 	close(cmd_a);
 	close(report_a);
 	wait_placeholder_on(out_a, "the placeholder on Virtual-1");
+	/* The device closes once a frame without its buffers is on screen. */
+	uint64_t closing = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (count_vfio_fds() != 1) {
+		kt_assertf(kt_now_ns() < closing,
+			   "the daemon holds %d VFIO device fds, want 1 (b's)", count_vfio_fds());
+		dispatch();
+	}
 	memcpy(remove_uuid, uuid_a, sizeof(remove_uuid));
 	struct child remover;
 	uint64_t t0 = kt_now_ns();
@@ -641,6 +680,14 @@ int main(int argc, char **argv)
 		kt_skip("no mbochs or mdpy mdev parent (modules vfio, mdev, mbochs, mdpy)");
 	struct kt_device dev;
 	kt_device_open_or_skip(&dev, heads ? "virtio_gpu" : "vkms");
+	if (heads) {
+		/* QEMU reports the second head disconnected until it is used. */
+		unsigned int card;
+		kt_assert(sscanf(strrchr(dev.path, '/'), "/card%u", &card) == 1);
+		char status[96];
+		snprintf(status, sizeof(status), "/sys/class/drm/card%u-Virtual-2/status", card);
+		kt_write_file(status, "on");
+	}
 	kt_device_close(&dev);
 	const char *text = heads ? heads_config_text : config_text;
 
