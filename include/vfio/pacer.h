@@ -19,9 +19,11 @@
  * (timestamp and refresh period, kms/vblank.h) and polls `margin` before
  * it. The margin is the cost of a poll (the slowest recently measured:
  * query, import, commit ioctl) plus a safety lead. A frame that lands on a
- * later vblank than the one aimed at doubles the safety lead; every frame
- * on time shrinks it by 1/32, down to PACER_SAFETY_MIN_NS. The margin never
- * exceeds half a period.
+ * later vblank than the one aimed at adds PACER_SAFETY_STEP_NS to the
+ * safety lead (up to a quarter period: a miss the kernel causes, a late
+ * worker, is not cured by polling ever earlier); every frame on time
+ * shrinks it by 1/16, down to PACER_SAFETY_MIN_NS. The margin never exceeds
+ * half a period.
  *
  * Pure arithmetic on CLOCK_MONOTONIC nanoseconds: the timer lives in the
  * source (vfio/source.c).
@@ -30,6 +32,7 @@
 #define PACER_SAFETY_INITIAL_NS 1000000u /* 1 ms */
 #define PACER_SAFETY_MIN_NS     500000u  /* 0.5 ms */
 #define PACER_COST_INITIAL_NS   500000u  /* until measured */
+#define PACER_SAFETY_STEP_NS    1000000u /* added by a late frame */
 
 struct pacer {
 	uint64_t cost_ns;   /* decaying maximum of measured poll costs */

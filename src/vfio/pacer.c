@@ -44,14 +44,14 @@ bool pacer_add_flip(struct pacer *pacer, uint64_t target_ns, uint64_t flip_ns, u
 	bool on_time = flip_ns < target_ns + period_ns / 2;
 	if (on_time) {
 		pacer->hits++;
-		pacer->safety_ns -= pacer->safety_ns / 32;
+		pacer->safety_ns -= pacer->safety_ns / 16;
 		if (pacer->safety_ns < PACER_SAFETY_MIN_NS)
 			pacer->safety_ns = PACER_SAFETY_MIN_NS;
 	} else {
 		pacer->misses++;
-		pacer->safety_ns *= 2;
-		if (period_ns > 0 && pacer->safety_ns > period_ns / 2)
-			pacer->safety_ns = period_ns / 2;
+		pacer->safety_ns += PACER_SAFETY_STEP_NS;
+		if (period_ns > 0 && pacer->safety_ns > period_ns / 4)
+			pacer->safety_ns = period_ns / 4;
 	}
 	return on_time;
 }

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <wayland-client.h>
+#include <xf86drmMode.h>
 
 #include <drm_fourcc.h>
 
@@ -37,6 +38,7 @@
 #include "daemon/display.h"
 #include "kms/output.h"
 #include "kmstest.h"
+#include "protocol/private.h"
 #include "util/log.h"
 #include "util/percentile.h"
 #include "vfio-guest.h"
@@ -58,6 +60,20 @@ static const char *const configs[] = {
 static const char *const names[] = {"poll=vblank", "poll=30ms"};
 
 static int n_pans = 300;
+
+/* The time of the daemon's last real atomic commit (drmModeAtomicCommit is wrapped). */
+static uint64_t last_commit_ns;
+
+int __real_drmModeAtomicCommit(int fd, drmModeAtomicReqPtr req, uint32_t flags, void *user_data);
+int __wrap_drmModeAtomicCommit(int fd, drmModeAtomicReqPtr req, uint32_t flags, void *user_data);
+
+int __wrap_drmModeAtomicCommit(int fd, drmModeAtomicReqPtr req, uint32_t flags, void *user_data)
+{
+	int ret = __real_drmModeAtomicCommit(fd, req, flags, user_data);
+	if (!(flags & DRM_MODE_ATOMIC_TEST_ONLY))
+		last_commit_ns = kt_now_ns();
+	return ret;
+}
 static int times_w, go_r; /* child side */
 
 /* The child: the VMM hands the device over, the guest pans at random moments. */
@@ -93,11 +109,17 @@ static void child_guest(int arg)
 			if (vg_bochs_pan(guest, 0, (uint16_t)((i % 2 == 0) ? HEIGHT : 0)) != 0)
 				client_fail("pan");
 		}
+		/* Attached until the daemon's figures are read, then a 0 says detached. */
+		if (read(go_r, &go, 1) != 1)
+			client_fail("no go");
 		vscanout_vgpu_v1_release_vfio_device(vgpu);
 		client_roundtrip(&c);
 		vscanout_vgpu_v1_destroy(vgpu);
 		client_roundtrip(&c);
 		wl_display_disconnect(c.display);
+		uint64_t zero = 0;
+		if (write(times_w, &zero, sizeof(zero)) != sizeof(zero))
+			client_fail("cannot report");
 	}
 	vg_guest_destroy(guest);
 	_exit(0);
@@ -111,6 +133,7 @@ struct run {
 	uint64_t pans[4096];       /* pan times not yet seen on screen */
 	size_t n_pending, n_seen;
 	struct percentile latency;
+	struct percentile commit_lead; /* commit ioctl done -> flip, µs */
 	uint64_t max_ns;
 };
 
@@ -136,6 +159,9 @@ static void handle_present(struct wl_listener *listener, void *data)
 	run->n_seen++;
 	if (run->n_seen <= WARMUP || ev->time_ns < t0)
 		return;
+	if (ev->time_ns > last_commit_ns)
+		percentile_add(&run->commit_lead,
+			       (uint32_t)((ev->time_ns - last_commit_ns) / 1000u));
 	uint64_t lat = ev->time_ns - t0;
 	percentile_add(&run->latency, (uint32_t)(lat / 1000u));
 	if (lat > run->max_ns)
@@ -177,6 +203,7 @@ int main(int argc, char **argv)
 		static struct run run;
 		run = (struct run){0};
 		percentile_init(&run.latency);
+		percentile_init(&run.commit_lead);
 		run.output = display_find_output(daemon->display_manager, "Virtual-1");
 		kt_assert(run.output != NULL);
 		run.present.notify = handle_present;
@@ -199,6 +226,21 @@ int main(int argc, char **argv)
 			wl_display_flush_clients(daemon->display);
 			kt_assert(wl_event_loop_dispatch(daemon->loop, 5) >= 0);
 		}
+		struct vfio_source_stats stats = {0};
+		struct protocol_vgpu *vgpu;
+		wl_list_for_each (vgpu, &daemon->server->vgpus, link) {
+			if (vgpu->vfio != NULL)
+				vfio_source_get_stats(vgpu->vfio, &stats);
+		}
+		kt_assert_errno(write(go[1], "r", 1) == 1);
+		for (uint64_t t0 = 1; t0 != 0;) {
+			struct pollfd pfd = {.fd = times[0], .events = POLLIN};
+			if (poll(&pfd, 1, 0) == 1)
+				kt_assert(read(times[0], &t0, sizeof(t0)) == sizeof(t0));
+			else
+				kt_assert(wl_event_loop_dispatch(daemon->loop, 5) >= 0);
+			wl_display_flush_clients(daemon->display);
+		}
 		p50[r] = percentile_get(&run.latency, 50);
 		p99[r] = percentile_get(&run.latency, 99);
 		uint32_t mhz = 0;
@@ -209,6 +251,16 @@ int main(int argc, char **argv)
 		printf("%-12s pan -> flip over %u pans: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		       names[r], percentile_held(&run.latency), p50[r] / 1000.0, p99[r] / 1000.0,
 		       (double)run.max_ns / 1e6);
+		printf("%-12s daemon: %" PRIu64 " polls, %" PRIu64 " changes, %" PRIu64
+		       " transient errors, %" PRIu64 " imports, %" PRIu64
+		       " late frames; poll -> flip p50 %.2f ms, p99 %.2f ms; margin %.2f ms\n",
+		       names[r], stats.polls, stats.changes, stats.transient_errors, stats.imports,
+		       stats.late_frames, stats.latency_p50_us / 1000.0,
+		       stats.latency_p99_us / 1000.0, stats.margin_us / 1000.0);
+		printf("%-12s commit ioctl -> flip: p1 %.2f ms, p50 %.2f ms, p99 %.2f ms\n",
+		       names[r], percentile_get(&run.commit_lead, 1) / 1000.0,
+		       percentile_get(&run.commit_lead, 50) / 1000.0,
+		       percentile_get(&run.commit_lead, 99) / 1000.0);
 		wl_list_remove(&run.present.link);
 		daemon_destroy(daemon);
 		config_finish(&config);
