@@ -30,8 +30,8 @@ struct kms_output;
 /*
  * Answer a screenshot request of cr for the output called name, into fd
  * (taken): done with the source, or failed (no such output, the output is
- * off, the capture failed, too many screenshots waiting), at once or from
- * the capture's callback.
+ * off, the seat is inactive, the capture failed, too many screenshots
+ * waiting), at once or from the capture's callback.
  */
 void control_screenshot(struct control_resource *cr, uint32_t serial, const char *name, int fd);
 

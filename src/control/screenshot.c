@@ -199,6 +199,14 @@ void control_screenshot(struct control_resource *cr, uint32_t serial, const char
 		close(fd);
 		return;
 	}
+	if (!output->device->active) {
+		/* Another session owns the display: nothing would be captured. */
+		control_send_failed(
+			cr->resource, serial,
+			"output %s: the seat is not active, the display is not ours now", name);
+		close(fd);
+		return;
+	}
 	if (cr->n_waits >= CONTROL_MAX_SCREENSHOTS) {
 		control_send_failed(cr->resource, serial,
 				    "too many screenshots waiting (at most %d at a time)",
