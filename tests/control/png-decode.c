@@ -155,9 +155,10 @@ int png_decode(const uint8_t *data, size_t size, struct png_image *img, char *er
 	for (uint32_t y = 0; y < img->height; y++) {
 		const uint8_t *r = raw + row * y;
 		if (r[0] != 0) {
+			unsigned int filter = r[0];
 			free(raw);
 			png_image_free(img);
-			return fail(err, err_size, "row %u has filter %u", y, r[0]);
+			return fail(err, err_size, "row %u has filter %u", y, filter);
 		}
 		for (uint32_t x = 0; x < img->width; x++) {
 			const uint8_t *p = r + 1 + (size_t)x * 3;
