@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 
+struct control;
 struct display;
 struct protocol_server;
 struct wl_display;
@@ -27,6 +28,7 @@ struct daemon {
 	struct config config;
 	struct display *display_manager; /* the seat's displays and outputs */
 	struct protocol_server *server;  /* the vscanout-v1 socket and its clients */
+	struct control *control;         /* vscanout_control_v1, for vscanoutctl */
 	struct wl_listener display_lost;
 	struct wl_listener display_ready;
 	bool running;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <wayland-server-core.h>
 
+#include "control/control.h"
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "daemon/notify.h"
@@ -75,6 +76,10 @@ struct daemon *daemon_create(struct config *config)
 		protocol_server_create(daemon->display, &daemon->config, daemon->display_manager);
 	if (daemon->server == NULL)
 		goto error; /* logged */
+	daemon->control = control_create(daemon->display, &daemon->config,
+					 daemon->display_manager, daemon->server);
+	if (daemon->control == NULL)
+		goto error; /* logged */
 
 	return daemon;
 
@@ -108,6 +113,7 @@ void daemon_destroy(struct daemon *daemon)
 		return;
 	wl_list_remove(&daemon->display_lost.link);
 	wl_list_remove(&daemon->display_ready.link);
+	control_destroy(daemon->control);
 	protocol_server_destroy(daemon->server);
 	display_destroy(daemon->display_manager);
 	if (daemon->sigterm_source != NULL)

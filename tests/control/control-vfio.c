@@ -122,8 +122,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	daemon_ = daemon_create(&config);
 	kt_assert(daemon_ != NULL);
-	struct control *control = control_create(daemon_->display, &daemon_->config,
-						 daemon_->display_manager, daemon_->server);
+	struct control *control = daemon_->control;
 	kt_assert(control != NULL);
 	struct kms_output *output = display_find_output(daemon_->display_manager, "Virtual-1");
 	kt_assert(output != NULL);
@@ -196,7 +195,6 @@ int main(int argc, char **argv)
 	close(go[1]);
 	pipe_watch_finish(&report);
 	tk_presents_finish(&presents);
-	control_destroy(control);
 	daemon_destroy(daemon_);
 	config_finish(&config);
 	printf("ok\n");

@@ -142,8 +142,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	daemon_ = daemon_create(&config);
 	kt_assert(daemon_ != NULL);
-	struct control *control = control_create(daemon_->display, &daemon_->config,
-						 daemon_->display_manager, daemon_->server);
+	struct control *control = daemon_->control;
 	kt_assert(control != NULL);
 	kt_device_open_or_skip(&dev, "virtio_gpu");
 	struct kms_output *outputs[2] = {
@@ -230,7 +229,6 @@ int main(int argc, char **argv)
 	}
 	close(go[0]);
 	close(go[1]);
-	control_destroy(control);
 	daemon_destroy(daemon_);
 	config_finish(&config);
 	printf("ok\n");

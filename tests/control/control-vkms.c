@@ -299,8 +299,7 @@ int main(int argc, char **argv)
 	fclose(f);
 	daemon_ = daemon_create(&config);
 	kt_assert(daemon_ != NULL);
-	struct control *control = control_create(daemon_->display, &daemon_->config,
-						 daemon_->display_manager, daemon_->server);
+	struct control *control = daemon_->control;
 	kt_assert(control != NULL);
 	kt_assert_errno(chown(SOCKET_PATH, (uid_t)-1, USER_UID) == 0);
 	struct kms_output *output = display_find_output(daemon_->display_manager, "Virtual-1");
@@ -437,6 +436,7 @@ int main(int argc, char **argv)
 	wait_for(&report.readable, "a screenshot waiting");
 	kt_assert(output->capture != NULL);
 	control_destroy(control);
+	daemon_->control = NULL;
 	kt_assert_errno(write(go[1], "g", 1) == 1);
 	child_wait_ok(&child, "the client of the orphaned capture");
 	wait_capture_done(output);
