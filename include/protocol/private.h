@@ -114,6 +114,7 @@ struct protocol_vgpu {
 	 * corner in guest framebuffer pixels) and the client commits nothing.
 	 */
 	struct vfio_source *vfio;
+	struct wl_resource *input; /* may be NULL: the vscanout_input_v1 object */
 };
 
 /* A vscanout_buffer_params_v1. */

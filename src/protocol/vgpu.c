@@ -455,6 +455,42 @@ static void vgpu_handle_release_vfio_device(struct wl_client *client, struct wl_
 	vscanout_vgpu_v1_send_vfio_status(resource, VSCANOUT_VGPU_V1_VFIO_STATUS_RELEASED, "");
 }
 
+static void input_handle_destroy(struct wl_client *client, struct wl_resource *resource)
+{
+	wl_resource_destroy(resource);
+}
+
+static const struct vscanout_input_v1_interface input_impl = {
+	.destroy = input_handle_destroy,
+};
+
+static void input_handle_resource_destroy(struct wl_resource *resource)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (vgpu != NULL)
+		vgpu->input = NULL;
+}
+
+static void vgpu_handle_get_input(struct wl_client *client, struct wl_resource *resource,
+				  uint32_t id)
+{
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
+	if (vgpu->input != NULL) {
+		wl_resource_post_error(resource, VSCANOUT_VGPU_V1_ERROR_INPUT_EXISTS,
+				       "get_input: vGPU \"%s\" already has an input object",
+				       vgpu->name);
+		return;
+	}
+	vgpu->input = wl_resource_create(client, &vscanout_input_v1_interface,
+					 wl_resource_get_version(resource), id);
+	if (vgpu->input == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	wl_resource_set_implementation(vgpu->input, &input_impl, vgpu,
+				       input_handle_resource_destroy);
+}
+
 static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 	.destroy = vgpu_handle_destroy,
 	.create_params = vgpu_handle_create_params,
@@ -464,6 +500,7 @@ static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 	.get_vblank_source = vgpu_handle_get_vblank_source,
 	.set_vfio_device = vgpu_handle_set_vfio_device,
 	.release_vfio_device = vgpu_handle_release_vfio_device,
+	.get_input = vgpu_handle_get_input,
 };
 
 static void vgpu_destroy(struct protocol_vgpu *vgpu)
@@ -484,6 +521,9 @@ static void vgpu_destroy(struct protocol_vgpu *vgpu)
 		free(commit);
 	}
 	kms_vblank_source_destroy(vgpu->vblank_source);
+	/* The input object stays a valid object that receives nothing. */
+	if (vgpu->input != NULL)
+		wl_resource_set_user_data(vgpu->input, NULL);
 	/* After its layers: buffers on screen keep the device open until replaced. */
 	vfio_source_destroy(vgpu->vfio);
 	buffer_unref(vgpu->primary.buffer);
