@@ -181,8 +181,8 @@ struct input {
 	struct wl_listener session_enable;
 	struct wl_listener session_disable;
 	struct wl_listener session_destroy;
-	bool assigned;             /* libinput has the seat */
-	bool suspended;            /* released while the session is inactive */
+	bool assigned;              /* libinput has the seat */
+	bool suspended;             /* released while the session is inactive */
 	double scroll_remainder[2]; /* finger/continuous, per axis, in v120 units */
 };
 

@@ -3,6 +3,7 @@
 #define VSCANOUT_INPUT_UINPUT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*

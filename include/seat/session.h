@@ -183,6 +183,7 @@ struct session {
 	bool scan_pending;      /* look for cards at the next activation */
 	bool noop;              /* libseat's noop backend: no seat manager */
 	bool lost;              /* the seat manager is gone */
+	struct wl_list inputs;  /* session_input.link: session_open_input() fds */
 };
 
 /*
@@ -227,5 +228,25 @@ void session_device_close(struct session_device *device);
  * itself arrives later as `disable`.
  */
 int session_switch_vt(struct session *session, int vt);
+
+/*
+ * Open an input device node (e.g. "/dev/input/event3") through libseat, for
+ * libinput's open_restricted. `flags` are open(2) flags: libseat always
+ * opens read-write, non-blocking and close-on-exec, so only a request the
+ * fd cannot satisfy matters. The fd is the caller's until it hands it back
+ * with session_close_input(), which must happen before session_destroy();
+ * the session remembers libseat's device id for it. Under seatd or logind
+ * the seat manager revokes the fd when the session goes inactive.
+ *
+ * Returns the fd or a negative errno (-EPERM while the session is inactive
+ * and libseat refuses, -ENOENT for a missing node).
+ */
+int session_open_input(struct session *session, const char *path, int flags);
+
+/*
+ * Close an fd from session_open_input() and tell libseat (libinput's
+ * close_restricted). An fd the session did not open is closed and logged.
+ */
+void session_close_input(struct session *session, int fd);
 
 #endif

@@ -15,6 +15,13 @@
 #include "seat/uevent.h"
 #include "util/log.h"
 
+/* An input device node opened with session_open_input(). */
+struct session_input {
+	struct wl_list link; /* session.inputs */
+	int fd;
+	int device_id; /* libseat's */
+};
+
 /* libseat's noop backend has no seats; it reports this name. */
 #define NOOP_SEAT_NAME "noop"
 
@@ -406,6 +413,7 @@ struct session *session_create(struct wl_event_loop *loop, const char *seat_name
 	session->loop = loop;
 	wl_list_init(&session->devices);
 	wl_list_init(&session->closing);
+	wl_list_init(&session->inputs);
 	wl_signal_init(&session->events.enable);
 	wl_signal_init(&session->events.disable);
 	wl_signal_init(&session->events.add_device);
@@ -448,6 +456,12 @@ static void session_free(struct session *session)
 	struct session_device *device, *tmp;
 	wl_list_for_each_safe (device, tmp, &session->closing, link) {
 		device_free(device);
+	}
+	struct session_input *input, *input_tmp;
+	wl_list_for_each_safe (input, input_tmp, &session->inputs, link) {
+		log_warn("seat %s: input fd %d still open at the end of the session",
+			 session->seat_name, input->fd);
+		session_close_input(session, input->fd);
 	}
 	if (session->seat != NULL)
 		libseat_close_seat(session->seat);
@@ -520,4 +534,51 @@ int session_switch_vt(struct session *session, int vt)
 	if (libseat_switch_session(session->seat, vt) < 0)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+int session_open_input(struct session *session, const char *path, int flags)
+{
+	if (session->lost || session->destroyed)
+		return -ENODEV;
+	struct session_input *input = calloc(1, sizeof(*input));
+	if (input == NULL)
+		return -ENOMEM;
+	int fd = -1;
+	errno = 0;
+	int device_id = libseat_open_device(session->seat, path, &fd);
+	if (device_id < 0) {
+		int ret = errno ? -errno : -EIO;
+		free(input);
+		return ret;
+	}
+	/* libseat opens read-write and non-blocking whatever `flags` ask. */
+	int ret = set_cloexec(fd);
+	if (ret < 0) {
+		libseat_close_device(session->seat, device_id);
+		close(fd);
+		free(input);
+		return ret;
+	}
+	input->fd = fd;
+	input->device_id = device_id;
+	wl_list_insert(session->inputs.prev, &input->link);
+	return fd;
+}
+
+void session_close_input(struct session *session, int fd)
+{
+	struct session_input *input;
+	wl_list_for_each (input, &session->inputs, link) {
+		if (input->fd != fd)
+			continue;
+		wl_list_remove(&input->link);
+		if (!session->lost && libseat_close_device(session->seat, input->device_id) < 0)
+			log_debug_errno("seat %s: libseat could not close input fd %d",
+					session->seat_name, fd);
+		close(fd);
+		free(input);
+		return;
+	}
+	log_warn("seat %s: closing input fd %d the session did not open", session->seat_name, fd);
+	close(fd);
 }
