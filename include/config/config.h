@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <wayland-util.h>
 
+#include "input/hotkey.h"
+#include "input/layout.h"
 #include "kms/scale.h"
 #include "util/log.h"
 
@@ -21,6 +23,9 @@
  *   socket = /run/vscanout/vscanout-0   # where VMMs connect (absolute path)
  *   control-group = wheel       # group whose members may use the control
  *                               # interface besides root (name or id)
+ *   focus = pointer             # pointer | click: what moves the keyboard focus
+ *   hotkey-next-output = Ctrl+Alt+Right  # keyboard focus and pointer to the
+ *   hotkey-prev-output = Ctrl+Alt+Left   # next (previous) output's vGPU
  *
  *   [output HDMI-A-1]           # a connector by its KMS name, or
  *   [output card1:Virtual-1]    # qualified by DRM device when names clash
@@ -29,6 +34,11 @@
  *   flip = async                # async | vsync
  *   placeholder = #202020       # colour shown while the vGPU has no picture
  *   scale = fit                 # fit | center | stretch: a picture of another size
+ *   position = 1920,0           # X,Y in the layout (-32768..32767); default:
+ *                               # right of the rightmost, in file order
+ *   rotation = 0                # 0 | 90 | 180 | 270: how the monitor is turned,
+ *                               # clockwise
+ *   cursor = shown              # shown | hidden: the guest's cursor
  *
  *   [vgpu kiosk-a]              # who may attach to a vGPU (root always may)
  *   allow-uid = 1000, qemu      # user ids or names
@@ -36,9 +46,16 @@
  *   edid = monitor              # monitor | generate | off: what a VFIO device's
  *                               # EDID region gets
  *   poll = vblank               # vblank | Nms (1..10000): how a VFIO device is polled
+ *   uinput = no                 # yes | no: also give the vGPU's input as virtual
+ *                               # evdev devices (uinput) for the VMM
+ *
+ *   [touchscreen ELAN Touchscreen]   # a touchscreen by its libinput device name
+ *   output = HDMI-A-1           # the output it is laminated to (default: the first
+ *                               # [output], or the only/first lit one without any)
  *
  * A vGPU named by an output needs no [vgpu] section; it then admits root
- * only and has the default edid and poll. Every section and key is
+ * only and has the default edid, poll and uinput. A [touchscreen] section's
+ * output must be one of the [output] sections when there are any. Every section and key is
  * checked. An unknown section or key, a key outside any section, a repeated
  * key or section, or a bad value is an error reported as "FILE:LINE:
  * message" naming what is wrong and what is allowed.
@@ -58,6 +75,26 @@ enum config_edid {
 	CONFIG_EDID_OFF,         /* the region is left alone */
 };
 
+/* What moves the keyboard focus between vGPUs. */
+enum config_focus {
+	CONFIG_FOCUS_POINTER = 0, /* it follows the pointer */
+	CONFIG_FOCUS_CLICK,       /* a click (or touch) moves it */
+};
+
+/* Whether an output shows the guest's cursor. */
+enum config_cursor {
+	CONFIG_CURSOR_SHOWN = 0,
+	CONFIG_CURSOR_HIDDEN,
+};
+
+/* Limits of position = X,Y. */
+#define CONFIG_POSITION_MIN (-32768)
+#define CONFIG_POSITION_MAX 32767
+
+/* Default hotkeys. */
+#define CONFIG_HOTKEY_NEXT_OUTPUT_DEFAULT "Ctrl+Alt+Right"
+#define CONFIG_HOTKEY_PREV_OUTPUT_DEFAULT "Ctrl+Alt+Left"
+
 /* Longest poll= interval, in ms. */
 #define CONFIG_POLL_MAX_MS 10000
 
@@ -72,10 +109,14 @@ struct config_output {
 	uint32_t refresh_mhz; /* 0: any refresh rate for the size */
 	char *vgpu;           /* may be NULL: nothing but the placeholder */
 	enum config_flip flip;
-	uint32_t placeholder; /* 0xRRGGBB */
-	enum kms_scale scale; /* KMS_SCALE_FIT unless set */
-	int line;             /* where the section starts, for messages */
-	struct wl_list link;  /* config.outputs */
+	uint32_t placeholder;          /* 0xRRGGBB */
+	enum kms_scale scale;          /* KMS_SCALE_FIT unless set */
+	bool position_set;             /* false: placed right of the others */
+	int32_t x, y;                  /* with position_set */
+	enum layout_rotation rotation; /* LAYOUT_ROTATION_0 unless set */
+	enum config_cursor cursor;     /* CONFIG_CURSOR_SHOWN unless set */
+	int line;                      /* where the section starts, for messages */
+	struct wl_list link;           /* config.outputs */
 };
 
 /* One [vgpu NAME] section. */
@@ -87,19 +128,33 @@ struct config_vgpu {
 	size_t n_allow_gids;
 	enum config_edid edid;     /* CONFIG_EDID_MONITOR unless set */
 	uint32_t poll_interval_ms; /* 0: paced by vblanks (poll = vblank, the default) */
+	bool uinput;               /* false unless set */
 	int line;                  /* where the section starts, for messages */
 	struct wl_list link;       /* config.vgpus */
 };
 
+/* One [touchscreen DEVICE-NAME] section. */
+struct config_touchscreen {
+	char *name;          /* libinput's device name */
+	char *output;        /* the output's name: output=, else the first [output];
+				may be NULL only when there is no [output] section */
+	int line;            /* where the section starts, for messages */
+	struct wl_list link; /* config.touchscreens */
+};
+
 struct config {
-	enum log_level log_level; /* LOG_LEVEL_INFO unless set */
-	bool log_level_set;       /* whether the file set log-level */
-	char *seat;               /* may be NULL: libseat's default seat */
-	char *socket_path;        /* may be NULL: the default (see config_socket_path()) */
-	bool control_gid_set;     /* whether the file set control-group */
-	gid_t control_gid;        /* its group, valid when control_gid_set */
-	struct wl_list outputs;   /* config_output.link, in file order */
-	struct wl_list vgpus;     /* config_vgpu.link, in file order */
+	enum log_level log_level;         /* LOG_LEVEL_INFO unless set */
+	bool log_level_set;               /* whether the file set log-level */
+	char *seat;                       /* may be NULL: libseat's default seat */
+	char *socket_path;                /* may be NULL: the default (see config_socket_path()) */
+	bool control_gid_set;             /* whether the file set control-group */
+	gid_t control_gid;                /* its group, valid when control_gid_set */
+	struct wl_list outputs;           /* config_output.link, in file order */
+	struct wl_list vgpus;             /* config_vgpu.link, in file order */
+	struct wl_list touchscreens;      /* config_touchscreen.link, in file order */
+	enum config_focus focus;          /* CONFIG_FOCUS_POINTER unless set */
+	struct hotkey hotkey_next_output; /* Ctrl+Alt+Right unless set */
+	struct hotkey hotkey_prev_output; /* Ctrl+Alt+Left unless set */
 };
 
 /* Fill `cfg` with the built-in defaults. */
@@ -169,6 +224,19 @@ bool config_has_vgpu(const struct config *cfg, const char *name);
  * buf; returns 0, or -ENAMETOOLONG when it does not fit.
  */
 int config_socket_path(const struct config *cfg, char *buf, size_t size);
+
+/*
+ * The output the touchscreen called `device_name` (libinput's name) is
+ * bound to: its [touchscreen] section's, else the first [output]'s. NULL
+ * when neither exists: then the only (or first) lit output.
+ */
+const char *config_touchscreen_output(const struct config *cfg, const char *device_name);
+
+/* The [touchscreen NAME] section called `name`, or NULL. */
+struct config_touchscreen *config_find_touchscreen(const struct config *cfg, const char *name);
+
+/* Whether the vGPU called `name` has uinput = yes. */
+bool config_vgpu_uinput(const struct config *cfg, const char *name);
 
 /* The [output NAME] section called `name`, or NULL. */
 struct config_output *config_find_output(const struct config *cfg, const char *name);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -12,6 +13,8 @@
 
 /* Longest output or vGPU name accepted. */
 #define NAME_MAX_LEN 63
+/* Longest touchscreen (libinput device) name accepted. */
+#define DEVICE_NAME_MAX_LEN 127
 /* Limits of a configured mode. */
 #define MODE_MAX_SIZE        16384
 #define MODE_MAX_REFRESH_MHZ 1000000
@@ -21,6 +24,7 @@ enum section_kind {
 	SECTION_DAEMON,
 	SECTION_OUTPUT,
 	SECTION_VGPU,
+	SECTION_TOUCHSCREEN,
 	SECTION_INVALID, /* reported once; its keys are skipped */
 };
 
@@ -31,6 +35,9 @@ enum output_key {
 	OUTPUT_KEY_FLIP = 1 << 2,
 	OUTPUT_KEY_PLACEHOLDER = 1 << 3,
 	OUTPUT_KEY_SCALE = 1 << 4,
+	OUTPUT_KEY_POSITION = 1 << 5,
+	OUTPUT_KEY_ROTATION = 1 << 6,
+	OUTPUT_KEY_CURSOR = 1 << 7,
 };
 
 /* Keys of [vgpu], as bits for "seen" tracking. */
@@ -39,6 +46,7 @@ enum vgpu_key {
 	VGPU_KEY_ALLOW_GID = 1 << 1,
 	VGPU_KEY_EDID = 1 << 2,
 	VGPU_KEY_POLL = 1 << 3,
+	VGPU_KEY_UINPUT = 1 << 4,
 };
 
 /*
@@ -58,9 +66,12 @@ struct parse {
 	unsigned output_keys_seen;
 	struct config_vgpu *vgpu; /* may be NULL: the current [vgpu] */
 	unsigned vgpu_keys_seen;
+	struct config_touchscreen *touchscreen; /* may be NULL: the current [touchscreen] */
+	bool touchscreen_output_seen;
 	bool daemon_seen;
 	bool daemon_log_level_seen, daemon_seat_seen, daemon_socket_seen;
-	bool daemon_control_group_seen;
+	bool daemon_control_group_seen, daemon_focus_seen;
+	int hotkey_next_line, hotkey_prev_line; /* 0 while not set */
 };
 
 static void parse_error(struct parse *p, const char *fmt, ...)
@@ -126,6 +137,8 @@ static void begin_output(struct parse *p, const char *name)
 	output->flip = CONFIG_FLIP_DEFAULT;
 	output->placeholder = CONFIG_PLACEHOLDER_DEFAULT;
 	output->scale = KMS_SCALE_FIT;
+	output->rotation = LAYOUT_ROTATION_0;
+	output->cursor = CONFIG_CURSOR_SHOWN;
 	output->line = p->line;
 	wl_list_insert(p->result.outputs.prev, &output->link);
 	p->section = SECTION_OUTPUT;
@@ -173,6 +186,57 @@ static void begin_vgpu(struct parse *p, const char *name)
 	p->vgpu_keys_seen = 0;
 }
 
+/* Printable ASCII but ']', 1..DEVICE_NAME_MAX_LEN long. */
+static bool valid_device_name(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > DEVICE_NAME_MAX_LEN)
+		return false;
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c < 0x20 || *c > 0x7e || *c == ']')
+			return false;
+	}
+	return true;
+}
+
+static void free_touchscreen(struct config_touchscreen *ts)
+{
+	wl_list_remove(&ts->link);
+	free(ts->name);
+	free(ts->output);
+	free(ts);
+}
+
+static void begin_touchscreen(struct parse *p, const char *name)
+{
+	if (!valid_device_name(name)) {
+		parse_error(p,
+			    "touchscreen name '%s' is not a device name (1..%d printable "
+			    "characters)",
+			    name, DEVICE_NAME_MAX_LEN);
+		p->section = SECTION_INVALID;
+		return;
+	}
+	struct config_touchscreen *other = config_find_touchscreen(&p->result, name);
+	if (other != NULL) {
+		parse_error(p, "[touchscreen %s] is already defined at line %d", name, other->line);
+		p->section = SECTION_INVALID;
+		return;
+	}
+	struct config_touchscreen *ts = calloc(1, sizeof(*ts));
+	if (ts == NULL || (ts->name = strdup(name)) == NULL) {
+		free(ts);
+		p->out_of_memory = true;
+		p->section = SECTION_INVALID;
+		return;
+	}
+	ts->line = p->line;
+	wl_list_insert(p->result.touchscreens.prev, &ts->link);
+	p->section = SECTION_TOUCHSCREEN;
+	p->touchscreen = ts;
+	p->touchscreen_output_seen = false;
+}
+
 /* "output NAME" or "vgpu NAME": the name, or NULL when `header` is another section. */
 static char *section_argument(char *header, const char *kind)
 {
@@ -191,6 +255,7 @@ static void begin_section(struct parse *p, char *header)
 {
 	p->output = NULL;
 	p->vgpu = NULL;
+	p->touchscreen = NULL;
 	if (strcmp(header, "daemon") == 0) {
 		if (p->daemon_seen) {
 			parse_error(p, "[daemon] appears twice");
@@ -221,8 +286,20 @@ static void begin_section(struct parse *p, char *header)
 		begin_vgpu(p, name);
 		return;
 	}
+	name = section_argument(header, "touchscreen");
+	if (name != NULL) {
+		if (*name == '\0') {
+			parse_error(p, "[touchscreen] needs a device name, e.g. [touchscreen ELAN "
+				       "Touchscreen]");
+			p->section = SECTION_INVALID;
+			return;
+		}
+		begin_touchscreen(p, name);
+		return;
+	}
 	parse_error(p,
-		    "unknown section [%s] (known sections: [daemon], [output NAME], [vgpu NAME])",
+		    "unknown section [%s] (known sections: [daemon], [output NAME], [vgpu NAME], "
+		    "[touchscreen DEVICE-NAME])",
 		    header);
 	p->section = SECTION_INVALID;
 }
@@ -300,6 +377,23 @@ static bool parse_id(const char *tok, bool users, unsigned *id)
 	return true;
 }
 
+/* hotkey-next-output or hotkey-prev-output. */
+static void parse_hotkey(struct parse *p, const char *key, const char *value)
+{
+	bool next = strcmp(key, "hotkey-next-output") == 0;
+	int *line = next ? &p->hotkey_next_line : &p->hotkey_prev_line;
+	if (*line != 0) {
+		parse_error(p, "[daemon] %s is set twice", key);
+		return;
+	}
+	*line = p->line;
+	char error[256];
+	struct hotkey *hotkey =
+		next ? &p->result.hotkey_next_output : &p->result.hotkey_prev_output;
+	if (hotkey_parse(value, hotkey, error, sizeof(error)) < 0)
+		parse_error(p, "[daemon] %s '%s' %s", key, value, error);
+}
+
 static void parse_daemon_key(struct parse *p, const char *key, const char *value)
 {
 	bool *seen;
@@ -311,10 +405,15 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		seen = &p->daemon_socket_seen;
 	else if (strcmp(key, "control-group") == 0)
 		seen = &p->daemon_control_group_seen;
-	else {
+	else if (strcmp(key, "focus") == 0)
+		seen = &p->daemon_focus_seen;
+	else if (strcmp(key, "hotkey-next-output") == 0 || strcmp(key, "hotkey-prev-output") == 0) {
+		parse_hotkey(p, key, value);
+		return;
+	} else {
 		parse_error(p,
 			    "unknown key '%s' in [daemon] (known keys: log-level, seat, socket, "
-			    "control-group)",
+			    "control-group, focus, hotkey-next-output, hotkey-prev-output)",
 			    key);
 		return;
 	}
@@ -323,6 +422,16 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		return;
 	}
 	*seen = true;
+
+	if (strcmp(key, "focus") == 0) {
+		if (strcmp(value, "pointer") == 0)
+			p->result.focus = CONFIG_FOCUS_POINTER;
+		else if (strcmp(value, "click") == 0)
+			p->result.focus = CONFIG_FOCUS_CLICK;
+		else
+			parse_error(p, "[daemon] focus '%s' is not one of pointer, click", value);
+		return;
+	}
 
 	if (strcmp(key, "seat") == 0) {
 		if (!valid_name(value, false))
@@ -441,11 +550,13 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		bit = VGPU_KEY_EDID;
 	else if (strcmp(key, "poll") == 0)
 		bit = VGPU_KEY_POLL;
+	else if (strcmp(key, "uinput") == 0)
+		bit = VGPU_KEY_UINPUT;
 	else {
 		parse_error(
 			p,
 			"unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid, edid, "
-			"poll)",
+			"poll, uinput)",
 			key, vgpu->name);
 		return;
 	}
@@ -490,7 +601,83 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 				    "(e.g. 16ms)",
 				    vgpu->name, value, CONFIG_POLL_MAX_MS);
 		break;
+	case VGPU_KEY_UINPUT:
+		if (strcmp(value, "yes") == 0)
+			vgpu->uinput = true;
+		else if (strcmp(value, "no") == 0)
+			vgpu->uinput = false;
+		else
+			parse_error(p, "[vgpu %s] uinput '%s' is not one of yes, no", vgpu->name,
+				    value);
+		break;
 	}
+}
+
+/* One integer of a position, from CONFIG_POSITION_MIN to CONFIG_POSITION_MAX. */
+static const char *parse_coordinate(const char *text, int32_t *v)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (!isdigit((unsigned char)text[0]) &&
+	    !(text[0] == '-' && isdigit((unsigned char)text[1])))
+		return NULL;
+	char *end;
+	errno = 0;
+	long n = strtol(text, &end, 10);
+	if (errno != 0 || n < CONFIG_POSITION_MIN || n > CONFIG_POSITION_MAX)
+		return NULL;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	*v = (int32_t)n;
+	return end;
+}
+
+/* "X,Y"; blanks around the comma are allowed. */
+static int parse_position(const char *text, int32_t *x, int32_t *y)
+{
+	int32_t px, py;
+	const char *c = parse_coordinate(text, &px);
+	if (c == NULL || *c != ',')
+		return -EINVAL;
+	c = parse_coordinate(c + 1, &py);
+	if (c == NULL || *c != '\0')
+		return -EINVAL;
+	*x = px;
+	*y = py;
+	return 0;
+}
+
+static int parse_rotation(const char *text, enum layout_rotation *rotation)
+{
+	static const char *const names[] = {"0", "90", "180", "270"};
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(text, names[i]) == 0)
+			return layout_rotation_from_degrees(i * 90, rotation);
+	}
+	return -EINVAL;
+}
+
+static void parse_touchscreen_key(struct parse *p, const char *key, const char *value)
+{
+	struct config_touchscreen *ts = p->touchscreen;
+	if (strcmp(key, "output") != 0) {
+		parse_error(p, "unknown key '%s' in [touchscreen %s] (known keys: output)", key,
+			    ts->name);
+		return;
+	}
+	if (p->touchscreen_output_seen) {
+		parse_error(p, "[touchscreen %s] output is set twice", ts->name);
+		return;
+	}
+	p->touchscreen_output_seen = true;
+	if (!valid_name(value, true)) {
+		parse_error(p,
+			    "[touchscreen %s] output '%s' is not a connector name like HDMI-A-1 "
+			    "or card1:Virtual-1",
+			    ts->name, value);
+		return;
+	}
+	set_string(p, &ts->output, value);
 }
 
 static void parse_output_key(struct parse *p, const char *key, const char *value)
@@ -507,10 +694,16 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 		bit = OUTPUT_KEY_PLACEHOLDER;
 	else if (strcmp(key, "scale") == 0)
 		bit = OUTPUT_KEY_SCALE;
+	else if (strcmp(key, "position") == 0)
+		bit = OUTPUT_KEY_POSITION;
+	else if (strcmp(key, "rotation") == 0)
+		bit = OUTPUT_KEY_ROTATION;
+	else if (strcmp(key, "cursor") == 0)
+		bit = OUTPUT_KEY_CURSOR;
 	else {
 		parse_error(p,
 			    "unknown key '%s' in [output %s] (known keys: mode, vgpu, flip, "
-			    "placeholder, scale)",
+			    "placeholder, scale, position, rotation, cursor)",
 			    key, output->name);
 		return;
 	}
@@ -561,6 +754,29 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 			parse_error(p, "[output %s] scale '%s' is not one of fit, center, stretch",
 				    output->name, value);
 		break;
+	case OUTPUT_KEY_POSITION:
+		if (parse_position(value, &output->x, &output->y) < 0)
+			parse_error(p,
+				    "[output %s] position '%s' is not X,Y with integers from %d to "
+				    "%d (e.g. 1920,0)",
+				    output->name, value, CONFIG_POSITION_MIN, CONFIG_POSITION_MAX);
+		else
+			output->position_set = true;
+		break;
+	case OUTPUT_KEY_ROTATION:
+		if (parse_rotation(value, &output->rotation) < 0)
+			parse_error(p, "[output %s] rotation '%s' is not one of 0, 90, 180, 270",
+				    output->name, value);
+		break;
+	case OUTPUT_KEY_CURSOR:
+		if (strcmp(value, "shown") == 0)
+			output->cursor = CONFIG_CURSOR_SHOWN;
+		else if (strcmp(value, "hidden") == 0)
+			output->cursor = CONFIG_CURSOR_HIDDEN;
+		else
+			parse_error(p, "[output %s] cursor '%s' is not one of shown, hidden",
+				    output->name, value);
+		break;
 	}
 }
 
@@ -580,6 +796,9 @@ static int handle_key(void *data, const char *section, const char *key, const ch
 		break;
 	case SECTION_VGPU:
 		parse_vgpu_key(p, key, value);
+		break;
+	case SECTION_TOUCHSCREEN:
+		parse_touchscreen_key(p, key, value);
 		break;
 	case SECTION_INVALID:
 		break;
@@ -681,6 +900,33 @@ struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+struct config_touchscreen *config_find_touchscreen(const struct config *cfg, const char *name)
+{
+	struct config_touchscreen *ts;
+	wl_list_for_each (ts, &cfg->touchscreens, link) {
+		if (strcmp(ts->name, name) == 0)
+			return ts;
+	}
+	return NULL;
+}
+
+const char *config_touchscreen_output(const struct config *cfg, const char *device_name)
+{
+	const struct config_touchscreen *ts = config_find_touchscreen(cfg, device_name);
+	if (ts != NULL && ts->output != NULL)
+		return ts->output;
+	if (wl_list_empty(&cfg->outputs))
+		return NULL;
+	const struct config_output *first = wl_container_of(cfg->outputs.next, first, link);
+	return first->name;
+}
+
+bool config_vgpu_uinput(const struct config *cfg, const char *name)
+{
+	const struct config_vgpu *vgpu = config_find_vgpu(cfg, name);
+	return vgpu != NULL && vgpu->uinput;
+}
+
 bool config_has_vgpu(const struct config *cfg, const char *name)
 {
 	if (config_find_vgpu(cfg, name) != NULL)
@@ -752,8 +998,15 @@ void config_init(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->focus = CONFIG_FOCUS_POINTER;
+	int ret =
+		hotkey_parse(CONFIG_HOTKEY_NEXT_OUTPUT_DEFAULT, &cfg->hotkey_next_output, NULL, 0);
+	ret |= hotkey_parse(CONFIG_HOTKEY_PREV_OUTPUT_DEFAULT, &cfg->hotkey_prev_output, NULL, 0);
+	assert(ret == 0);
+	(void)ret;
 	wl_list_init(&cfg->outputs);
 	wl_list_init(&cfg->vgpus);
+	wl_list_init(&cfg->touchscreens);
 }
 
 void config_finish(struct config *cfg)
@@ -764,6 +1017,9 @@ void config_finish(struct config *cfg)
 	struct config_vgpu *vgpu, *vtmp;
 	wl_list_for_each_safe (vgpu, vtmp, &cfg->vgpus, link)
 		free_vgpu(vgpu);
+	struct config_touchscreen *ts, *ttmp;
+	wl_list_for_each_safe (ts, ttmp, &cfg->touchscreens, link)
+		free_touchscreen(ts);
 	free(cfg->seat);
 	free(cfg->socket_path);
 	config_init(cfg);
@@ -772,16 +1028,44 @@ void config_finish(struct config *cfg)
 void config_move(struct config *dst, struct config *src)
 {
 	config_finish(dst);
-	dst->log_level = src->log_level;
-	dst->log_level_set = src->log_level_set;
-	dst->seat = src->seat;
-	dst->socket_path = src->socket_path;
-	dst->control_gid_set = src->control_gid_set;
-	dst->control_gid = src->control_gid;
-	src->seat = src->socket_path = NULL;
+	/* Every field moves; the lists are relinked to their new heads. */
+	*dst = *src;
+	wl_list_init(&dst->outputs);
+	wl_list_init(&dst->vgpus);
+	wl_list_init(&dst->touchscreens);
 	wl_list_insert_list(&dst->outputs, &src->outputs);
 	wl_list_insert_list(&dst->vgpus, &src->vgpus);
+	wl_list_insert_list(&dst->touchscreens, &src->touchscreens);
 	config_init(src);
+}
+
+/* Checks across sections, once the whole file is read. */
+static void check_whole(struct parse *p)
+{
+	struct config_touchscreen *ts;
+	wl_list_for_each (ts, &p->result.touchscreens, link) {
+		if (wl_list_empty(&p->result.outputs))
+			break;
+		p->line = ts->line;
+		if (ts->output == NULL) {
+			const struct config_output *first =
+				wl_container_of(p->result.outputs.next, first, link);
+			set_string(p, &ts->output, first->name);
+		} else if (config_find_output(&p->result, ts->output) == NULL) {
+			parse_error(p, "[touchscreen %s] output '%s' has no [output %s] section",
+				    ts->name, ts->output, ts->output);
+		}
+	}
+	const struct hotkey *next = &p->result.hotkey_next_output;
+	const struct hotkey *prev = &p->result.hotkey_prev_output;
+	if (next->key == prev->key && next->modifiers == prev->modifiers) {
+		char text[64];
+		hotkey_format(next, text, sizeof(text));
+		p->line = p->hotkey_prev_line > p->hotkey_next_line ? p->hotkey_prev_line
+								    : p->hotkey_next_line;
+		parse_error(p, "[daemon] hotkey-next-output and hotkey-prev-output are both %s",
+			    text);
+	}
 }
 
 int config_parse(struct config *cfg, FILE *file, const char *name)
@@ -800,6 +1084,7 @@ int config_parse(struct config *cfg, FILE *file, const char *name)
 		p.line = ret;
 		parse_error(&p, "syntax error: expected '[section]' or 'key = value'");
 	}
+	check_whole(&p);
 
 	int result = 0;
 	if (ret < 0 || p.out_of_memory) {

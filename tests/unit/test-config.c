@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include <linux/input-event-codes.h>
+
 #include "config/config.h"
 #include "test.h"
 
@@ -79,9 +81,11 @@ static void test_errors(void)
 						 "one of error, warning, info, debug"},
 		{"\n\n[daemon]\ncolour = red\n",
 		 "test.conf:4: unknown key 'colour' in [daemon] "
-		 "(known keys: log-level, seat, socket, control-group)"},
+		 "(known keys: log-level, seat, socket, control-group, focus, hotkey-next-output, "
+		 "hotkey-prev-output)"},
 		{"[nonsense]\nkey = 1\n", "test.conf:1: unknown section [nonsense] (known "
-					  "sections: [daemon], [output NAME], [vgpu NAME])"},
+					  "sections: [daemon], [output NAME], [vgpu NAME], "
+					  "[touchscreen DEVICE-NAME])"},
 		{"log-level = info\n", "test.conf:1: key 'log-level' is outside any section"},
 		{"[daemon]\nlog-level = info\nlog-level = debug\n",
 		 "test.conf:3: [daemon] log-level is set twice"},
@@ -98,7 +102,7 @@ static void test_errors(void)
 		 "test.conf:3: [output X-1] is already defined at line 1"},
 		{"[output X-1]\nsize = 3\n",
 		 "test.conf:2: unknown key 'size' in [output X-1] (known keys: mode, vgpu, flip, "
-		 "placeholder, scale)"},
+		 "placeholder, scale, position, rotation, cursor)"},
 		{"[output X-1]\nmode = big\n",
 		 "test.conf:2: [output X-1] mode 'big' is not WxH, WxH@Hz or preferred"},
 		{"[output X-1]\nmode = 0x768\n", "test.conf:2: [output X-1] mode '0x768'"},
@@ -127,7 +131,7 @@ static void test_errors(void)
 		{"[vgpu v]\n[vgpu v]\n", "test.conf:2: [vgpu v] is already defined at line 1"},
 		{"[vgpu v]\nallow = 1\n",
 		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid, "
-		 "edid, poll)"},
+		 "edid, poll, uinput)"},
 		{"[vgpu v]\nallow-uid = no-such-user-here\n",
 		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
 		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
@@ -166,6 +170,75 @@ static void test_errors(void)
 		 "test.conf:2: [daemon] control-group '' is not one group name or id"},
 		{"[daemon]\ncontrol-group = 1\ncontrol-group = 2\n",
 		 "test.conf:3: [daemon] control-group is set twice"},
+		/* Input. */
+		{"[output X-1]\nposition = 10\n",
+		 "test.conf:2: [output X-1] position '10' is not X,Y with integers from -32768 to "
+		 "32767 (e.g. 1920,0)"},
+		{"[output X-1]\nposition = 32768,0\n",
+		 "test.conf:2: [output X-1] position '32768,0'"},
+		{"[output X-1]\nposition = 0,-32769\n",
+		 "test.conf:2: [output X-1] position '0,-32769'"},
+		{"[output X-1]\nposition = 1.5,0\n", "test.conf:2: [output X-1] position '1.5,0'"},
+		{"[output X-1]\nposition = 1,2,3\n", "test.conf:2: [output X-1] position '1,2,3'"},
+		{"[output X-1]\nposition = x,y\n", "test.conf:2: [output X-1] position 'x,y'"},
+		{"[output X-1]\nposition = ,5\n", "test.conf:2: [output X-1] position ',5'"},
+		{"[output X-1]\nposition = 1,\n", "test.conf:2: [output X-1] position '1,'"},
+		{"[output X-1]\nposition = 99999999999999999999,0\n",
+		 "test.conf:2: [output X-1] position '99999999999999999999,0'"},
+		{"[output X-1]\nposition = 0,0\nposition = 1,1\n",
+		 "test.conf:3: [output X-1] position is set twice"},
+		{"[output X-1]\nrotation = 45\n",
+		 "test.conf:2: [output X-1] rotation '45' is not one of 0, 90, 180, 270"},
+		{"[output X-1]\nrotation = 360\n", "test.conf:2: [output X-1] rotation '360'"},
+		{"[output X-1]\nrotation = -90\n", "test.conf:2: [output X-1] rotation '-90'"},
+		{"[output X-1]\nrotation = 090\n", "test.conf:2: [output X-1] rotation '090'"},
+		{"[output X-1]\nrotation = 90\nrotation = 0\n",
+		 "test.conf:3: [output X-1] rotation is set twice"},
+		{"[output X-1]\ncursor = visible\n",
+		 "test.conf:2: [output X-1] cursor 'visible' is not one of shown, hidden"},
+		{"[output X-1]\n\ncursor = shown\ncursor = hidden\n",
+		 "test.conf:4: [output X-1] cursor is set twice"},
+		{"[daemon]\nfocus = mouse\n",
+		 "test.conf:2: [daemon] focus 'mouse' is not one of pointer, click"},
+		{"[daemon]\nfocus = click\nfocus = click\n",
+		 "test.conf:3: [daemon] focus is set twice"},
+		{"[daemon]\nhotkey-next-output = Ctrl+Alt+Rigth\n",
+		 "test.conf:2: [daemon] hotkey-next-output 'Ctrl+Alt+Rigth' has unknown key "
+		 "'Rigth' "
+		 "(key names as in linux/input-event-codes.h without KEY_, e.g. Right, F1, A, "
+		 "Escape, Space)"},
+		{"[daemon]\nhotkey-prev-output = Ctrl+Alt\n",
+		 "test.conf:2: [daemon] hotkey-prev-output 'Ctrl+Alt' has no key after the "
+		 "modifiers"},
+		{"[daemon]\nhotkey-prev-output = Ctrl++Left\n",
+		 "test.conf:2: [daemon] hotkey-prev-output 'Ctrl++Left' has an empty part"},
+		{"[daemon]\nhotkey-next-output = F1\nhotkey-next-output = F2\n",
+		 "test.conf:3: [daemon] hotkey-next-output is set twice"},
+		{"[daemon]\nhotkey-next-output = Super+N\n\nhotkey-prev-output = super+n\n",
+		 "test.conf:4: [daemon] hotkey-next-output and hotkey-prev-output are both "
+		 "Super+N"},
+		{"[daemon]\nhotkey-prev-output = Alt+Ctrl+Right\n",
+		 "test.conf:2: [daemon] hotkey-next-output and hotkey-prev-output are both "
+		 "Ctrl+Alt+Right"},
+		{"[vgpu v]\nuinput = true\n",
+		 "test.conf:2: [vgpu v] uinput 'true' is not one of yes, no"},
+		{"[vgpu v]\nuinput = yes\nuinput = no\n",
+		 "test.conf:3: [vgpu v] uinput is set twice"},
+		{"[touchscreen]\n", "test.conf:1: [touchscreen] needs a device name"},
+		{"[touchscreen Bad\tName]\n",
+		 "test.conf:1: touchscreen name 'Bad\tName' is not a device name (1..127 printable "
+		 "characters)"},
+		{"[touchscreen T]\n\n[touchscreen T]\n",
+		 "test.conf:3: [touchscreen T] is already defined at line 1"},
+		{"[touchscreen T]\nrotation = 90\n",
+		 "test.conf:2: unknown key 'rotation' in [touchscreen T] (known keys: output)"},
+		{"[touchscreen T]\noutput = HDMI A\n",
+		 "test.conf:2: [touchscreen T] output 'HDMI A' is not a connector name"},
+		{"[touchscreen T]\noutput = A-1\noutput = A-1\n",
+		 "test.conf:3: [touchscreen T] output is set twice"},
+		{"[output A-1]\n[output B-1]\n[touchscreen ELAN Touchscreen]\noutput = C-1\n",
+		 "test.conf:3: [touchscreen ELAN Touchscreen] output 'C-1' has no [output C-1] "
+		 "section"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config cfg;
@@ -178,6 +251,8 @@ static void test_errors(void)
 		check(!cfg.control_gid_set);
 		check(wl_list_empty(&cfg.outputs));
 		check(wl_list_empty(&cfg.vgpus));
+		check(wl_list_empty(&cfg.touchscreens));
+		check_int_eq(cfg.focus, CONFIG_FOCUS_POINTER);
 		config_finish(&cfg);
 	}
 }
@@ -387,6 +462,114 @@ static void test_control_group(void)
 	config_finish(&cfg);
 }
 
+static void test_input(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	/* Defaults. */
+	check_int_eq(cfg.focus, CONFIG_FOCUS_POINTER);
+	check_int_eq(cfg.hotkey_next_output.key, KEY_RIGHT);
+	check_int_eq(cfg.hotkey_next_output.modifiers, HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT);
+	check_int_eq(cfg.hotkey_prev_output.key, KEY_LEFT);
+	check_int_eq(cfg.hotkey_prev_output.modifiers, HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT);
+	check(wl_list_empty(&cfg.touchscreens));
+
+	check_int_eq(parse(&cfg, &cap,
+			   "[daemon]\n"
+			   "focus = click\n"
+			   "hotkey-next-output = Super+F2\n"
+			   "hotkey-prev-output = Ctrl + Shift + Alt + Escape\n"
+			   "[output A-1]\n"
+			   "position = -1920, 32767\n"
+			   "rotation = 270\n"
+			   "cursor = hidden\n"
+			   "[output B-1]\n"
+			   "position = 0,0\n"
+			   "rotation = 90\n"
+			   "cursor = shown\n"
+			   "[output C-1]\n"
+			   "rotation = 180\n"
+			   "[output D-1]\n"
+			   "rotation = 0\n"
+			   "[vgpu v]\n"
+			   "uinput = yes\n"
+			   "[vgpu w]\n"
+			   "uinput = no\n"
+			   "[touchscreen ELAN Touchscreen (2)]\n"
+			   "output = B-1\n"
+			   "[touchscreen Wacom HID 4F Finger]\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	check_int_eq(cfg.focus, CONFIG_FOCUS_CLICK);
+	check_int_eq(cfg.hotkey_next_output.key, KEY_F2);
+	check_int_eq(cfg.hotkey_next_output.modifiers, HOTKEY_MOD_SUPER);
+	check_int_eq(cfg.hotkey_prev_output.key, KEY_ESC);
+	check_int_eq(cfg.hotkey_prev_output.modifiers,
+		     HOTKEY_MOD_CTRL | HOTKEY_MOD_SHIFT | HOTKEY_MOD_ALT);
+
+	struct config_output *a = config_find_output(&cfg, "A-1");
+	check(a->position_set);
+	check_int_eq(a->x, -1920);
+	check_int_eq(a->y, 32767);
+	check_int_eq(a->rotation, LAYOUT_ROTATION_270);
+	check_int_eq(a->cursor, CONFIG_CURSOR_HIDDEN);
+	struct config_output *b = config_find_output(&cfg, "B-1");
+	check(b->position_set);
+	check_int_eq(b->x, 0);
+	check_int_eq(b->y, 0);
+	check_int_eq(b->rotation, LAYOUT_ROTATION_90);
+	check_int_eq(b->cursor, CONFIG_CURSOR_SHOWN);
+	struct config_output *c = config_find_output(&cfg, "C-1");
+	check(!c->position_set);
+	check_int_eq(c->rotation, LAYOUT_ROTATION_180);
+	check_int_eq(c->cursor, CONFIG_CURSOR_SHOWN);
+	check_int_eq(config_find_output(&cfg, "D-1")->rotation, LAYOUT_ROTATION_0);
+
+	check(config_find_vgpu(&cfg, "v")->uinput);
+	check(!config_find_vgpu(&cfg, "w")->uinput);
+	check(config_vgpu_uinput(&cfg, "v"));
+	check(!config_vgpu_uinput(&cfg, "w"));
+	check(!config_vgpu_uinput(&cfg, "unknown"));
+
+	/* Touchscreens: bound, defaulted to the first output, or unknown. */
+	check_int_eq(wl_list_length(&cfg.touchscreens), 2);
+	struct config_touchscreen *elan = config_find_touchscreen(&cfg, "ELAN Touchscreen (2)");
+	check(elan != NULL);
+	check_int_eq(elan->line, 21);
+	check_str_eq(elan->output, "B-1");
+	check_str_eq(config_find_touchscreen(&cfg, "Wacom HID 4F Finger")->output, "A-1");
+	check_str_eq(config_touchscreen_output(&cfg, "ELAN Touchscreen (2)"), "B-1");
+	check_str_eq(config_touchscreen_output(&cfg, "Wacom HID 4F Finger"), "A-1");
+	check_str_eq(config_touchscreen_output(&cfg, "other"), "A-1");
+
+	/* Kept by config_move(). */
+	struct config other;
+	config_init(&other);
+	config_move(&other, &cfg);
+	check(wl_list_empty(&cfg.touchscreens));
+	check_int_eq(cfg.focus, CONFIG_FOCUS_POINTER);
+	check_int_eq(cfg.hotkey_next_output.key, KEY_RIGHT);
+	check_int_eq(other.focus, CONFIG_FOCUS_CLICK);
+	check_int_eq(other.hotkey_next_output.key, KEY_F2);
+	check_int_eq(wl_list_length(&other.touchscreens), 2);
+	check_str_eq(config_touchscreen_output(&other, "ELAN Touchscreen (2)"), "B-1");
+	config_finish(&other);
+
+	/* Without [output] sections, a touchscreen may name any connector. */
+	check_int_eq(parse(&cfg, &cap, "[touchscreen T]\noutput = card1:eDP-1\n[touchscreen U]\n"),
+		     0);
+	check_str_eq(config_touchscreen_output(&cfg, "T"), "card1:eDP-1");
+	check(config_find_touchscreen(&cfg, "U")->output == NULL);
+	check(config_touchscreen_output(&cfg, "U") == NULL);
+	check(config_touchscreen_output(&cfg, "other") == NULL);
+	/* A later file without them drops them and restores the defaults. */
+	check_int_eq(parse(&cfg, &cap, "[daemon]\n"), 0);
+	check(wl_list_empty(&cfg.touchscreens));
+	check_int_eq(cfg.focus, CONFIG_FOCUS_POINTER);
+	config_finish(&cfg);
+}
+
 static void test_mode_and_colour(void)
 {
 	uint32_t w = 1, h = 1, r = 1;
@@ -435,6 +618,7 @@ int main(void)
 	test_mode_and_colour();
 	test_daemon_and_vgpus();
 	test_control_group();
+	test_input();
 	test_missing_file();
 	return 0;
 }

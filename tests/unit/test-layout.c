@@ -328,8 +328,7 @@ static void test_guest_placements(void)
 	guest_at(KMS_SCALE_FIT, 1280, 1024, 285, 0, true, 0, 0);
 	guest_at(KMS_SCALE_FIT, 1280, 1024, 285 + 675, 540, true, 640, 512);
 	guest_at(KMS_SCALE_FIT, 1280, 1024, 100, 540, false, 0, 512);
-	guest_at(KMS_SCALE_FIT, 1280, 1024, 1900, 1080 - E, false, 1280 - E,
-		 1024 - E);
+	guest_at(KMS_SCALE_FIT, 1280, 1024, 1900, 1080 - E, false, 1280 - E, 1024 - E);
 	/* With center: 1:1 at 320,28. */
 	guest_at(KMS_SCALE_CENTER, 1280, 1024, 330, 48, true, 10, 20);
 	guest_at(KMS_SCALE_CENTER, 1280, 1024, 10, 10, false, 0, 0);
