@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <wayland-server-core.h>
 
+#include "input/axis.h"
+
 /*
  * The seat's input devices: keyboards, mice, touchpads, touchscreens and
  * tablets, read through libinput and turned into neutral events that the
@@ -88,11 +90,6 @@ enum input_event_type {
 	INPUT_EVENT__COUNT,
 };
 
-enum input_scroll_axis {
-	INPUT_SCROLL_VERTICAL,
-	INPUT_SCROLL_HORIZONTAL,
-};
-
 /* Where a scroll came from (libinput's scroll sources). */
 enum input_scroll_source {
 	INPUT_SCROLL_WHEEL,      /* a wheel, in detents */
@@ -104,7 +101,7 @@ enum input_scroll_source {
  * Every event, tagged by `type`; the member of the union named after the
  * type is the one set. Valid during the emission only.
  */
-struct input_event {
+struct input_seat_event {
 	enum input_event_type type;
 	struct input_device *device;
 	uint64_t time_usec; /* CLOCK_MONOTONIC of the kernel event; 0 for device events */
@@ -164,7 +161,7 @@ struct input {
 	struct wl_list devices; /* input_device.link */
 
 	struct {
-		/* Every event. Data: a struct input_event. */
+		/* Every event. Data: a struct input_seat_event. */
 		struct wl_signal event;
 		/*
 		 * input_destroy() has begun: every device has emitted

@@ -232,8 +232,8 @@ int session_switch_vt(struct session *session, int vt);
 /*
  * Open an input device node (e.g. "/dev/input/event3") through libseat, for
  * libinput's open_restricted. `flags` are open(2) flags: libseat always
- * opens read-write, non-blocking and close-on-exec, so only a request the
- * fd cannot satisfy matters. The fd is the caller's until it hands it back
+ * opens read-write; the fd is made close-on-exec, and non-blocking when
+ * `flags` has O_NONBLOCK (libinput's do). The fd is the caller's until it hands it back
  * with session_close_input(), which must happen before session_destroy();
  * the session remembers libseat's device id for it. Under seatd or logind
  * the seat manager revokes the fd when the session goes inactive.

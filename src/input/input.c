@@ -35,8 +35,10 @@ void input_device_caps_str(uint32_t caps, char *buf, size_t size)
 			continue;
 		int n = snprintf(buf + len, size - len, "%s%s", len > 0 ? ", " : "",
 				 cap_names[i].name);
-		if (n < 0 || (size_t)n >= size - len)
+		if (n < 0 || (size_t)n >= size - len) {
+			buf[len] = '\0'; /* whole names only */
 			return;
+		}
 		len += (size_t)n;
 	}
 	if (len == 0)
@@ -122,7 +124,7 @@ static struct input_device *device_from_handle(struct libinput_device *handle)
 	return libinput_device_get_user_data(handle);
 }
 
-static void emit(struct input *input, struct input_event *event)
+static void emit(struct input *input, struct input_seat_event *event)
 {
 	wl_signal_emit_mutable(&input->events.event, event);
 }
@@ -181,7 +183,8 @@ static void device_add(struct input *input, struct libinput_device *handle, bool
 		log_info("input: added %s (%s), %s", device->name, caps_str, device->sysname);
 
 	if (announce) {
-		struct input_event event = {.type = INPUT_EVENT_DEVICE_ADDED, .device = device};
+		struct input_seat_event event = {.type = INPUT_EVENT_DEVICE_ADDED,
+						 .device = device};
 		emit(input, &event);
 	}
 }
@@ -190,7 +193,7 @@ static void device_remove(struct input_device *device)
 {
 	struct input *input = device->input;
 	log_info("input: removed %s, %s", device->name, device->sysname);
-	struct input_event event = {.type = INPUT_EVENT_DEVICE_REMOVED, .device = device};
+	struct input_seat_event event = {.type = INPUT_EVENT_DEVICE_REMOVED, .device = device};
 	emit(input, &event);
 	wl_list_remove(&device->link);
 	libinput_device_set_user_data(device->handle, NULL);
@@ -230,7 +233,7 @@ static void handle_scroll(struct input *input, struct input_device *device,
 		}
 		if (v120 == 0)
 			continue;
-		struct input_event event = {
+		struct input_seat_event event = {
 			.type = INPUT_EVENT_POINTER_SCROLL,
 			.device = device,
 			.time_usec = libinput_event_pointer_get_time_usec(pointer),
@@ -244,7 +247,7 @@ static void handle_touch(struct input *input, struct input_device *device,
 			 struct libinput_event *li_event, enum input_event_type type)
 {
 	struct libinput_event_touch *touch = libinput_event_get_touch_event(li_event);
-	struct input_event event = {
+	struct input_seat_event event = {
 		.type = type,
 		.device = device,
 		.time_usec = libinput_event_touch_get_time_usec(touch),
@@ -275,7 +278,7 @@ static void handle_event(struct input *input, struct libinput_event *li_event, b
 		return;
 
 	struct libinput_event_pointer *pointer;
-	struct input_event event = {.device = device};
+	struct input_seat_event event = {.device = device};
 	switch (type) {
 	case LIBINPUT_EVENT_DEVICE_REMOVED:
 		device_remove(device);

@@ -551,8 +551,16 @@ int session_open_input(struct session *session, const char *path, int flags)
 		free(input);
 		return ret;
 	}
-	/* libseat opens read-write and non-blocking whatever `flags` ask. */
+	/*
+	 * libseat opens read-write; its noop backend leaves the fd blocking,
+	 * libinput needs it non-blocking.
+	 */
 	int ret = set_cloexec(fd);
+	if (ret == 0 && (flags & O_NONBLOCK)) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			ret = -errno;
+	}
 	if (ret < 0) {
 		libseat_close_device(session->seat, device_id);
 		close(fd);
