@@ -30,8 +30,10 @@
  * on it and every event is emitted from its dispatch. Nothing here tracks
  * state (held keys, focus): a router listening to `events.event` does.
  *
- * Lifetime: input_create() -> events -> input_destroy(), which must come
- * before session_destroy().
+ * Lifetime: input_create() -> events -> input_destroy(), which should come
+ * before session_destroy(). A session destroyed first makes the input release
+ * every device (each emits INPUT_EVENT_DEVICE_REMOVED) and stay empty until
+ * input_destroy().
  */
 
 struct libinput;

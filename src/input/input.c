@@ -87,6 +87,8 @@ static int open_restricted(const char *path, int flags, void *data)
 		log_debug("input: %s (%s) is a device of ours, not opened", path, name);
 		return -ENODEV;
 	}
+	if (input->session == NULL)
+		return -ENODEV;
 	int fd = session_open_input(input->session, path, flags);
 	if (fd < 0)
 		log_debug("input: cannot open %s: %s", path, strerror(-fd));
@@ -96,7 +98,10 @@ static int open_restricted(const char *path, int flags, void *data)
 static void close_restricted(int fd, void *data)
 {
 	struct input *input = data;
-	session_close_input(input->session, fd);
+	if (input->session != NULL)
+		session_close_input(input->session, fd);
+	else
+		close(fd);
 }
 
 static const struct libinput_interface libinput_impl = {
@@ -413,7 +418,15 @@ static void handle_session_destroy(struct wl_listener *listener, void *data)
 {
 	struct input *input = wl_container_of(listener, input, session_destroy);
 	log_error("input: the session ended before the input");
-	input_destroy(input);
+	/* Hand every fd back while the session can still take it. */
+	handle_session_disable(&input->session_disable, input->session);
+	wl_list_remove(&input->session_enable.link);
+	wl_list_init(&input->session_enable.link);
+	wl_list_remove(&input->session_disable.link);
+	wl_list_init(&input->session_disable.link);
+	wl_list_remove(&input->session_destroy.link);
+	wl_list_init(&input->session_destroy.link);
+	input->session = NULL;
 }
 
 struct input *input_create(struct wl_event_loop *loop, struct session *session)

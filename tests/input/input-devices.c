@@ -746,7 +746,13 @@ int main(void)
 	input_destroy(input);
 	kt_assertf(rec.count == before + 3, "%d removals at destroy, want 3", rec.count - before);
 	kt_assert(wl_list_empty(&session->inputs));
+
+	/* A session destroyed under a live input: every fd goes back first. */
+	struct input *late = input_create(loop, session);
+	kt_assert(late != NULL && wl_list_length(&late->devices) == others + 3);
 	session_destroy(session);
+	kt_assert(wl_list_empty(&late->devices));
+	input_destroy(late);
 	phys_destroy(&kbd);
 	phys_destroy(&mouse);
 	phys_destroy(&ts);
