@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input/axis.h"
 #include "input/hotkey.h"
 
 /*
@@ -43,11 +44,6 @@
  */
 
 struct input_target;
-
-enum input_scroll_axis {
-	INPUT_SCROLL_VERTICAL = 0,
-	INPUT_SCROLL_HORIZONTAL,
-};
 
 /*
  * What a target does with input; every callback must be set. Times are
