@@ -328,6 +328,14 @@ void kms_layer_set_buffer_int(struct kms_layer *layer, struct buffer *buffer,
 /* Inspection: how the layer went out in the last committed frame. */
 void kms_layer_get_state(const struct kms_layer *layer, struct kms_layer_state *state);
 
+/*
+ * Where the layer's buffer goes: src of the buffer (16.16) onto dst of the
+ * mode, defaults filled in (the whole buffer, the whole mode). False when
+ * the layer has no buffer.
+ */
+bool kms_layer_get_rects(const struct kms_layer *layer, struct kms_fixed_rect *src,
+			 struct kms_rect *dst);
+
 /* private, for kms/device.c */
 
 /* Free the output and its layers; the device is being destroyed. */

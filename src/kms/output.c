@@ -175,6 +175,18 @@ void kms_layer_get_state(const struct kms_layer *layer, struct kms_layer_state *
 	*state = layer->state;
 }
 
+static void layer_rects(const struct kms_layer *layer, struct kms_rect *dst,
+			struct kms_fixed_rect *src);
+
+bool kms_layer_get_rects(const struct kms_layer *layer, struct kms_fixed_rect *src,
+			 struct kms_rect *dst)
+{
+	if (layer->buffer == NULL)
+		return false;
+	layer_rects(layer, dst, src);
+	return true;
+}
+
 /* ---- planes and libliftoff -------------------------------------------- */
 
 /*
