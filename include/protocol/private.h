@@ -9,6 +9,8 @@
 #include <wayland-server-core.h>
 
 #include "buffer/dmabuf.h"
+#include "input/router.h"
+#include "input/uinput.h"
 
 /*
  * Objects of the vscanout-v1 server, shared by server.c (socket, global,
@@ -18,8 +20,11 @@
 struct buffer;
 struct config;
 struct display;
+struct input_forward;
+struct kms_fixed_rect;
 struct kms_layer;
 struct kms_output;
+struct kms_rect;
 struct kms_vblank_source;
 struct vfio_source;
 
@@ -36,14 +41,15 @@ struct vfio_source;
 #define PROTOCOL_MAX_PARAMS  16 /* parameter objects not yet used by create, per client */
 
 struct protocol_server {
-	struct wl_display *display;  /* borrowed */
-	const struct config *config; /* borrowed */
-	struct display *displays;    /* borrowed */
-	struct wl_global *manager;   /* may be NULL while being built */
-	struct wl_list vgpus;        /* protocol_vgpu.link: attached vGPUs */
-	uint64_t next_vgpu_id;       /* ids tie parameters and buffers to their vGPU */
-	int lock_fd;                 /* -1 when not held */
-	bool socket_created;         /* socket_path is ours to unlink */
+	struct wl_display *display;    /* borrowed */
+	const struct config *config;   /* borrowed */
+	struct display *displays;      /* borrowed */
+	struct wl_global *manager;     /* may be NULL while being built */
+	struct wl_list vgpus;          /* protocol_vgpu.link: attached vGPUs */
+	uint64_t next_vgpu_id;         /* ids tie parameters and buffers to their vGPU */
+	struct input_forward *forward; /* may be NULL: no input is forwarded */
+	int lock_fd;                   /* -1 when not held */
+	bool socket_created;           /* socket_path is ours to unlink */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 5];
 };
@@ -114,7 +120,9 @@ struct protocol_vgpu {
 	 * corner in guest framebuffer pixels) and the client commits nothing.
 	 */
 	struct vfio_source *vfio;
-	struct wl_resource *input; /* may be NULL: the vscanout_input_v1 object */
+	struct wl_resource *input;  /* may be NULL: the vscanout_input_v1 object */
+	struct input_target target; /* what the input router sends to (protocol/input.c) */
+	struct uinput_device *uinput[UINPUT_KIND__COUNT]; /* may be NULL: uinput=yes only */
 };
 
 /* A vscanout_buffer_params_v1. */
@@ -149,6 +157,33 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 /* A new vscanout_buffer_params_v1 tied to the vGPU vgpu_id. */
 void protocol_params_create(struct protocol_client *pclient, struct wl_resource *parent,
 			    uint32_t id, uint64_t vgpu_id);
+
+/* protocol/input.c: the vGPU as a target of the input router. */
+extern const struct input_target_impl protocol_vgpu_target_impl;
+
+/*
+ * Create the vGPU's virtual keyboard, absolute pointer and touchscreen,
+ * whose absolute axes span the guest's framebuffer. Returns 0, or -1 with
+ * none made (logged).
+ */
+int protocol_vgpu_uinput_create(struct protocol_vgpu *vgpu);
+void protocol_vgpu_uinput_destroy(struct protocol_vgpu *vgpu);
+
+/* Tell the vGPU's input object the paths of its virtual devices. */
+void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu);
+
+/*
+ * The router target of the vGPU shown on output, or NULL; *picture tells
+ * whether it shows a buffer there, placed from src onto dst.
+ */
+struct input_target *protocol_server_input_target(struct protocol_server *server,
+						  struct kms_output *output,
+						  struct kms_fixed_rect *src, struct kms_rect *dst,
+						  bool *picture);
+
+/* The unaccelerated motion of the mouse, to the target with the pointer focus. */
+void protocol_vgpu_relative_motion(struct input_target *target, uint64_t time_usec, double dx,
+				   double dy);
 
 /* The protocol_buffer of a vscanout_buffer_v1 resource. */
 struct protocol_buffer *protocol_buffer_from_resource(struct wl_resource *resource);

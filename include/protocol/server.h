@@ -4,6 +4,7 @@
 
 struct config;
 struct display;
+struct input_forward;
 struct wl_display;
 
 /*
@@ -38,5 +39,11 @@ struct protocol_server *protocol_server_create(struct wl_display *display,
  * called before the displays are destroyed. NULL is a no-op.
  */
 void protocol_server_destroy(struct protocol_server *server);
+
+/*
+ * The input forwarder vGPUs are removed from when they go (may be NULL:
+ * no input). Borrowed.
+ */
+void protocol_server_set_input(struct protocol_server *server, struct input_forward *forward);
 
 #endif

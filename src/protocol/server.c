@@ -209,3 +209,9 @@ void protocol_server_destroy(struct protocol_server *server)
 	}
 	free(server);
 }
+
+void protocol_server_set_input(struct protocol_server *server, struct input_forward *forward)
+{
+	if (server != NULL)
+		server->forward = forward;
+}

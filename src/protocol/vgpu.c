@@ -8,6 +8,7 @@
 #include "buffer/buffer.h"
 #include "config/config.h"
 #include "daemon/display.h"
+#include "input/forward.h"
 #include "kms/device.h"
 #include "kms/output.h"
 #include "kms/scale.h"
@@ -489,6 +490,7 @@ static void vgpu_handle_get_input(struct wl_client *client, struct wl_resource *
 	}
 	wl_resource_set_implementation(vgpu->input, &input_impl, vgpu,
 				       input_handle_resource_destroy);
+	protocol_vgpu_send_uinput_devices(vgpu);
 }
 
 static const struct vscanout_vgpu_v1_interface vgpu_impl = {
@@ -522,6 +524,8 @@ static void vgpu_destroy(struct protocol_vgpu *vgpu)
 	}
 	kms_vblank_source_destroy(vgpu->vblank_source);
 	/* The input object stays a valid object that receives nothing. */
+	input_forward_remove_target(vgpu->server->forward, &vgpu->target);
+	protocol_vgpu_uinput_destroy(vgpu);
 	if (vgpu->input != NULL)
 		wl_resource_set_user_data(vgpu->input, NULL);
 	/* After its layers: buffers on screen keep the device open until replaced. */
@@ -591,6 +595,7 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 	}
 	vgpu->server = server;
 	vgpu->id = server->next_vgpu_id++;
+	vgpu->target.impl = &protocol_vgpu_target_impl;
 	wl_list_init(&vgpu->outputs);
 	wl_list_init(&vgpu->commits);
 	wl_list_insert(&server->vgpus, &vgpu->link);
@@ -623,6 +628,9 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 	wl_client_get_credentials(client, &pid, &uid, &gid);
 	log_info("vgpu %s: attached by pid %d (uid %u), on %d outputs", name, (int)pid,
 		 (unsigned int)uid, wl_list_length(&vgpu->outputs));
+	const struct config_vgpu *cv = config_find_vgpu(server->config, name);
+	if (cv != NULL && cv->uinput)
+		protocol_vgpu_uinput_create(vgpu);
 	send_outputs(vgpu);
 	return;
 
