@@ -8,6 +8,7 @@
 #include "config/config.h"
 
 struct control;
+struct input_forward;
 struct display;
 struct protocol_server;
 struct wl_display;
@@ -29,6 +30,7 @@ struct daemon {
 	struct display *display_manager; /* the seat's displays and outputs */
 	struct protocol_server *server;  /* the vscanout-v1 socket and its clients */
 	struct control *control;         /* vscanout_control_v1, for vscanoutctl */
+	struct input_forward *forward;   /* may be NULL: the seat's input is not forwarded */
 	struct wl_listener display_lost;
 	struct wl_listener display_ready;
 	bool running;

@@ -9,6 +9,7 @@
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "daemon/notify.h"
+#include "input/forward.h"
 #include "protocol/server.h"
 #include "util/log.h"
 
@@ -76,10 +77,17 @@ struct daemon *daemon_create(struct config *config)
 		protocol_server_create(daemon->display, &daemon->config, daemon->display_manager);
 	if (daemon->server == NULL)
 		goto error; /* logged */
-	daemon->control = control_create(daemon->display, &daemon->config,
-					 daemon->display_manager, daemon->server);
+	daemon->control = control_create(daemon->display, &daemon->config, daemon->display_manager,
+					 daemon->server);
 	if (daemon->control == NULL)
 		goto error; /* logged */
+	/* Without input the daemon still shows the VMs. */
+	daemon->forward = input_forward_create(daemon->loop, &daemon->config,
+					       daemon->display_manager->session,
+					       daemon->display_manager, daemon->server);
+	if (daemon->forward == NULL)
+		log_warn("the seat's input is not forwarded to the VMs");
+	protocol_server_set_input(daemon->server, daemon->forward);
 
 	return daemon;
 
@@ -113,6 +121,8 @@ void daemon_destroy(struct daemon *daemon)
 		return;
 	wl_list_remove(&daemon->display_lost.link);
 	wl_list_remove(&daemon->display_ready.link);
+	protocol_server_set_input(daemon->server, NULL);
+	input_forward_destroy(daemon->forward);
 	control_destroy(daemon->control);
 	protocol_server_destroy(daemon->server);
 	display_destroy(daemon->display_manager);

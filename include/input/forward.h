@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VSCANOUT_INPUT_FORWARD_H
+#define VSCANOUT_INPUT_FORWARD_H
+
+#include <stdint.h>
+#include <wayland-server-core.h>
+
+/*
+ * Forwarding the seat's input to the vGPUs on screen: the glue between the
+ * seat's devices (input/input.h), the outputs' layout (input/layout.h),
+ * the focus router (input/router.h) and the attached vGPUs (their
+ * input_target, protocol/input.c).
+ *
+ * The layout follows the configured outputs that are lit, each placed as
+ * its [output] position= and rotation= say; it is brought up to date
+ * before every event, so hotplug and mode changes need no notification.
+ * The pointer moves across it; the vGPU shown on the output under the
+ * pointer is the router's target there, with coordinates in its guest
+ * framebuffer through its picture's placement (scale=). Touchscreens go to
+ * the output their [touchscreen NAME] section binds them to, else the
+ * first lit output. The hotkeys of [daemon] move the pointer and the
+ * keyboard focus to the next or previous output.
+ */
+
+struct config;
+struct display;
+struct input_forward;
+struct input_target;
+struct protocol_server;
+struct session;
+
+/*
+ * Open the seat's input devices and forward them. The borrowed objects
+ * must outlive the forwarder. Returns NULL after logging why.
+ */
+struct input_forward *input_forward_create(struct wl_event_loop *loop, const struct config *config,
+					   struct session *session, struct display *displays,
+					   struct protocol_server *server);
+
+/* Close the devices. NULL is a no-op. */
+void input_forward_destroy(struct input_forward *forward);
+
+/* A target (a vGPU) goes away: it loses every focus without being called. */
+void input_forward_remove_target(struct input_forward *forward, struct input_target *target);
+
+/* How many device events were handled so far, for tests to wait on. */
+uint64_t input_forward_events(const struct input_forward *forward);
+
+/* The pointer's position in the layout, for inspection and tests. */
+void input_forward_get_pointer(const struct input_forward *forward, double *x, double *y);
+
+#endif

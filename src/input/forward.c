@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wayland-server-core.h>
+
+#include "config/config.h"
+#include "daemon/display.h"
+#include "input/forward.h"
+#include "input/hotkey.h"
+#include "input/input.h"
+#include "input/layout.h"
+#include "input/router.h"
+#include "kms/output.h"
+#include "protocol/private.h"
+#include "util/log.h"
+
+enum forward_action {
+	ACTION_NEXT_OUTPUT,
+	ACTION_PREV_OUTPUT,
+};
+
+/* What the layout was built from, to notice changes. */
+struct layout_key {
+	struct kms_output *output; /* may be NULL: not present */
+	uint32_t width, height;
+};
+
+struct input_forward {
+	const struct config *config;    /* borrowed */
+	struct display *displays;       /* borrowed */
+	struct protocol_server *server; /* borrowed */
+	struct input *input;
+	struct router *router;
+	struct layout layout;
+	struct layout_key *keys; /* one per [output], in configuration order */
+	size_t n_outputs;
+	bool layout_valid;
+	double x, y;     /* the pointer in the layout */
+	uint64_t events; /* device events handled */
+	struct wl_listener event;
+};
+
+static struct kms_output *config_output_at(struct input_forward *forward, size_t index,
+					   const struct config_output **co_out)
+{
+	size_t i = 0;
+	const struct config_output *co;
+	wl_list_for_each (co, &forward->config->outputs, link) {
+		if (i++ == index) {
+			*co_out = co;
+			return display_find_output(forward->displays, co->name);
+		}
+	}
+	*co_out = NULL;
+	return NULL;
+}
+
+/* Rebuild the layout when an output appeared, went or changed its mode. */
+static void update_layout(struct input_forward *forward)
+{
+	bool changed = !forward->layout_valid;
+	for (size_t i = 0; i < forward->n_outputs && !changed; i++) {
+		const struct config_output *co;
+		struct kms_output *output = config_output_at(forward, i, &co);
+		uint32_t w = 0, h = 0;
+		if (output != NULL)
+			kms_output_get_size(output, &w, &h);
+		changed = output != forward->keys[i].output || w != forward->keys[i].width ||
+			  h != forward->keys[i].height;
+	}
+	if (!changed)
+		return;
+
+	layout_finish(&forward->layout);
+	layout_init(&forward->layout);
+	for (size_t i = 0; i < forward->n_outputs; i++) {
+		const struct config_output *co;
+		struct kms_output *output = config_output_at(forward, i, &co);
+		uint32_t w = 0, h = 0;
+		if (output != NULL)
+			kms_output_get_size(output, &w, &h);
+		forward->keys[i] = (struct layout_key){output, w, h};
+		if (output == NULL || w == 0)
+			continue;
+		struct layout_output_config lc = {
+			.position_set = co->position_set,
+			.x = co->x,
+			.y = co->y,
+			.width = w,
+			.height = h,
+			.rotation = (enum layout_rotation)co->rotation,
+			.order = (int)i,
+		};
+		if (layout_output_create(&forward->layout, co->name, &lc, output) == NULL)
+			log_error("input: out of memory placing output %s", co->name);
+	}
+	forward->layout_valid = true;
+	/* The pointer stays where it was, if that is still on an output. */
+	layout_clamp(&forward->layout, &forward->x, &forward->y);
+}
+
+/*
+ * The target shown on lo and the guest coordinates of mode point mx,my
+ * there. NULL when no vGPU is attached there.
+ */
+static struct input_target *target_at(struct input_forward *forward, struct layout_output *lo,
+				      double mx, double my, double *gx, double *gy)
+{
+	struct kms_fixed_rect src;
+	struct kms_rect dst;
+	bool picture = false;
+	struct input_target *target =
+		protocol_server_input_target(forward->server, lo->data, &src, &dst, &picture);
+	layout_output_set_picture(lo, picture ? &src : NULL, picture ? &dst : NULL);
+	if (!layout_output_to_guest(lo, mx, my, gx, gy)) {
+		/* No picture: mode coordinates, clamped by the layout. */
+		if (!picture) {
+			*gx = mx;
+			*gy = my;
+		}
+	}
+	return target;
+}
+
+static void pointer_moved(struct input_forward *forward, uint64_t time_usec)
+{
+	struct layout_output *lo = layout_clamp(&forward->layout, &forward->x, &forward->y);
+	if (lo == NULL) {
+		router_pointer_motion(forward->router, time_usec, NULL, 0, 0);
+		return;
+	}
+	double mx, my, gx, gy;
+	layout_to_mode(lo, forward->x, forward->y, &mx, &my);
+	struct input_target *target = target_at(forward, lo, mx, my, &gx, &gy);
+	router_pointer_motion(forward->router, time_usec, target, gx, gy);
+}
+
+/*
+ * The output a touchscreen (or tablet) is bound to: its [touchscreen]
+ * section or the first configured output, else the first lit one.
+ */
+static struct layout_output *touch_output(struct input_forward *forward,
+					  const struct input_device *device)
+{
+	const char *name =
+		device != NULL ? config_touchscreen_output(forward->config, device->name) : NULL;
+	struct layout_output *lo = name != NULL ? layout_find(&forward->layout, name) : NULL;
+	return lo != NULL ? lo : layout_output_cycle(&forward->layout, NULL, true);
+}
+
+static void touch_point(struct input_forward *forward, const struct input_seat_event *ev,
+			struct input_target **target, double *gx, double *gy)
+{
+	struct layout_output *lo = touch_output(forward, ev->device);
+	*target = NULL;
+	*gx = *gy = 0;
+	if (lo == NULL)
+		return;
+	double mx, my;
+	layout_touch_to_mode(lo, ev->touch.x, ev->touch.y, &mx, &my);
+	*target = target_at(forward, lo, mx, my, gx, gy);
+}
+
+static void handle_event(struct wl_listener *listener, void *data)
+{
+	struct input_forward *forward = wl_container_of(listener, forward, event);
+	const struct input_seat_event *ev = data;
+	update_layout(forward);
+	forward->events++;
+	struct input_target *target;
+	double gx, gy;
+
+	switch (ev->type) {
+	case INPUT_EVENT_KEY:
+		router_key(forward->router, ev->time_usec, ev->key.code, ev->key.pressed);
+		break;
+	case INPUT_EVENT_POINTER_MOTION:
+		forward->x += ev->motion.dx;
+		forward->y += ev->motion.dy;
+		pointer_moved(forward, ev->time_usec);
+		target = router_pointer_focus(forward->router);
+		if (target != NULL)
+			protocol_vgpu_relative_motion(target, ev->time_usec, ev->motion.dx_unaccel,
+						      ev->motion.dy_unaccel);
+		break;
+	case INPUT_EVENT_POINTER_MOTION_ABSOLUTE: {
+		/* Absolute pointers (tablets) span the output touchscreens go to. */
+		struct layout_output *lo = touch_output(forward, ev->device);
+		if (lo != NULL) {
+			double mx, my;
+			layout_touch_to_mode(lo, ev->absolute.x, ev->absolute.y, &mx, &my);
+			layout_from_mode(lo, mx, my, &forward->x, &forward->y);
+			pointer_moved(forward, ev->time_usec);
+		}
+		break;
+	}
+	case INPUT_EVENT_POINTER_BUTTON:
+		router_pointer_button(forward->router, ev->time_usec, ev->button.code,
+				      ev->button.pressed);
+		break;
+	case INPUT_EVENT_POINTER_SCROLL:
+		router_pointer_scroll(forward->router, ev->time_usec, ev->scroll.axis,
+				      ev->scroll.value120 / 120.0, ev->scroll.value120);
+		break;
+	case INPUT_EVENT_TOUCH_DOWN:
+		touch_point(forward, ev, &target, &gx, &gy);
+		router_touch_down(forward->router, ev->time_usec, target, ev->touch.seat_slot, gx,
+				  gy);
+		break;
+	case INPUT_EVENT_TOUCH_MOTION:
+		touch_point(forward, ev, &target, &gx, &gy);
+		router_touch_motion(forward->router, ev->time_usec, ev->touch.seat_slot, gx, gy);
+		break;
+	case INPUT_EVENT_TOUCH_UP:
+		router_touch_up(forward->router, ev->time_usec, ev->touch.seat_slot);
+		break;
+	case INPUT_EVENT_TOUCH_FRAME:
+		router_touch_frame(forward->router);
+		break;
+	case INPUT_EVENT_TOUCH_CANCEL:
+		router_touch_cancel(forward->router);
+		break;
+	case INPUT_EVENT_DEVICE_ADDED:
+	case INPUT_EVENT_DEVICE_REMOVED:
+	case INPUT_EVENT__COUNT:
+		break;
+	}
+}
+
+/* A hotkey: the pointer (and keyboard focus) go to the centre of the next output. */
+static void handle_hotkey(void *data, int action)
+{
+	struct input_forward *forward = data;
+	update_layout(forward);
+	struct layout_output *here = layout_output_at(&forward->layout, forward->x, forward->y);
+	struct layout_output *next =
+		layout_output_cycle(&forward->layout, here, action == ACTION_NEXT_OUTPUT);
+	if (next == NULL)
+		return;
+	layout_output_center(next, &forward->x, &forward->y);
+	pointer_moved(forward, 0);
+	router_set_keyboard_focus(forward->router, router_pointer_focus(forward->router));
+	log_debug("input: hotkey: focus on output %s", next->name);
+}
+
+static int bind_hotkey(struct input_forward *forward, const struct hotkey *hotkey, int action)
+{
+	if (hotkey->key == 0)
+		return 0;
+	int ret = router_bind_hotkey(forward->router, hotkey, action);
+	if (ret < 0) {
+		char text[64];
+		hotkey_format(hotkey, text, sizeof(text));
+		log_warn("input: hotkey %s cannot be bound: %s", text, strerror(-ret));
+	}
+	return ret;
+}
+
+struct input_forward *input_forward_create(struct wl_event_loop *loop, const struct config *config,
+					   struct session *session, struct display *displays,
+					   struct protocol_server *server)
+{
+	struct input_forward *forward = calloc(1, sizeof(*forward));
+	if (forward == NULL)
+		return NULL;
+	forward->config = config;
+	forward->displays = displays;
+	forward->server = server;
+	layout_init(&forward->layout);
+	forward->n_outputs = (size_t)wl_list_length(&config->outputs);
+	forward->keys = calloc(forward->n_outputs + 1, sizeof(*forward->keys));
+	forward->router = router_create(config->focus == CONFIG_FOCUS_CLICK ? ROUTER_FOCUS_CLICK
+									    : ROUTER_FOCUS_POINTER,
+					handle_hotkey, forward);
+	if (forward->keys == NULL || forward->router == NULL)
+		goto error_forward;
+	bind_hotkey(forward, &config->hotkey_next_output, ACTION_NEXT_OUTPUT);
+	bind_hotkey(forward, &config->hotkey_prev_output, ACTION_PREV_OUTPUT);
+
+	forward->input = input_create(loop, session);
+	if (forward->input == NULL)
+		goto error_forward;
+	forward->event.notify = handle_event;
+	wl_signal_add(&forward->input->events.event, &forward->event);
+	update_layout(forward);
+	/* The pointer starts in the middle of the first output. */
+	struct layout_output *first = layout_output_cycle(&forward->layout, NULL, true);
+	if (first != NULL)
+		layout_output_center(first, &forward->x, &forward->y);
+	return forward;
+
+error_forward:
+	input_forward_destroy(forward);
+	return NULL;
+}
+
+void input_forward_destroy(struct input_forward *forward)
+{
+	if (forward == NULL)
+		return;
+	if (forward->input != NULL) {
+		wl_list_remove(&forward->event.link);
+		input_destroy(forward->input);
+	}
+	router_destroy(forward->router);
+	layout_finish(&forward->layout);
+	free(forward->keys);
+	free(forward);
+}
+
+void input_forward_remove_target(struct input_forward *forward, struct input_target *target)
+{
+	if (forward != NULL)
+		router_remove_target(forward->router, target);
+}
+
+void input_forward_get_pointer(const struct input_forward *forward, double *x, double *y)
+{
+	*x = forward->x;
+	*y = forward->y;
+}
+
+uint64_t input_forward_events(const struct input_forward *forward)
+{
+	return forward->events;
+}
