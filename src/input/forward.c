@@ -137,6 +137,25 @@ static void pointer_moved(struct input_forward *forward, uint64_t time_usec)
 }
 
 /*
+ * A vGPU attached, detached or started showing on the output under a
+ * still pointer: the focus follows before a key or button is routed.
+ */
+static void refresh_pointer(struct input_forward *forward, uint64_t time_usec)
+{
+	struct layout_output *lo = layout_output_at(&forward->layout, forward->x, forward->y);
+	struct input_target *under = NULL;
+	if (lo != NULL) {
+		struct kms_fixed_rect src;
+		struct kms_rect dst;
+		bool picture;
+		under = protocol_server_input_target(forward->server, lo->data, &src, &dst,
+						     &picture);
+	}
+	if (under != router_pointer_focus(forward->router))
+		pointer_moved(forward, time_usec);
+}
+
+/*
  * The output a touchscreen (or tablet) is bound to: its [touchscreen]
  * section or the first configured output, else the first lit one.
  */
@@ -173,6 +192,7 @@ static void handle_event(struct wl_listener *listener, void *data)
 
 	switch (ev->type) {
 	case INPUT_EVENT_KEY:
+		refresh_pointer(forward, ev->time_usec);
 		router_key(forward->router, ev->time_usec, ev->key.code, ev->key.pressed);
 		break;
 	case INPUT_EVENT_POINTER_MOTION:
@@ -196,6 +216,7 @@ static void handle_event(struct wl_listener *listener, void *data)
 		break;
 	}
 	case INPUT_EVENT_POINTER_BUTTON:
+		refresh_pointer(forward, ev->time_usec);
 		router_pointer_button(forward->router, ev->time_usec, ev->button.code,
 				      ev->button.pressed);
 		break;
