@@ -15,6 +15,8 @@
  *  2. the pointer crosses to Virtual-2: a gets keyboard_leave listing
  *     shift, b keyboard_enter listing it; its release, a button and a
  *     wheel detent (120) go to b and nothing to a;
+ *     the pointer at Virtual-2's bottom-right corner is the turned mode's
+ *     top-right, guest 512,0;
  *  3. a touch at the touchscreen's centre, bound to Virtual-2 by its
  *     [touchscreen] section, arrives at b at guest 256,192 (the mode's
  *     centre on the picture) whatever the output's rotation;
@@ -456,6 +458,18 @@ int main(void)
 	       "penter 0,0\nkenter 42\nmotion 0,0\nrel 3000,0\nkey 42 0\nbutton 272 1\n"
 	       "button 272 0\nscroll 0 120\n",
 	       "2. across");
+
+	/*
+	 * 2b. Down to Virtual-2's bottom-right corner. The output is turned
+	 *     90 degrees: its box is 768 wide and 1024 high, and that corner is
+	 *     the mode's top-right (1024,0), which clamps to the picture's
+	 *     top-right, guest 512,0 (unturned it would be 512,384).
+	 */
+	emit(mouse, EV_REL, REL_Y, 5000);
+	syn(mouse);
+	wait_events(&seen, 1, "the motion down");
+	expect(0, 'd', "", "2b. rotated");
+	expect(1, 'd', "motion 512,0\nrel 0,5000\n", "2b. rotated");
 
 	/* 3. A touch at the touchscreen's centre: Virtual-2's mode centre, on b's picture. */
 	emit(touch, EV_ABS, ABS_MT_SLOT, 0);
