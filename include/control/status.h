@@ -83,7 +83,11 @@ struct control;
  *         "polls": 0, "changes": 0, "imports": 0, "cache_hits": 0,
  *         "transient_errors": 0, "frames_presented": 0, "late_frames": 0,
  *         "margin_us": 0, "latency_p50_us": 0, "latency_p99_us": 0
- *       } | null
+ *       } | null,
+ *       "input": true,                     the client took its input object
+ *       "uinput": {                        its virtual evdev devices (uinput=yes)
+ *         "keyboard": "/dev/input/event7", "pointer": "...", "touch": "..."
+ *       }                                  ({} without)
  *     }
  *   ]
  * }

@@ -17,6 +17,7 @@
 #include "protocol/private.h"
 #include "seat/session.h"
 #include "util/fourcc.h"
+#include "input/uinput.h"
 #include "vfio/source.h"
 
 static const char *const state_names[] = {
@@ -325,6 +326,23 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 		write_vfio(w, vfio);
 	else
 		json_null(w);
+	json_key(w, "input");
+	json_bool(w, vgpu != NULL && vgpu->input != NULL);
+	json_key(w, "uinput");
+	json_begin_object(w);
+	static const char *const kinds[UINPUT_KIND__COUNT] = {
+		[UINPUT_KEYBOARD] = "keyboard",
+		[UINPUT_POINTER] = "pointer",
+		[UINPUT_MOUSE] = "mouse",
+		[UINPUT_TOUCHSCREEN] = "touch",
+	};
+	for (int k = 0; vgpu != NULL && k < UINPUT_KIND__COUNT; k++) {
+		if (vgpu->uinput[k] == NULL)
+			continue;
+		json_key(w, kinds[k]);
+		json_string(w, uinput_device_path(vgpu->uinput[k]));
+	}
+	json_end_object(w);
 	json_end_object(w);
 }
 

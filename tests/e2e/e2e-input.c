@@ -46,6 +46,7 @@
 #include "client.h"
 #include "common.h"
 #include "config/config.h"
+#include "control/status.h"
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "input/forward.h"
@@ -518,6 +519,14 @@ int main(void)
 	expect(0, 'd', "key 29 1\nkey 56 1\npleave\nkleave 29,56\n", "6. hotkey");
 	expect(1, 'd', "penter 256,192\nkenter 29,56\nmotion 256,192\nkey 56 0\nkey 29 0\n",
 	       "6. hotkey");
+
+	/* Inspection names b's virtual devices. */
+	size_t size;
+	char *doc = control_status_json(dmn->control, &size);
+	kt_assert(doc != NULL);
+	kt_assertf(strstr(doc, "\"keyboard\": \"/dev/input/event") != NULL,
+		   "the status does not name b's virtual keyboard:\n%s", doc);
+	free(doc);
 
 	for (int i = 0; i < 2; i++) {
 		kt_assert_errno(write(cmd_w[i], "q", 1) == 1);
