@@ -86,6 +86,7 @@ struct protocol_vgpu_output {
 	struct kms_layer *primary; /* zpos 1 */
 	struct kms_layer *cursor;  /* zpos 2 */
 	int scale;                 /* enum kms_scale of the output, for VFIO frames */
+	bool cursor_hidden;        /* [output] cursor = hidden: no cursor shown there */
 	struct wl_listener present;
 	struct wl_listener output_destroy;
 };
@@ -180,6 +181,9 @@ struct input_target *protocol_server_input_target(struct protocol_server *server
 						  struct kms_output *output,
 						  struct kms_fixed_rect *src, struct kms_rect *dst,
 						  bool *picture);
+
+/* Whether the vGPU of target shows a cursor of its own. */
+bool protocol_vgpu_has_cursor(struct input_target *target);
 
 /* The unaccelerated motion of the mouse, to the target with the pointer focus. */
 void protocol_vgpu_relative_motion(struct input_target *target, uint64_t time_usec, double dx,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <wayland-server-core.h>
 
+#include "buffer/buffer.h"
 #include "config/config.h"
 #include "daemon/display.h"
 #include "input/forward.h"
@@ -13,6 +14,7 @@
 #include "input/router.h"
 #include "kms/output.h"
 #include "protocol/private.h"
+#include "render/cursor.h"
 #include "util/log.h"
 
 enum forward_action {
@@ -39,7 +41,82 @@ struct input_forward {
 	double x, y;     /* the pointer in the layout */
 	uint64_t events; /* device events handled */
 	struct wl_listener event;
+
+	/* The host cursor, on the output under the pointer when its VM has none. */
+	struct kms_output *cursor_output; /* may be NULL */
+	struct kms_layer *cursor_layer;   /* may be NULL: on cursor_output */
+	struct wl_listener cursor_output_destroy;
+	struct buffer *cursor_images[8]; /* per card, by the order cards were met */
+	int cursor_fds[8];
+	size_t n_cursor_images;
 };
+
+static void hide_cursor(struct input_forward *forward)
+{
+	if (forward->cursor_output == NULL)
+		return;
+	kms_layer_destroy(forward->cursor_layer);
+	wl_list_remove(&forward->cursor_output_destroy.link);
+	wl_list_init(&forward->cursor_output_destroy.link);
+	forward->cursor_output = NULL;
+	forward->cursor_layer = NULL;
+}
+
+/* The output is being freed with its layers: forget ours. */
+static void handle_cursor_output_destroy(struct wl_listener *listener, void *data)
+{
+	struct input_forward *forward = wl_container_of(listener, forward, cursor_output_destroy);
+	wl_list_remove(&forward->cursor_output_destroy.link);
+	wl_list_init(&forward->cursor_output_destroy.link);
+	forward->cursor_output = NULL;
+	forward->cursor_layer = NULL;
+}
+
+static struct buffer *cursor_image(struct input_forward *forward, int drm_fd)
+{
+	for (size_t i = 0; i < forward->n_cursor_images; i++) {
+		if (forward->cursor_fds[i] == drm_fd)
+			return forward->cursor_images[i];
+	}
+	if (forward->n_cursor_images ==
+	    sizeof(forward->cursor_fds) / sizeof(forward->cursor_fds[0]))
+		return NULL;
+	struct buffer *image = render_cursor_create(drm_fd);
+	if (image == NULL)
+		return NULL;
+	forward->cursor_fds[forward->n_cursor_images] = drm_fd;
+	forward->cursor_images[forward->n_cursor_images++] = image;
+	return image;
+}
+
+/*
+ * Show the host cursor at mode point mx,my of output, unless its [output]
+ * says cursor = hidden or the VM there shows a cursor of its own.
+ */
+static void show_cursor(struct input_forward *forward, struct kms_output *output,
+			const struct config_output *co, struct input_target *target, double mx,
+			double my)
+{
+	if (co == NULL || co->cursor == CONFIG_CURSOR_HIDDEN ||
+	    (target != NULL && protocol_vgpu_has_cursor(target))) {
+		hide_cursor(forward);
+		return;
+	}
+	struct buffer *image = cursor_image(forward, output->device->fd);
+	if (image == NULL)
+		return;
+	if (forward->cursor_output != output) {
+		hide_cursor(forward);
+		forward->cursor_layer = kms_output_create_layer(output, 3);
+		if (forward->cursor_layer == NULL)
+			return;
+		forward->cursor_output = output;
+		forward->cursor_output_destroy.notify = handle_cursor_output_destroy;
+		wl_signal_add(&output->events.destroy, &forward->cursor_output_destroy);
+	}
+	struct kms_rect dst = {(int32_t)mx, (int32_t)my, RENDER_CURSOR_SIZE, RENDER_CURSOR_SIZE};
+	kms_layer_set_buffer(forward->cursor_layer, image, NULL, &dst);
+}
 
 static struct kms_output *config_output_at(struct input_forward *forward, size_t index,
 					   const struct config_output **co_out)
@@ -134,6 +211,8 @@ static void pointer_moved(struct input_forward *forward, uint64_t time_usec)
 	layout_to_mode(lo, forward->x, forward->y, &mx, &my);
 	struct input_target *target = target_at(forward, lo, mx, my, &gx, &gy);
 	router_pointer_motion(forward->router, time_usec, target, gx, gy);
+	show_cursor(forward, lo->data, config_find_output(forward->config, lo->name), target, mx,
+		    my);
 }
 
 /*
@@ -288,6 +367,7 @@ struct input_forward *input_forward_create(struct wl_event_loop *loop, const str
 	forward->config = config;
 	forward->displays = displays;
 	forward->server = server;
+	wl_list_init(&forward->cursor_output_destroy.link);
 	layout_init(&forward->layout);
 	forward->n_outputs = (size_t)wl_list_length(&config->outputs);
 	forward->keys = calloc(forward->n_outputs + 1, sizeof(*forward->keys));
@@ -324,6 +404,9 @@ void input_forward_destroy(struct input_forward *forward)
 		wl_list_remove(&forward->event.link);
 		input_destroy(forward->input);
 	}
+	hide_cursor(forward);
+	for (size_t i = 0; i < forward->n_cursor_images; i++)
+		buffer_unref(forward->cursor_images[i]);
 	router_destroy(forward->router);
 	layout_finish(&forward->layout);
 	free(forward->keys);

@@ -348,3 +348,8 @@ void protocol_vgpu_relative_motion(struct input_target *target, uint64_t time_us
 							       wl_fixed_from_double(dx),
 							       wl_fixed_from_double(dy));
 }
+
+bool protocol_vgpu_has_cursor(struct input_target *target)
+{
+	return vgpu_of(target)->cursor.buffer != NULL;
+}

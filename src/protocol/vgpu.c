@@ -248,9 +248,10 @@ static void vgpu_handle_commit(struct wl_client *client, struct wl_resource *res
 		return;
 	}
 	struct protocol_vgpu_output *vo;
+	static const struct protocol_plane_state none = {0};
 	wl_list_for_each (vo, &vgpu->outputs, link) {
 		show_plane(vo->primary, &vgpu->primary);
-		show_plane(vo->cursor, &vgpu->cursor);
+		show_plane(vo->cursor, vo->cursor_hidden ? &none : &vgpu->cursor);
 	}
 
 	/* Commits aimed at the same frame replace each other (mailbox). */
@@ -326,7 +327,7 @@ static void show_vfio(struct protocol_vgpu_output *vo)
 	kms_scale_place((enum kms_scale)vo->scale, primary->width, primary->height, width, height,
 			&src, &dst);
 	kms_layer_set_buffer(vo->primary, primary, &src, &dst);
-	if (cursor == NULL) {
+	if (cursor == NULL || vo->cursor_hidden) {
 		kms_layer_set_buffer(vo->cursor, NULL, NULL, NULL);
 		return;
 	}
@@ -572,6 +573,7 @@ static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co
 	vo->name = name;
 	vo->output = output;
 	vo->scale = (int)co->scale;
+	vo->cursor_hidden = co->cursor == CONFIG_CURSOR_HIDDEN;
 	wl_list_insert(vgpu->outputs.prev, &vo->link);
 	wl_list_init(&vo->present.link);
 	vo->output_destroy.notify = handle_output_destroy;

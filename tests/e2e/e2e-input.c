@@ -12,7 +12,9 @@
  *  1. the pointer slammed into Virtual-1's top-left corner enters a, at
  *     guest 0,0 (left of and above the picture, clamped to it), with the
  *     keyboard; a key goes to a; shift is held;
- *  2. the pointer crosses to Virtual-2: a gets keyboard_leave listing
+ *     the host's cursor is drawn at the pointer, a showing none of its own;
+ *  2. the pointer crosses to Virtual-2 (cursor = hidden: no cursor there):
+ *     a gets keyboard_leave listing
  *     shift, b keyboard_enter listing it; its release, a button and a
  *     wheel detent (120) go to b and nothing to a;
  *     the pointer at Virtual-2's bottom-right corner is the turned mode's
@@ -50,6 +52,7 @@
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "input/forward.h"
+#include "kms/output.h"
 #include "kmstest.h"
 #include "protocol/private.h"
 
@@ -65,6 +68,7 @@ static const char config_text[] = "[daemon]\n"
 				  "vgpu = b\n"
 				  "mode = 1024x768\n"
 				  "rotation = 90\n"
+				  "cursor = hidden\n"
 				  "[vgpu a]\n"
 				  "[vgpu b]\n"
 				  "uinput = yes\n"
@@ -363,6 +367,19 @@ static void expect(int i, char cmd, const char *want, const char *step)
 		   want);
 }
 
+/* The host cursor's layer (zpos 3) on output name, or NULL. */
+static struct kms_layer *host_cursor(const char *name)
+{
+	struct kms_output *output = display_find_output(dmn->display_manager, name);
+	kt_assert(output != NULL);
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		if (layer->zpos == 3 && layer->buffer != NULL)
+			return layer;
+	}
+	return NULL;
+}
+
 static void run_vmm(int which)
 {
 	vmm(which);
@@ -435,6 +452,10 @@ int main(void)
 	       "penter 0,0\nkenter\nmotion 0,0\nrel -3000,-3000\nkey 30 1\nkey 30 0\nkey 42 1\n",
 	       "1. corner of Virtual-1");
 	expect(1, 'd', "", "1. corner of Virtual-1");
+	/* a has no cursor of its own: the host's arrow, at the pointer. */
+	struct kms_layer *arrow = host_cursor("Virtual-1");
+	kt_assertf(arrow != NULL && arrow->dst.x == 0 && arrow->dst.y == 0,
+		   "no host cursor at 0,0 of Virtual-1");
 
 	/* 2. Across to Virtual-2 (its top-right corner), shift held. */
 	emit(mouse, EV_REL, REL_X, 3000);
@@ -455,6 +476,8 @@ int main(void)
 	syn(mouse);
 	wait_events(&seen, 1, "a wheel detent");
 	expect(0, 'd', "pleave\nkleave 42\n", "2. across");
+	/* Virtual-2 says cursor = hidden: no arrow there, and none left behind. */
+	kt_assert(host_cursor("Virtual-1") == NULL && host_cursor("Virtual-2") == NULL);
 	expect(1, 'd',
 	       "penter 0,0\nkenter 42\nmotion 0,0\nrel 3000,0\nkey 42 0\nbutton 272 1\n"
 	       "button 272 0\nscroll 0 120\n",
