@@ -19,9 +19,10 @@
  *     wheel detent (120) go to b and nothing to a;
  *     the pointer at Virtual-2's bottom-right corner is the turned mode's
  *     top-right, guest 512,0;
- *  3. a touch at the touchscreen's centre, bound to Virtual-2 by its
- *     [touchscreen] section, arrives at b at guest 256,192 (the mode's
- *     centre on the picture) whatever the output's rotation;
+ *  3. a touch at (0.5, 0.25) of the touchscreen, bound to Virtual-2 by its
+ *     [touchscreen] section, arrives at b at guest 256,0: the panel's mode
+ *     point 512,192 (a touchscreen is laminated to its panel and turns
+ *     with it), the top edge of b's picture;
  *  4. b's virtual keyboard (uinput=yes), read from its evdev node, pressed
  *     shift when b got the focus with it held, then released it;
  *  5. the mouse is unplugged and another plugged in: routing goes on, the
@@ -495,13 +496,16 @@ int main(void)
 	expect(0, 'd', "", "2b. rotated");
 	expect(1, 'd', "motion 512,0\nrel 0,5000\n", "2b. rotated");
 
-	/* 3. A touch at the touchscreen's centre: Virtual-2's mode centre, on b's picture. */
+	/*
+	 * 3. A touch at the touchscreen's (0.5, 0.25): the panel's mode point
+	 *    512,192, the top edge of b's picture: guest 256,0.
+	 */
 	emit(touch, EV_ABS, ABS_MT_SLOT, 0);
 	emit(touch, EV_ABS, ABS_MT_TRACKING_ID, 1);
 	emit(touch, EV_ABS, ABS_MT_POSITION_X, 512);
-	emit(touch, EV_ABS, ABS_MT_POSITION_Y, 512);
+	emit(touch, EV_ABS, ABS_MT_POSITION_Y, 256);
 	emit(touch, EV_ABS, ABS_X, 512);
-	emit(touch, EV_ABS, ABS_Y, 512);
+	emit(touch, EV_ABS, ABS_Y, 256);
 	emit(touch, EV_KEY, BTN_TOUCH, 1);
 	syn(touch);
 	emit(touch, EV_ABS, ABS_MT_TRACKING_ID, -1);
@@ -509,7 +513,7 @@ int main(void)
 	syn(touch);
 	wait_events(&seen, 4, "the touch");
 	expect(0, 'd', "", "3. touch");
-	expect(1, 'd', "tdown 256,192\ntframe\ntup\ntframe\n", "3. touch");
+	expect(1, 'd', "tdown 256,0\ntframe\ntup\ntframe\n", "3. touch");
 
 	/* 4. b's virtual keyboard pressed shift on entering, then released it. */
 	expect(1, 'u', "evdev key 42 1\nevdev key 42 0\n", "4. uinput");
