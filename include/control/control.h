@@ -27,8 +27,11 @@ struct wl_display;
  *    one (answered when the capture's frame is done, a few refreshes
  *    later), else composed in software from the buffers on its layers
  *    (answered at once).
+ *  - blank, unblank: DPMS off and on for one output, its CRTC turned off
+ *    and lit again with its settings and layers kept (control/blank.h),
+ *    answered at once.
  *
- * Both write into an fd the client passes: it must be a regular file or
+ * status and screenshot write into an fd the client passes: it must be a regular file or
  * memfd open for writing (protocol error invalid_fd otherwise), and is
  * truncated, written from offset 0 with pwrite() and left at the size of
  * what was written. Writing happens on the daemon's event loop: a PNG of a

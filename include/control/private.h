@@ -26,6 +26,7 @@ struct control {
 	struct wl_global *global;       /* may be NULL while being built */
 	struct wl_list resources;       /* control_resource.link: bound objects */
 	struct wl_list captures;        /* control_capture.link: writeback captures waiting */
+	struct wl_list blanks;          /* control_blank.link: outputs blanked by request */
 };
 
 /* One bound vscanout_control_v1 object. */
@@ -74,6 +75,13 @@ int control_write_file(int fd, const void *data, size_t size);
 /* Send failed with a printf-style message. */
 void control_send_failed(struct wl_resource *resource, uint32_t serial, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/*
+ * The output called name, or NULL with the reason in msg (msg_size bytes):
+ * none of that name, or a bare name several devices have.
+ */
+struct kms_output *control_find_output(struct display *displays, const char *name, char *msg,
+				       size_t msg_size);
 
 /* Forget a waiting screenshot: unlink it, close its fd, free it. */
 void control_wait_free(struct control_wait *wait);

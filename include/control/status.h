@@ -25,6 +25,7 @@ struct control;
  *       "name": "Virtual-1",               KMS connector name; screenshot takes it
  *                                          (or "card0:Virtual-1" when names clash)
  *       "device": "/dev/dri/card0",        the card's device node
+ *       "minor": 0 | null,                 its DRM minor (/sys/kernel/debug/dri/N)
  *       "connector_id": 35,
  *       "connected": true,
  *       "enabled": true,                   wanted on by the configuration
@@ -36,8 +37,25 @@ struct control;
  *       "flip": "async" | "vsync",         the output's flip policy
  *       "force_copy": false,               layers copied on purpose (debug)
  *       "capture": false,                  a writeback capture is waiting
- *       "planes": [                        hardware planes the output holds
- *         { "id": 31, "type": "primary" | "overlay" | "cursor" }
+ *       "blanked": false,                  turned off by a blank request
+ *       "planes": [                        hardware planes the output holds, with
+ *                                          what its last successful commit put
+ *                                          on them (fb_id null: disabled)
+ *         {
+ *           "id": 31, "type": "primary" | "overlay" | "cursor",
+ *           "content": "layer" | "composition" | "placeholder" | "none",
+ *                                          a layer's buffer, the buffer the copied
+ *                                          layers are drawn into, the placeholder
+ *                                          colour alone, nothing
+ *           "layer_zpos": 1 | null,        the layer's zpos (signed) for "layer"
+ *           "fb_id": 42 | null,            FB_ID
+ *           "crtc_id": 34 | null,          CRTC_ID
+ *           "crtc": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null,
+ *                                          CRTC_X/Y (signed), CRTC_W/H
+ *           "src": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null
+ *                                          SRC_X/Y/W/H in pixels (may have
+ *                                          fractions)
+ *         }
  *       ],
  *       "layers": [                        by ascending zpos, as of the last frame
  *         {

@@ -11,6 +11,7 @@
 #include <wayland-server-core.h>
 
 #include "config/config.h"
+#include "control/blank.h"
 #include "control/control.h"
 #include "control/private.h"
 #include "control/screenshot.h"
@@ -190,10 +191,30 @@ static void control_handle_screenshot(struct wl_client *client, struct wl_resour
 	control_screenshot(cr, serial, output, fd);
 }
 
+static void control_handle_blank(struct wl_client *client, struct wl_resource *resource,
+				 uint32_t serial, const char *output)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr))
+		return;
+	control_blank(cr, serial, output);
+}
+
+static void control_handle_unblank(struct wl_client *client, struct wl_resource *resource,
+				   uint32_t serial, const char *output)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr))
+		return;
+	control_unblank(cr, serial, output);
+}
+
 static const struct vscanout_control_v1_interface control_impl = {
 	.destroy = control_handle_destroy,
 	.status = control_handle_status,
 	.screenshot = control_handle_screenshot,
+	.blank = control_handle_blank,
+	.unblank = control_handle_unblank,
 };
 
 static void control_resource_free(struct control_resource *cr)
@@ -256,6 +277,7 @@ struct control *control_create(struct wl_display *display, const struct config *
 	control->server = server;
 	wl_list_init(&control->resources);
 	wl_list_init(&control->captures);
+	wl_list_init(&control->blanks);
 	control->global =
 		wl_global_create(display, &vscanout_control_v1_interface, 1, control, control_bind);
 	if (control->global == NULL) {
@@ -271,6 +293,7 @@ void control_destroy(struct control *control)
 	if (control == NULL)
 		return;
 	control_screenshot_finish(control);
+	control_blank_finish(control);
 	struct control_resource *cr, *tmp;
 	wl_list_for_each_safe (cr, tmp, &control->resources, link) {
 		wl_resource_set_user_data(cr->resource, NULL);

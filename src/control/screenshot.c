@@ -72,12 +72,8 @@ int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *widt
 	return 0;
 }
 
-/*
- * The output called name, or NULL with the reason in msg: none of that
- * name, or a bare name several devices have.
- */
-static struct kms_output *find_output(struct display *displays, const char *name, char *msg,
-				      size_t msg_size)
+struct kms_output *control_find_output(struct display *displays, const char *name, char *msg,
+				       size_t msg_size)
 {
 	struct kms_output *output = display_find_output(displays, name);
 	if (output != NULL)
@@ -188,7 +184,7 @@ void control_screenshot(struct control_resource *cr, uint32_t serial, const char
 {
 	struct control *control = cr->control;
 	char msg[160];
-	struct kms_output *output = find_output(control->displays, name, msg, sizeof(msg));
+	struct kms_output *output = control_find_output(control->displays, name, msg, sizeof(msg));
 	if (output == NULL) {
 		control_send_failed(cr->resource, serial, "%s", msg);
 		close(fd);

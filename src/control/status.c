@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <wayland-server-core.h>
 #include <xf86drmMode.h>
@@ -8,16 +10,19 @@
 #include "buffer/buffer.h"
 #include "build-config.h"
 #include "config/config.h"
+#include "control/blank.h"
 #include "control/json.h"
 #include "control/private.h"
 #include "control/status.h"
 #include "daemon/display.h"
+#include "input/uinput.h"
 #include "kms/device.h"
+#include "kms/fb.h"
 #include "kms/output.h"
 #include "protocol/private.h"
+#include "render/scanout.h"
 #include "seat/session.h"
 #include "util/fourcc.h"
-#include "input/uinput.h"
 #include "vfio/source.h"
 
 static const char *const state_names[] = {
@@ -158,6 +163,102 @@ static void write_layer(struct json_writer *w, const struct kms_layer *layer)
 	json_end_object(w);
 }
 
+static void write_rect(struct json_writer *w, const char *key, const struct kms_rect *r)
+{
+	json_key(w, key);
+	json_begin_object(w);
+	json_key(w, "x");
+	json_int(w, r->x);
+	json_key(w, "y");
+	json_int(w, r->y);
+	key_uint(w, "width", r->width);
+	key_uint(w, "height", r->height);
+	json_end_object(w);
+}
+
+static void write_fixed_rect(struct json_writer *w, const char *key, const struct kms_fixed_rect *r)
+{
+	json_key(w, key);
+	json_begin_object(w);
+	json_key(w, "x");
+	json_fixed16(w, r->x);
+	json_key(w, "y");
+	json_fixed16(w, r->y);
+	json_key(w, "width");
+	json_fixed16(w, r->width);
+	json_key(w, "height");
+	json_fixed16(w, r->height);
+	json_end_object(w);
+}
+
+/*
+ * What the output's last successful commit put on plane, derived from the
+ * layers' placement and the framebuffers the commit took (queued while it
+ * is in flight, current once it flipped).
+ */
+static void write_plane(struct json_writer *w, const struct kms_output *output,
+			const struct kms_plane *plane)
+{
+	bool lit = output->crtc != NULL &&
+		   (output->state == KMS_OUTPUT_ON ||
+		    (output->state == KMS_OUTPUT_DISABLING && !output->off_committed));
+	const char *content = "none";
+	int zpos = 0;
+	uint32_t fb_id = 0;
+	struct kms_rect dst = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
+	struct kms_fixed_rect src = {0, 0, KMS_FIXED(dst.width), KMS_FIXED(dst.height)};
+
+	const struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		const struct kms_layer_placed *p = &layer->placed;
+		if (!lit || !p->valid || !p->visible || p->plane_id != plane->id)
+			continue;
+		const struct kms_fb *fb =
+			output->flip_pending ? layer->queued_fb : layer->current_fb;
+		if (fb == NULL)
+			continue;
+		content = "layer";
+		zpos = layer->zpos;
+		fb_id = fb->fb_id;
+		if (p->dst.width != 0 && p->dst.height != 0)
+			dst = p->dst;
+		src = p->src;
+		if (src.width == 0 || src.height == 0)
+			src = (struct kms_fixed_rect){0, 0, KMS_FIXED(p->width),
+						      KMS_FIXED(p->height)};
+	}
+	const struct scanout_buffer *comp =
+		output->flip_pending ? output->comp_queued : output->comp_current;
+	if (lit && fb_id == 0 && output->placed_comp_plane == plane->id && comp != NULL) {
+		content = output->placed_any_visible ? "composition" : "placeholder";
+		fb_id = comp->fb->fb_id;
+	}
+
+	json_begin_object(w);
+	key_uint(w, "id", plane->id);
+	json_key(w, "type");
+	json_string(w, plane_type_name(plane->type));
+	json_key(w, "content");
+	json_string(w, content);
+	json_key(w, "layer_zpos");
+	if (strcmp(content, "layer") == 0)
+		json_int(w, zpos);
+	else
+		json_null(w);
+	key_id(w, "fb_id", fb_id);
+	key_id(w, "crtc_id", fb_id != 0 ? output->crtc->id : 0);
+	if (fb_id != 0) {
+		write_rect(w, "crtc", &dst);
+		write_fixed_rect(w, "src", &src);
+	} else {
+		json_key(w, "crtc");
+		json_null(w);
+		json_key(w, "src");
+		json_null(w);
+	}
+	json_end_object(w);
+}
+
 static void write_counters(struct json_writer *w, const struct kms_output_stats *stats)
 {
 	json_key(w, "counters");
@@ -173,8 +274,8 @@ static void write_counters(struct json_writer *w, const struct kms_output_stats 
 	json_end_object(w);
 }
 
-static void write_output(struct json_writer *w, const struct display_device *dev,
-			 const struct kms_output *output)
+static void write_output(struct json_writer *w, const struct control *control,
+			 const struct display_device *dev, const struct kms_output *output)
 {
 	const struct kms_device *kms = output->device;
 	char colour[8];
@@ -186,6 +287,12 @@ static void write_output(struct json_writer *w, const struct display_device *dev
 	json_string(w, output->name);
 	json_key(w, "device");
 	json_string(w, dev->session_device != NULL ? dev->session_device->devnode : kms->name);
+	struct stat st;
+	json_key(w, "minor");
+	if (fstat(kms->fd, &st) == 0 && S_ISCHR(st.st_mode))
+		json_uint(w, minor(st.st_rdev));
+	else
+		json_null(w);
 	key_uint(w, "connector_id", output->connector_id);
 	json_key(w, "connected");
 	json_bool(w, output->connected);
@@ -215,18 +322,15 @@ static void write_output(struct json_writer *w, const struct display_device *dev
 	json_bool(w, output->force_copy || kms->force_copy);
 	json_key(w, "capture");
 	json_bool(w, output->capture != NULL);
+	json_key(w, "blanked");
+	json_bool(w, control_output_blanked(control, output));
 
 	json_key(w, "planes");
 	json_begin_array(w);
 	for (size_t i = 0; i < kms->n_planes; i++) {
 		const struct kms_plane *plane = &kms->planes[i];
-		if (plane->owner != output)
-			continue;
-		json_begin_object(w);
-		key_uint(w, "id", plane->id);
-		json_key(w, "type");
-		json_string(w, plane_type_name(plane->type));
-		json_end_object(w);
+		if (plane->owner == output)
+			write_plane(w, output, plane);
 	}
 	json_end_array(w);
 
@@ -251,7 +355,7 @@ static void write_outputs(struct json_writer *w, const struct control *control)
 			continue;
 		const struct kms_output *output;
 		wl_list_for_each (output, &dev->kms->outputs, link)
-			write_output(w, dev, output);
+			write_output(w, control, dev, output);
 	}
 	json_end_array(w);
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * vscanoutctl: ask a running vscanoutd about its state and take
- * screenshots, through the privileged vscanout_control_v1 interface on the
- * daemon's socket. Answers come back in a memfd.
+ * vscanoutctl: ask a running vscanoutd about its state, take screenshots,
+ * blank outputs and hold its view against the kernel's, through the
+ * privileged vscanout_control_v1 interface on the daemon's socket. Answers
+ * come back in a memfd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +24,13 @@
 
 #include "build-config.h"
 #include "control/json.h"
+#include "debugfs.h"
 #include "vscanout-v1-client-protocol.h"
 
 #define ANSWER_TIMEOUT_MS 30000
+#define DEBUGFS_DRI_DIR   "/sys/kernel/debug/dri"
+/* Tries at a status and debugfs read between which vscanoutd committed nothing. */
+#define DEBUGFS_TRIES 8
 
 static const char usage[] =
 	"Usage: vscanoutctl [--socket PATH] COMMAND [ARGS]\n"
@@ -37,6 +42,12 @@ static const char usage[] =
 	"                            the daemon's JSON document unchanged\n"
 	"  screenshot OUTPUT FILE    write what OUTPUT shows as a PNG to FILE ('-':\n"
 	"                            standard output) and say how it was taken\n"
+	"  blank OUTPUT              turn OUTPUT's CRTC off (DPMS off), keeping its\n"
+	"                            settings and picture\n"
+	"  unblank OUTPUT            light a blanked OUTPUT again\n"
+	"  debugfs [--dir DIR]       the kernel's state of vscanoutd's CRTCs and planes\n"
+	"                            (DIR/MINOR/state, DIR: " DEBUGFS_DRI_DIR ")\n"
+	"                            beside vscanoutd's; exit 1 when they disagree\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH         the daemon's socket (default: $VSCANOUT_SOCKET,\n"
@@ -446,6 +457,35 @@ static int print_status(const char *doc, size_t size)
 
 /* ---- commands ---------------------------------------------------------- */
 
+/* Ask for the status document; *doc (NUL-terminated) is the caller's. Returns 0 or -1. */
+static int fetch_status(struct ctl *ctl, char **doc, size_t *size)
+{
+	int fd = memfd_create("vscanout-status", MFD_CLOEXEC);
+	if (fd < 0) {
+		error("memfd_create: %s", strerror(errno));
+		return -1;
+	}
+	ctl->serial++;
+	ctl->answered = ctl->failed = false;
+	vscanout_control_v1_status(ctl->control, ctl->serial, fd);
+	int ret = -1;
+	if (wait_answer(ctl) != 0)
+		goto out;
+	if (ctl->failed) {
+		error("status failed: %s", ctl->message);
+		goto out;
+	}
+	*doc = read_memfd(fd, size);
+	if (*doc == NULL)
+		goto out;
+	if (*size != ctl->value)
+		error("warning: the document has %zu bytes, the daemon said %u", *size, ctl->value);
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
 static int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	bool json = false;
@@ -459,26 +499,11 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 	}
 	if (connect_daemon(ctl) != 0)
 		return 1;
-	int fd = memfd_create("vscanout-status", MFD_CLOEXEC);
-	if (fd < 0) {
-		error("memfd_create: %s", strerror(errno));
-		return 1;
-	}
-	ctl->serial = 1;
-	vscanout_control_v1_status(ctl->control, ctl->serial, fd);
-	int ret = 1;
-	if (wait_answer(ctl) != 0)
-		goto out;
-	if (ctl->failed) {
-		error("status failed: %s", ctl->message);
-		goto out;
-	}
+	char *doc;
 	size_t size;
-	char *doc = read_memfd(fd, &size);
-	if (doc == NULL)
-		goto out;
-	if (size != ctl->value)
-		error("warning: the document has %zu bytes, the daemon said %u", size, ctl->value);
+	if (fetch_status(ctl, &doc, &size) != 0)
+		return 1;
+	int ret = 1;
 	if (json) {
 		if (write_all(STDOUT_FILENO, doc, size) != 0)
 			error("cannot write to the standard output: %s", strerror(errno));
@@ -488,8 +513,163 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 		ret = print_status(doc, size) == 0 ? 0 : 1;
 	}
 	free(doc);
+	return ret;
+}
+
+/* Send blank or unblank for output and wait for the answer. */
+static int cmd_blank(struct ctl *ctl, int argc, char **argv, bool blank)
+{
+	const char *cmd = blank ? "blank" : "unblank";
+	if (argc != 1) {
+		error("%s: expected OUTPUT (try --help)", cmd);
+		return 1;
+	}
+	if (connect_daemon(ctl) != 0)
+		return 1;
+	ctl->serial = 1;
+	if (blank)
+		vscanout_control_v1_blank(ctl->control, ctl->serial, argv[0]);
+	else
+		vscanout_control_v1_unblank(ctl->control, ctl->serial, argv[0]);
+	if (wait_answer(ctl) != 0)
+		return 1;
+	if (ctl->failed) {
+		error("%s of %s failed: %s", cmd, argv[0], ctl->message);
+		return 1;
+	}
+	printf("%s: %s\n", argv[0], blank ? "blanked" : "unblanked");
+	return 0;
+}
+
+/* The per-output numbers that change whenever vscanoutd commits. */
+static char *commit_signature(const struct json_value *status)
+{
+	size_t size = 0;
+	char *sig = NULL;
+	FILE *f = open_memstream(&sig, &size);
+	if (f == NULL)
+		return NULL;
+	const struct json_value *outputs = json_get(status, "outputs");
+	for (size_t i = 0; outputs != NULL && i < outputs->n; i++) {
+		const struct json_value *o = json_at(outputs, i);
+		const struct json_value *c = json_get(o, "counters");
+		fprintf(f, "%s %s %s %s %d;", num(o, "connector_id"), str(o, "state"),
+			num(c, "commits"), num(c, "modesets"), json_get_bool(o, "blanked", false));
+	}
+	if (fclose(f) != 0) {
+		free(sig);
+		return NULL;
+	}
+	return sig;
+}
+
+/* The distinct DRM minors of the outputs in status (at most max). */
+static size_t status_minors(const struct json_value *status, unsigned int *minors, size_t max)
+{
+	size_t n = 0;
+	const struct json_value *outputs = json_get(status, "outputs");
+	for (size_t i = 0; outputs != NULL && i < outputs->n; i++) {
+		const struct json_value *m = json_get(json_at(outputs, i), "minor");
+		if (m == NULL || m->type != JSON_NUMBER)
+			continue;
+		unsigned int minor = (unsigned int)m->number;
+		bool seen = false;
+		for (size_t j = 0; j < n; j++)
+			seen |= minors[j] == minor;
+		if (!seen && n < max)
+			minors[n++] = minor;
+	}
+	return n;
+}
+
+#define MAX_DEVICES 16
+
+static int cmd_debugfs(struct ctl *ctl, int argc, char **argv)
+{
+	const char *dir = DEBUGFS_DRI_DIR;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else {
+			error("debugfs: unknown argument '%s' (try --help)", argv[i]);
+			return 1;
+		}
+	}
+	if (connect_daemon(ctl) != 0)
+		return 1;
+
+	/*
+	 * vscanoutd goes on committing while the kernel's state is read: the
+	 * read counts only when no output committed between the status
+	 * documents before and after it.
+	 */
+	struct json_value *status = NULL;
+	struct kstate states[MAX_DEVICES];
+	size_t n_states = 0;
+	int ret = 1;
+	char err[512];
+	char *doc, *sig = NULL;
+	size_t size;
+	if (fetch_status(ctl, &doc, &size) != 0)
+		return 1;
+	for (int attempt = 0;; attempt++) {
+		json_value_free(status);
+		status = json_parse(doc, size, err, sizeof(err));
+		free(doc);
+		if (status == NULL) {
+			error("the daemon's status document is not valid JSON: %s", err);
+			goto out;
+		}
+		free(sig);
+		sig = commit_signature(status);
+		unsigned int minors[MAX_DEVICES];
+		size_t n_minors = status_minors(status, minors, MAX_DEVICES);
+		if (n_minors == 0) {
+			error("vscanoutd drives no KMS device (or the status names no DRM minor)");
+			goto out;
+		}
+		for (size_t i = 0; i < n_states; i++)
+			kstate_finish(&states[i]);
+		n_states = 0;
+		for (size_t i = 0; i < n_minors; i++) {
+			if (kstate_load(&states[n_states], dir, minors[i], err, sizeof(err)) != 0) {
+				error("debugfs: %s", err);
+				goto out;
+			}
+			n_states++;
+		}
+		if (fetch_status(ctl, &doc, &size) != 0)
+			goto out;
+		struct json_value *after = json_parse(doc, size, err, sizeof(err));
+		char *sig_after = after != NULL ? commit_signature(after) : NULL;
+		bool stable = sig != NULL && sig_after != NULL && strcmp(sig, sig_after) == 0;
+		free(sig_after);
+		json_value_free(after);
+		if (stable) {
+			free(doc);
+			break;
+		}
+		if (attempt + 1 == DEBUGFS_TRIES) {
+			free(doc);
+			error("warning: vscanoutd kept committing while the kernel's state was "
+			      "read; "
+			      "the views may differ by a frame");
+			break;
+		}
+	}
+
+	unsigned int differs = kstate_compare(status, states, n_states, stdout);
+	if (differs == 0)
+		printf("\nvscanoutd and the kernel agree\n");
+	else
+		printf("\n%u disagreement%s between vscanoutd and the kernel\n", differs,
+		       differs == 1 ? "" : "s");
+	ret = differs == 0 ? 0 : 1;
 out:
-	close(fd);
+	for (size_t i = 0; i < n_states; i++)
+		kstate_finish(&states[i]);
+	free(sig);
+	json_value_free(status);
 	return ret;
 }
 
@@ -596,6 +776,10 @@ int main(int argc, char **argv)
 		ret = cmd_status(&ctl, sub_argc, sub_argv);
 	} else if (strcmp(command, "screenshot") == 0) {
 		ret = cmd_screenshot(&ctl, sub_argc, sub_argv);
+	} else if (strcmp(command, "blank") == 0 || strcmp(command, "unblank") == 0) {
+		ret = cmd_blank(&ctl, sub_argc, sub_argv, strcmp(command, "blank") == 0);
+	} else if (strcmp(command, "debugfs") == 0) {
+		ret = cmd_debugfs(&ctl, sub_argc, sub_argv);
 	} else {
 		error("unknown command '%s' (try --help)", command);
 		return 1;
