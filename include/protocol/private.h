@@ -81,7 +81,7 @@ void protocol_client_unref(struct protocol_client *pclient);
 struct protocol_vgpu_output {
 	struct protocol_vgpu *vgpu;
 	struct wl_list link; /* protocol_vgpu.outputs, in configuration order */
-	const char *name;    /* borrowed from the configuration */
+	const char *name;    /* owned: the configuration's name of the output */
 	struct kms_output *output;
 	struct kms_layer *primary; /* zpos 1 */
 	struct kms_layer *cursor;  /* zpos 2 */

@@ -41,6 +41,15 @@ struct protocol_server *protocol_server_create(struct wl_display *display,
 void protocol_server_destroy(struct protocol_server *server);
 
 /*
+ * The configuration changed (a reload): every attached vGPU is taken off
+ * the outputs that no longer show it and put on those that now do, where
+ * its current picture appears at once; outputs whose vGPU did not change
+ * are not touched. Permissions and VFIO settings apply from the next
+ * attach or set_vfio_device.
+ */
+void protocol_server_reconfigure(struct protocol_server *server);
+
+/*
  * The input forwarder vGPUs are removed from when they go (may be NULL:
  * no input). Borrowed.
  */

@@ -14,6 +14,7 @@
 #include "kms/scale.h"
 #include "kms/vblank.h"
 #include "protocol/private.h"
+#include "protocol/server.h"
 #include "util/log.h"
 #include "vfio/source.h"
 #include "vscanout-v1-server-protocol.h"
@@ -506,18 +507,23 @@ static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 	.get_input = vgpu_handle_get_input,
 };
 
+/* Take the vGPU off one output: the placeholder shows there with the next frame. */
+static void remove_output(struct protocol_vgpu_output *vo)
+{
+	wl_list_remove(&vo->present.link);
+	wl_list_remove(&vo->output_destroy.link);
+	kms_layer_destroy(vo->primary);
+	kms_layer_destroy(vo->cursor);
+	wl_list_remove(&vo->link);
+	free((char *)vo->name);
+	free(vo);
+}
+
 static void vgpu_destroy(struct protocol_vgpu *vgpu)
 {
 	struct protocol_vgpu_output *vo, *vo_tmp;
-	wl_list_for_each_safe (vo, vo_tmp, &vgpu->outputs, link) {
-		wl_list_remove(&vo->present.link);
-		wl_list_remove(&vo->output_destroy.link);
-		/* Emptied: the placeholder shows with the next frame. */
-		kms_layer_destroy(vo->primary);
-		kms_layer_destroy(vo->cursor);
-		wl_list_remove(&vo->link);
-		free(vo);
-	}
+	wl_list_for_each_safe (vo, vo_tmp, &vgpu->outputs, link)
+		remove_output(vo);
 	struct protocol_commit *commit, *commit_tmp;
 	wl_list_for_each_safe (commit, commit_tmp, &vgpu->commits, link) {
 		wl_list_remove(&commit->link);
@@ -555,6 +561,7 @@ static void handle_output_destroy(struct wl_listener *listener, void *data)
 	wl_list_remove(&vo->output_destroy.link);
 	wl_list_remove(&vo->link);
 	struct protocol_vgpu *vgpu = vo->vgpu;
+	free((char *)vo->name);
 	free(vo);
 	if (vgpu->vfio != NULL) {
 		struct protocol_vgpu_output *clock = clock_output(vgpu);
@@ -570,12 +577,14 @@ static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co
 	if (vo == NULL)
 		return -ENOMEM;
 	vo->vgpu = vgpu;
-	vo->name = name;
+	vo->name = strdup(name);
 	vo->output = output;
 	vo->scale = (int)co->scale;
 	vo->cursor_hidden = co->cursor == CONFIG_CURSOR_HIDDEN;
 	wl_list_insert(vgpu->outputs.prev, &vo->link);
 	wl_list_init(&vo->present.link);
+	if (vo->name == NULL)
+		return -ENOMEM;
 	vo->output_destroy.notify = handle_output_destroy;
 	wl_signal_add(&output->events.destroy, &vo->output_destroy);
 	vo->primary = kms_output_create_layer(output, 1);
@@ -639,4 +648,79 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 error_vgpu:
 	vgpu_destroy(vgpu);
 	wl_client_post_no_memory(client);
+}
+
+/* The vGPU's planes, shown again on vo (after it was added or its settings changed). */
+static void show_current(struct protocol_vgpu_output *vo)
+{
+	struct protocol_vgpu *vgpu = vo->vgpu;
+	if (vgpu->vfio != NULL) {
+		show_vfio(vo);
+		return;
+	}
+	static const struct protocol_plane_state none = {0};
+	show_plane(vo->primary, &vgpu->primary);
+	show_plane(vo->cursor, vo->cursor_hidden ? &none : &vgpu->cursor);
+}
+
+/* Bring one attached vGPU's outputs in line with the configuration. */
+static void reconfigure_vgpu(struct protocol_vgpu *vgpu)
+{
+	struct protocol_server *server = vgpu->server;
+	bool changed = false;
+	struct protocol_vgpu_output *vo, *tmp;
+	struct kms_output *old_clock =
+		clock_output(vgpu) != NULL ? clock_output(vgpu)->output : NULL;
+
+	/* Outputs that no longer show it, or became another connector. */
+	wl_list_for_each_safe (vo, tmp, &vgpu->outputs, link) {
+		const struct config_output *co = config_find_output(server->config, vo->name);
+		if (co != NULL && co->vgpu != NULL && strcmp(co->vgpu, vgpu->name) == 0 &&
+		    display_find_output(server->displays, co->name) == vo->output) {
+			bool hidden = co->cursor == CONFIG_CURSOR_HIDDEN;
+			if (vo->scale != (int)co->scale || vo->cursor_hidden != hidden) {
+				vo->scale = (int)co->scale;
+				vo->cursor_hidden = hidden;
+				show_current(vo);
+			}
+			continue;
+		}
+		log_info("vgpu %s: no longer shown on output %s", vgpu->name, vo->name);
+		remove_output(vo);
+		changed = true;
+	}
+
+	/* Outputs that now show it, in configuration order. */
+	const struct config_output *co;
+	wl_list_for_each (co, &server->config->outputs, link) {
+		if (co->vgpu == NULL || strcmp(co->vgpu, vgpu->name) != 0)
+			continue;
+		bool have = false;
+		wl_list_for_each (vo, &vgpu->outputs, link)
+			have |= strcmp(vo->name, co->name) == 0;
+		struct kms_output *output = display_find_output(server->displays, co->name);
+		if (have || output == NULL)
+			continue;
+		if (add_output(vgpu, co, output) != 0) {
+			log_error("vgpu %s: out of memory adding output %s", vgpu->name, co->name);
+			break;
+		}
+		log_info("vgpu %s: now shown on output %s", vgpu->name, co->name);
+		vo = wl_container_of(vgpu->outputs.prev, vo, link);
+		show_current(vo);
+		changed = true;
+	}
+	if (!changed)
+		return;
+	struct protocol_vgpu_output *clock = clock_output(vgpu);
+	if (vgpu->vfio != NULL && (clock != NULL ? clock->output : NULL) != old_clock)
+		vfio_source_set_clock(vgpu->vfio, clock != NULL ? clock->output : NULL);
+	send_outputs(vgpu);
+}
+
+void protocol_server_reconfigure(struct protocol_server *server)
+{
+	struct protocol_vgpu *vgpu;
+	wl_list_for_each (vgpu, &server->vgpus, link)
+		reconfigure_vgpu(vgpu);
 }
