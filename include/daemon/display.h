@@ -90,4 +90,13 @@ void display_destroy(struct display *display);
  */
 struct kms_output *display_find_output(struct display *display, const char *name);
 
+/*
+ * The configuration changed (a reload; `config` given at creation now holds
+ * the new one): outputs no longer configured are turned off, newly
+ * configured ones lit, and those whose settings changed get them (a modeset
+ * only for a new mode). Outputs whose settings did not change are not
+ * touched at all.
+ */
+void display_reconfigure(struct display *display);
+
 #endif

@@ -331,3 +331,48 @@ void display_destroy(struct display *display)
 	session_destroy(display->session);
 	free(display);
 }
+
+static bool same_settings(const struct kms_output_settings *a, const struct kms_output_settings *b)
+{
+	return a->width == b->width && a->height == b->height && a->refresh_mhz == b->refresh_mhz &&
+	       a->flip == b->flip && a->placeholder == b->placeholder;
+}
+
+void display_reconfigure(struct display *display)
+{
+	const struct config *config = display->config;
+	struct display_device *dev;
+	wl_list_for_each (dev, &display->devices, link) {
+		struct kms_output *output;
+		wl_list_for_each (output, &dev->kms->outputs, link) {
+			/* Which section, if any, is this output now? */
+			const struct config_output *co = NULL, *cfg;
+			wl_list_for_each (cfg, &config->outputs, link) {
+				bool ambiguous;
+				struct display_device *owner = NULL;
+				if (find_output(display, cfg->name, &owner, &ambiguous) == output &&
+				    owner == dev)
+					co = cfg;
+			}
+			bool wanted = co != NULL ||
+				      (wl_list_empty(&config->outputs) && output->connected);
+			if (!wanted) {
+				if (output->enabled) {
+					log_info("output %s: no longer configured, turning it off",
+						 output->name);
+					kms_output_disable(output);
+				}
+				continue;
+			}
+			struct kms_output_settings settings;
+			settings_from_config(&settings, co);
+			if (output->enabled && same_settings(&settings, &output->settings))
+				continue; /* untouched: no commit, no modeset */
+			log_info("output %s: %s", output->name,
+				 output->enabled ? "new settings" : "now configured, lighting it");
+			if (kms_output_enable(output, &settings) < 0)
+				log_error("output %s: cannot be lit", output->name);
+		}
+	}
+	warn_missing_outputs(display);
+}
