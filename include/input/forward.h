@@ -40,6 +40,13 @@ struct input_forward *input_forward_create(struct wl_event_loop *loop, const str
 /* Close the devices. NULL is a no-op. */
 void input_forward_destroy(struct input_forward *forward);
 
+/*
+ * The configuration changed (a reload): the layout is placed anew from the
+ * outputs' position= and rotation=, the touchscreen bindings follow. Focus
+ * mode and hotkeys keep their values until a restart. NULL is a no-op.
+ */
+void input_forward_reconfigure(struct input_forward *forward);
+
 /* A target (a vGPU) goes away: it loses every focus without being called. */
 void input_forward_remove_target(struct input_forward *forward, struct input_target *target);
 

@@ -429,3 +429,21 @@ uint64_t input_forward_events(const struct input_forward *forward)
 {
 	return forward->events;
 }
+
+void input_forward_reconfigure(struct input_forward *forward)
+{
+	if (forward == NULL)
+		return;
+	size_t n = (size_t)wl_list_length(&forward->config->outputs);
+	struct layout_key *keys = calloc(n + 1, sizeof(*keys));
+	if (keys == NULL) {
+		log_error("input: out of memory applying the new configuration");
+		return;
+	}
+	free(forward->keys);
+	forward->keys = keys;
+	forward->n_outputs = n;
+	forward->layout_valid = false;
+	/* The pointer is clamped into the new layout; nothing moves until it does. */
+	update_layout(forward);
+}
