@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "build-config.h"
 #include "config/config.h"
@@ -41,6 +42,12 @@ int main(int argc, char *argv[])
 	config_finish(&config);
 	if (daemon == NULL)
 		return EXIT_FAILURE;
+	/* SIGHUP reads this file again. */
+	if (opts.config_path != NULL) {
+		daemon->config_path = realpath(opts.config_path, NULL);
+		if (daemon->config_path == NULL)
+			daemon->config_path = strdup(opts.config_path);
+	}
 
 	log_info("vscanoutd %s running", VSCANOUT_VERSION);
 	/* READY=1 goes out once the outputs show their first frames. */

@@ -9,6 +9,7 @@
 
 struct control;
 struct input_forward;
+struct notify_watchdog;
 struct display;
 struct protocol_server;
 struct wl_display;
@@ -31,6 +32,13 @@ struct daemon {
 	struct protocol_server *server;  /* the vscanout-v1 socket and its clients */
 	struct control *control;         /* vscanout_control_v1, for vscanoutctl */
 	struct input_forward *forward;   /* may be NULL: the seat's input is not forwarded */
+	struct wl_event_source *sighup_source;
+	struct notify_watchdog *watchdog; /* may be NULL: no service watchdog */
+	char *config_path;                /* may be NULL: built-in defaults, nothing to reload */
+	/* The last reload (SIGHUP), for inspection. */
+	uint64_t reloads;
+	bool reload_failed;
+	char reload_message[256];
 	struct wl_listener display_lost;
 	struct wl_listener display_ready;
 	bool running;
@@ -59,5 +67,16 @@ void daemon_stop(struct daemon *daemon);
 
 /* Tear everything down. NULL is a no-op; half-built objects are fine. */
 void daemon_destroy(struct daemon *daemon);
+
+/*
+ * Read the configuration file again and apply what changed, on SIGHUP: a
+ * bad file is refused with the running configuration kept (returns
+ * -EINVAL; the reason is logged and kept in reload_message). Outputs
+ * whose settings did not change keep scanning out untouched (no commit,
+ * no modeset); changed, added and removed outputs and vGPU assignments
+ * are applied; [daemon] seat and socket, focus and hotkeys need a restart
+ * (a warning says so). Returns 0 or a negative errno.
+ */
+int daemon_reload(struct daemon *daemon);
 
 #endif

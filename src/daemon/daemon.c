@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wayland-server-core.h>
@@ -10,15 +11,113 @@
 #include "daemon/display.h"
 #include "daemon/notify.h"
 #include "input/forward.h"
+#include "kms/device.h"
+#include "kms/output.h"
 #include "protocol/server.h"
 #include "util/log.h"
+
+/* STATUS= for systemctl status: "STATE: N outputs lit, M vGPUs configured". */
+static void notify_daemon_status(struct daemon *daemon, const char *state)
+{
+	int outputs = 0;
+	struct display_device *device;
+	wl_list_for_each (device, &daemon->display_manager->devices, link) {
+		struct kms_output *output;
+		wl_list_for_each (output, &device->kms->outputs, link)
+			outputs += output->crtc != NULL;
+	}
+	/* [vgpu] sections, and vGPUs named only by outputs (once each). */
+	int vgpus = wl_list_length(&daemon->config.vgpus);
+	struct config_output *output;
+	wl_list_for_each (output, &daemon->config.outputs, link) {
+		if (output->vgpu == NULL || config_find_vgpu(&daemon->config, output->vgpu) != NULL)
+			continue;
+		bool seen = false;
+		struct config_output *earlier;
+		wl_list_for_each (earlier, &daemon->config.outputs, link) {
+			if (earlier == output)
+				break;
+			seen = seen ||
+			       (earlier->vgpu != NULL && strcmp(earlier->vgpu, output->vgpu) == 0);
+		}
+		vgpus += !seen;
+	}
+	notify_status("%s: %d output%s lit, %d vGPU%s configured", state, outputs,
+		      outputs == 1 ? "" : "s", vgpus, vgpus == 1 ? "" : "s");
+}
 
 static int handle_stop_signal(int signal_number, void *data)
 {
 	struct daemon *daemon = data;
 	log_info("received %s, shutting down", strsignal(signal_number));
 	daemon->stop_signal = signal_number;
+	notify_status("stopping on %s", strsignal(signal_number));
 	daemon_stop(daemon);
+	return 0;
+}
+
+static int handle_sighup(int signal_number, void *data)
+{
+	daemon_reload(data);
+	return 0;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+int daemon_reload(struct daemon *daemon)
+{
+	daemon->reloads++;
+	daemon->reload_failed = false;
+	if (daemon->config_path == NULL) {
+		snprintf(daemon->reload_message, sizeof(daemon->reload_message),
+			 "no configuration file: nothing to reload");
+		log_info("reload: %s", daemon->reload_message);
+		return 0;
+	}
+	notify_send("RELOADING=1");
+	struct config next;
+	config_init(&next);
+	int ret = config_load(&next, daemon->config_path);
+	if (ret < 0) {
+		daemon->reload_failed = true;
+		snprintf(daemon->reload_message, sizeof(daemon->reload_message),
+			 "%s has errors (logged above): the running configuration is kept",
+			 daemon->config_path);
+		log_error("reload: %s", daemon->reload_message);
+		config_finish(&next);
+		notify_send("READY=1");
+		notify_daemon_status(daemon,
+				     "running, reload refused: the configuration has errors");
+		return ret;
+	}
+	/* What only a restart can change stays as it is. */
+	if (str_differs(next.seat, daemon->config.seat) ||
+	    str_differs(next.socket_path, daemon->config.socket_path))
+		log_warn("reload: [daemon] seat and socket take effect at the next start");
+	free(next.seat);
+	free(next.socket_path);
+	next.seat = daemon->config.seat != NULL ? strdup(daemon->config.seat) : NULL;
+	next.socket_path =
+		daemon->config.socket_path != NULL ? strdup(daemon->config.socket_path) : NULL;
+	if (next.log_level_set)
+		log_init(next.log_level);
+
+	struct config old;
+	config_init(&old);
+	config_move(&old, &daemon->config);
+	config_move(&daemon->config, &next);
+	display_reconfigure(daemon->display_manager);
+	protocol_server_reconfigure(daemon->server);
+	input_forward_reconfigure(daemon->forward);
+	config_finish(&old);
+	snprintf(daemon->reload_message, sizeof(daemon->reload_message), "%s applied",
+		 daemon->config_path);
+	log_info("reload: %s", daemon->reload_message);
+	notify_send("READY=1");
+	notify_daemon_status(daemon, "running, configuration reloaded");
 	return 0;
 }
 
@@ -32,8 +131,10 @@ static void handle_display_lost(struct wl_listener *listener, void *data)
 
 static void handle_display_ready(struct wl_listener *listener, void *data)
 {
+	struct daemon *daemon = wl_container_of(listener, daemon, display_ready);
 	log_info("every output shows its first frame");
-	notify_send("READY=1\nSTATUS=running");
+	notify_send("READY=1");
+	notify_daemon_status(daemon, "running");
 }
 
 struct daemon *daemon_create(struct config *config)
@@ -54,14 +155,18 @@ struct daemon *daemon_create(struct config *config)
 		goto error;
 	}
 	daemon->loop = wl_display_get_event_loop(daemon->display);
+	daemon->watchdog = notify_watchdog_create(daemon->loop);
 
 	/* libwayland blocks the signals and reads them from a signalfd. */
 	daemon->sigint_source =
 		wl_event_loop_add_signal(daemon->loop, SIGINT, handle_stop_signal, daemon);
 	daemon->sigterm_source =
 		wl_event_loop_add_signal(daemon->loop, SIGTERM, handle_stop_signal, daemon);
-	if (daemon->sigint_source == NULL || daemon->sigterm_source == NULL) {
-		log_error_errno("cannot watch SIGINT and SIGTERM");
+	daemon->sighup_source =
+		wl_event_loop_add_signal(daemon->loop, SIGHUP, handle_sighup, daemon);
+	if (daemon->sigint_source == NULL || daemon->sigterm_source == NULL ||
+	    daemon->sighup_source == NULL) {
+		log_error_errno("cannot watch SIGINT, SIGTERM and SIGHUP");
 		goto error;
 	}
 
@@ -126,10 +231,14 @@ void daemon_destroy(struct daemon *daemon)
 	control_destroy(daemon->control);
 	protocol_server_destroy(daemon->server);
 	display_destroy(daemon->display_manager);
+	if (daemon->sighup_source != NULL)
+		wl_event_source_remove(daemon->sighup_source);
+	free(daemon->config_path);
 	if (daemon->sigterm_source != NULL)
 		wl_event_source_remove(daemon->sigterm_source);
 	if (daemon->sigint_source != NULL)
 		wl_event_source_remove(daemon->sigint_source);
+	notify_watchdog_destroy(daemon->watchdog);
 	if (daemon->display != NULL)
 		wl_display_destroy(daemon->display);
 	config_finish(&daemon->config);
