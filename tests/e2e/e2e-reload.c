@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Live reload on a two-head virtio-gpu. The daemon's code runs in this
+ * process with a configuration file; two forked VMMs show frames on vGPUs
+ * a (Virtual-1) and c (shown nowhere at first).
+ *
+ *  1. The file changes Virtual-2 from vGPU b to c and SIGHUP arrives: c's
+ *     frame appears on Virtual-2, and Virtual-1 is not touched — the same
+ *     mode blob, no modeset, no commit (the daemon's counters), the same
+ *     framebuffer on its CRTC (the kernel's view, drmModeGetCrtc).
+ *  2. A bad file and SIGHUP: refused with the reason kept, the running
+ *     configuration (c on Virtual-2) stays.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <wayland-client.h>
+#include <xf86drmMode.h>
+
+#include "buffer/buffer.h"
+#include "client.h"
+#include "common.h"
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/display.h"
+#include "kms/output.h"
+#include "kmstest.h"
+#include "protocol/private.h"
+
+#define SOCKET_PATH "/tmp/vscanout-reload-test/vscanout-0"
+#define CONF_PATH   "/tmp/vscanout-reload-test.conf"
+
+static const char first_text[] = "[daemon]\n"
+				 "socket = " SOCKET_PATH "\n"
+				 "[output Virtual-1]\n"
+				 "vgpu = a\n"
+				 "mode = 1024x768\n"
+				 "[output Virtual-2]\n"
+				 "vgpu = b\n"
+				 "mode = 1024x768\n"
+				 "[vgpu a]\n[vgpu b]\n[vgpu c]\n";
+static const char second_text[] = "[daemon]\n"
+				  "socket = " SOCKET_PATH "\n"
+				  "[output Virtual-1]\n"
+				  "vgpu = a\n"
+				  "mode = 1024x768\n"
+				  "[output Virtual-2]\n"
+				  "vgpu = c\n"
+				  "mode = 1024x768\n"
+				  "[vgpu a]\n[vgpu b]\n[vgpu c]\n";
+static const char bad_text[] = "[daemon]\n"
+			       "socket = " SOCKET_PATH "\n"
+			       "[output Virtual-1]\n"
+			       "vgpu = a\n"
+			       "colour = purple\n";
+
+static struct daemon *dmn;
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(CONF_PATH, "we");
+	kt_assert(f != NULL);
+	kt_assert(fputs(text, f) >= 0);
+	kt_assert(fclose(f) == 0);
+}
+
+static void vmm(int which)
+{
+	struct client c;
+	client_connect(&c, SOCKET_PATH);
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, which == 0 ? "a" : "c");
+	struct client_image ci;
+	uint32_t size = which == 0 ? 512 : 256;
+	client_image_create(&ci, size, size, 50 + (uint32_t)which);
+	vscanout_vgpu_v1_set_primary(vgpu, client_buffer(vgpu, &ci), 0, 0);
+	vscanout_vgpu_v1_commit(vgpu, 1);
+	for (;;)
+		if (wl_display_dispatch(c.display) < 0)
+			_exit(0);
+}
+
+static void dispatch(void)
+{
+	wl_display_flush_clients(dmn->display);
+	kt_assert(wl_event_loop_dispatch(dmn->loop, 50) >= 0);
+}
+
+/* The buffer on screen on output's primary vGPU layer, or NULL. */
+static struct buffer *shown(struct kms_output *output)
+{
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		if (layer->zpos == 1)
+			return layer->current_buffer;
+	}
+	return NULL;
+}
+
+static void wait_shown(struct kms_output *output, uint32_t width, const char *what)
+{
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (shown(output) == NULL || shown(output)->width != width) {
+		kt_assertf(kt_now_ns() < deadline, "timed out waiting for %s", what);
+		dispatch();
+	}
+}
+
+static void reload(uint64_t count)
+{
+	kt_assert_errno(kill(getpid(), SIGHUP) == 0);
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (dmn->reloads < count) {
+		kt_assertf(kt_now_ns() < deadline, "SIGHUP was not handled");
+		dispatch();
+	}
+}
+
+int main(void)
+{
+	setenv("LIBSEAT_BACKEND", "noop", 1);
+	log_init(LOG_LEVEL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	struct kt_device dev;
+	kt_device_open_or_skip(&dev, "virtio_gpu");
+	unsigned int card;
+	kt_assert(sscanf(strrchr(dev.path, '/'), "/card%u", &card) == 1);
+	char status[96];
+	snprintf(status, sizeof(status), "/sys/class/drm/card%u-Virtual-2/status", card);
+	kt_write_file(status, "on");
+	kt_device_close(&dev);
+
+	write_conf(first_text);
+	struct config config;
+	config_init(&config);
+	kt_assert_ok(config_load(&config, CONF_PATH));
+	dmn = daemon_create(&config);
+	kt_assert(dmn != NULL);
+	dmn->config_path = strdup(CONF_PATH);
+	struct kms_output *v1 = display_find_output(dmn->display_manager, "Virtual-1");
+	struct kms_output *v2 = display_find_output(dmn->display_manager, "Virtual-2");
+	kt_assert(v1 != NULL && v2 != NULL);
+
+	struct child a, c;
+	child_start(&a, dmn->loop, vmm, 0);
+	child_start(&c, dmn->loop, vmm, 1);
+	wait_shown(v1, 512, "a's frame on Virtual-1");
+	/* c is attached but shown nowhere; let both settle. */
+	while (wl_list_length(&dmn->server->vgpus) < 2)
+		dispatch();
+	kt_assert(shown(v2) == NULL);
+
+	/* 1. Virtual-2 goes to c; Virtual-1 untouched. */
+	uint64_t commits = v1->stats.commits, modesets = v1->stats.modesets;
+	uint32_t blob = v1->mode_blob;
+	drmModeCrtc *before = drmModeGetCrtc(v1->device->fd, v1->crtc->id);
+	kt_assert(before != NULL);
+	write_conf(second_text);
+	reload(1);
+	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
+	wait_shown(v2, 256, "c's frame on Virtual-2 after the reload");
+	for (int i = 0; i < 10; i++)
+		dispatch();
+	drmModeCrtc *after = drmModeGetCrtc(v1->device->fd, v1->crtc->id);
+	kt_assert(after != NULL);
+	printf("Virtual-1: commits %llu -> %llu, modesets %llu -> %llu, mode blob %u -> %u, "
+	       "fb %u -> %u\n",
+	       (unsigned long long)commits, (unsigned long long)v1->stats.commits,
+	       (unsigned long long)modesets, (unsigned long long)v1->stats.modesets, blob,
+	       v1->mode_blob, before->buffer_id, after->buffer_id);
+	kt_assertf(v1->stats.commits == commits && v1->stats.modesets == modesets &&
+			   v1->mode_blob == blob && after->buffer_id == before->buffer_id &&
+			   after->mode_valid && after->mode.hdisplay == 1024,
+		   "the reload touched Virtual-1");
+	drmModeFreeCrtc(before);
+	drmModeFreeCrtc(after);
+	kt_assert(shown(v1) != NULL && shown(v1)->width == 512);
+
+	/* 2. A bad file: refused, the running configuration kept. */
+	write_conf(bad_text);
+	reload(2);
+	printf("bad reload: %s\n", dmn->reload_message);
+	kt_assert(dmn->reload_failed && strstr(dmn->reload_message, CONF_PATH) != NULL);
+	const struct config_output *co = config_find_output(&dmn->config, "Virtual-2");
+	kt_assert(co != NULL && co->vgpu != NULL && strcmp(co->vgpu, "c") == 0);
+	for (int i = 0; i < 10; i++)
+		dispatch();
+	kt_assert(shown(v2) != NULL && shown(v2)->width == 256);
+	kt_assert(shown(v1) != NULL && shown(v1)->width == 512);
+
+	/* The children inherited the daemon's blocked signals: SIGKILL. */
+	kill(a.pid, SIGKILL);
+	kill(c.pid, SIGKILL);
+	while (!a.exited || !c.exited)
+		dispatch();
+	daemon_destroy(dmn);
+	unlink(CONF_PATH);
+	printf("e2e-reload: ok\n");
+	return 0;
+}
