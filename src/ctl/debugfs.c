@@ -289,7 +289,7 @@ struct plane_view {
 
 static void print_view(FILE *out, const char *who, const struct plane_view *v)
 {
-	fprintf(out, "    %-10s", who);
+	fprintf(out, "    %-11s", who);
 	if (v->fb == 0 && v->crtc == 0) {
 		fprintf(out, "off\n");
 		return;
@@ -335,7 +335,7 @@ static unsigned int compare_plane(FILE *out, const struct kstate *st, const stru
 	}
 	print_view(out, "vscanoutd:", &d);
 	if (kp == NULL) {
-		fprintf(out, "    kernel:   no such plane\n");
+		fprintf(out, "    kernel:    no such plane\n");
 		fprintf(out, "  DIFFERS plane %" PRIu32 ": the kernel has no such plane\n", id);
 		return 1;
 	}
@@ -448,7 +448,7 @@ static unsigned int compare_output(FILE *out, const struct kstate *st, const str
 		else
 			fprintf(out, "    vscanoutd: %s\n", state);
 		if (kc == NULL) {
-			fprintf(out, "    kernel:   no such CRTC\n");
+			fprintf(out, "    kernel:    no such CRTC\n");
 			fprintf(out, "  DIFFERS CRTC %" PRIu32 ": the kernel has no such CRTC\n",
 				crtc_id);
 			n++;
@@ -489,8 +489,14 @@ static unsigned int compare_output(FILE *out, const struct kstate *st, const str
 	if (kconn != NULL) {
 		uint32_t kcrtc = kstate_crtc_id(st, kconn->crtc);
 		fprintf(out, "  connector %" PRIu32 " (%s)\n", conn_id, kconn->name);
-		fprintf(out, "    vscanoutd: CRTC %" PRIu32 "\n", on ? crtc_id : 0);
-		fprintf(out, "    kernel:    CRTC %" PRIu32 " (%s)\n", kcrtc, kconn->crtc);
+		if (on)
+			fprintf(out, "    vscanoutd: CRTC %" PRIu32 "\n", crtc_id);
+		else
+			fprintf(out, "    vscanoutd: no CRTC\n");
+		if (kcrtc != 0)
+			fprintf(out, "    kernel:    CRTC %" PRIu32 " (%s)\n", kcrtc, kconn->crtc);
+		else
+			fprintf(out, "    kernel:    no CRTC\n");
 		if ((on && kcrtc != crtc_id) || (blanked && kcrtc != 0)) {
 			fprintf(out,
 				"  DIFFERS connector %" PRIu32 " crtc: vscanoutd %" PRIu32

@@ -11,6 +11,14 @@
  *     the plane the KMS core chose, the vGPU is attached by that client
  *     with source "client", the counters moved; the writeback screenshot
  *     is exactly the client's frame.
+ *  3b. vscanoutctl debugfs: the kernel's state of the CRTC and planes agrees
+ *     with the status (exit 0, both views printed). The test then turns the
+ *     client's plane off with the daemon's own DRM fd behind the KMS core's
+ *     back: debugfs exits 1 naming the plane and the field; put back, they
+ *     agree again.
+ *  3c. blank: the CRTC is inactive in the kernel's state, the status says
+ *     "blanked", the views still agree; unblank lights it again and the
+ *     writeback shows the client's frame again.
  *  4. Two screenshots asked at once share one capture and are identical;
  *     a client that goes while its screenshot waits for the hardware
  *     leaves nothing behind and the next screenshot works.
@@ -42,6 +50,7 @@
 #include "daemon/display.h"
 #include "helpers.h"
 #include "kms/output.h"
+#include "kms/properties.h"
 #include "kmstest.h"
 #include "png-decode.h"
 
@@ -268,6 +277,111 @@ static void check_placeholder(const char *what)
 	png_image_free(&img);
 }
 
+/* vscanoutctl debugfs: its exit status must be want; returns its output (caller frees). */
+static char *ctl_debugfs(int want)
+{
+	struct ctl_result r;
+	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "debugfs", NULL);
+	kt_assertf(r.exit_code == want, "debugfs: exit %d, want %d: %s", r.exit_code, want, r.err);
+	kt_assert(strstr(r.out, "    vscanoutd: ") != NULL &&
+		  strstr(r.out, "    kernel: ") != NULL);
+	char *out = r.out;
+	r.out = NULL;
+	ctl_result_finish(&r);
+	return out;
+}
+
+/* Run vscanoutctl blank or unblank; returns its exit status. */
+static int ctl_blank(const char *cmd, const char *want_err)
+{
+	struct ctl_result r;
+	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, cmd, "Virtual-1",
+		NULL);
+	if (want_err != NULL)
+		kt_assertf(strstr(r.err, want_err) != NULL, "%s: no \"%s\" in \"%s\"", cmd,
+			   want_err, r.err);
+	int code = r.exit_code;
+	ctl_result_finish(&r);
+	return code;
+}
+
+static const struct kms_plane *find_plane(struct kms_device *device, uint32_t id)
+{
+	for (size_t i = 0; i < device->n_planes; i++) {
+		if (device->planes[i].id == id)
+			return &device->planes[i];
+	}
+	kt_assertf(false, "no plane %u", id);
+	return NULL;
+}
+
+/* An atomic request on the daemon's fd: TEST_ONLY first; 0 or the test's error. */
+static int commit_behind(int fd, drmModeAtomicReq *req)
+{
+	int ret = drmModeAtomicCommit(fd, req, DRM_MODE_ATOMIC_TEST_ONLY, NULL);
+	if (ret != 0)
+		return ret;
+	ret = drmModeAtomicCommit(fd, req, 0, NULL);
+	kt_assertf(ret == 0, "the kernel accepted the test commit, not the commit: %s",
+		   strerror(errno));
+	return 0;
+}
+
+/*
+ * Change plane_id behind the KMS core's back: move it by 16 pixels or, where
+ * the driver does not let it move (vkms' primary plane), turn it off.
+ * Returns the field vscanoutctl must name; saved gets what to put back.
+ */
+static const char *sabotage(struct kms_output *output, uint32_t plane_id, uint64_t saved[4])
+{
+	int fd = output->device->fd;
+	const struct kms_plane *plane = find_plane(output->device, plane_id);
+	const int props[4] = {KMS_PLANE_FB_ID, KMS_PLANE_CRTC_ID, KMS_PLANE_CRTC_X,
+			      KMS_PLANE_CRTC_Y};
+	for (int i = 0; i < 4; i++)
+		kt_assert_ok(kms_prop_get(fd, plane_id, DRM_MODE_OBJECT_PLANE,
+					  plane->props[props[i]], &saved[i]));
+	kt_assert(saved[0] != 0 && saved[1] == output->crtc->id);
+
+	drmModeAtomicReq *req = drmModeAtomicAlloc();
+	kt_assert(req != NULL);
+	kt_assert(drmModeAtomicAddProperty(req, plane_id, plane->props[KMS_PLANE_CRTC_X],
+					   saved[2] + 16) > 0);
+	kt_assert(drmModeAtomicAddProperty(req, plane_id, plane->props[KMS_PLANE_CRTC_Y],
+					   saved[3] + 16) > 0);
+	int ret = commit_behind(fd, req);
+	drmModeAtomicFree(req);
+	if (ret == 0) {
+		printf("moved plane %u by 16,16 behind the daemon's back\n", plane_id);
+		return "position";
+	}
+	printf("plane %u cannot move (%s): turning it off instead\n", plane_id, strerror(errno));
+	req = drmModeAtomicAlloc();
+	kt_assert(req != NULL);
+	kt_assert(drmModeAtomicAddProperty(req, plane_id, plane->props[KMS_PLANE_FB_ID], 0) > 0);
+	kt_assert(drmModeAtomicAddProperty(req, plane_id, plane->props[KMS_PLANE_CRTC_ID], 0) > 0);
+	ret = commit_behind(fd, req);
+	kt_assertf(ret == 0, "the kernel lets plane %u neither move nor go off: %s", plane_id,
+		   strerror(errno));
+	drmModeAtomicFree(req);
+	printf("turned plane %u off behind the daemon's back\n", plane_id);
+	return "fb";
+}
+
+static void restore(struct kms_output *output, uint32_t plane_id, const uint64_t saved[4])
+{
+	const struct kms_plane *plane = find_plane(output->device, plane_id);
+	drmModeAtomicReq *req = drmModeAtomicAlloc();
+	kt_assert(req != NULL);
+	const int props[4] = {KMS_PLANE_FB_ID, KMS_PLANE_CRTC_ID, KMS_PLANE_CRTC_X,
+			      KMS_PLANE_CRTC_Y};
+	for (int i = 0; i < 4; i++)
+		kt_assert(drmModeAtomicAddProperty(req, plane_id, plane->props[props[i]],
+						   saved[i]) > 0);
+	kt_assert_errno(commit_behind(output->device->fd, req) == 0);
+	drmModeAtomicFree(req);
+}
+
 /* Dispatch until no capture waits on output. */
 static void wait_capture_done(struct kms_output *output)
 {
@@ -387,6 +501,68 @@ int main(int argc, char **argv)
 	kt_assertf(strstr(r.out, line) != NULL, "no \"%s\"", line);
 	ctl_result_finish(&r);
 
+	uint64_t deadline;
+	/* 3b. The kernel's view, agreeing; then a plane changed behind the daemon's back. */
+	st = check_output(output, &o);
+	unsigned int minor = status_minor(o);
+	json_value_free(st);
+	char *out = ctl_debugfs(0);
+	char line2[96];
+	snprintf(line2, sizeof(line2), "  plane %u (primary, layer zpos 1)\n", state.plane_id);
+	kt_assertf(strstr(out, line2) != NULL, "no \"%s\"", line2);
+	kt_assert(strstr(out, "vscanoutd and the kernel agree\n") != NULL);
+	kt_assert(strstr(out, "DIFFERS") == NULL);
+	free(out);
+	uint64_t saved[4];
+	const char *field = sabotage(output, state.plane_id, saved);
+	out = ctl_debugfs(1);
+	snprintf(line2, sizeof(line2), "  DIFFERS plane %u %s: ", state.plane_id, field);
+	kt_assertf(strstr(out, line2) != NULL, "no \"%s\"", line2);
+	kt_assert(strstr(out, "between vscanoutd and the kernel\n") != NULL);
+	free(out);
+	restore(output, state.plane_id, saved);
+	free(ctl_debugfs(0));
+
+	/* 3c. Blank: the CRTC goes inactive, the settings and the picture stay. */
+	uint32_t crtc_id = output->crtc->id;
+	char *kstate = debugfs_state(minor);
+	kt_assert(debugfs_crtc_active(kstate, crtc_id) == 1);
+	free(kstate);
+	kt_assert(ctl_blank("blank", NULL) == 0);
+	deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (output->state != KMS_OUTPUT_OFF) {
+		kt_assertf(kt_now_ns() < deadline, "the output does not go off");
+		dispatch();
+	}
+	kstate = debugfs_state(minor);
+	kt_assertf(debugfs_crtc_active(kstate, crtc_id) == 0, "CRTC %u is still active", crtc_id);
+	free(kstate);
+	st = ctl_status(daemon_->display, ctl_path, SOCKET_PATH);
+	o = status_output(st, "Virtual-1");
+	kt_assert(json_get_bool(o, "blanked", false));
+	kt_assert(strcmp(str(o, "state"), "off") == 0);
+	kt_assert(json_get(o, "crtc_id")->type == JSON_NULL);
+	json_value_free(st);
+	out = ctl_debugfs(0);
+	kt_assert(strstr(out, "output Virtual-1 (minor") != NULL);
+	free(out);
+	kt_assert(ctl_blank("blank", "output Virtual-1 is already blanked") == 1);
+	uint64_t presented = presents.count;
+	kt_assert(ctl_blank("unblank", NULL) == 0);
+	kt_assert(ctl_blank("unblank", "output Virtual-1 is not blanked") == 1);
+	tk_wait_presents(daemon_->loop, &presents, presented + 1);
+	kt_assert(output->state == KMS_OUTPUT_ON && output->crtc != NULL);
+	kstate = debugfs_state(minor);
+	kt_assert(debugfs_crtc_active(kstate, output->crtc->id) == 1);
+	free(kstate);
+	st = check_output(output, &o);
+	kt_assert(!json_get_bool(o, "blanked", true));
+	json_value_free(st);
+	free(ctl_debugfs(0));
+	screenshot("writeback", &img);
+	compare(&img, &want, "after-unblank");
+	png_image_free(&img);
+
 	/* 4. Screenshots at once; a client that does not wait for its answer. */
 	struct child child;
 	child_start(&child, daemon_->loop, run_two_screenshots, 0);
@@ -417,7 +593,7 @@ int main(int argc, char **argv)
 	/* The client goes: the placeholder is back. */
 	kt_assert_errno(write(go[1], "g", 1) == 1);
 	child_wait_ok(&frame, "the frame client");
-	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
 	while (!wl_list_empty(&output->layers) || !wl_list_empty(&output->dead_layers) ||
 	       presents.last_buffer != NULL) {
 		kt_assertf(kt_now_ns() < deadline, "the client's frame stays");

@@ -156,6 +156,47 @@ const struct json_value *status_layer(const struct json_value *output, int zpos)
 	return NULL;
 }
 
+char *debugfs_state(unsigned int minor)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%u/state", minor);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	kt_assertf(fd >= 0, "%s: %s", path, strerror(errno));
+	size_t size = 0, cap = 1 << 20;
+	char *text = malloc(cap);
+	kt_assert(text != NULL);
+	for (;;) {
+		kt_assertf(size + 1 < cap, "%s is too large", path);
+		ssize_t n = read(fd, text + size, cap - 1 - size);
+		kt_assert_errno(n >= 0);
+		if (n == 0)
+			break;
+		size += (size_t)n;
+	}
+	close(fd);
+	text[size] = '\0';
+	return text;
+}
+
+int debugfs_crtc_active(const char *state, uint32_t crtc_id)
+{
+	char head[32];
+	snprintf(head, sizeof(head), "crtc[%u]:", crtc_id);
+	const char *p = strstr(state, head);
+	kt_assertf(p != NULL, "no %s in the debugfs state", head);
+	const char *end = strstr(p + 1, "\ncrtc[");
+	const char *active = strstr(p, "\n\tactive=");
+	kt_assertf(active != NULL && (end == NULL || active < end), "%s has no active=", head);
+	return atoi(active + 9);
+}
+
+unsigned int status_minor(const struct json_value *output)
+{
+	const struct json_value *m = json_get(output, "minor");
+	kt_assertf(m != NULL && m->type == JSON_NUMBER, "the status has no minor");
+	return (unsigned int)m->number;
+}
+
 /* ---- raw client -------------------------------------------------------- */
 
 #define child_fail(...)                                            \

@@ -52,6 +52,18 @@ const struct json_value *status_vgpu(const struct json_value *status, const char
 const struct json_value *status_layer(const struct json_value *output, int zpos);
 
 /*
+ * The kernel's atomic state of DRM minor, /sys/kernel/debug/dri/MINOR/state
+ * (malloc'd, NUL-terminated; fails the test when it cannot be read).
+ */
+char *debugfs_state(unsigned int minor);
+
+/* "active=" of crtc[crtc_id] in a state text; fails the test when absent. */
+int debugfs_crtc_active(const char *state, uint32_t crtc_id);
+
+/* The output's "minor" in the status; fails the test when missing. */
+unsigned int status_minor(const struct json_value *output);
+
+/*
  * In a forked child: die with the test process, so that a failed test
  * leaves no child holding the daemon's socket and lock behind.
  */
