@@ -9,6 +9,12 @@
  * equal, pixel for pixel, both the picture the test computes and the
  * host's own screendump of the head. The status says the layers are
  * copied because the device cannot import the clients' buffers.
+ *
+ * Blank on two heads, once the clients are gone (placeholders on both):
+ * vscanoutctl blank Virtual-1 turns its CRTC off in
+ * the kernel's state while Virtual-2 keeps its CRTC active, its mode blob
+ * and its commit counter; vscanoutctl debugfs agrees throughout; unblank
+ * lights Virtual-1 again, Virtual-2 still untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +100,81 @@ static void run_client(int i)
 	if (write(report_fds[i], "p", 1) != 1 || read(go_fd, &byte, 1) != 1)
 		client_fail("pipes: %s", strerror(errno));
 	_exit(0);
+}
+
+static uint64_t commits_of(const struct json_value *output)
+{
+	const struct json_value *v = json_get(json_get(output, "counters"), "commits");
+	kt_assert(v != NULL && v->type == JSON_NUMBER);
+	return strtoull(v->string, NULL, 10);
+}
+
+/* vscanoutctl with one argument after the socket; its exit status must be want. */
+static void ctl_expect(int want, const char *cmd, const char *arg)
+{
+	struct ctl_result r;
+	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, cmd, arg, NULL);
+	kt_assertf(r.exit_code == want, "%s %s: exit %d, want %d", cmd, arg ? arg : "", r.exit_code,
+		   want);
+	ctl_result_finish(&r);
+}
+
+/* Dispatch until output is in state. */
+static void wait_state(struct kms_output *output, enum kms_output_state state)
+{
+	uint64_t deadline = kt_now_ns() + (uint64_t)TIMEOUT_MS * 1000000u;
+	while (output->state != state || output->flip_pending) {
+		kt_assertf(kt_now_ns() < deadline, "output %s never reached state %d", output->name,
+			   (int)state);
+		wl_display_flush_clients(daemon_->display);
+		kt_assert(wl_event_loop_dispatch(daemon_->loop, 100) >= 0);
+	}
+}
+
+/* Blank head 1 and light it again; head 2 must not notice. */
+static void check_blank(struct kms_output *outputs[2])
+{
+	struct json_value *st = ctl_status(daemon_->display, ctl_path, SOCKET_PATH);
+	const struct json_value *o2 = status_output(st, "Virtual-2");
+	unsigned int minor = status_minor(o2);
+	uint32_t crtc1 = outputs[0]->crtc->id, crtc2 = outputs[1]->crtc->id;
+	double blob2 = json_get_number(o2, "mode_blob", 0);
+	uint64_t commits2 = commits_of(o2);
+	kt_assert(blob2 == outputs[1]->mode_blob && blob2 != 0);
+	json_value_free(st);
+	ctl_expect(0, "debugfs", NULL);
+
+	ctl_expect(0, "blank", "Virtual-1");
+	wait_state(outputs[0], KMS_OUTPUT_OFF);
+	char *kstate = debugfs_state(minor);
+	kt_assertf(debugfs_crtc_active(kstate, crtc1) == 0, "CRTC %u of Virtual-1 is active",
+		   crtc1);
+	kt_assertf(debugfs_crtc_active(kstate, crtc2) == 1, "CRTC %u of Virtual-2 went off", crtc2);
+	free(kstate);
+	st = ctl_status(daemon_->display, ctl_path, SOCKET_PATH);
+	kt_assert(json_get_bool(status_output(st, "Virtual-1"), "blanked", false));
+	o2 = status_output(st, "Virtual-2");
+	kt_assert(!json_get_bool(o2, "blanked", true));
+	kt_assertf(json_get_number(o2, "mode_blob", 0) == blob2, "Virtual-2's mode blob changed");
+	kt_assertf(commits_of(o2) == commits2, "Virtual-2 committed %llu times during the blank",
+		   (unsigned long long)(commits_of(o2) - commits2));
+	json_value_free(st);
+	ctl_expect(0, "debugfs", NULL);
+
+	ctl_expect(0, "unblank", "Virtual-1");
+	wait_state(outputs[0], KMS_OUTPUT_ON);
+	kt_assert(outputs[0]->crtc != NULL);
+	kstate = debugfs_state(minor);
+	kt_assert(debugfs_crtc_active(kstate, outputs[0]->crtc->id) == 1);
+	kt_assert(debugfs_crtc_active(kstate, crtc2) == 1);
+	free(kstate);
+	st = ctl_status(daemon_->display, ctl_path, SOCKET_PATH);
+	kt_assert(!json_get_bool(status_output(st, "Virtual-1"), "blanked", true));
+	o2 = status_output(st, "Virtual-2");
+	kt_assert(json_get_number(o2, "mode_blob", 0) == blob2);
+	kt_assert(commits_of(o2) == commits2);
+	json_value_free(st);
+	ctl_expect(0, "debugfs", NULL);
 }
 
 /* What head i shows, computed. */
@@ -229,6 +310,7 @@ int main(int argc, char **argv)
 	}
 	close(go[0]);
 	close(go[1]);
+	check_blank(outputs);
 	daemon_destroy(daemon_);
 	config_finish(&config);
 	printf("ok\n");
