@@ -78,7 +78,7 @@ struct buffer {
 
 	struct wl_list imports; /* struct buffer_import.link */
 
-	/* private: read access to plane 0 of a dma-buf, mapped on first use */
+	/* private: read access to plane 0 of a dma-buf, mapped during a read only */
 	struct dmabuf_mapping mapping;
 	bool reading;
 };
@@ -126,9 +126,9 @@ void buffer_unlock(struct buffer *buffer);
 struct buffer_import *buffer_get_import(struct buffer *buffer, int drm_fd);
 
 /*
- * Pixels of plane 0 for the CPU. For a dma-buf the plane is mapped on first
- * use (the mapping is kept until the buffer is freed) and the read is
- * bracketed with DMA_BUF_IOCTL_SYNC; for CPU pixels this only hands out the
+ * Pixels of plane 0 for the CPU. For a dma-buf the plane is mapped for the
+ * read only (buffer_end_read() unmaps it) and the read is bracketed with
+ * DMA_BUF_IOCTL_SYNC; for CPU pixels this only hands out the
  * pointer. On success *data and *stride describe row 0 of the image and
  * buffer_end_read() must follow. A dma-buf must be LINEAR, or INVALID (an
  * implicit modifier, taken as linear). Returns 0, -EBUSY when a read is

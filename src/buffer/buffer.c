@@ -177,5 +177,13 @@ int buffer_end_read(struct buffer *buffer)
 	buffer->reading = false;
 	if (buffer->type == BUFFER_CPU)
 		return 0;
-	return dmabuf_mapping_end_read(&buffer->mapping);
+	int ret = dmabuf_mapping_end_read(&buffer->mapping);
+	/*
+	 * No mapping is kept between reads: a client's pages stay mapped in
+	 * vscanoutd only while it copies them. (Linux 6.1's udmabuf reports
+	 * "Bad page cache" for every page still mapped when the client's
+	 * memfd goes, e.g. when the client exits, and stalls that exit.)
+	 */
+	dmabuf_mapping_finish(&buffer->mapping);
+	return ret;
 }
