@@ -2,6 +2,8 @@
 #ifndef VSCANOUT_CONTROL_CONTROL_H
 #define VSCANOUT_CONTROL_CONTROL_H
 
+#include <stddef.h>
+
 struct config;
 struct display;
 struct protocol_server;
@@ -55,6 +57,19 @@ struct control;
  */
 struct control *control_create(struct wl_display *display, const struct config *config,
 			       struct display *displays, struct protocol_server *server);
+
+/*
+ * What the daemon does for the reload and assign requests: 0, or a
+ * negative errno with the reason in msg.
+ */
+struct control_actions {
+	int (*reload)(void *data, char *msg, size_t msg_size);
+	int (*assign)(void *data, const char *vgpu, const char *output, char *msg, size_t msg_size);
+	void *data;
+};
+
+/* Set the actions (copied); without them reload and assign fail. */
+void control_set_actions(struct control *control, const struct control_actions *actions);
 
 /*
  * Remove the global. Control objects clients still hold become inert (their

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <wayland-server-core.h>
 
+#include "control/control.h"
+
 /*
  * Objects of the control interface, shared by control.c (global,
  * permission, requests), status.c and screenshot.c.
@@ -27,6 +29,7 @@ struct control {
 	struct wl_list resources;       /* control_resource.link: bound objects */
 	struct wl_list captures;        /* control_capture.link: writeback captures waiting */
 	struct wl_list blanks;          /* control_blank.link: outputs blanked by request */
+	struct control_actions actions; /* reload and assign, from the daemon */
 };
 
 /* One bound vscanout_control_v1 object. */

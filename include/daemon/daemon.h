@@ -3,6 +3,7 @@
 #define VSCANOUT_DAEMON_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <wayland-server-core.h>
 
 #include "config/config.h"
@@ -78,5 +79,13 @@ void daemon_destroy(struct daemon *daemon);
  * (a warning says so). Returns 0 or a negative errno.
  */
 int daemon_reload(struct daemon *daemon);
+
+/*
+ * Show vGPU vgpu on the configured output from now on, in the running
+ * configuration (a reload from the file undoes it). Returns 0, or a
+ * negative errno with the reason in msg.
+ */
+int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, char *msg,
+		  size_t msg_size);
 
 #endif

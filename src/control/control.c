@@ -209,12 +209,54 @@ static void control_handle_unblank(struct wl_client *client, struct wl_resource 
 	control_unblank(cr, serial, output);
 }
 
+static void control_handle_reload(struct wl_client *client, struct wl_resource *resource,
+				  uint32_t serial)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr))
+		return;
+	struct control *control = cr->control;
+	char msg[256] = "reload is not available";
+	int ret = control->actions.reload != NULL
+			  ? control->actions.reload(control->actions.data, msg, sizeof(msg))
+			  : -ENOTSUP;
+	if (ret < 0)
+		control_send_failed(resource, serial, "%s", msg);
+	else
+		vscanout_control_v1_send_done(resource, serial, 0);
+}
+
+static void control_handle_assign(struct wl_client *client, struct wl_resource *resource,
+				  uint32_t serial, const char *vgpu, const char *output)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr))
+		return;
+	struct control *control = cr->control;
+	char msg[256] = "assign is not available";
+	int ret = control->actions.assign != NULL
+			  ? control->actions.assign(control->actions.data, vgpu, output, msg,
+						    sizeof(msg))
+			  : -ENOTSUP;
+	if (ret < 0)
+		control_send_failed(resource, serial, "%s", msg);
+	else
+		vscanout_control_v1_send_done(resource, serial, 0);
+}
+
+void control_set_actions(struct control *control, const struct control_actions *actions)
+{
+	control->actions = *actions;
+}
+
 static const struct vscanout_control_v1_interface control_impl = {
 	.destroy = control_handle_destroy,
 	.status = control_handle_status,
 	.screenshot = control_handle_screenshot,
 	.blank = control_handle_blank,
 	.unblank = control_handle_unblank,
+	.reload = control_handle_reload,
+	.assign = control_handle_assign,
 };
 
 static void control_resource_free(struct control_resource *cr)

@@ -45,6 +45,9 @@ static const char usage[] =
 	"  blank OUTPUT              turn OUTPUT's CRTC off (DPMS off), keeping its\n"
 	"                            settings and picture\n"
 	"  unblank OUTPUT            light a blanked OUTPUT again\n"
+	"  reload                    read the configuration file again; exit 1 with\n"
+	"                            the reason when it has errors (nothing changes)\n"
+	"  assign VGPU OUTPUT        show VGPU on OUTPUT from now on (until a reload)\n"
 	"  debugfs [--dir DIR]       the kernel's state of vscanoutd's CRTCs and planes\n"
 	"                            (DIR/MINOR/state, DIR: " DEBUGFS_DRI_DIR ")\n"
 	"                            beside vscanoutd's; exit 1 when they disagree\n"
@@ -541,6 +544,34 @@ static int cmd_blank(struct ctl *ctl, int argc, char **argv, bool blank)
 	return 0;
 }
 
+/* reload, or assign VGPU OUTPUT: send and wait for the answer. */
+static int cmd_config(struct ctl *ctl, int argc, char **argv, bool assign)
+{
+	const char *cmd = assign ? "assign" : "reload";
+	if (argc != (assign ? 2 : 0)) {
+		error("%s: expected %s (try --help)", cmd, assign ? "VGPU OUTPUT" : "no arguments");
+		return 1;
+	}
+	if (connect_daemon(ctl) != 0)
+		return 1;
+	ctl->serial = 1;
+	if (assign)
+		vscanout_control_v1_assign(ctl->control, ctl->serial, argv[0], argv[1]);
+	else
+		vscanout_control_v1_reload(ctl->control, ctl->serial);
+	if (wait_answer(ctl) != 0)
+		return 1;
+	if (ctl->failed) {
+		error("%s failed: %s", cmd, ctl->message);
+		return 1;
+	}
+	if (assign)
+		printf("%s now shows %s\n", argv[1], argv[0]);
+	else
+		printf("configuration reloaded\n");
+	return 0;
+}
+
 /* The per-output numbers that change whenever vscanoutd commits. */
 static char *commit_signature(const struct json_value *status)
 {
@@ -776,6 +807,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&ctl, sub_argc, sub_argv);
 	} else if (strcmp(command, "screenshot") == 0) {
 		ret = cmd_screenshot(&ctl, sub_argc, sub_argv);
+	} else if (strcmp(command, "reload") == 0 || strcmp(command, "assign") == 0) {
+		ret = cmd_config(&ctl, sub_argc, sub_argv, strcmp(command, "assign") == 0);
 	} else if (strcmp(command, "blank") == 0 || strcmp(command, "unblank") == 0) {
 		ret = cmd_blank(&ctl, sub_argc, sub_argv, strcmp(command, "blank") == 0);
 	} else if (strcmp(command, "debugfs") == 0) {

@@ -121,6 +121,47 @@ int daemon_reload(struct daemon *daemon)
 	return 0;
 }
 
+static int action_reload(void *data, char *msg, size_t msg_size)
+{
+	struct daemon *daemon = data;
+	int ret = daemon_reload(daemon);
+	snprintf(msg, msg_size, "%s", daemon->reload_message);
+	if (ret == 0 && daemon->config_path == NULL)
+		return -ENOENT;
+	return ret;
+}
+
+int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, char *msg,
+		  size_t msg_size)
+{
+	struct config_output *co = config_find_output(&daemon->config, output);
+	if (co == NULL) {
+		snprintf(msg, msg_size, "no [output %s] in the configuration", output);
+		return -ENOENT;
+	}
+	if (!config_has_vgpu(&daemon->config, vgpu)) {
+		snprintf(msg, msg_size, "no vGPU \"%s\" in the configuration", vgpu);
+		return -ENOENT;
+	}
+	char *copy = strdup(vgpu);
+	if (copy == NULL) {
+		snprintf(msg, msg_size, "out of memory");
+		return -ENOMEM;
+	}
+	free(co->vgpu);
+	co->vgpu = copy;
+	log_info("output %s: now shows vGPU %s (until the next reload)", output, vgpu);
+	protocol_server_reconfigure(daemon->server);
+	snprintf(msg, msg_size, "output %s shows vGPU %s", output, vgpu);
+	return 0;
+}
+
+static int action_assign(void *data, const char *vgpu, const char *output, char *msg,
+			 size_t msg_size)
+{
+	return daemon_assign(data, vgpu, output, msg, msg_size);
+}
+
 static void handle_display_lost(struct wl_listener *listener, void *data)
 {
 	struct daemon *daemon = wl_container_of(listener, daemon, display_lost);
@@ -186,6 +227,11 @@ struct daemon *daemon_create(struct config *config)
 					 daemon->server);
 	if (daemon->control == NULL)
 		goto error; /* logged */
+	control_set_actions(daemon->control, &(struct control_actions){
+						     .reload = action_reload,
+						     .assign = action_assign,
+						     .data = daemon,
+					     });
 	/* Without input the daemon still shows the VMs. */
 	daemon->forward = input_forward_create(daemon->loop, &daemon->config,
 					       daemon->display_manager->session,

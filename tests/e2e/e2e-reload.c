@@ -110,6 +110,31 @@ static void wait_shown(struct kms_output *output, uint32_t width, const char *wh
 	}
 }
 
+static const char *ctl_path;
+
+/* Run vscanoutctl --socket SOCKET args..., serving the daemon; its exit status. */
+static int ctl(const char *a1, const char *a2, const char *a3)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	kt_assert_errno(pid >= 0);
+	if (pid == 0) {
+		execl(ctl_path, "vscanoutctl", "--socket", SOCKET_PATH, a1, a2, a3, (char *)NULL);
+		_exit(127);
+	}
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	for (;;) {
+		int status;
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		kt_assert_errno(r >= 0);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		kt_assertf(kt_now_ns() < deadline, "vscanoutctl %s did not end", a1);
+		wl_display_flush_clients(dmn->display);
+		kt_assert(wl_event_loop_dispatch(dmn->loop, 10) >= 0);
+	}
+}
+
 static void reload(uint64_t count)
 {
 	kt_assert_errno(kill(getpid(), SIGHUP) == 0);
@@ -120,8 +145,10 @@ static void reload(uint64_t count)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	kt_assertf(argc == 2, "usage: %s VSCANOUTCTL", argv[0]);
+	ctl_path = argv[1];
 	setenv("LIBSEAT_BACKEND", "noop", 1);
 	log_init(LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
@@ -193,6 +220,19 @@ int main(void)
 	kt_assert(shown(v1) != NULL && shown(v1)->width == 512);
 
 	/* The children inherited the daemon's blocked signals: SIGKILL. */
+	/* 3. Assign and reload through vscanoutctl. */
+	commits = v1->stats.commits;
+	kt_assert(ctl("assign", "a", "Virtual-2") == 0);
+	wait_shown(v2, 512, "a's frame on Virtual-2 after assign");
+	kt_assert(v1->stats.commits == commits && v1->stats.modesets == modesets);
+	kt_assert(ctl("assign", "nobody", "Virtual-2") == 1);
+	kt_assert(ctl("reload", NULL, NULL) == 1); /* the file is still the bad one */
+	write_conf(second_text);
+	kt_assert(ctl("reload", NULL, NULL) == 0);
+	wait_shown(v2, 256, "c's frame back on Virtual-2 after the reload");
+	kt_assert(v1->stats.commits == commits && v1->stats.modesets == modesets);
+	printf("assign and reload through vscanoutctl: ok\n");
+
 	kill(a.pid, SIGKILL);
 	kill(c.pid, SIGKILL);
 	while (!a.exited || !c.exited)
