@@ -218,6 +218,9 @@ void kms_output_commit(struct kms_output *output);
 /* Width and height of the output's mode, 0 × 0 while it has none. */
 void kms_output_get_size(const struct kms_output *output, uint32_t *width, uint32_t *height);
 
+/* A mode's refresh rate in millihertz (interlace, double scan, vscan counted); 0 if unknown. */
+uint32_t kms_mode_refresh_mhz(const drmModeModeInfo *mode);
+
 /* The connector's physical size in millimetres, 0 × 0 when unknown. */
 void kms_output_get_physical_size(const struct kms_output *output, uint32_t *width_mm,
 				  uint32_t *height_mm);

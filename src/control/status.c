@@ -48,20 +48,6 @@ static void key_id(struct json_writer *w, const char *key, uint32_t id)
 		json_null(w);
 }
 
-static uint32_t mode_refresh_mhz(const drmModeModeInfo *mode)
-{
-	if (mode->htotal == 0 || mode->vtotal == 0)
-		return 0;
-	uint64_t mhz = (uint64_t)mode->clock * 1000000u / mode->htotal / mode->vtotal;
-	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
-		mhz *= 2;
-	if (mode->flags & DRM_MODE_FLAG_DBLSCAN)
-		mhz /= 2;
-	if (mode->vscan > 1)
-		mhz /= mode->vscan;
-	return (uint32_t)mhz;
-}
-
 static void write_daemon(struct json_writer *w, const struct control *control)
 {
 	json_key(w, "daemon");
@@ -307,7 +293,7 @@ static void write_output(struct json_writer *w, const struct control *control,
 		json_begin_object(w);
 		key_uint(w, "width", output->mode.hdisplay);
 		key_uint(w, "height", output->mode.vdisplay);
-		key_uint(w, "refresh_mhz", mode_refresh_mhz(&output->mode));
+		key_uint(w, "refresh_mhz", kms_mode_refresh_mhz(&output->mode));
 		json_end_object(w);
 	} else {
 		json_null(w);

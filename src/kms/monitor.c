@@ -6,6 +6,20 @@
 
 #include "kms/output.h"
 
+uint32_t kms_mode_refresh_mhz(const drmModeModeInfo *mode)
+{
+	if (mode->htotal == 0 || mode->vtotal == 0)
+		return 0;
+	uint64_t mhz = (uint64_t)mode->clock * 1000000u / mode->htotal / mode->vtotal;
+	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
+		mhz *= 2;
+	if (mode->flags & DRM_MODE_FLAG_DBLSCAN)
+		mhz /= 2;
+	if (mode->vscan > 1)
+		mhz /= mode->vscan;
+	return (uint32_t)mhz;
+}
+
 void kms_output_get_physical_size(const struct kms_output *output, uint32_t *width_mm,
 				  uint32_t *height_mm)
 {

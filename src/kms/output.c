@@ -317,18 +317,6 @@ static const struct kms_plane *plane_by_id(struct kms_device *device, uint32_t i
 
 /* ---- modes and CRTCs -------------------------------------------------- */
 
-static uint32_t mode_refresh_mhz(const drmModeModeInfo *mode)
-{
-	if (mode->htotal == 0 || mode->vtotal == 0)
-		return 0;
-	uint64_t mhz = (uint64_t)mode->clock * 1000000u / mode->htotal / mode->vtotal;
-	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
-		mhz *= 2;
-	if (mode->vscan > 1)
-		mhz /= mode->vscan;
-	return (uint32_t)mhz;
-}
-
 static const drmModeModeInfo *pick_mode(struct kms_output *output)
 {
 	const struct kms_output_settings *s = &output->settings;
@@ -340,9 +328,9 @@ static const drmModeModeInfo *pick_mode(struct kms_output *output)
 			preferred = mode;
 		if (s->width == 0 || mode->hdisplay != s->width || mode->vdisplay != s->height)
 			continue;
-		uint32_t rate = mode_refresh_mhz(mode);
+		uint32_t rate = kms_mode_refresh_mhz(mode);
 		if (s->refresh_mhz == 0) {
-			if (best == NULL || rate > mode_refresh_mhz(best))
+			if (best == NULL || rate > kms_mode_refresh_mhz(best))
 				best = mode;
 		} else if ((rate > s->refresh_mhz ? rate - s->refresh_mhz : s->refresh_mhz - rate) <
 			   500) {
@@ -455,7 +443,7 @@ static int output_light(struct kms_output *output)
 	output->state = KMS_OUTPUT_ON;
 	output->needs_modeset = true;
 	log_info("output %s: lighting %ux%u@%.3f on CRTC %u, flips %s, placeholder #%06x",
-		 output->name, mode->hdisplay, mode->vdisplay, mode_refresh_mhz(mode) / 1000.0,
+		 output->name, mode->hdisplay, mode->vdisplay, kms_mode_refresh_mhz(mode) / 1000.0,
 		 crtc->id, kms_flip_policy_name(output->settings.flip),
 		 output->settings.placeholder & 0xffffff);
 	kms_output_schedule_frame(output);

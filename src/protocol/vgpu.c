@@ -22,20 +22,6 @@
 #define POSITION_MIN (-65536)
 #define POSITION_MAX 65535
 
-static uint32_t mode_refresh_mhz(const drmModeModeInfo *mode)
-{
-	if (mode->htotal == 0 || mode->vtotal == 0)
-		return 0;
-	uint64_t mhz = (uint64_t)mode->clock * 1000000u / mode->htotal / mode->vtotal;
-	if (mode->flags & DRM_MODE_FLAG_INTERLACE)
-		mhz *= 2;
-	if (mode->flags & DRM_MODE_FLAG_DBLSCAN)
-		mhz /= 2;
-	if (mode->vscan > 1)
-		mhz /= mode->vscan;
-	return (uint32_t)mhz;
-}
-
 static void send_outputs(struct protocol_vgpu *vgpu)
 {
 	struct protocol_vgpu_output *vo;
@@ -43,7 +29,7 @@ static void send_outputs(struct protocol_vgpu *vgpu)
 		struct kms_output *output = vo->output;
 		uint32_t width, height, mm_width, mm_height;
 		kms_output_get_size(output, &width, &height);
-		uint32_t refresh = width > 0 ? mode_refresh_mhz(&output->mode) : 0;
+		uint32_t refresh = width > 0 ? kms_mode_refresh_mhz(&output->mode) : 0;
 		kms_output_get_physical_size(output, &mm_width, &mm_height);
 		vscanout_vgpu_v1_send_output(vgpu->resource, vo->name, width, height, refresh,
 					     mm_width, mm_height);
@@ -66,7 +52,7 @@ static void answer_commit(struct protocol_commit *commit, struct wl_resource *re
 		vscanout_vgpu_v1_send_discarded(resource, commit->serial);
 	} else {
 		const drmModeModeInfo *mode = &ev->output->mode;
-		uint32_t mhz = mode_refresh_mhz(mode);
+		uint32_t mhz = kms_mode_refresh_mhz(mode);
 		uint64_t refresh_ns = mhz > 0 ? 1000000000000ull / mhz : 0;
 		uint64_t sec = ev->time_ns / 1000000000u;
 		vscanout_vgpu_v1_send_presented(resource, commit->serial, (uint32_t)(sec >> 32),
