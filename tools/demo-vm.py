@@ -234,14 +234,28 @@ class Demo:
     def screenshots(self):
         shots = {}
         path = os.path.join(self.artefacts, "Virtual-1.png")
-        if self.vscanoutctl("screenshot", "Virtual-1", path) is not None:
+        # vkms composes the picture while the writeback job runs (about
+        # 0.1 s under TCG), from the guest's frame on screen. A guest that
+        # kept drawing meanwhile would reach that frame again and tear the
+        # capture, since it cannot know when the host shows which frame:
+        # pause it, give vscanoutd a few refreshes to show its last frame,
+        # and let it go on afterwards.
+        guest = self.sims[VGPUS[0]]
+        guest.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(0.15)
+            taken = self.vscanoutctl("screenshot", "Virtual-1", path)
+        finally:
+            guest.send_signal(signal.SIGCONT)
+        if taken is not None:
             try:
                 with open(path, "rb") as f:
                     ok = f.read(8) == b"\x89PNG\r\n\x1a\n"
             except OSError:
                 ok = False
             if ok:
-                shots["Virtual-1"] = "vscanoutctl screenshot (vkms writeback)"
+                shots["Virtual-1"] = ("vscanoutctl screenshot (vkms writeback), its guest "
+                                      "paused for the capture")
             else:
                 self.note("vscanoutctl screenshot Virtual-1 wrote no PNG: "
                           "is vscanoutctl complete?")
