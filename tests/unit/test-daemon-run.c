@@ -90,16 +90,23 @@ static int count_lines(const char *s)
 	return n;
 }
 
-/* Wait for one notification datagram and check it contains `want`. */
+/*
+ * Wait for the notification datagram that contains `want`; datagrams that
+ * only report STATUS= or feed the watchdog may come before it.
+ */
 static void expect_notify(int sock, const char *want)
 {
-	struct pollfd pfd = {.fd = sock, .events = POLLIN};
-	check(poll(&pfd, 1, EVENT_TIMEOUT_MS) == 1);
-	char buf[256];
-	ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
-	check(n > 0);
-	buf[n] = '\0';
-	check_contains(buf, want);
+	for (;;) {
+		struct pollfd pfd = {.fd = sock, .events = POLLIN};
+		check(poll(&pfd, 1, EVENT_TIMEOUT_MS) == 1);
+		char buf[256];
+		ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
+		check(n > 0);
+		buf[n] = '\0';
+		if (strstr(buf, want) != NULL)
+			return;
+		check(strncmp(buf, "STATUS=", 7) == 0 || strncmp(buf, "WATCHDOG=", 9) == 0);
+	}
 }
 
 /*
