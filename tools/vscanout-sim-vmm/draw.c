@@ -54,17 +54,55 @@ static void fill_rect(struct draw_target *t, uint32_t x, uint32_t y, uint32_t w,
 	}
 }
 
-/* The background of patterns 1 to 3 at (x, y). */
-static uint32_t pattern_pixel(const struct draw_target *t, uint32_t x, uint32_t y)
+/*
+ * One row of the background of patterns 1 to 3, as bands: columns
+ * alternate between two colours every `period` pixels, starting `phase`
+ * pixels into a band of colour `first` at x = 0.
+ */
+struct pattern_row {
+	uint32_t colour[2];
+	uint32_t period, phase;
+	unsigned int first;
+};
+
+static void pattern_row(const struct draw_target *t, uint32_t y, struct pattern_row *r)
 {
 	uint32_t shade = y * 64 / (t->height > 1 ? t->height : 1);
 	switch (t->pattern) {
-	case 1: /* blue diagonal stripes, lighter towards the bottom */
-		return ((x + y) / 48) & 1 ? 0xff183c78u + (shade << 8) : 0xff2860a8u + shade;
-	case 2: /* purple checkerboard */
-		return ((x / 96) + (y / 96)) & 1 ? 0xff502070u + (shade << 16) : 0xff803898u;
-	default: /* green horizontal bands */
-		return (y / 32) & 1 ? 0xff206030u + (shade << 8) : 0xff307840u + shade;
+	case 1: /* blue diagonal stripes, lighter towards the bottom: band (x + y) / 48 */
+		*r = (struct pattern_row){{0xff2860a8u + shade, 0xff183c78u + (shade << 8)},
+					  48,
+					  y % 48,
+					  (y / 48) & 1};
+		break;
+	case 2: /* purple checkerboard of 96-pixel squares */
+		*r = (struct pattern_row){
+			{0xff803898u, 0xff502070u + (shade << 16)}, 96, 0, (y / 96) & 1};
+		break;
+	default: /* green horizontal bands, 32 rows each */
+		*r = (struct pattern_row){{0xff307840u + shade, 0xff206030u + (shade << 8)},
+					  UINT32_MAX,
+					  0,
+					  (y / 32) & 1};
+		break;
+	}
+}
+
+/* Paint columns x .. x + w - 1 of row y of a pattern's background. */
+static void pattern_fill(const struct draw_target *t, uint32_t *p, uint32_t x, uint32_t w,
+			 uint32_t y)
+{
+	struct pattern_row r;
+	pattern_row(t, y, &r);
+	uint64_t pos = (uint64_t)r.phase + x;
+	unsigned int band = (unsigned int)((r.first + pos / r.period) & 1);
+	uint32_t left = r.period - (uint32_t)(pos % r.period); /* pixels until the next band */
+	for (uint32_t i = x; i < x + w; i++) {
+		p[i] = r.colour[band];
+		if (--left == 0) {
+			band ^= 1;
+			left = r.period;
+		}
 	}
 }
 
@@ -89,9 +127,7 @@ static void restore_background(struct draw_target *t, uint32_t x, uint32_t y, ui
 		h = t->height - y;
 	if (t->pattern != 0) {
 		for (uint32_t j = y; j < y + h; j++) {
-			uint32_t *p = row(t, j);
-			for (uint32_t i = x; i < x + w; i++)
-				p[i] = pattern_pixel(t, i, j);
+			pattern_fill(t, row(t, j), x, w, j);
 		}
 		return;
 	}
