@@ -395,11 +395,7 @@ int main(void)
 		kt_skip("no /dev/uinput");
 	struct kt_device dev;
 	kt_device_open_or_skip(&dev, "virtio_gpu");
-	unsigned int card;
-	kt_assert(sscanf(strrchr(dev.path, '/'), "/card%u", &card) == 1);
-	char status[96];
-	snprintf(status, sizeof(status), "/sys/class/drm/card%u-Virtual-2/status", card);
-	kt_write_file(status, "on");
+	kt_connector_force(&dev, "Virtual-2", "on");
 	kt_device_close(&dev);
 
 	int keyboard =

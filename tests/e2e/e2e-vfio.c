@@ -682,11 +682,7 @@ int main(int argc, char **argv)
 	kt_device_open_or_skip(&dev, heads ? "virtio_gpu" : "vkms");
 	if (heads) {
 		/* QEMU reports the second head disconnected until it is used. */
-		unsigned int card;
-		kt_assert(sscanf(strrchr(dev.path, '/'), "/card%u", &card) == 1);
-		char status[96];
-		snprintf(status, sizeof(status), "/sys/class/drm/card%u-Virtual-2/status", card);
-		kt_write_file(status, "on");
+		kt_connector_force(&dev, "Virtual-2", "on");
 	}
 	kt_device_close(&dev);
 	const char *text = heads ? heads_config_text : config_text;

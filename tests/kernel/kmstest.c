@@ -769,6 +769,15 @@ void kt_write_file(const char *path, const char *text)
 	kt_assertf(close(fd) == 0, "%s: %s", path, strerror(errno));
 }
 
+void kt_connector_force(const struct kt_device *dev, const char *connector, const char *status)
+{
+	unsigned int card;
+	kt_assert(sscanf(strrchr(dev->path, '/'), "/card%u", &card) == 1);
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/class/drm/card%u-%s/status", card, connector);
+	kt_write_file(path, status);
+}
+
 void kt_udmabuf_create(struct kt_udmabuf *u, size_t size)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);

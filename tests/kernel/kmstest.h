@@ -98,7 +98,15 @@ __attribute__((format(printf, 1, 2))) void kt_log(const char *fmt, ...);
  * Write text to path as a shell's "echo -n text > path" would (created if
  * missing, truncated): sysfs attributes, udev rules. Fails the test on error.
  */
+struct kt_device;
 void kt_write_file(const char *path, const char *text);
+
+/*
+ * Force the status of connector (e.g. "Virtual-2") of dev's card through
+ * sysfs: "on", "off" or "detect". QEMU reports a virtio-gpu's heads beyond
+ * the first disconnected until they are forced on.
+ */
+void kt_connector_force(const struct kt_device *dev, const char *connector, const char *status);
 
 /*
  * Memory the test process owns, shared as a dma-buf: a memfd sealed against
