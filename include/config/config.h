@@ -48,17 +48,22 @@
  *   poll = vblank               # vblank | Nms (1..10000): how a VFIO device is polled
  *   uinput = no                 # yes | no: also give the vGPU's input as virtual
  *                               # evdev devices (uinput) for the VMM
+ *   clock = HDMI-A-1            # the output whose vblanks pace the vGPU: its
+ *                               # vblank source, VFIO polling and presentation
+ *                               # feedback (default: the first output showing it)
  *
  *   [touchscreen ELAN Touchscreen]   # a touchscreen by its libinput device name
  *   output = HDMI-A-1           # the output it is laminated to (default: the first
  *                               # [output], or the only/first lit one without any)
  *
  * A vGPU named by an output needs no [vgpu] section; it then admits root
- * only and has the default edid, poll and uinput. A [touchscreen] section's
- * output must be one of the [output] sections when there are any. Every section and key is
- * checked. An unknown section or key, a key outside any section, a repeated
- * key or section, or a bad value is an error reported as "FILE:LINE:
- * message" naming what is wrong and what is allowed.
+ * only and has the default edid, poll, uinput and clock. A [vgpu] section's
+ * clock must be an [output] section whose vgpu= names it. A [touchscreen]
+ * section's output must be one of the [output] sections when there are
+ * any. Every section and key is checked. An unknown section or key, a key
+ * outside any section, a repeated key or section, or a bad value is an
+ * error reported as "FILE:LINE: message" naming what is wrong and what is
+ * allowed.
  */
 
 /* How an output flips to a new frame. */
@@ -129,6 +134,8 @@ struct config_vgpu {
 	enum config_edid edid;     /* CONFIG_EDID_MONITOR unless set */
 	uint32_t poll_interval_ms; /* 0: paced by vblanks (poll = vblank, the default) */
 	bool uinput;               /* false unless set */
+	char *clock;               /* may be NULL: the first output showing it */
+	int clock_line;            /* where clock= is, with clock */
 	int line;                  /* where the section starts, for messages */
 	struct wl_list link;       /* config.vgpus */
 };
@@ -234,6 +241,13 @@ const char *config_touchscreen_output(const struct config *cfg, const char *devi
 
 /* The [touchscreen NAME] section called `name`, or NULL. */
 struct config_touchscreen *config_find_touchscreen(const struct config *cfg, const char *name);
+
+/*
+ * The clock output of the vGPU called `name`: its [vgpu] section's clock=
+ * (an [output] showing it), or NULL when unset: then the first output
+ * showing it that is present.
+ */
+const char *config_vgpu_clock(const struct config *cfg, const char *name);
 
 /* Whether the vGPU called `name` has uinput = yes. */
 bool config_vgpu_uinput(const struct config *cfg, const char *name);

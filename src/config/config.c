@@ -47,6 +47,7 @@ enum vgpu_key {
 	VGPU_KEY_EDID = 1 << 2,
 	VGPU_KEY_POLL = 1 << 3,
 	VGPU_KEY_UINPUT = 1 << 4,
+	VGPU_KEY_CLOCK = 1 << 5,
 };
 
 /*
@@ -152,6 +153,7 @@ static void free_vgpu(struct config_vgpu *vgpu)
 	free(vgpu->name);
 	free(vgpu->allow_uids);
 	free(vgpu->allow_gids);
+	free(vgpu->clock);
 	free(vgpu);
 }
 
@@ -552,11 +554,13 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		bit = VGPU_KEY_POLL;
 	else if (strcmp(key, "uinput") == 0)
 		bit = VGPU_KEY_UINPUT;
+	else if (strcmp(key, "clock") == 0)
+		bit = VGPU_KEY_CLOCK;
 	else {
 		parse_error(
 			p,
 			"unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid, edid, "
-			"poll, uinput)",
+			"poll, uinput, clock)",
 			key, vgpu->name);
 		return;
 	}
@@ -609,6 +613,18 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		else
 			parse_error(p, "[vgpu %s] uinput '%s' is not one of yes, no", vgpu->name,
 				    value);
+		break;
+	case VGPU_KEY_CLOCK:
+		/* Whether an [output] shows this vGPU is checked once the file is read. */
+		if (!valid_name(value, true)) {
+			parse_error(p,
+				    "[vgpu %s] clock '%s' is not an output name like HDMI-A-1 or "
+				    "card1:Virtual-1",
+				    vgpu->name, value);
+			break;
+		}
+		set_string(p, &vgpu->clock, value);
+		vgpu->clock_line = p->line;
 		break;
 	}
 }
@@ -921,6 +937,12 @@ const char *config_touchscreen_output(const struct config *cfg, const char *devi
 	return first->name;
 }
 
+const char *config_vgpu_clock(const struct config *cfg, const char *name)
+{
+	const struct config_vgpu *vgpu = config_find_vgpu(cfg, name);
+	return vgpu != NULL ? vgpu->clock : NULL;
+}
+
 bool config_vgpu_uinput(const struct config *cfg, const char *name)
 {
 	const struct config_vgpu *vgpu = config_find_vgpu(cfg, name);
@@ -1039,9 +1061,41 @@ void config_move(struct config *dst, struct config *src)
 	config_init(src);
 }
 
+/* A [vgpu]'s clock must be an output that shows it. */
+static void check_vgpu_clock(struct parse *p, const struct config_vgpu *vgpu)
+{
+	const struct config_output *co = config_find_output(&p->result, vgpu->clock);
+	if (co != NULL && co->vgpu != NULL && strcmp(co->vgpu, vgpu->name) == 0)
+		return;
+	char shown[256] = "";
+	size_t len = 0;
+	wl_list_for_each (co, &p->result.outputs, link) {
+		if (co->vgpu == NULL || strcmp(co->vgpu, vgpu->name) != 0 || len >= sizeof(shown))
+			continue;
+		int n = snprintf(shown + len, sizeof(shown) - len, "%s%s", len > 0 ? ", " : "",
+				 co->name);
+		len += n > 0 ? (size_t)n : 0;
+	}
+	p->line = vgpu->clock_line;
+	const char *what = config_find_output(&p->result, vgpu->clock) == NULL
+				   ? "has no [output] section"
+				   : "is an output that does not show this vgpu";
+	if (len == 0)
+		parse_error(p, "[vgpu %s] clock '%s' %s (no [output] section has vgpu = %s)",
+			    vgpu->name, vgpu->clock, what, vgpu->name);
+	else
+		parse_error(p, "[vgpu %s] clock '%s' %s (allowed: %s)", vgpu->name, vgpu->clock,
+			    what, shown);
+}
+
 /* Checks across sections, once the whole file is read. */
 static void check_whole(struct parse *p)
 {
+	struct config_vgpu *vgpu;
+	wl_list_for_each (vgpu, &p->result.vgpus, link) {
+		if (vgpu->clock != NULL)
+			check_vgpu_clock(p, vgpu);
+	}
 	struct config_touchscreen *ts;
 	wl_list_for_each (ts, &p->result.touchscreens, link) {
 		if (wl_list_empty(&p->result.outputs))

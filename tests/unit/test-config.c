@@ -131,7 +131,7 @@ static void test_errors(void)
 		{"[vgpu v]\n[vgpu v]\n", "test.conf:2: [vgpu v] is already defined at line 1"},
 		{"[vgpu v]\nallow = 1\n",
 		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid, "
-		 "edid, poll, uinput)"},
+		 "edid, poll, uinput, clock)"},
 		{"[vgpu v]\nallow-uid = no-such-user-here\n",
 		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
 		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
@@ -422,6 +422,68 @@ static void test_daemon_and_vgpus(void)
 	config_finish(&cfg);
 }
 
+static void test_vgpu_clock(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[output A-1]\nvgpu = v\n"
+			   "[output card1:B-1]\nvgpu = v\n"
+			   "[output C-1]\nvgpu = w\n"
+			   "[vgpu v]\nclock = card1:B-1\n"
+			   "[vgpu w]\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	check_str_eq(config_vgpu_clock(&cfg, "v"), "card1:B-1");
+	check_str_eq(config_find_vgpu(&cfg, "v")->clock, "card1:B-1");
+	check_int_eq(config_find_vgpu(&cfg, "v")->clock_line, 8);
+	/* Unset, or no [vgpu] section: the first output showing it. */
+	check(config_vgpu_clock(&cfg, "w") == NULL);
+	check(config_vgpu_clock(&cfg, "nothing") == NULL);
+	config_finish(&cfg);
+
+	/* The [vgpu] section may come before the outputs. */
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[vgpu v]\nclock = B-1\n[output A-1]\nvgpu = v\n"
+			   "[output B-1]\nvgpu = v\n"),
+		     0);
+	check_str_eq(config_vgpu_clock(&cfg, "v"), "B-1");
+	config_finish(&cfg);
+
+	static const struct {
+		const char *text;
+		const char *message;
+	} cases[] = {
+		/* An output without a section. */
+		{"[output A-1]\nvgpu = v\n[output B-1]\nvgpu = v\n[vgpu v]\n\nclock = Z-9\n",
+		 "test.conf:7: [vgpu v] clock 'Z-9' has no [output] section (allowed: A-1, B-1)"},
+		/* An output that shows another vGPU, or nothing. */
+		{"[vgpu v]\nclock = B-1\n[output A-1]\nvgpu = v\n[output B-1]\nvgpu = w\n",
+		 "test.conf:2: [vgpu v] clock 'B-1' is an output that does not show this vgpu "
+		 "(allowed: A-1)"},
+		{"[output A-1]\n[vgpu v]\nclock = A-1\n",
+		 "test.conf:3: [vgpu v] clock 'A-1' is an output that does not show this vgpu (no "
+		 "[output] section has vgpu = v)"},
+		{"[vgpu v]\nclock = A-1\n",
+		 "test.conf:2: [vgpu v] clock 'A-1' has no [output] section (no [output] section "
+		 "has vgpu = v)"},
+		{"[output A-1]\nvgpu = v\n[vgpu v]\nclock = A 1\n",
+		 "test.conf:4: [vgpu v] clock 'A 1' is not an output name like HDMI-A-1"},
+		{"[output A-1]\nvgpu = v\n[vgpu v]\nclock = A-1\nclock = A-1\n",
+		 "test.conf:5: [vgpu v] clock is set twice"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		check_int_eq(parse(&cfg, &cap, cases[i].text), -EINVAL);
+		check_int_eq(cap.lines, 1);
+		check_contains(cap.text, cases[i].message);
+		check(wl_list_empty(&cfg.vgpus));
+		config_finish(&cfg);
+	}
+}
+
 static void test_control_group(void)
 {
 	struct config cfg;
@@ -617,6 +679,7 @@ int main(void)
 	test_outputs();
 	test_mode_and_colour();
 	test_daemon_and_vgpus();
+	test_vgpu_clock();
 	test_control_group();
 	test_input();
 	test_missing_file();
