@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <wayland-util.h>
 
+#include "daemon/schedule.h"
 #include "input/hotkey.h"
 #include "input/layout.h"
 #include "kms/scale.h"
@@ -39,6 +40,9 @@
  *   rotation = 0                # 0 | 90 | 180 | 270: how the monitor is turned,
  *                               # clockwise
  *   cursor = shown              # shown | hidden: the guest's cursor
+ *   blank = no                  # no | yes: yes keeps the monitor off (DPMS off)
+ *   blank-schedule = 22:00-07:00   # HH:MM-HH:MM: off every day in that window
+ *                               # of local time (TZ); may cross midnight
  *
  *   [vgpu kiosk-a]              # who may attach to a vGPU (root always may)
  *   allow-uid = 1000, qemu      # user ids or names
@@ -122,6 +126,11 @@ struct config_output {
 	enum config_cursor cursor;     /* CONFIG_CURSOR_SHOWN unless set */
 	int line;                      /* where the section starts, for messages */
 	struct wl_list link;           /* config.outputs */
+
+	/* blank = yes: kept off. blank-schedule, when set: off inside the window. */
+	bool blank;
+	bool blank_schedule_set;
+	struct schedule_window blank_schedule;
 };
 
 /* One [vgpu NAME] section. */

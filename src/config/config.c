@@ -38,6 +38,8 @@ enum output_key {
 	OUTPUT_KEY_POSITION = 1 << 5,
 	OUTPUT_KEY_ROTATION = 1 << 6,
 	OUTPUT_KEY_CURSOR = 1 << 7,
+	OUTPUT_KEY_BLANK = 1 << 8,
+	OUTPUT_KEY_BLANK_SCHEDULE = 1 << 9,
 };
 
 /* Keys of [vgpu], as bits for "seen" tracking. */
@@ -716,10 +718,15 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 		bit = OUTPUT_KEY_ROTATION;
 	else if (strcmp(key, "cursor") == 0)
 		bit = OUTPUT_KEY_CURSOR;
+	else if (strcmp(key, "blank") == 0)
+		bit = OUTPUT_KEY_BLANK;
+	else if (strcmp(key, "blank-schedule") == 0)
+		bit = OUTPUT_KEY_BLANK_SCHEDULE;
 	else {
 		parse_error(p,
 			    "unknown key '%s' in [output %s] (known keys: mode, vgpu, flip, "
-			    "placeholder, scale, position, rotation, cursor)",
+			    "placeholder, scale, position, rotation, cursor, blank, "
+			    "blank-schedule)",
 			    key, output->name);
 		return;
 	}
@@ -792,6 +799,24 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 		else
 			parse_error(p, "[output %s] cursor '%s' is not one of shown, hidden",
 				    output->name, value);
+		break;
+	case OUTPUT_KEY_BLANK:
+		if (strcmp(value, "yes") == 0)
+			output->blank = true;
+		else if (strcmp(value, "no") == 0)
+			output->blank = false;
+		else
+			parse_error(p, "[output %s] blank '%s' is not one of yes, no", output->name,
+				    value);
+		break;
+	case OUTPUT_KEY_BLANK_SCHEDULE:
+		if (schedule_parse(value, &output->blank_schedule) < 0)
+			parse_error(p,
+				    "[output %s] blank-schedule '%s' is not HH:MM-HH:MM with HH "
+				    "00..23, MM 00..59 and two different times (e.g. 22:00-07:00)",
+				    output->name, value);
+		else
+			output->blank_schedule_set = true;
 		break;
 	}
 }

@@ -102,7 +102,8 @@ static void test_errors(void)
 		 "test.conf:3: [output X-1] is already defined at line 1"},
 		{"[output X-1]\nsize = 3\n",
 		 "test.conf:2: unknown key 'size' in [output X-1] (known keys: mode, vgpu, flip, "
-		 "placeholder, scale, position, rotation, cursor)"},
+		 "placeholder, scale, position, rotation, cursor, blank, "
+		 "blank-schedule)"},
 		{"[output X-1]\nmode = big\n",
 		 "test.conf:2: [output X-1] mode 'big' is not WxH, WxH@Hz or preferred"},
 		{"[output X-1]\nmode = 0x768\n", "test.conf:2: [output X-1] mode '0x768'"},
@@ -198,6 +199,25 @@ static void test_errors(void)
 		 "test.conf:2: [output X-1] cursor 'visible' is not one of shown, hidden"},
 		{"[output X-1]\n\ncursor = shown\ncursor = hidden\n",
 		 "test.conf:4: [output X-1] cursor is set twice"},
+		{"[output X-1]\nblank = on\n",
+		 "test.conf:2: [output X-1] blank 'on' is not one of yes, no"},
+		{"[output X-1]\nblank = yes\nblank = no\n",
+		 "test.conf:3: [output X-1] blank is set twice"},
+		{"[output X-1]\nblank-schedule = 22:00\n",
+		 "test.conf:2: [output X-1] blank-schedule '22:00' is not HH:MM-HH:MM with HH "
+		 "00..23, MM 00..59 and two different times (e.g. 22:00-07:00)"},
+		{"[output X-1]\nblank-schedule = 24:00-07:00\n",
+		 "test.conf:2: [output X-1] blank-schedule '24:00-07:00' is not HH:MM-HH:MM"},
+		{"[output X-1]\nblank-schedule = 22:60-07:00\n",
+		 "test.conf:2: [output X-1] blank-schedule '22:60-07:00'"},
+		{"[output X-1]\nblank-schedule = 7:00-9:00\n",
+		 "test.conf:2: [output X-1] blank-schedule '7:00-9:00'"},
+		{"[output X-1]\nblank-schedule = 22:00 - 07:00\n",
+		 "test.conf:2: [output X-1] blank-schedule '22:00 - 07:00'"},
+		{"[output X-1]\nblank-schedule = 08:15-08:15\n",
+		 "test.conf:2: [output X-1] blank-schedule '08:15-08:15'"},
+		{"[output X-1]\nblank-schedule = 22:00-07:00\n\nblank-schedule = 23:00-06:00\n",
+		 "test.conf:4: [output X-1] blank-schedule is set twice"},
 		{"[daemon]\nfocus = mouse\n",
 		 "test.conf:2: [daemon] focus 'mouse' is not one of pointer, click"},
 		{"[daemon]\nfocus = click\nfocus = click\n",
@@ -267,6 +287,45 @@ static void test_every_error_reported(void)
 	check_contains(cap.text, "test.conf:2:");
 	check_contains(cap.text, "test.conf:3:");
 	check_contains(cap.text, "test.conf:4:");
+	config_finish(&cfg);
+}
+
+static void test_blank(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[output A-1]\n"
+			   "blank = yes\n"
+			   "[output B-1]\n"
+			   "blank = no\n"
+			   "blank-schedule = 22:00-07:00\n"
+			   "[output C-1]\n"
+			   "blank-schedule = 00:00-23:59\n"
+			   "[output D-1]\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	const struct config_output *a = config_find_output(&cfg, "A-1");
+	check(a->blank);
+	check(!a->blank_schedule_set);
+	const struct config_output *b = config_find_output(&cfg, "B-1");
+	check(!b->blank);
+	check(b->blank_schedule_set);
+	check_int_eq(b->blank_schedule.start, 22 * 60);
+	check_int_eq(b->blank_schedule.end, 7 * 60);
+	const struct config_output *c = config_find_output(&cfg, "C-1");
+	check(c->blank_schedule_set);
+	check_int_eq(c->blank_schedule.start, 0);
+	check_int_eq(c->blank_schedule.end, 23 * 60 + 59);
+	/* Defaults: lit, no window. */
+	const struct config_output *d = config_find_output(&cfg, "D-1");
+	check(!d->blank);
+	check(!d->blank_schedule_set);
+	/* A bad schedule refuses the whole file; the previous one is kept. */
+	check_int_eq(parse(&cfg, &cap, "[output A-1]\nblank-schedule = 25:00-01:00\n"), -EINVAL);
+	check(config_find_output(&cfg, "A-1")->blank);
+	check(config_find_output(&cfg, "B-1") != NULL);
 	config_finish(&cfg);
 }
 
@@ -677,6 +736,7 @@ int main(void)
 	test_errors();
 	test_every_error_reported();
 	test_outputs();
+	test_blank();
 	test_mode_and_colour();
 	test_daemon_and_vgpus();
 	test_vgpu_clock();
