@@ -35,6 +35,7 @@ struct control;
  *       "mode_blob": 40 | null,            the MODE_ID property blob
  *       "placeholder": "#202020",          colour shown where no layer is
  *       "flip": "async" | "vsync",         the output's flip policy
+ *       "rotation": 0 | 90 | 180 | 270,    how the monitor is turned, clockwise
  *       "force_copy": false,               layers copied on purpose (debug)
  *       "capture": false,                  a writeback capture is waiting
  *       "blanked": false,                  turned off by a blank request
@@ -51,7 +52,8 @@ struct control;
  *           "fb_id": 42 | null,            FB_ID
  *           "crtc_id": 34 | null,          CRTC_ID
  *           "crtc": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null,
- *                                          CRTC_X/Y (signed), CRTC_W/H
+ *                                          CRTC_X/Y (signed), CRTC_W/H: mode
+ *                                          pixels, as the kernel has them
  *           "src": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null
  *                                          SRC_X/Y/W/H in pixels (may have
  *                                          fractions)
@@ -67,7 +69,8 @@ struct control;
  *           "miss": [ "format" ],          why not direct, names of
  *                                          enum kms_layer_miss: "import",
  *                                          "pixels-only", "format", "no-plane",
- *                                          "forced-copy"; empty when direct
+ *                                          "forced-copy", "rotation"; empty
+ *                                          when direct
  *           "format": "XRGB8888" | null,   the buffer's format: the name of a
  *                                          known format, else its fourcc code
  *           "width": 1024, "height": 768,  the buffer's size, 0 without one
@@ -75,7 +78,10 @@ struct control;
  *                                          part of the buffer shown, in
  *                                          buffer pixels (may have fractions)
  *           "dst": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null
- *                                          where on the output (x, y signed)
+ *                                          where on the output (x, y signed),
+ *                                          in its logical space: the mode
+ *                                          turned upright (768 x 1024 at 90
+ *                                          and 270 degrees)
  *         }
  *       ],
  *       "counters": {                      since the output was created

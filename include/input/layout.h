@@ -27,9 +27,10 @@
  * may overlap or leave gaps; the layout is recomputed after every change.
  *
  * Rotation: how the monitor is physically turned, clockwise as the user
- * sees it. The picture is scanned out unrotated, so the user sees the mode
- * turned by that angle; the layout box of the output is the mode as seen.
- * With a mode of W × H, a mode point m maps to the output's layout box as
+ * sees it. The output turns its picture the other way (kms/rotation.h), so
+ * the user sees it upright: the layout box of the output is the output's
+ * logical space, where its layers are placed. With a mode of W × H, a
+ * mode point m maps to the output's layout box as
  *
  *     0:   ( m.x,      m.y     )     box W × H
  *     90:  ( H - m.y,  m.x     )     box H × W
@@ -45,8 +46,9 @@
  * the touchscreen's x runs down the output as the user sees it (along its
  * right-hand edge at v = 0), its y from right to left.
  *
- * Guest coordinates: the vGPU's picture is placed on the mode by
- * kms_scale_place(); layout_output_to_guest() inverts that placement.
+ * Guest coordinates: the vGPU's picture is placed on the output's logical
+ * space (its box) by kms_scale_place(); layout_output_to_guest() inverts
+ * that placement for a point of the box (layout_to_box()).
  * Points outside the picture (black bars) are clamped to its nearest edge
  * and reported as outside.
  */
@@ -121,8 +123,9 @@ void layout_output_update(struct layout *layout, struct layout_output *output,
 			  const struct layout_output_config *config);
 
 /*
- * Set where the vGPU's picture is on the mode: src (16.16, of the guest
- * framebuffer) and dst (mode pixels), as kms_scale_place() made them.
+ * Set where the vGPU's picture is on the output: src (16.16, of the guest
+ * framebuffer) and dst (pixels of the box, relative to its top-left
+ * corner), as kms_scale_place() made them.
  * NULL, or an empty src or dst: no picture.
  */
 void layout_output_set_picture(struct layout_output *output, const struct kms_fixed_rect *src,
@@ -164,6 +167,14 @@ void layout_output_center(const struct layout_output *output, double *x, double 
 void layout_to_mode(const struct layout_output *output, double x, double y, double *mode_x,
 		    double *mode_y);
 
+/*
+ * Layout point x,y → point of `output`'s box, relative to its top-left
+ * corner: the output's logical space. The point is first clamped into the
+ * box.
+ */
+void layout_to_box(const struct layout_output *output, double x, double y, double *box_x,
+		   double *box_y);
+
 /* Mode point → layout point: the inverse of layout_to_mode(). */
 void layout_from_mode(const struct layout_output *output, double mode_x, double mode_y, double *x,
 		      double *y);
@@ -189,10 +200,11 @@ bool layout_mode_to_guest(const struct kms_fixed_rect *src, const struct kms_rec
 			  double mode_x, double mode_y, double *guest_x, double *guest_y);
 
 /*
- * layout_mode_to_guest() with the output's picture. Returns false with 0,0
- * when the output has none.
+ * layout_mode_to_guest() with the output's picture, for box point
+ * box_x,box_y (layout_to_box()). Returns false with 0,0 when the output
+ * has none.
  */
-bool layout_output_to_guest(const struct layout_output *output, double mode_x, double mode_y,
+bool layout_output_to_guest(const struct layout_output *output, double box_x, double box_y,
 			    double *guest_x, double *guest_y);
 
 #endif

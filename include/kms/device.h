@@ -60,6 +60,7 @@ struct kms_plane {
 	 */
 	struct kms_format *formats;
 	size_t n_formats;
+	uint32_t rotations;       /* DRM_MODE_ROTATE_* (and REFLECT) bits of "rotation"; 0: none */
 	struct kms_output *owner; /* may be NULL: the enabled output that claimed it */
 };
 
@@ -97,6 +98,7 @@ struct kms_device {
 
 	struct wl_event_source *drm_source;
 	struct wl_list vblank_clocks; /* private: clocks of kms/vblank.c, one per output */
+	bool vblank_detached;         /* private: being destroyed, no new clocks (kms/vblank.c) */
 };
 
 /*

@@ -2,6 +2,7 @@
 #ifndef VSCANOUT_KMS_OUTPUT_H
 #define VSCANOUT_KMS_OUTPUT_H
 
+#include <pixman.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <wayland-server-core.h>
@@ -10,6 +11,7 @@
 #include "kms/device.h"
 #include "kms/flip.h"
 #include "kms/properties.h"
+#include "kms/rotation.h"
 
 /*
  * Outputs and layers: what vscanoutd shows on one connector.
@@ -18,6 +20,10 @@
  * with kms_device_find_output(). kms_output_enable() picks a CRTC and a mode
  * and lights it; from then on the output shows its layers (guest primary,
  * guest cursor, ...), each a struct buffer at a position, stacked by zpos.
+ * Positions are in the output's logical space, the mode turned upright for
+ * a rotated monitor (kms/rotation.h): each layer is turned on its way to
+ * the mode, by its plane's "rotation" property when a plane of the output
+ * can turn, else by the copy path.
  *
  * Each frame every layer's buffer is imported as a framebuffer (cached on
  * the buffer; a remembered failure costs nothing) and checked against the
@@ -67,8 +73,9 @@ struct kms_output_settings {
 	/* Mode: width × height at refresh_mhz (0: any rate); width 0: preferred. */
 	uint32_t width, height;
 	uint32_t refresh_mhz;
-	enum kms_flip_policy flip; /* KMS_FLIP_ASYNC by default */
-	uint32_t placeholder;      /* 0xRRGGBB; KMS_PLACEHOLDER_DEFAULT by default */
+	enum kms_flip_policy flip;  /* KMS_FLIP_ASYNC by default */
+	uint32_t placeholder;       /* 0xRRGGBB; KMS_PLACEHOLDER_DEFAULT by default */
+	enum kms_rotation rotation; /* how the monitor is turned (kms/rotation.h) */
 };
 
 /* Fill settings with the defaults: preferred mode, async, dark grey. */
@@ -205,6 +212,15 @@ void kms_output_disable(struct kms_output *output);
 /* Debug and tests: copy this output's layers instead of scanning them out. */
 void kms_output_set_force_copy(struct kms_output *output, bool force_copy);
 
+/*
+ * Draw what the output shows into image (pixman, the mode's size, as the
+ * CRTC scans it out): the placeholder colour and every layer with a buffer,
+ * read by the CPU, turned and scaled as on screen. For screenshots without
+ * writeback. Returns 0, -ENODEV when the output is not on, or the first
+ * error of reading a layer (the others are drawn).
+ */
+int kms_output_compose(struct kms_output *output, pixman_image_t *image);
+
 /* Commit a frame with the current state soon (from an idle callback). */
 void kms_output_schedule_frame(struct kms_output *output);
 
@@ -215,8 +231,23 @@ void kms_output_schedule_frame(struct kms_output *output);
  */
 void kms_output_commit(struct kms_output *output);
 
-/* Width and height of the output's mode, 0 × 0 while it has none. */
+/*
+ * Width and height of the output's logical space, where its layers are
+ * placed: the mode's, swapped when the rotation is 90 or 270 degrees
+ * (kms/rotation.h). 0 × 0 while it has no mode.
+ */
 void kms_output_get_size(const struct kms_output *output, uint32_t *width, uint32_t *height);
+
+/* Width and height of the output's mode as the CRTC scans it out, 0 × 0 while it has none. */
+void kms_output_get_mode_size(const struct kms_output *output, uint32_t *width, uint32_t *height);
+
+/*
+ * The rectangle of the mode that `logical`, a rectangle of the output's
+ * logical space, covers (kms_rotation_rect_to_mode() with the output's
+ * rotation and mode).
+ */
+void kms_output_rect_to_mode(const struct kms_output *output, const struct kms_rect *logical,
+			     struct kms_rect *mode);
 
 /* A mode's refresh rate in millihertz (interlace, double scan, vscan counted); 0 if unknown. */
 uint32_t kms_mode_refresh_mhz(const drmModeModeInfo *mode);
@@ -239,10 +270,11 @@ enum kms_layer_miss {
 	KMS_LAYER_MISS_FORMAT = 1u << 2,      /* no usable plane lists the format + modifier */
 	KMS_LAYER_MISS_NO_PLANE = 1u << 3,    /* libliftoff found no plane for it */
 	KMS_LAYER_MISS_FORCED_COPY = 1u << 4, /* kms_output/device_set_force_copy() */
-	KMS_LAYER_MISS__COUNT = 5,
+	KMS_LAYER_MISS_ROTATION = 1u << 5,    /* the output is rotated, no plane of it can turn */
+	KMS_LAYER_MISS__COUNT = 6,
 };
 
-/* "import", "pixels-only", "format", "no-plane", "forced-copy". */
+/* "import", "pixels-only", "format", "no-plane", "forced-copy", "rotation". */
 const char *kms_layer_miss_name(enum kms_layer_miss bit);
 
 /* Inspection of a layer, as of the last committed frame. */

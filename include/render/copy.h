@@ -57,4 +57,15 @@ int render_fill(pixman_image_t *dst, const struct render_rect *rect, uint32_t ar
 int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
 		const struct render_rect *src_rect, enum render_op op);
 
+/*
+ * render_copy() with the source turned counter-clockwise by `turns` quarter
+ * turns (0..3, taken modulo 4) on its way into dst_rect, as a plane's
+ * "rotation" property DRM_MODE_ROTATE_<turns × 90> turns it: at 1 and 3 the
+ * source's width is scaled to dst_rect's height and its height to its
+ * width. Scaling is nearest when each destination side is an integer
+ * multiple of the source side it shows, bilinear otherwise.
+ */
+int render_copy_rotated(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
+			const struct render_rect *src_rect, enum render_op op, uint32_t turns);
+
 #endif

@@ -27,7 +27,7 @@
 int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *width, uint32_t *height)
 {
 	uint32_t w, h;
-	kms_output_get_size(output, &w, &h);
+	kms_output_get_mode_size(output, &w, &h);
 	if (output->state != KMS_OUTPUT_ON || w == 0 || h == 0)
 		return -ENODEV;
 	uint32_t *data = malloc((size_t)w * h * 4);
@@ -39,32 +39,8 @@ int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *widt
 		free(data);
 		return -ENOMEM;
 	}
-	struct render_rect full = {0, 0, w, h};
-	render_fill(image, &full, 0xff000000u | output->settings.placeholder);
-
-	struct kms_layer *layer;
-	wl_list_for_each (layer, &output->layers, link) {
-		struct buffer *buffer = layer->buffer;
-		if (buffer == NULL)
-			continue;
-		/* Empty rectangles mean the whole buffer and the whole output. */
-		struct render_rect dst = {layer->dst.x, layer->dst.y, layer->dst.width,
-					  layer->dst.height};
-		if (dst.width == 0 || dst.height == 0)
-			dst = full;
-		struct render_rect src = {(int32_t)(layer->src.x >> 16),
-					  (int32_t)(layer->src.y >> 16), layer->src.width >> 16,
-					  layer->src.height >> 16};
-		if (layer->src.width == 0 || layer->src.height == 0)
-			src = (struct render_rect){0, 0, buffer->width, buffer->height};
-		const struct fourcc_info *info = fourcc_info_get(buffer->fourcc);
-		enum render_op op =
-			info != NULL && info->has_alpha ? RENDER_OP_OVER : RENDER_OP_SRC;
-		int ret = render_copy(image, &dst, buffer, &src, op);
-		if (ret < 0)
-			log_debug("output %s: screenshot: cannot read the layer at zpos %d: %s",
-				  output->name, layer->zpos, strerror(-ret));
-	}
+	/* A layer that cannot be read is left out (logged); the rest is the picture. */
+	kms_output_compose(output, image);
 	pixman_image_unref(image);
 	*pixels = data;
 	*width = w;

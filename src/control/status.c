@@ -133,8 +133,10 @@ static void write_layer(struct json_writer *w, const struct kms_layer *layer)
 	if (buffer != NULL) {
 		/* An empty rectangle means the whole output. */
 		struct kms_rect dst = layer->dst;
-		if (dst.width == 0 || dst.height == 0)
-			dst = (struct kms_rect){0, 0, output->mode.hdisplay, output->mode.vdisplay};
+		if (dst.width == 0 || dst.height == 0) {
+			dst = (struct kms_rect){0};
+			kms_output_get_size(output, &dst.width, &dst.height);
+		}
 		json_begin_object(w);
 		json_key(w, "x");
 		json_int(w, dst.x);
@@ -207,7 +209,7 @@ static void write_plane(struct json_writer *w, const struct kms_output *output,
 		zpos = layer->zpos;
 		fb_id = fb->fb_id;
 		if (p->dst.width != 0 && p->dst.height != 0)
-			dst = p->dst;
+			kms_output_rect_to_mode(output, &p->dst, &dst);
 		src = p->src;
 		if (src.width == 0 || src.height == 0)
 			src = (struct kms_fixed_rect){0, 0, KMS_FIXED(p->width),
@@ -304,6 +306,8 @@ static void write_output(struct json_writer *w, const struct control *control,
 	json_string(w, colour);
 	json_key(w, "flip");
 	json_string(w, output->settings.flip == KMS_FLIP_VSYNC ? "vsync" : "async");
+	json_key(w, "rotation");
+	json_int(w, kms_rotation_degrees(output->settings.rotation));
 	json_key(w, "force_copy");
 	json_bool(w, output->force_copy || kms->force_copy);
 	json_key(w, "capture");

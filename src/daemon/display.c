@@ -19,6 +19,7 @@ static void settings_from_config(struct kms_output_settings *settings,
 	settings->height = cfg->height;
 	settings->refresh_mhz = cfg->refresh_mhz;
 	settings->placeholder = cfg->placeholder;
+	settings->rotation = (enum kms_rotation)cfg->rotation;
 	switch (cfg->flip) {
 	case CONFIG_FLIP_VSYNC:
 		settings->flip = KMS_FLIP_VSYNC;
@@ -335,7 +336,7 @@ void display_destroy(struct display *display)
 static bool same_settings(const struct kms_output_settings *a, const struct kms_output_settings *b)
 {
 	return a->width == b->width && a->height == b->height && a->refresh_mhz == b->refresh_mhz &&
-	       a->flip == b->flip && a->placeholder == b->placeholder;
+	       a->flip == b->flip && a->placeholder == b->placeholder && a->rotation == b->rotation;
 }
 
 void display_reconfigure(struct display *display)

@@ -90,12 +90,12 @@ static struct buffer *cursor_image(struct input_forward *forward, int drm_fd)
 }
 
 /*
- * Show the host cursor at mode point mx,my of output, unless its [output]
- * says cursor = hidden or the VM there shows a cursor of its own.
+ * Show the host cursor at point x,y of output's logical space, unless its
+ * [output] says cursor = hidden or the VM there shows a cursor of its own.
  */
 static void show_cursor(struct input_forward *forward, struct kms_output *output,
-			const struct config_output *co, struct input_target *target, double mx,
-			double my)
+			const struct config_output *co, struct input_target *target, double x,
+			double y)
 {
 	if (co == NULL || co->cursor == CONFIG_CURSOR_HIDDEN ||
 	    (target != NULL && protocol_vgpu_has_cursor(target))) {
@@ -114,7 +114,7 @@ static void show_cursor(struct input_forward *forward, struct kms_output *output
 		forward->cursor_output_destroy.notify = handle_cursor_output_destroy;
 		wl_signal_add(&output->events.destroy, &forward->cursor_output_destroy);
 	}
-	struct kms_rect dst = {(int32_t)mx, (int32_t)my, RENDER_CURSOR_SIZE, RENDER_CURSOR_SIZE};
+	struct kms_rect dst = {(int32_t)x, (int32_t)y, RENDER_CURSOR_SIZE, RENDER_CURSOR_SIZE};
 	kms_layer_set_buffer(forward->cursor_layer, image, NULL, &dst);
 }
 
@@ -142,7 +142,7 @@ static void update_layout(struct input_forward *forward)
 		struct kms_output *output = config_output_at(forward, i, &co);
 		uint32_t w = 0, h = 0;
 		if (output != NULL)
-			kms_output_get_size(output, &w, &h);
+			kms_output_get_mode_size(output, &w, &h);
 		changed = output != forward->keys[i].output || w != forward->keys[i].width ||
 			  h != forward->keys[i].height;
 	}
@@ -156,7 +156,7 @@ static void update_layout(struct input_forward *forward)
 		struct kms_output *output = config_output_at(forward, i, &co);
 		uint32_t w = 0, h = 0;
 		if (output != NULL)
-			kms_output_get_size(output, &w, &h);
+			kms_output_get_mode_size(output, &w, &h);
 		forward->keys[i] = (struct layout_key){output, w, h};
 		if (output == NULL || w == 0)
 			continue;
@@ -178,11 +178,12 @@ static void update_layout(struct input_forward *forward)
 }
 
 /*
- * The target shown on lo and the guest coordinates of mode point mx,my
- * there. NULL when no vGPU is attached there.
+ * The target shown on lo and the guest coordinates of its point lx,ly (in
+ * its box: the logical space its layers are placed in, kms/rotation.h).
+ * NULL when no vGPU is attached there.
  */
 static struct input_target *target_at(struct input_forward *forward, struct layout_output *lo,
-				      double mx, double my, double *gx, double *gy)
+				      double lx, double ly, double *gx, double *gy)
 {
 	struct kms_fixed_rect src;
 	struct kms_rect dst;
@@ -190,11 +191,11 @@ static struct input_target *target_at(struct input_forward *forward, struct layo
 	struct input_target *target =
 		protocol_server_input_target(forward->server, lo->data, &src, &dst, &picture);
 	layout_output_set_picture(lo, picture ? &src : NULL, picture ? &dst : NULL);
-	if (!layout_output_to_guest(lo, mx, my, gx, gy)) {
-		/* No picture: mode coordinates, clamped by the layout. */
+	if (!layout_output_to_guest(lo, lx, ly, gx, gy)) {
+		/* No picture: output coordinates, clamped by the layout. */
 		if (!picture) {
-			*gx = mx;
-			*gy = my;
+			*gx = lx;
+			*gy = ly;
 		}
 	}
 	return target;
@@ -207,12 +208,12 @@ static void pointer_moved(struct input_forward *forward, uint64_t time_usec)
 		router_pointer_motion(forward->router, time_usec, NULL, 0, 0);
 		return;
 	}
-	double mx, my, gx, gy;
-	layout_to_mode(lo, forward->x, forward->y, &mx, &my);
-	struct input_target *target = target_at(forward, lo, mx, my, &gx, &gy);
+	double lx, ly, gx, gy;
+	layout_to_box(lo, forward->x, forward->y, &lx, &ly);
+	struct input_target *target = target_at(forward, lo, lx, ly, &gx, &gy);
 	router_pointer_motion(forward->router, time_usec, target, gx, gy);
-	show_cursor(forward, lo->data, config_find_output(forward->config, lo->name), target, mx,
-		    my);
+	show_cursor(forward, lo->data, config_find_output(forward->config, lo->name), target, lx,
+		    ly);
 }
 
 /*
@@ -255,9 +256,11 @@ static void touch_point(struct input_forward *forward, const struct input_seat_e
 	*gx = *gy = 0;
 	if (lo == NULL)
 		return;
-	double mx, my;
+	double mx, my, x, y, lx, ly;
 	layout_touch_to_mode(lo, ev->touch.x, ev->touch.y, &mx, &my);
-	*target = target_at(forward, lo, mx, my, gx, gy);
+	layout_from_mode(lo, mx, my, &x, &y);
+	layout_to_box(lo, x, y, &lx, &ly);
+	*target = target_at(forward, lo, lx, ly, gx, gy);
 }
 
 static void handle_event(struct wl_listener *listener, void *data)

@@ -266,6 +266,13 @@ void layout_to_mode(const struct layout_output *output, double x, double y, doub
 	*mode_y = clamp_span(*mode_y, 0, h);
 }
 
+void layout_to_box(const struct layout_output *output, double x, double y, double *box_x,
+		   double *box_y)
+{
+	*box_x = clamp_span(x, output->x, output->width) - output->x;
+	*box_y = clamp_span(y, output->y, output->height) - output->y;
+}
+
 void layout_from_mode(const struct layout_output *output, double mode_x, double mode_y, double *x,
 		      double *y)
 {
@@ -330,12 +337,12 @@ bool layout_mode_to_guest(const struct kms_fixed_rect *src, const struct kms_rec
 	return inside;
 }
 
-bool layout_output_to_guest(const struct layout_output *output, double mode_x, double mode_y,
+bool layout_output_to_guest(const struct layout_output *output, double box_x, double box_y,
 			    double *guest_x, double *guest_y)
 {
 	if (!output->has_picture) {
 		*guest_x = *guest_y = 0;
 		return false;
 	}
-	return layout_mode_to_guest(&output->src, &output->dst, mode_x, mode_y, guest_x, guest_y);
+	return layout_mode_to_guest(&output->src, &output->dst, box_x, box_y, guest_x, guest_y);
 }

@@ -64,6 +64,25 @@ static int read_plane_formats(struct kms_device *device, struct kms_plane *plane
 	return ret;
 }
 
+/* The DRM_MODE_ROTATE_* bits the plane's "rotation" property offers; 0 without one. */
+static uint32_t read_plane_rotations(struct kms_device *device, const struct kms_plane *plane)
+{
+	if (plane->props[KMS_PLANE_ROTATION] == 0)
+		return 0;
+	drmModePropertyRes *prop = drmModeGetProperty(device->fd, plane->props[KMS_PLANE_ROTATION]);
+	if (prop == NULL)
+		return 0;
+	uint32_t bits = 0;
+	if (prop->flags & DRM_MODE_PROP_BITMASK) {
+		for (int i = 0; i < prop->count_enums; i++) {
+			if (prop->enums[i].value < 32)
+				bits |= 1u << prop->enums[i].value;
+		}
+	}
+	drmModeFreeProperty(prop);
+	return bits;
+}
+
 static int read_planes(struct kms_device *device)
 {
 	drmModePlaneRes *res = drmModeGetPlaneResources(device->fd);
@@ -94,6 +113,7 @@ static int read_planes(struct kms_device *device)
 					values);
 		if (ret == 0) {
 			plane->type = (uint32_t)values[KMS_PLANE_TYPE];
+			plane->rotations = read_plane_rotations(device, plane);
 			ret = read_plane_formats(device, plane, drm_plane,
 						 values[KMS_PLANE_IN_FORMATS]);
 		}

@@ -27,11 +27,25 @@ void kms_output_settings_init(struct kms_output_settings *settings)
 	};
 }
 
-void kms_output_get_size(const struct kms_output *output, uint32_t *width, uint32_t *height)
+void kms_output_get_mode_size(const struct kms_output *output, uint32_t *width, uint32_t *height)
 {
 	bool on = output->state == KMS_OUTPUT_ON;
 	*width = on ? output->mode.hdisplay : 0;
 	*height = on ? output->mode.vdisplay : 0;
+}
+
+void kms_output_get_size(const struct kms_output *output, uint32_t *width, uint32_t *height)
+{
+	uint32_t w, h;
+	kms_output_get_mode_size(output, &w, &h);
+	kms_rotation_logical_size(output->settings.rotation, w, h, width, height);
+}
+
+void kms_output_rect_to_mode(const struct kms_output *output, const struct kms_rect *logical,
+			     struct kms_rect *mode)
+{
+	kms_rotation_rect_to_mode(output->settings.rotation, output->mode.hdisplay,
+				  output->mode.vdisplay, logical, mode);
 }
 
 const char *kms_layer_miss_name(enum kms_layer_miss bit)
@@ -47,6 +61,8 @@ const char *kms_layer_miss_name(enum kms_layer_miss bit)
 		return "no-plane";
 	case KMS_LAYER_MISS_FORCED_COPY:
 		return "forced-copy";
+	case KMS_LAYER_MISS_ROTATION:
+		return "rotation";
 	default:
 		return "unknown";
 	}
@@ -306,6 +322,22 @@ static bool format_usable(struct kms_output *output, uint32_t fourcc, uint64_t m
 	return false;
 }
 
+/* Whether a plane this output holds has a "rotation" property that can turn by `rotation`. */
+static bool rotation_usable(struct kms_output *output, enum kms_rotation rotation)
+{
+	if (rotation == KMS_ROTATION_0)
+		return true;
+	struct kms_device *device = output->device;
+	uint64_t bit = kms_rotation_plane_value(rotation);
+	for (size_t i = 0; i < device->n_planes; i++) {
+		const struct kms_plane *plane = &device->planes[i];
+		if (plane->owner == output && plane->props[KMS_PLANE_ROTATION] != 0 &&
+		    (plane->rotations & bit))
+			return true;
+	}
+	return false;
+}
+
 static const struct kms_plane *plane_by_id(struct kms_device *device, uint32_t id)
 {
 	for (size_t i = 0; i < device->n_planes; i++) {
@@ -542,6 +574,8 @@ int kms_output_enable(struct kms_output *output, const struct kms_output_setting
 	}
 	if (old.flip != output->settings.flip)
 		output->atomic_async_probe = output->legacy_async_probe = KMS_ASYNC_UNKNOWN;
+	if (old.rotation != output->settings.rotation)
+		output->placed_valid = false; /* every layer goes elsewhere on the mode */
 	kms_output_schedule_frame(output);
 	return 0;
 }
@@ -633,9 +667,15 @@ void kms_output_destroy(struct kms_output *output)
 
 /* ---- frames ------------------------------------------------------------ */
 
+/* Offer a framebuffer at dst (mode pixels) from src, turned as plane_rotation says. */
 static void set_layer_rect(struct liftoff_layer *l, uint32_t fb_id, const struct kms_rect *dst,
-			   const struct kms_fixed_rect *src)
+			   const struct kms_fixed_rect *src, uint64_t plane_rotation)
 {
+	/* Unturned layers leave the property alone: planes without it take them too. */
+	if (plane_rotation == DRM_MODE_ROTATE_0)
+		liftoff_layer_unset_property(l, "rotation");
+	else
+		liftoff_layer_set_property(l, "rotation", plane_rotation);
 	liftoff_layer_set_property(l, "FB_ID", fb_id);
 	liftoff_layer_set_property(l, "CRTC_X", (uint64_t)(int64_t)dst->x);
 	liftoff_layer_set_property(l, "CRTC_Y", (uint64_t)(int64_t)dst->y);
@@ -647,14 +687,17 @@ static void set_layer_rect(struct liftoff_layer *l, uint32_t fb_id, const struct
 	liftoff_layer_set_property(l, "SRC_H", src->height);
 }
 
-/* The layer's rectangles with the defaults filled in. */
+/* The layer's rectangles with the defaults filled in; dst in the logical space. */
 static void layer_rects(const struct kms_layer *layer, struct kms_rect *dst,
 			struct kms_fixed_rect *src)
 {
 	const struct kms_output *output = layer->output;
 	*dst = layer->dst;
-	if (dst->width == 0 || dst->height == 0)
-		*dst = (struct kms_rect){0, 0, output->mode.hdisplay, output->mode.vdisplay};
+	if (dst->width == 0 || dst->height == 0) {
+		*dst = (struct kms_rect){0};
+		kms_rotation_logical_size(output->settings.rotation, output->mode.hdisplay,
+					  output->mode.vdisplay, &dst->width, &dst->height);
+	}
 	*src = layer->src;
 	if (src->width == 0 || src->height == 0)
 		*src = (struct kms_fixed_rect){0, 0, KMS_FIXED(layer->buffer->width),
@@ -687,6 +730,8 @@ static void layer_import(struct kms_layer *layer, bool force_copy)
 							     : KMS_LAYER_MISS_IMPORT;
 	else if (!format_usable(output, layer->fb->fourcc, layer->fb->modifier))
 		st->miss = KMS_LAYER_MISS_FORMAT;
+	else if (!rotation_usable(output, output->settings.rotation))
+		st->miss = KMS_LAYER_MISS_ROTATION;
 }
 
 /* Offer the layer to libliftoff: its framebuffer, or composition. */
@@ -701,10 +746,12 @@ static void layer_offer(struct kms_layer *layer)
 		liftoff_layer_set_fb_composited(layer->liftoff);
 		return;
 	}
-	struct kms_rect dst;
+	struct kms_rect dst, mode_dst;
 	struct kms_fixed_rect src;
 	layer_rects(layer, &dst, &src);
-	set_layer_rect(layer->liftoff, layer->fb->fb_id, &dst, &src);
+	kms_output_rect_to_mode(layer->output, &dst, &mode_dst);
+	set_layer_rect(layer->liftoff, layer->fb->fb_id, &mode_dst, &src,
+		       kms_rotation_plane_value(layer->output->settings.rotation));
 	liftoff_layer_set_property(layer->liftoff, "zpos", (uint64_t)(int64_t)layer->zpos);
 }
 
@@ -741,6 +788,44 @@ static void add_modeset(struct kms_output *output, struct kms_atomic *atomic)
 	}
 }
 
+/* Draw one layer into image (the mode's size), turned and scaled as it is shown. */
+static int draw_layer(struct kms_output *output, pixman_image_t *image, struct kms_layer *layer,
+		      enum render_op op)
+{
+	struct kms_rect dst, mode_dst;
+	struct kms_fixed_rect src;
+	layer_rects(layer, &dst, &src);
+	kms_output_rect_to_mode(output, &dst, &mode_dst);
+	struct render_rect rdst = {mode_dst.x, mode_dst.y, mode_dst.width, mode_dst.height};
+	struct render_rect rsrc = {(int32_t)(src.x >> 16), (int32_t)(src.y >> 16), src.width >> 16,
+				   src.height >> 16};
+	return render_copy_rotated(image, &rdst, layer->buffer, &rsrc, op,
+				   (uint32_t)output->settings.rotation);
+}
+
+int kms_output_compose(struct kms_output *output, pixman_image_t *image)
+{
+	if (output->state != KMS_OUTPUT_ON)
+		return -ENODEV;
+	struct render_rect full = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
+	int ret = render_fill(image, &full, 0xff000000u | output->settings.placeholder);
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		if (layer->buffer == NULL)
+			continue;
+		const struct fourcc_info *info = fourcc_info_get(layer->buffer->fourcc);
+		int r = draw_layer(output, image, layer,
+				   info != NULL && info->has_alpha ? RENDER_OP_OVER
+								   : RENDER_OP_SRC);
+		if (r < 0) {
+			log_debug("output %s: cannot read the layer at zpos %d: %s", output->name,
+				  layer->zpos, strerror(-r));
+			ret = ret < 0 ? ret : r;
+		}
+	}
+	return ret;
+}
+
 /* Draw the copied layers (or only the placeholder) into buf. */
 static void compose(struct kms_output *output, struct scanout_buffer *buf)
 {
@@ -759,14 +844,8 @@ static void compose(struct kms_output *output, struct scanout_buffer *buf)
 	wl_list_for_each (layer, &output->layers, link) {
 		if (!layer->state.copied)
 			continue;
-		struct kms_rect dst;
-		struct kms_fixed_rect src;
-		layer_rects(layer, &dst, &src);
-		struct render_rect rdst = {dst.x, dst.y, dst.width, dst.height};
-		struct render_rect rsrc = {(int32_t)(src.x >> 16), (int32_t)(src.y >> 16),
-					   src.width >> 16, src.height >> 16};
-		int ret = render_copy(buf->image, &rdst, layer->buffer, &rsrc,
-				      first ? RENDER_OP_SRC : RENDER_OP_OVER);
+		int ret = draw_layer(output, buf->image, layer,
+				     first ? RENDER_OP_SRC : RENDER_OP_OVER);
 		if (ret < 0)
 			log_debug("output %s: cannot copy a layer: %s", output->name,
 				  strerror(-ret));
@@ -839,9 +918,9 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 	wl_list_for_each (layer, &output->layers, link)
 		layer_offer(layer);
 	set_layer_rect(output->composition_layer, any_visible ? comp->fb->fb_id : 0, &full,
-		       &full_src);
+		       &full_src, DRM_MODE_ROTATE_0);
 	set_layer_rect(output->placeholder_layer, any_visible ? 0 : comp->fb->fb_id, &full,
-		       &full_src);
+		       &full_src, DRM_MODE_ROTATE_0);
 	int ret = liftoff_output_apply(output->liftoff_output, atomic->req, flags);
 	if (ret < 0)
 		return ret;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buffer/buffer.h"
@@ -52,8 +53,64 @@ static bool rect_inside(const struct render_rect *r, uint32_t width, uint32_t he
 	       (uint64_t)r->x + r->width <= width && (uint64_t)r->y + r->height <= height;
 }
 
+/*
+ * Source coordinates of destination point u,v (relative to the destination
+ * rectangle) as a pixman transform: the source rectangle, whose left column
+ * is column `a` of the wrapped image, scaled to the destination and turned
+ * counter-clockwise by `turns` quarter turns.
+ */
+static void rotated_transform(pixman_transform_t *t, uint32_t turns, int32_t a,
+			      const struct render_rect *s, const struct render_rect *d)
+{
+	/* Scale factors in 16.16: source length per destination pixel. */
+	bool swap = turns % 2 == 1;
+	pixman_fixed_t fx =
+		(pixman_fixed_t)(((int64_t)s->width << 16) / (swap ? d->height : d->width));
+	pixman_fixed_t fy =
+		(pixman_fixed_t)(((int64_t)s->height << 16) / (swap ? d->width : d->height));
+	pixman_fixed_t sw = pixman_int_to_fixed((int32_t)s->width);
+	pixman_fixed_t sh = pixman_int_to_fixed((int32_t)s->height);
+	pixman_fixed_t fa = pixman_int_to_fixed(a);
+
+	pixman_transform_init_identity(t);
+	switch (turns % 4) {
+	case 0: /* sx = a + u fx, sy = v fy */
+		t->matrix[0][0] = fx;
+		t->matrix[0][2] = fa;
+		t->matrix[1][1] = fy;
+		break;
+	case 1: /* sx = a + sw - v fx, sy = u fy */
+		t->matrix[0][0] = 0;
+		t->matrix[0][1] = -fx;
+		t->matrix[0][2] = fa + sw;
+		t->matrix[1][0] = fy;
+		t->matrix[1][1] = 0;
+		break;
+	case 2: /* sx = a + sw - u fx, sy = sh - v fy */
+		t->matrix[0][0] = -fx;
+		t->matrix[0][2] = fa + sw;
+		t->matrix[1][1] = -fy;
+		t->matrix[1][2] = sh;
+		break;
+	case 3: /* sx = a + v fx, sy = sh - u fy */
+		t->matrix[0][0] = 0;
+		t->matrix[0][1] = fx;
+		t->matrix[0][2] = fa;
+		t->matrix[1][0] = -fy;
+		t->matrix[1][1] = 0;
+		t->matrix[1][2] = sh;
+		break;
+	}
+}
+
 int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
 		const struct render_rect *src_rect, enum render_op op)
+{
+	return render_copy_rotated(dst, dst_rect, src, src_rect, op, 0);
+}
+
+int render_copy_rotated(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
+			const struct render_rect *src_rect, enum render_op op, uint32_t turns)
 {
 	const struct fourcc_info *info;
 	char name[FOURCC_STR_SIZE];
@@ -115,16 +172,13 @@ int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct 
 	}
 
 	int src_x = src_rect->x - (int32_t)col0;
-	if (src_rect->width != dst_rect->width || src_rect->height != dst_rect->height) {
-		bool integer = dst_rect->width % src_rect->width == 0 &&
-			       dst_rect->height % src_rect->height == 0;
+	bool swap = turns % 2 == 1;
+	uint32_t out_w = swap ? dst_rect->height : dst_rect->width;
+	uint32_t out_h = swap ? dst_rect->width : dst_rect->height;
+	if (turns % 4 != 0 || src_rect->width != out_w || src_rect->height != out_h) {
+		bool integer = out_w % src_rect->width == 0 && out_h % src_rect->height == 0;
 		pixman_transform_t t;
-		pixman_transform_init_identity(&t);
-		t.matrix[0][0] =
-			(pixman_fixed_t)(((int64_t)src_rect->width << 16) / dst_rect->width);
-		t.matrix[1][1] =
-			(pixman_fixed_t)(((int64_t)src_rect->height << 16) / dst_rect->height);
-		t.matrix[0][2] = pixman_int_to_fixed(src_x);
+		rotated_transform(&t, turns, src_x, src_rect, dst_rect);
 		src_x = 0;
 		pixman_image_set_transform(img, &t);
 		pixman_image_set_filter(

@@ -3,6 +3,7 @@
  * The copy path on CPU-pixel buffers: conversion, scaling, blending and
  * filling with the exact values pixman must produce.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -299,6 +300,81 @@ static void test_random_rects(void)
 	check(ok > 300);
 }
 
+/* The source pixel that destination pixel u,v of an out_w-wide turned copy shows (1:1). */
+static void turned_source(uint32_t turns, int sw, int sh, int u, int v, int *x, int *y)
+{
+	switch (turns) {
+	case 1: /* counter-clockwise: the source's top-right corner comes top-left */
+		*x = sw - 1 - v;
+		*y = u;
+		break;
+	case 2:
+		*x = sw - 1 - u;
+		*y = sh - 1 - v;
+		break;
+	case 3: /* clockwise: the source's top-left corner comes top-right */
+		*x = v;
+		*y = sh - 1 - u;
+		break;
+	default:
+		*x = u;
+		*y = v;
+		break;
+	}
+}
+
+static void test_rotated(void)
+{
+	uint32_t src[4][8];
+	for (int y = 0; y < 4; y++)
+		for (int x = 0; x < 8; x++)
+			src[y][x] = 0xff000000u | (uint32_t)(y << 16 | x << 8 | (x * 16 + y));
+	struct buffer *b = buffer_create_cpu(src, 8, 4, sizeof(src[0]), DRM_FORMAT_XRGB8888);
+	check(b != NULL);
+
+	/* Part of the source from an odd column, so that the wrapped image's offset counts. */
+	struct render_rect s = {1, 1, 3, 2};
+	for (uint32_t turns = 0; turns < 4; turns++) {
+		bool swap = turns % 2 == 1;
+		int w = swap ? 2 : 3, h = swap ? 3 : 2;
+		struct render_rect d = {2, 1, (uint32_t)w, (uint32_t)h};
+		dst_reset(0xff555555);
+		check_int_eq(render_copy_rotated(dst, &d, b, &s, RENDER_OP_SRC, turns), 0);
+		for (int y = 0; y < DH; y++)
+			for (int x = 0; x < DW; x++) {
+				bool in = x >= 2 && x < 2 + w && y >= 1 && y < 1 + h;
+				int sx = 0, sy = 0;
+				if (in)
+					turned_source(turns, 3, 2, x - 2, y - 1, &sx, &sy);
+				check_px(x, y, in ? src[1 + sy][1 + sx] : 0xff555555);
+			}
+	}
+
+	/* Twice the size, turned: each source pixel becomes a 2 x 2 block (nearest). */
+	for (uint32_t turns = 0; turns < 4; turns++) {
+		bool swap = turns % 2 == 1;
+		int w = swap ? 4 : 6, h = swap ? 6 : 4;
+		struct render_rect d = {0, 0, (uint32_t)w, (uint32_t)h};
+		dst_reset(0xff555555);
+		check_int_eq(render_copy_rotated(dst, &d, b, &s, RENDER_OP_SRC, turns), 0);
+		for (int y = 0; y < h; y++)
+			for (int x = 0; x < w; x++) {
+				int sx, sy;
+				turned_source(turns, 3, 2, x / 2, y / 2, &sx, &sy);
+				check_px(x, y, src[1 + sy][1 + sx]);
+			}
+		check_px(w, 0, 0xff555555);
+	}
+
+	/* Four quarter turns are none. */
+	dst_reset(0xff555555);
+	struct render_rect d = {0, 0, 3, 2};
+	check_int_eq(render_copy_rotated(dst, &d, b, &s, RENDER_OP_SRC, 4), 0);
+	check_px(0, 0, src[1][1]);
+	check_px(2, 1, src[2][3]);
+	buffer_unref(b);
+}
+
 int main(void)
 {
 	dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, DW, DH, &dst_px[0][0], DW * 4);
@@ -308,6 +384,7 @@ int main(void)
 	test_rgb565_to_xrgb();
 	test_rgb888_odd_offset();
 	test_nearest_scale();
+	test_rotated();
 	test_bilinear_stays_inside();
 	test_over_blend();
 	test_fill();

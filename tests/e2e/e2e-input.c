@@ -6,23 +6,25 @@
  * (a keyboard, a mouse, a touchscreen), and plays a scripted sequence on
  * them. Two forked VMMs attach to vGPUs a (Virtual-1) and b (Virtual-2,
  * rotation 90, uinput=yes), each showing a 512x384 framebuffer at 256,192
- * of its 1024x768 output, take their vscanout_input_v1 and log every event.
+ * of its output (1024x768; 768x1024 upright for the turned one), take
+ * their vscanout_input_v1 and log every event.
  * After each step the logs are compared exactly:
  *
  *  1. the pointer slammed into Virtual-1's top-left corner enters a, at
  *     guest 0,0 (left of and above the picture, clamped to it), with the
  *     keyboard; a key goes to a; shift is held;
  *     the host's cursor is drawn at the pointer, a showing none of its own;
- *  2. the pointer crosses to Virtual-2 (cursor = hidden: no cursor there):
+ *  2. the pointer crosses to Virtual-2 (cursor = hidden: no cursor there)
+ *     and stops at its right edge, level with the top: guest 512,0;
  *     a gets keyboard_leave listing
  *     shift, b keyboard_enter listing it; its release, a button and a
  *     wheel detent (120) go to b and nothing to a;
- *     the pointer at Virtual-2's bottom-right corner is the turned mode's
- *     top-right, guest 512,0;
+ *     the pointer at Virtual-2's bottom-right corner is the picture's
+ *     bottom-right, guest 512,384: the picture is turned with the monitor;
  *  3. a touch at (0.5, 0.25) of the touchscreen, bound to Virtual-2 by its
- *     [touchscreen] section, arrives at b at guest 256,0: the panel's mode
- *     point 512,192 (a touchscreen is laminated to its panel and turns
- *     with it), the top edge of b's picture;
+ *     [touchscreen] section, arrives at b at guest 320,320: the panel's
+ *     mode point 512,192 (a touchscreen is laminated to its panel and turns
+ *     with it) is the upright point 576,512;
  *  4. b's virtual keyboard (uinput=yes), read from its evdev node, pressed
  *     shift when b got the focus with it held, then released it;
  *  5. the mouse is unplugged and another plugged in: routing goes on, the
@@ -476,25 +478,26 @@ int main(void)
 	/* Virtual-2 says cursor = hidden: no arrow there, and none left behind. */
 	kt_assert(host_cursor("Virtual-1") == NULL && host_cursor("Virtual-2") == NULL);
 	expect(1, 'd',
-	       "penter 0,0\nkenter 42\nmotion 0,0\nrel 3000,0\nkey 42 0\nbutton 272 1\n"
+	       "penter 512,0\nkenter 42\nmotion 512,0\nrel 3000,0\nkey 42 0\nbutton 272 1\n"
 	       "button 272 0\nscroll 0 120\n",
 	       "2. across");
 
 	/*
 	 * 2b. Down to Virtual-2's bottom-right corner. The output is turned
-	 *     90 degrees: its box is 768 wide and 1024 high, and that corner is
-	 *     the mode's top-right (1024,0), which clamps to the picture's
-	 *     top-right, guest 512,0 (unturned it would be 512,384).
+	 *     90 degrees: its box is 768 wide and 1024 high, the picture turned
+	 *     upright in it, so that corner clamps to the picture's
+	 *     bottom-right, guest 512,384.
 	 */
 	emit(mouse, EV_REL, REL_Y, 5000);
 	syn(mouse);
 	wait_events(&seen, 1, "the motion down");
 	expect(0, 'd', "", "2b. rotated");
-	expect(1, 'd', "motion 512,0\nrel 0,5000\n", "2b. rotated");
+	expect(1, 'd', "motion 512,384\nrel 0,5000\n", "2b. rotated");
 
 	/*
 	 * 3. A touch at the touchscreen's (0.5, 0.25): the panel's mode point
-	 *    512,192, the top edge of b's picture: guest 256,0.
+	 *    512,192, 192 pixels from the panel's top edge, which is on the
+	 *    user's right: the upright point 576,512, guest 320,320.
 	 */
 	emit(touch, EV_ABS, ABS_MT_SLOT, 0);
 	emit(touch, EV_ABS, ABS_MT_TRACKING_ID, 1);
@@ -509,7 +512,7 @@ int main(void)
 	syn(touch);
 	wait_events(&seen, 4, "the touch");
 	expect(0, 'd', "", "3. touch");
-	expect(1, 'd', "tdown 256,0\ntframe\ntup\ntframe\n", "3. touch");
+	expect(1, 'd', "tdown 320,320\ntframe\ntup\ntframe\n", "3. touch");
 
 	/* 4. b's virtual keyboard pressed shift on entering, then released it. */
 	expect(1, 'u', "evdev key 42 1\nevdev key 42 0\n", "4. uinput");
@@ -528,7 +531,11 @@ int main(void)
 	expect(0, 'd', "penter 0,0\nkenter\nmotion 0,0\nrel -3000,-3000\n", "5. replugged");
 	expect(1, 'd', "pleave\nkleave\n", "5. replugged");
 
-	/* 6. Ctrl+Alt+Right: the focus goes to b; Right reaches nobody. */
+	/*
+	 * 6. Ctrl+Alt+Right: the focus goes to b, the pointer to the centre of
+	 *    its upright 768x1024 box (384,512), guest 128,320; Right reaches
+	 *    nobody.
+	 */
 	static const int hotkey[] = {KEY_LEFTCTRL, KEY_LEFTALT, KEY_RIGHT};
 	for (int i = 0; i < 3; i++) {
 		emit(keyboard, EV_KEY, hotkey[i], 1);
@@ -540,7 +547,7 @@ int main(void)
 	}
 	wait_events(&seen, 6, "the hotkey");
 	expect(0, 'd', "key 29 1\nkey 56 1\npleave\nkleave 29,56\n", "6. hotkey");
-	expect(1, 'd', "penter 256,192\nkenter 29,56\nmotion 256,192\nkey 56 0\nkey 29 0\n",
+	expect(1, 'd', "penter 128,320\nkenter 29,56\nmotion 128,320\nkey 56 0\nkey 29 0\n",
 	       "6. hotkey");
 
 	/* Inspection names b's virtual devices. */
