@@ -28,7 +28,6 @@ struct control {
 	struct wl_global *global;       /* may be NULL while being built */
 	struct wl_list resources;       /* control_resource.link: bound objects */
 	struct wl_list captures;        /* control_capture.link: writeback captures waiting */
-	struct wl_list blanks;          /* control_blank.link: outputs blanked by request */
 	struct control_actions actions; /* reload and assign, from the daemon */
 };
 

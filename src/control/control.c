@@ -319,7 +319,6 @@ struct control *control_create(struct wl_display *display, const struct config *
 	control->server = server;
 	wl_list_init(&control->resources);
 	wl_list_init(&control->captures);
-	wl_list_init(&control->blanks);
 	control->global =
 		wl_global_create(display, &vscanout_control_v1_interface, 1, control, control_bind);
 	if (control->global == NULL) {
@@ -335,7 +334,6 @@ void control_destroy(struct control *control)
 	if (control == NULL)
 		return;
 	control_screenshot_finish(control);
-	control_blank_finish(control);
 	struct control_resource *cr, *tmp;
 	wl_list_for_each_safe (cr, tmp, &control->resources, link) {
 		wl_resource_set_user_data(cr->resource, NULL);

@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "daemon/display.h"
+#include "daemon/schedule.h"
 #include "kms/device.h"
 #include "kms/output.h"
+#include "kms/properties.h"
 #include "seat/session.h"
 #include "util/log.h"
 
@@ -71,20 +77,331 @@ struct kms_output *display_find_output(struct display *display, const char *name
 	return find_output(display, name, NULL, &ambiguous);
 }
 
+static bool same_settings(const struct kms_output_settings *a, const struct kms_output_settings *b);
+
+const struct config_output *display_output_config(struct display *display,
+						  const struct kms_output *output)
+{
+	const struct config_output *found = NULL, *cfg;
+	wl_list_for_each (cfg, &display->config->outputs, link) {
+		if (display_find_output(display, cfg->name) == output)
+			found = cfg;
+	}
+	return found;
+}
+
+/* ---- blanking --------------------------------------------------------- */
+
+static struct display_blank *find_blank(const struct display *display,
+					const struct kms_output *output)
+{
+	struct display_blank *blank;
+	wl_list_for_each (blank, &display->blanks, link) {
+		if (blank->output == output)
+			return blank;
+	}
+	return NULL;
+}
+
+static void blank_destroy(struct display_blank *blank)
+{
+	if (blank == NULL)
+		return;
+	wl_list_remove(&blank->link);
+	wl_list_remove(&blank->output_destroy.link);
+	free(blank);
+}
+
+static void handle_blank_output_destroy(struct wl_listener *listener, void *data)
+{
+	struct display_blank *blank = wl_container_of(listener, blank, output_destroy);
+	blank_destroy(blank);
+}
+
+static struct display_blank *blank_create(struct display *display, struct kms_output *output)
+{
+	struct display_blank *blank = calloc(1, sizeof(*blank));
+	if (blank == NULL) {
+		log_error("output %s: out of memory", output->name);
+		return NULL;
+	}
+	blank->display = display;
+	blank->output = output;
+	blank->output_destroy.notify = handle_blank_output_destroy;
+	wl_signal_add(&output->events.destroy, &blank->output_destroy);
+	wl_list_insert(display->blanks.prev, &blank->link);
+	return blank;
+}
+
+uint32_t display_output_blank_reasons(const struct display *display,
+				      const struct kms_output *output)
+{
+	const struct display_blank *blank = find_blank(display, output);
+	return blank != NULL ? blank->reasons : 0;
+}
+
+static void local_now(struct tm *tm)
+{
+	tzset(); /* /etc/localtime may have changed */
+	time_t now = time(NULL);
+	if (localtime_r(&now, tm) == NULL)
+		memset(tm, 0, sizeof(*tm));
+}
+
+/* What the configuration `co` (may be NULL) keeps the output off for at `now`. */
+static uint32_t config_reasons(const struct config_output *co, const struct tm *now)
+{
+	uint32_t reasons = 0;
+	if (co != NULL && co->blank)
+		reasons |= DISPLAY_BLANK_CONFIG;
+	if (co != NULL && co->blank_schedule_set && schedule_contains(&co->blank_schedule, now))
+		reasons |= DISPLAY_BLANK_SCHEDULE;
+	return reasons;
+}
+
+static bool blank_keys_differ(const struct display_blank *blank, const struct config_output *co)
+{
+	bool config_blank = co != NULL && co->blank;
+	bool schedule_set = co != NULL && co->blank_schedule_set;
+	return blank->config_blank != config_blank || blank->schedule_set != schedule_set ||
+	       (schedule_set && (blank->schedule.start != co->blank_schedule.start ||
+				 blank->schedule.end != co->blank_schedule.end));
+}
+
+static void blank_keep_keys(struct display_blank *blank, const struct config_output *co)
+{
+	blank->config_blank = co != NULL && co->blank;
+	blank->schedule_set = co != NULL && co->blank_schedule_set;
+	if (blank->schedule_set)
+		blank->schedule = co->blank_schedule;
+}
+
+/* Why an output is lit again, in words, for the log; `old`: why it was off. */
+static const char *unblank_text(uint32_t old, const struct config_output *co, char *buf,
+				size_t size)
+{
+	if (old & DISPLAY_BLANK_CONFIG)
+		return "by the configuration (blank = no)";
+	if ((old & DISPLAY_BLANK_SCHEDULE) && co != NULL && co->blank_schedule_set) {
+		char window[SCHEDULE_TEXT_SIZE];
+		schedule_format(&co->blank_schedule, window, sizeof(window));
+		snprintf(buf, size, "by its schedule (outside blank-schedule = %s)", window);
+		return buf;
+	}
+	if (old & DISPLAY_BLANK_SCHEDULE)
+		return "by the configuration (no blank-schedule)";
+	return "by the configuration (blank or blank-schedule changed)";
+}
+
+/* Why an output is kept off, in words, for the log: the first of `reasons`. */
+static const char *reason_text(uint32_t reasons, const struct config_output *co, char *buf,
+			       size_t size)
+{
+	if (reasons & DISPLAY_BLANK_CONFIG)
+		return "by the configuration (blank = yes)";
+	if ((reasons & DISPLAY_BLANK_SCHEDULE) && co != NULL && co->blank_schedule_set) {
+		char window[SCHEDULE_TEXT_SIZE];
+		schedule_format(&co->blank_schedule, window, sizeof(window));
+		snprintf(buf, size, "by its schedule (blank-schedule = %s)", window);
+		return buf;
+	}
+	if (reasons & DISPLAY_BLANK_SCHEDULE)
+		return "by its schedule";
+	if (reasons & DISPLAY_BLANK_REQUEST)
+		return "on request";
+	return "by the configuration";
+}
+
+/*
+ * Make sure the output's CRTC is off. An output the daemon never lit may
+ * still show what was there before it (the console): then it is taken and
+ * turned off at once, so that the kernel's CRTC is off too.
+ */
+static void hold_off(struct kms_output *output)
+{
+	if (output->enabled) {
+		kms_output_disable(output);
+		return;
+	}
+	if (output->state != KMS_OUTPUT_OFF || !output->connected || !output->device->active)
+		return;
+	uint64_t bound = 0;
+	kms_prop_get(output->device->fd, output->connector_id, DRM_MODE_OBJECT_CONNECTOR,
+		     output->connector_props[KMS_CONNECTOR_CRTC_ID], &bound);
+	if (bound == 0)
+		return;
+	if (kms_output_enable(output, &output->settings) == 0)
+		kms_output_disable(output);
+}
+
+/*
+ * Bring one output in line with the configuration and its blank reasons:
+ * off when it is not wanted, kept off while a reason holds, else lit with
+ * the settings of its section. Nothing is done to an output that is already
+ * as it should be. `reload`: say why an output is lit or gets new settings.
+ */
+static void output_apply(struct display *display, struct kms_output *output, const struct tm *now,
+			 bool reload)
+{
+	const struct config_output *co = display_output_config(display, output);
+	bool wanted = co != NULL || (wl_list_empty(&display->config->outputs) && output->connected);
+	struct display_blank *blank = find_blank(display, output);
+	if (!wanted) {
+		blank_destroy(blank);
+		if (output->enabled) {
+			log_info("output %s: no longer configured, turning it off", output->name);
+			kms_output_disable(output);
+		}
+		return;
+	}
+
+	char buf[64];
+	uint32_t old = blank != NULL ? blank->reasons : 0;
+	uint32_t reasons = config_reasons(co, now);
+	if (old & DISPLAY_BLANK_REQUEST) {
+		if (blank_keys_differ(blank, co))
+			log_info("output %s: blank or blank-schedule changed: the blank request "
+				 "ends",
+				 output->name);
+		else
+			reasons |= DISPLAY_BLANK_REQUEST;
+	}
+
+	if (reasons != 0) {
+		if (blank == NULL)
+			blank = blank_create(display, output);
+		if (blank != NULL) {
+			blank->reasons = reasons;
+			blank_keep_keys(blank, co);
+		}
+		if (old == 0)
+			log_info("output %s: blanked %s", output->name,
+				 reason_text(reasons, co, buf, sizeof(buf)));
+		else if ((reasons & ~old) != 0)
+			log_info("output %s: kept off %s too", output->name,
+				 reason_text(reasons & ~old, co, buf, sizeof(buf)));
+		hold_off(output);
+		return;
+	}
+
+	blank_destroy(blank);
+	struct kms_output_settings settings;
+	settings_from_config(&settings, co);
+	if (output->enabled && same_settings(&settings, &output->settings))
+		return; /* untouched: no commit, no modeset */
+	if (old != 0)
+		log_info(
+			"output %s: unblanked %s", output->name,
+			unblank_text(old & ~(uint32_t)DISPLAY_BLANK_REQUEST, co, buf, sizeof(buf)));
+	else if (reload)
+		log_info("output %s: %s", output->name,
+			 output->enabled ? "new settings" : "now configured, lighting it");
+	if (kms_output_enable(output, &settings) < 0)
+		log_error("output %s: cannot be lit", output->name);
+}
+
+int display_output_request_blank(struct display *display, struct kms_output *output, bool blank)
+{
+	const struct config_output *co = display_output_config(display, output);
+	bool wanted = co != NULL || (wl_list_empty(&display->config->outputs) && output->connected);
+	struct display_blank *b = find_blank(display, output);
+	uint32_t reasons = b != NULL ? b->reasons : 0;
+	if (blank) {
+		if (reasons & DISPLAY_BLANK_REQUEST)
+			return -EALREADY;
+		if (!wanted ||
+		    (reasons == 0 && (!output->enabled || output->state != KMS_OUTPUT_ON)))
+			return -ENOTCONN;
+		if (b == NULL && (b = blank_create(display, output)) == NULL)
+			return -ENOMEM;
+		b->reasons |= DISPLAY_BLANK_REQUEST;
+		blank_keep_keys(b, co);
+		hold_off(output);
+		return 0;
+	}
+	if (!(reasons & DISPLAY_BLANK_REQUEST))
+		return -EALREADY;
+	b->reasons &= ~(uint32_t)DISPLAY_BLANK_REQUEST;
+	if (b->reasons != 0)
+		return -EBUSY;
+	blank_destroy(b);
+	struct kms_output_settings settings;
+	settings_from_config(&settings, co);
+	return kms_output_enable(output, &settings);
+}
+
+/* Apply the windows of the outputs that have one. */
+static void apply_schedules(struct display *display)
+{
+	struct tm now;
+	local_now(&now);
+	struct display_device *dev;
+	wl_list_for_each (dev, &display->devices, link) {
+		struct kms_output *output;
+		wl_list_for_each (output, &dev->kms->outputs, link) {
+			const struct config_output *co = display_output_config(display, output);
+			if (co != NULL && co->blank_schedule_set)
+				output_apply(display, output, &now, false);
+		}
+	}
+}
+
+/* Arm the timer at the earliest next edge of every window, or disarm it. */
+static void schedule_arm(struct display *display)
+{
+	time_t now = time(NULL);
+	time_t next = 0;
+	const struct config_output *co;
+	tzset();
+	wl_list_for_each (co, &display->config->outputs, link) {
+		if (!co->blank_schedule_set)
+			continue;
+		time_t edge = schedule_next_edge(&co->blank_schedule, now);
+		if (next == 0 || edge < next)
+			next = edge;
+	}
+	struct itimerspec its = {.it_value = {.tv_sec = next}};
+	if (timerfd_settime(display->schedule_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its,
+			    NULL) < 0) {
+		log_error_errno("blank-schedule: cannot arm the timer");
+		return;
+	}
+	if (next != 0 && next != display->schedule_next) {
+		struct tm tm;
+		char when[32] = "?";
+		if (localtime_r(&next, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+		log_debug("blank-schedule: next edge at %s", when);
+	}
+	display->schedule_next = next;
+}
+
+static int handle_schedule_timer(int fd, uint32_t mask, void *data)
+{
+	struct display *display = data;
+	uint64_t expirations;
+	if (read(fd, &expirations, sizeof(expirations)) < 0) {
+		if (errno == ECANCELED)
+			log_info("the clock was set: blank schedules applied again");
+		else if (errno != EAGAIN && errno != EINTR)
+			log_error_errno("blank-schedule: reading the timer");
+	}
+	apply_schedules(display);
+	schedule_arm(display);
+	return 0;
+}
+
 /* Light the outputs `dev` has: the configured ones, or all connected ones. */
 static void enable_outputs(struct display *display, struct display_device *dev)
 {
-	struct kms_output_settings settings;
+	struct tm now;
+	local_now(&now);
 
 	if (wl_list_empty(&display->config->outputs)) {
 		struct kms_output *output;
 		wl_list_for_each (output, &dev->kms->outputs, link) {
-			if (!output->connected || output->enabled)
-				continue;
-			settings_from_config(&settings, NULL);
-			if (kms_output_enable(output, &settings) < 0)
-				log_error("output %s:%s: cannot be lit", dev->kms->name,
-					  output->name);
+			if (output->connected)
+				output_apply(display, output, &now, false);
 		}
 		return;
 	}
@@ -100,11 +417,9 @@ static void enable_outputs(struct display *display, struct display_device *dev)
 				  cfg->name, cfg->name, dev->kms->name, cfg->name);
 			continue;
 		}
-		if (output == NULL || owner != dev || output->enabled)
+		if (output == NULL || owner != dev)
 			continue;
-		settings_from_config(&settings, cfg);
-		if (kms_output_enable(output, &settings) < 0)
-			log_error("output %s: cannot be lit", cfg->name);
+		output_apply(display, output, &now, false);
 	}
 }
 
@@ -239,6 +554,13 @@ static void handle_session_enable(struct wl_listener *listener, void *data)
 	struct display_device *dev;
 	wl_list_for_each (dev, &display->devices, link)
 		kms_device_set_active(dev->kms, true);
+	/* Whoever had the seat may have lit them. */
+	struct display_blank *blank;
+	wl_list_for_each (blank, &display->blanks, link)
+		hold_off(blank->output);
+	/* The clock may have moved meanwhile. */
+	apply_schedules(display);
+	schedule_arm(display);
 }
 
 static void handle_session_disable(struct wl_listener *listener, void *data)
@@ -276,7 +598,9 @@ struct display *display_create(struct wl_event_loop *loop, const struct config *
 	}
 	display->loop = loop;
 	display->config = config;
+	display->schedule_fd = -1;
 	wl_list_init(&display->devices);
+	wl_list_init(&display->blanks);
 	wl_list_init(&display->first_frames);
 	wl_signal_init(&display->events.lost);
 	wl_signal_init(&display->events.ready);
@@ -284,6 +608,18 @@ struct display *display_create(struct wl_event_loop *loop, const struct config *
 	wl_list_init(&display->session_disable.link);
 	wl_list_init(&display->session_add_device.link);
 	wl_list_init(&display->session_lost.link);
+
+	display->schedule_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (display->schedule_fd < 0) {
+		log_error_errno("cannot create the blank-schedule timer");
+		goto error;
+	}
+	display->schedule_source = wl_event_loop_add_fd(
+		loop, display->schedule_fd, WL_EVENT_READABLE, handle_schedule_timer, display);
+	if (display->schedule_source == NULL) {
+		log_error_errno("cannot watch the blank-schedule timer");
+		goto error;
+	}
 
 	display->session = session_create(loop, config->seat);
 	if (display->session == NULL)
@@ -310,6 +646,7 @@ struct display *display_create(struct wl_event_loop *loop, const struct config *
 	wl_list_for_each (dev, &display->devices, link)
 		enable_outputs(display, dev);
 	warn_missing_outputs(display);
+	schedule_arm(display);
 	watch_first_frames(display);
 	return display;
 
@@ -322,6 +659,9 @@ void display_destroy(struct display *display)
 {
 	if (display == NULL)
 		return;
+	struct display_blank *blank, *btmp;
+	wl_list_for_each_safe (blank, btmp, &display->blanks, link)
+		blank_destroy(blank);
 	struct display_device *dev, *tmp;
 	wl_list_for_each_safe (dev, tmp, &display->devices, link)
 		device_destroy(dev);
@@ -330,6 +670,10 @@ void display_destroy(struct display *display)
 	wl_list_remove(&display->session_add_device.link);
 	wl_list_remove(&display->session_lost.link);
 	session_destroy(display->session);
+	if (display->schedule_source != NULL)
+		wl_event_source_remove(display->schedule_source);
+	if (display->schedule_fd >= 0)
+		close(display->schedule_fd);
 	free(display);
 }
 
@@ -341,39 +685,14 @@ static bool same_settings(const struct kms_output_settings *a, const struct kms_
 
 void display_reconfigure(struct display *display)
 {
-	const struct config *config = display->config;
+	struct tm now;
+	local_now(&now);
 	struct display_device *dev;
 	wl_list_for_each (dev, &display->devices, link) {
 		struct kms_output *output;
-		wl_list_for_each (output, &dev->kms->outputs, link) {
-			/* Which section, if any, is this output now? */
-			const struct config_output *co = NULL, *cfg;
-			wl_list_for_each (cfg, &config->outputs, link) {
-				bool ambiguous;
-				struct display_device *owner = NULL;
-				if (find_output(display, cfg->name, &owner, &ambiguous) == output &&
-				    owner == dev)
-					co = cfg;
-			}
-			bool wanted = co != NULL ||
-				      (wl_list_empty(&config->outputs) && output->connected);
-			if (!wanted) {
-				if (output->enabled) {
-					log_info("output %s: no longer configured, turning it off",
-						 output->name);
-					kms_output_disable(output);
-				}
-				continue;
-			}
-			struct kms_output_settings settings;
-			settings_from_config(&settings, co);
-			if (output->enabled && same_settings(&settings, &output->settings))
-				continue; /* untouched: no commit, no modeset */
-			log_info("output %s: %s", output->name,
-				 output->enabled ? "new settings" : "now configured, lighting it");
-			if (kms_output_enable(output, &settings) < 0)
-				log_error("output %s: cannot be lit", output->name);
-		}
+		wl_list_for_each (output, &dev->kms->outputs, link)
+			output_apply(display, output, &now, true);
 	}
 	warn_missing_outputs(display);
+	schedule_arm(display);
 }
