@@ -38,7 +38,10 @@ struct control;
  *       "rotation": 0 | 90 | 180 | 270,    how the monitor is turned, clockwise
  *       "force_copy": false,               layers copied on purpose (debug)
  *       "capture": false,                  a writeback capture is waiting
- *       "blanked": false,                  turned off by a blank request
+ *       "blanked": false,                  kept off: by a blank request,
+ *                                          blank = yes or its blank-schedule
+ *       "blank_schedule": "22:00-07:00" | null,   its blank-schedule window
+ *                                          ("HH:MM-HH:MM", local time)
  *       "planes": [                        hardware planes the output holds, with
  *                                          what its last successful commit put
  *                                          on them (fb_id null: disabled)

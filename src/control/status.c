@@ -15,6 +15,7 @@
 #include "control/private.h"
 #include "control/status.h"
 #include "daemon/display.h"
+#include "daemon/schedule.h"
 #include "input/uinput.h"
 #include "kms/device.h"
 #include "kms/fb.h"
@@ -314,6 +315,15 @@ static void write_output(struct json_writer *w, const struct control *control,
 	json_bool(w, output->capture != NULL);
 	json_key(w, "blanked");
 	json_bool(w, control_output_blanked(control, output));
+	json_key(w, "blank_schedule");
+	const struct config_output *co = display_output_config(control->displays, output);
+	if (co != NULL && co->blank_schedule_set) {
+		char window[SCHEDULE_TEXT_SIZE];
+		schedule_format(&co->blank_schedule, window, sizeof(window));
+		json_string(w, window);
+	} else {
+		json_null(w);
+	}
 
 	json_key(w, "planes");
 	json_begin_array(w);
