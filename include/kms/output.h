@@ -99,6 +99,8 @@ enum kms_present_flags {
 	KMS_PRESENT_ASYNC = 1u << 1,     /* flipped immediately (may tear) */
 	KMS_PRESENT_ZERO_COPY = 1u << 2, /* every visible layer was scanned out directly */
 	KMS_PRESENT_MODESET = 1u << 3,   /* the frame came with a modeset */
+	KMS_PRESENT_TURNED = 1u << 4,    /* the first frame of a new rotation, without a modeset:
+					    the logical size may have changed */
 };
 
 #define KMS_PRESENT_MAX_LAYERS 8
@@ -146,6 +148,7 @@ struct kms_output {
 	drmModeModeInfo mode;
 	uint32_t mode_blob; /* 0 if none; destroyed when the CRTC goes off (a new mode relights) */
 	bool needs_modeset;
+	bool turned; /* the rotation changed since the last commit */
 	bool force_copy;
 
 	struct wl_list layers; /* kms_layer.link, by ascending zpos */

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <xf86drmMode.h>
 
 struct kms_rect;
 
@@ -61,5 +62,15 @@ void kms_rotation_logical_size(enum kms_rotation rotation, uint32_t mode_w, uint
  */
 void kms_rotation_rect_to_mode(enum kms_rotation rotation, uint32_t mode_w, uint32_t mode_h,
 			       const struct kms_rect *logical, struct kms_rect *mode);
+
+/*
+ * The mode as the logical space sees it, for describing a turned monitor
+ * to a guest (its EDID): at 90 and 270 degrees the active sizes swap, each
+ * direction keeps its own blanking (front porch, sync, back porch), and the
+ * pixel clock is scaled so that the refresh rate stays the same; flags,
+ * type and name are kept. At 0 and 180 degrees the mode itself.
+ */
+void kms_rotation_mode(enum kms_rotation rotation, const drmModeModeInfo *mode,
+		       drmModeModeInfo *turned);
 
 #endif

@@ -574,8 +574,10 @@ int kms_output_enable(struct kms_output *output, const struct kms_output_setting
 	}
 	if (old.flip != output->settings.flip)
 		output->atomic_async_probe = output->legacy_async_probe = KMS_ASYNC_UNKNOWN;
-	if (old.rotation != output->settings.rotation)
+	if (old.rotation != output->settings.rotation) {
 		output->placed_valid = false; /* every layer goes elsewhere on the mode */
+		output->turned = true;
+	}
 	kms_output_schedule_frame(output);
 	return 0;
 }
@@ -1153,7 +1155,8 @@ retry:
 	ev->output = output;
 	ev->n_layers = 0;
 	ev->flags = (method == KMS_FLIP_METHOD_VSYNC ? KMS_PRESENT_VSYNC : KMS_PRESENT_ASYNC) |
-		    (modeset ? KMS_PRESENT_MODESET : 0);
+		    (modeset ? KMS_PRESENT_MODESET : 0) | (output->turned ? KMS_PRESENT_TURNED : 0);
+	output->turned = false;
 	if (any_visible && !copied)
 		ev->flags |= KMS_PRESENT_ZERO_COPY;
 	wl_list_for_each (layer, &output->layers, link) {

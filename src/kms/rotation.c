@@ -88,3 +88,24 @@ void kms_rotation_rect_to_mode(enum kms_rotation rotation, uint32_t mode_w, uint
 	mode->width = kms_rotation_swaps(rotation) ? logical->height : logical->width;
 	mode->height = kms_rotation_swaps(rotation) ? logical->width : logical->height;
 }
+
+void kms_rotation_mode(enum kms_rotation rotation, const drmModeModeInfo *mode,
+		       drmModeModeInfo *turned)
+{
+	*turned = *mode;
+	if (!kms_rotation_swaps(rotation) || mode->htotal == 0 || mode->vtotal == 0)
+		return;
+	uint32_t hd = mode->vdisplay, vd = mode->hdisplay;
+	turned->hdisplay = (uint16_t)hd;
+	turned->hsync_start = (uint16_t)(hd + (mode->hsync_start - mode->hdisplay));
+	turned->hsync_end = (uint16_t)(hd + (mode->hsync_end - mode->hdisplay));
+	turned->htotal = (uint16_t)(hd + (mode->htotal - mode->hdisplay));
+	turned->vdisplay = (uint16_t)vd;
+	turned->vsync_start = (uint16_t)(vd + (mode->vsync_start - mode->vdisplay));
+	turned->vsync_end = (uint16_t)(vd + (mode->vsync_end - mode->vdisplay));
+	turned->vtotal = (uint16_t)(vd + (mode->vtotal - mode->vdisplay));
+	/* Same frames per second: the clock follows the number of pixels per frame. */
+	uint64_t before = (uint64_t)mode->htotal * mode->vtotal;
+	uint64_t after = (uint64_t)turned->htotal * turned->vtotal;
+	turned->clock = (uint32_t)(((uint64_t)mode->clock * after + before / 2) / before);
+}

@@ -469,8 +469,11 @@ static void write_edid(struct vfio_source *source)
 	uint8_t blob[512];
 	size_t size = 0;
 	const char *what = "generated";
+	/* A turned monitor's own EDID describes it unturned: the guest gets its upright mode. */
+	enum kms_rotation rotation = output->settings.rotation;
+	bool turned = kms_rotation_swaps(rotation);
 
-	if (source->options.edid == VFIO_SOURCE_EDID_MONITOR) {
+	if (source->options.edid == VFIO_SOURCE_EDID_MONITOR && !turned) {
 		uint8_t *monitor = NULL;
 		size_t monitor_size = 0;
 		drmModeModeInfo preferred;
@@ -487,9 +490,11 @@ static void write_edid(struct vfio_source *source)
 		free(monitor);
 	}
 	if (size == 0) {
-		uint32_t mm_width = 0, mm_height = 0;
-		kms_output_get_physical_size(output, &mm_width, &mm_height);
-		if (edid_generate(&output->mode, mm_width, mm_height, output->name, blob) != 0) {
+		uint32_t mm[2] = {0, 0};
+		kms_output_get_physical_size(output, &mm[0], &mm[1]);
+		drmModeModeInfo mode;
+		kms_rotation_mode(rotation, &output->mode, &mode);
+		if (edid_generate(&mode, mm[turned], mm[!turned], output->name, blob) != 0) {
 			log_warn("vfio: output %s: mode %s cannot be described in an EDID",
 				 output->name, output->mode.name);
 			return;

@@ -114,8 +114,45 @@ static void test_agrees_with_layout(void)
 	}
 }
 
+static void test_mode(void)
+{
+	/* CEA 1920x1080@60: 148.5 MHz, 2200 x 1125. */
+	drmModeModeInfo m = {
+		.clock = 148500,
+		.hdisplay = 1920,
+		.hsync_start = 2008,
+		.hsync_end = 2052,
+		.htotal = 2200,
+		.vdisplay = 1080,
+		.vsync_start = 1084,
+		.vsync_end = 1089,
+		.vtotal = 1125,
+		.vrefresh = 60,
+		.flags = DRM_MODE_FLAG_PHSYNC | DRM_MODE_FLAG_PVSYNC,
+	};
+	drmModeModeInfo t;
+	kms_rotation_mode(KMS_ROTATION_180, &m, &t);
+	check(memcmp(&t, &m, sizeof(m)) == 0);
+	kms_rotation_mode(KMS_ROTATION_90, &m, &t);
+	check_int_eq(t.hdisplay, 1080);
+	check_int_eq(t.hsync_start, 1080 + 88);
+	check_int_eq(t.hsync_end, 1080 + 132);
+	check_int_eq(t.htotal, 1080 + 280);
+	check_int_eq(t.vdisplay, 1920);
+	check_int_eq(t.vsync_start, 1924);
+	check_int_eq(t.vsync_end, 1929);
+	check_int_eq(t.vtotal, 1965);
+	check_int_eq(t.flags, m.flags);
+	/* 1360 x 1965 pixels a frame at the same 60 Hz. */
+	check_int_eq(t.clock, (148500ull * 1360 * 1965 + 2200 * 1125 / 2) / (2200 * 1125));
+	double hz_before = m.clock * 1000.0 / (m.htotal * m.vtotal);
+	double hz_after = t.clock * 1000.0 / (t.htotal * t.vtotal);
+	check(hz_after > hz_before - 0.01 && hz_after < hz_before + 0.01);
+}
+
 int main(void)
 {
+	test_mode();
 	test_names_and_values();
 	test_rects();
 	test_agrees_with_layout();
