@@ -38,7 +38,7 @@
  *   position = 1920,0           # X,Y in the layout (-32768..32767); default:
  *                               # right of the rightmost, in file order
  *   rotation = 0                # 0 | 90 | 180 | 270: how the monitor is turned,
- *                               # clockwise
+ *                               # clockwise; the picture is turned back upright
  *   cursor = shown              # shown | hidden: the guest's cursor
  *   blank = no                  # no | yes: yes keeps the monitor off (DPMS off)
  *   blank-schedule = 22:00-07:00   # HH:MM-HH:MM: off every day in that window
