@@ -10,6 +10,10 @@
  *     framebuffer on its CRTC (the kernel's view, drmModeGetCrtc).
  *  2. A bad file and SIGHUP: refused with the reason kept, the running
  *     configuration (c on Virtual-2) stays.
+ *  3. vscanoutctl assign and reload.
+ *  4. Virtual-2's monitor turned a quarter (rotation = 90): no modeset, the
+ *     same mode blob, its output now 768x1024 upright with c's frame
+ *     copied; Virtual-1 is not touched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +56,16 @@ static const char second_text[] = "[daemon]\n"
 				  "[output Virtual-2]\n"
 				  "vgpu = c\n"
 				  "mode = 1024x768\n"
+				  "[vgpu a]\n[vgpu b]\n[vgpu c]\n";
+static const char turned_text[] = "[daemon]\n"
+				  "socket = " SOCKET_PATH "\n"
+				  "[output Virtual-1]\n"
+				  "vgpu = a\n"
+				  "mode = 1024x768\n"
+				  "[output Virtual-2]\n"
+				  "vgpu = c\n"
+				  "mode = 1024x768\n"
+				  "rotation = 90\n"
 				  "[vgpu a]\n[vgpu b]\n[vgpu c]\n";
 static const char bad_text[] = "[daemon]\n"
 			       "socket = " SOCKET_PATH "\n"
@@ -228,6 +242,31 @@ int main(int argc, char **argv)
 	wait_shown(v2, 256, "c's frame back on Virtual-2 after the reload");
 	kt_assert(v1->stats.commits == commits && v1->stats.modesets == modesets);
 	printf("assign and reload through vscanoutctl: ok\n");
+
+	/* 4. Virtual-2 turned: no modeset there, nothing on Virtual-1. */
+	uint64_t v2_modesets = v2->stats.modesets, v2_commits = v2->stats.commits;
+	uint32_t v2_blob = v2->mode_blob;
+	write_conf(turned_text);
+	reload(dmn->reloads + 1);
+	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
+	uint32_t w, h;
+	kms_output_get_size(v2, &w, &h);
+	kt_assert(w == 768 && h == 1024);
+	while (v2->stats.commits == v2_commits || v2->flip_pending)
+		dispatch();
+	struct kms_layer_state st = {0};
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &v2->layers, link) {
+		if (layer->buffer != NULL)
+			kms_layer_get_state(layer, &st);
+	}
+	printf("Virtual-2 turned: %ux%u, modesets %llu -> %llu, mode blob %u -> %u, miss 0x%x\n", w,
+	       h, (unsigned long long)v2_modesets, (unsigned long long)v2->stats.modesets, v2_blob,
+	       v2->mode_blob, st.miss);
+	kt_assert(v2->stats.modesets == v2_modesets && v2->mode_blob == v2_blob);
+	/* Copied: virtio-gpu cannot import c's buffer, nor could its planes turn it. */
+	kt_assert(st.visible && st.copied);
+	kt_assert(v1->stats.commits == commits && v1->stats.modesets == modesets);
 
 	kill(a.pid, SIGKILL);
 	kill(c.pid, SIGKILL);
