@@ -9,8 +9,9 @@
 /*
  * Vblank sources: the clock of an output, handed to a VMM as two fds.
  *
- * A struct kms_vblank_source belongs to one struct kms_output (the vGPU's
- * clock output, chosen by the protocol server) and owns
+ * A struct kms_vblank_source ticks with one struct kms_output at a time (the
+ * vGPU's clock output, chosen by the protocol server; it may be moved to
+ * another, see kms_vblank_source_set_output()) and owns
  *
  *  - an eventfd (EFD_CLOEXEC | EFD_NONBLOCK) to which vscanoutd adds the
  *    number of vblanks that passed since its last addition: 1 at every
@@ -18,9 +19,10 @@
  *    and read()s the 8-byte count; the sum of what it reads is the number
  *    of ticks since it got the fd (a late wakeup loses nothing). Between
  *    two reads the record's sequence moved by exactly the count read,
- *    except across a stop or a switch between vblank events and the timer,
- *    where the sequence jumps (to the CRTC's counter, or on from the last
- *    value) while the eventfd counts only ticks;
+ *    except across a stop, a switch between vblank events and the timer or
+ *    a move to another output, where the sequence jumps (to the CRTC's
+ *    counter, or on from the last value) while the eventfd counts only
+ *    ticks;
  *  - a memfd holding one struct kms_vblank_record (below), rewritten at
  *    every vblank *before* the eventfd is signalled, so a VMM woken by the
  *    eventfd finds that vblank's sequence and timestamp there. The memfd is
@@ -176,6 +178,20 @@ struct kms_vblank_source *kms_vblank_source_create(struct kms_output *output);
  * or timer goes with the output's last source. NULL is a no-op.
  */
 void kms_vblank_source_destroy(struct kms_vblank_source *source);
+
+/*
+ * Make source tick with output from now on, keeping its eventfd and memfd
+ * (the copies handed out stay valid and go on being signalled). The record
+ * is rewritten at once with output's clock: its sequence, timestamp,
+ * refresh and flags jump to those of output's CRTC (or its timer, or
+ * STOPPED while output is off); the eventfd counts output's ticks from
+ * then on, nothing for the move itself. The old output's sequence event
+ * or timer goes if source was its last. A source whose device is gone may
+ * be moved to an output of another device. Moving to the output it ticks
+ * with already does nothing. Returns 0, -ENODEV when output's device is
+ * being destroyed, or -ENOMEM (logged); source is then left as it was.
+ */
+int kms_vblank_source_set_output(struct kms_vblank_source *source, struct kms_output *output);
 
 /*
  * Duplicates (F_DUPFD_CLOEXEC) of the source's eventfd and memfd, owned by

@@ -134,14 +134,26 @@ static int queue_sequence(struct vblank_clock *clock)
 static int vblank_start(struct vblank_clock *clock)
 {
 	struct kms_output *output = clock->output;
-	if (clock->queued) {
-		/* The event in flight ticks and re-queues. */
-		timer_disarm(clock);
-		clock->mode = CLOCK_VBLANK;
-		return 0;
-	}
 	uint64_t sequence, ns;
 	int ret = drmCrtcGetSequence(clock->device->fd, output->crtc->id, &sequence, &ns);
+	if (ret == 0 && clock->queued) {
+		/*
+		 * The event in flight ticks and re-queues. The record starts from
+		 * the CRTC's count, so that event counts only what came since (the
+		 * clock may have been stopped, or revived for a new source).
+		 */
+		if (clock->mode == CLOCK_VBLANK)
+			return 0;
+		timer_disarm(clock);
+		clock->mode = CLOCK_VBLANK;
+		clock->state = (struct kms_vblank_state){
+			.sequence = sequence,
+			.timestamp_ns = ns,
+			.refresh_ns = mode_period_ns(&output->mode),
+		};
+		publish(clock, 0);
+		return 0;
+	}
 	ret = ret != 0 ? -errno : queue_sequence(clock);
 	if (ret < 0)
 		return ret;
@@ -293,6 +305,8 @@ static void clock_detach(struct vblank_clock *clock)
 static struct vblank_clock *clock_get(struct kms_output *output)
 {
 	struct kms_device *device = output->device;
+	if (device->vblank_detached)
+		return NULL;
 	struct vblank_clock *clock = clock_find(device, output);
 	if (clock != NULL) {
 		clock->dead = false;
@@ -363,6 +377,7 @@ void kms_vblank_handle_sequence(uint64_t sequence, uint64_t ns, uint64_t user_da
 
 void kms_vblank_detach_device(struct kms_device *device)
 {
+	device->vblank_detached = true;
 	struct vblank_clock *clock, *tmp;
 	wl_list_for_each_safe (clock, tmp, &device->vblank_clocks, link) {
 		if (clock->dead)
@@ -436,6 +451,29 @@ void kms_vblank_source_destroy(struct kms_vblank_source *source)
 	close(source->memfd);
 	close(source->eventfd);
 	free(source);
+}
+
+int kms_vblank_source_set_output(struct kms_vblank_source *source, struct kms_output *output)
+{
+	struct vblank_clock *old = source->clock;
+	if (old->output == output)
+		return 0;
+	if (output->device->vblank_detached)
+		return -ENODEV; /* its device is going: stay STOPPED where it is */
+	struct vblank_clock *clock = clock_get(output);
+	if (clock == NULL) {
+		log_error("output %s: out of memory for a vblank clock", output->name);
+		return -ENOMEM;
+	}
+	wl_list_remove(&source->link);
+	wl_list_insert(&clock->sources, &source->link);
+	source->clock = clock;
+	clock_put(old);
+	if (clock->mode == CLOCK_STOPPED)
+		clock_arm(clock);
+	/* clock_arm() published only when it changed something. */
+	kms_vblank_record_write(source->record, &clock->state);
+	return 0;
 }
 
 int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *eventfd, int *memfd)
