@@ -102,6 +102,10 @@ struct control;
  *       "attached": true,
  *       "client": { "pid": 99, "uid": 1000, "gid": 1000 } | null,
  *       "outputs": [ "HDMI-A-1" ],         outputs configured with vgpu=NAME
+ *       "clock": "HDMI-A-1" | null,        the output whose vblanks pace it
+ *                                          (clock=, else its first present
+ *                                          output); null while not attached
+ *                                          or shown on no present output
  *       "source": "none" | "client" | "dmabuf" | "region",
  *                                          what its picture comes from: buffers
  *                                          the client commits, or a VFIO

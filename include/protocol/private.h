@@ -111,7 +111,14 @@ struct protocol_vgpu {
 	struct protocol_client *pclient;
 	uint64_t id;
 	char *name;
-	struct wl_list outputs; /* protocol_vgpu_output.link; the first is the clock */
+	struct wl_list outputs; /* protocol_vgpu_output.link */
+	/*
+	 * may be NULL: shown on no output. The output whose vblanks pace the
+	 * vGPU: [vgpu] clock= when it is in outputs, else the first of them
+	 * (chosen by update_clock() in vgpu.c).
+	 */
+	struct protocol_vgpu_output *clock;
+	bool clock_missing; /* clock= names an output not in outputs (logged once) */
 	struct protocol_plane_state primary, cursor;
 	struct wl_list commits;                  /* protocol_commit.link */
 	struct kms_vblank_source *vblank_source; /* may be NULL: made on first request */

@@ -417,6 +417,8 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 			json_string(w, co->name);
 	}
 	json_end_array(w);
+	json_key(w, "clock");
+	json_string(w, vgpu != NULL && vgpu->clock != NULL ? vgpu->clock->name : NULL);
 
 	const char *source = "none";
 	if (vfio != NULL)

@@ -39,10 +39,7 @@ static void send_outputs(struct protocol_vgpu *vgpu)
 
 static struct protocol_vgpu_output *clock_output(struct protocol_vgpu *vgpu)
 {
-	if (wl_list_empty(&vgpu->outputs))
-		return NULL;
-	struct protocol_vgpu_output *vo;
-	return wl_container_of(vgpu->outputs.next, vo, link);
+	return vgpu->clock;
 }
 
 static void answer_commit(struct protocol_commit *commit, struct wl_resource *resource,
@@ -64,6 +61,54 @@ static void answer_commit(struct protocol_commit *commit, struct wl_resource *re
 	free(commit);
 }
 
+/*
+ * Choose the clock output again (after the outputs or the configuration
+ * changed): clock= when the vGPU is shown there, else the first output.
+ * What it paces follows: the VFIO polls and the vblank source, whose fds
+ * the client keeps. Commits waiting for a frame of the old clock are
+ * discarded: the new one counts its frames apart.
+ */
+static void update_clock(struct protocol_vgpu *vgpu)
+{
+	const char *want = config_vgpu_clock(vgpu->server->config, vgpu->name);
+	struct protocol_vgpu_output *clock = NULL, *vo;
+	wl_list_for_each (vo, &vgpu->outputs, link) {
+		if (want != NULL && strcmp(vo->name, want) == 0) {
+			clock = vo;
+			break;
+		}
+	}
+	bool missing = want != NULL && clock == NULL;
+	if (clock == NULL && !wl_list_empty(&vgpu->outputs))
+		clock = wl_container_of(vgpu->outputs.next, clock, link);
+	if (missing && !vgpu->clock_missing) {
+		if (clock != NULL)
+			log_warn("vgpu %s: clock output %s is not present, output %s paces it",
+				 vgpu->name, want, clock->name);
+		else
+			log_warn("vgpu %s: clock output %s is not present, nor any other of its "
+				 "outputs",
+				 vgpu->name, want);
+	}
+	vgpu->clock_missing = missing;
+
+	if (clock != vgpu->clock) {
+		if (vgpu->clock != NULL && clock != NULL)
+			log_info("vgpu %s: the clock moves from output %s to %s", vgpu->name,
+				 vgpu->clock->name, clock->name);
+		struct protocol_commit *commit, *tmp;
+		wl_list_for_each_safe (commit, tmp, &vgpu->commits, link)
+			answer_commit(commit, vgpu->resource, NULL, 0);
+		vgpu->clock = clock;
+	}
+	struct kms_output *output = clock != NULL ? clock->output : NULL;
+	if (vgpu->vfio != NULL)
+		vfio_source_set_clock(vgpu->vfio, output);
+	/* Shown nowhere: the source stays where it was. */
+	if (vgpu->vblank_source != NULL && output != NULL)
+		kms_vblank_source_set_output(vgpu->vblank_source, output);
+}
+
 static void show_vfio(struct protocol_vgpu_output *vo);
 
 /* A VFIO frame reached the clock output's screen: tell the source. */
@@ -83,10 +128,10 @@ static void handle_present(struct wl_listener *listener, void *data)
 	struct protocol_vgpu *vgpu = vo->vgpu;
 	const struct kms_present_event *ev = data;
 
-	if (ev->flags & KMS_PRESENT_MODESET) {
+	if (ev->flags & (KMS_PRESENT_MODESET | KMS_PRESENT_TURNED)) {
 		send_outputs(vgpu);
 		if (vgpu->vfio != NULL) {
-			/* A new mode: place the guest's planes for it. */
+			/* A new mode or rotation: place the guest's planes for it. */
 			show_vfio(vo);
 			if (vo == clock_output(vgpu))
 				vfio_source_output_changed(vgpu->vfio);
@@ -496,6 +541,8 @@ static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 /* Take the vGPU off one output: the placeholder shows there with the next frame. */
 static void remove_output(struct protocol_vgpu_output *vo)
 {
+	if (vo->vgpu->clock == vo)
+		vo->vgpu->clock = NULL;
 	wl_list_remove(&vo->present.link);
 	wl_list_remove(&vo->output_destroy.link);
 	kms_layer_destroy(vo->primary);
@@ -547,12 +594,11 @@ static void handle_output_destroy(struct wl_listener *listener, void *data)
 	wl_list_remove(&vo->output_destroy.link);
 	wl_list_remove(&vo->link);
 	struct protocol_vgpu *vgpu = vo->vgpu;
+	if (vgpu->clock == vo)
+		vgpu->clock = NULL;
 	free((char *)vo->name);
 	free(vo);
-	if (vgpu->vfio != NULL) {
-		struct protocol_vgpu_output *clock = clock_output(vgpu);
-		vfio_source_set_clock(vgpu->vfio, clock != NULL ? clock->output : NULL);
-	}
+	update_clock(vgpu);
 }
 
 static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co,
@@ -625,6 +671,7 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 	wl_client_get_credentials(client, &pid, &uid, &gid);
 	log_info("vgpu %s: attached by pid %d (uid %u), on %d outputs", name, (int)pid,
 		 (unsigned int)uid, wl_list_length(&vgpu->outputs));
+	update_clock(vgpu);
 	const struct config_vgpu *cv = config_find_vgpu(server->config, name);
 	if (cv != NULL && cv->uinput)
 		protocol_vgpu_uinput_create(vgpu);
@@ -655,8 +702,6 @@ static void reconfigure_vgpu(struct protocol_vgpu *vgpu)
 	struct protocol_server *server = vgpu->server;
 	bool changed = false;
 	struct protocol_vgpu_output *vo, *tmp;
-	struct kms_output *old_clock =
-		clock_output(vgpu) != NULL ? clock_output(vgpu)->output : NULL;
 
 	/* Outputs that no longer show it, or became another connector. */
 	wl_list_for_each_safe (vo, tmp, &vgpu->outputs, link) {
@@ -696,12 +741,10 @@ static void reconfigure_vgpu(struct protocol_vgpu *vgpu)
 		show_current(vo);
 		changed = true;
 	}
-	if (!changed)
-		return;
-	struct protocol_vgpu_output *clock = clock_output(vgpu);
-	if (vgpu->vfio != NULL && (clock != NULL ? clock->output : NULL) != old_clock)
-		vfio_source_set_clock(vgpu->vfio, clock != NULL ? clock->output : NULL);
-	send_outputs(vgpu);
+	/* clock= may have changed alone. */
+	update_clock(vgpu);
+	if (changed)
+		send_outputs(vgpu);
 }
 
 void protocol_server_reconfigure(struct protocol_server *server)
