@@ -5,7 +5,11 @@
  * On the host: the command line, configuration errors and --version/--help.
  * With "--with-display" (in the VM, where a KMS device exists): vscanoutd
  * runs with its own NOTIFY_SOCKET; after READY=1, SIGTERM or SIGINT ends it
- * with status 0, and its outputs are off afterwards.
+ * with status 0, and its outputs are off afterwards. Then, with seatd
+ * started here as the seat manager, killing seatd for good ends vscanoutd
+ * with status 1 (systemd restarts it), never a hang.
+ * With "--without-display" (in the VM with no KMS driver loaded): vscanoutd
+ * exits at once with status 1, naming the problem, and never says READY=1.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -181,6 +185,86 @@ static void test_signal_exits_cleanly(int signal_number)
 	unlink(path);
 }
 
+/* Start seatd and wait for its readiness notification; returns its pid. */
+static pid_t start_seatd(void)
+{
+	int ready[2];
+	check(pipe(ready) == 0);
+	pid_t pid = fork();
+	check(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		char fd[16];
+		snprintf(fd, sizeof(fd), "%d", ready[1]);
+		execlp("seatd", "seatd", "-n", fd, "-l", "error", (char *)NULL);
+		_exit(127);
+	}
+	close(ready[1]);
+	char buf[64];
+	struct pollfd pfd = {.fd = ready[0], .events = POLLIN};
+	check(poll(&pfd, 1, EVENT_TIMEOUT_MS) == 1);
+	check(read(ready[0], buf, sizeof(buf)) > 0);
+	close(ready[0]);
+	return pid;
+}
+
+/* The seat manager goes away for good: vscanoutd exits with status 1. */
+static void test_seat_lost(void)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char *path = addr.sun_path;
+	snprintf(path, sizeof(addr.sun_path), "%s/notify-seatd", tmpdir);
+	unlink(path);
+	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	check(sock >= 0);
+	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+
+	pid_t seatd = start_seatd();
+	char *argv[] = {"vscanoutd", NULL};
+	setenv("LIBSEAT_BACKEND", "seatd", 1);
+	struct child c = spawn(argv, path);
+	expect_notify(sock, "READY=1");
+	check_on_screen();
+	check(kill(seatd, SIGKILL) == 0);
+	check(waitpid(seatd, NULL, 0) == seatd);
+
+	/* finish() bounds the wait: a hang fails the test. */
+	char out[4096], err[4096];
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check_contains(err, "lost the connection");
+	close(sock);
+	unlink(path);
+}
+
+/* No KMS device on the seat: status 1 at once, with the reason, and no READY=1. */
+static void test_no_display(void)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char *path = addr.sun_path;
+	snprintf(path, sizeof(addr.sun_path), "%s/notify-none", tmpdir);
+	unlink(path);
+	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	check(sock >= 0);
+	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+
+	char *argv[] = {"vscanoutd", NULL};
+	setenv("LIBSEAT_BACKEND", "noop", 1);
+	struct child c = spawn(argv, path);
+	char out[4096], err[4096];
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check_contains(err, "no usable KMS device");
+	char buf[256];
+	for (;;) {
+		ssize_t n = recv(sock, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		buf[n] = '\0';
+		check(strstr(buf, "READY=1") == NULL);
+	}
+	close(sock);
+	unlink(path);
+}
+
 static void test_bad_option(void)
 {
 	char *argv[] = {"vscanoutd", "--bogus", NULL};
@@ -240,10 +324,16 @@ int main(int argc, char *argv[])
 	daemon_path = argv[1];
 	check(mkdtemp(tmpdir) != NULL);
 
+	if (argc == 3 && strcmp(argv[2], "--without-display") == 0) {
+		test_no_display();
+		rmdir(tmpdir);
+		return 0;
+	}
 	if (argc == 3) {
 		check_str_eq(argv[2], "--with-display");
 		test_signal_exits_cleanly(SIGTERM);
 		test_signal_exits_cleanly(SIGINT);
+		test_seat_lost();
 		rmdir(tmpdir);
 		return 0;
 	}
