@@ -13,7 +13,9 @@
  * rotation property) leave the layers to the copy path with the reason
  * "rotation"; a plane that can would take them directly. Turning is a
  * change of settings without a modeset; back at 0 the layers are scanned
- * out directly again.
+ * out directly again. The software composition that screenshots use on
+ * devices without writeback (kms_output_compose()) must give the same
+ * picture.
  */
 #include <drm_fourcc.h>
 #include <stdio.h>
@@ -135,6 +137,17 @@ int main(void)
 		snprintf(what, sizeof(what), "rotation-%d", degrees);
 		kt_assert(kt_compare(&got, &want, 0x00ffffff, what) == 0);
 		kt_image_free(&got);
+
+		struct kt_image composed;
+		kt_assert_ok(kt_image_alloc(&composed, MODE_W, MODE_H, DRM_FORMAT_XRGB8888));
+		pixman_image_t *image = pixman_image_create_bits(
+			PIXMAN_x8r8g8b8, MODE_W, MODE_H, composed.data, (int)composed.stride);
+		kt_assert(image != NULL);
+		kt_assert_ok(kms_output_compose(output, image));
+		pixman_image_unref(image);
+		snprintf(what, sizeof(what), "composed-%d", degrees);
+		kt_assert(kt_compare(&composed, &want, 0x00ffffff, what) == 0);
+		kt_image_free(&composed);
 		kt_image_free(&want);
 
 		struct kms_layer_state st;
