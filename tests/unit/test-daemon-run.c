@@ -159,15 +159,24 @@ static void check_on_screen(void)
 	check(found);
 }
 
-static void test_signal_exits_cleanly(int signal_number)
+/* A datagram socket named `name` in the test's directory, as NOTIFY_SOCKET; its path in path. */
+static int notify_socket(char *path, size_t size, const char *name)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char *path = addr.sun_path;
-	snprintf(path, sizeof(addr.sun_path), "%s/notify", tmpdir);
+	check(size >= sizeof(addr.sun_path));
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s", tmpdir, name);
+	snprintf(path, size, "%s", addr.sun_path);
 	unlink(path);
 	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	check(sock >= 0);
 	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	return sock;
+}
+
+static void test_signal_exits_cleanly(int signal_number)
+{
+	char path[108];
+	int sock = notify_socket(path, sizeof(path), "notify");
 
 	char *argv[] = {"vscanoutd", NULL};
 	setenv("LIBSEAT_BACKEND", "noop", 1);
@@ -211,13 +220,8 @@ static pid_t start_seatd(void)
 /* The seat manager goes away for good: vscanoutd exits with status 1. */
 static void test_seat_lost(void)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char *path = addr.sun_path;
-	snprintf(path, sizeof(addr.sun_path), "%s/notify-seatd", tmpdir);
-	unlink(path);
-	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	check(sock >= 0);
-	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	char path[108];
+	int sock = notify_socket(path, sizeof(path), "notify-seatd");
 
 	pid_t seatd = start_seatd();
 	char *argv[] = {"vscanoutd", NULL};
@@ -239,13 +243,8 @@ static void test_seat_lost(void)
 /* No KMS device on the seat: status 1 at once, with the reason, and no READY=1. */
 static void test_no_display(void)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	char *path = addr.sun_path;
-	snprintf(path, sizeof(addr.sun_path), "%s/notify-none", tmpdir);
-	unlink(path);
-	int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	check(sock >= 0);
-	check(bind(sock, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	char path[108];
+	int sock = notify_socket(path, sizeof(path), "notify-none");
 
 	char *argv[] = {"vscanoutd", NULL};
 	setenv("LIBSEAT_BACKEND", "noop", 1);
