@@ -17,7 +17,8 @@
 /*
  * vscanoutd's configuration file: INI, parsed with inih.
  *
- *   # comment
+ *   # comment (a line of its own; after a value, a '#' or ';' that
+ *   # follows whitespace starts one too)
  *   [daemon]
  *   log-level = info            # error | warning | info | debug
  *   seat = seat0                # the seat to drive (default: libseat's choice)

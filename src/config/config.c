@@ -821,9 +821,37 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 	}
 }
 
-static int handle_key(void *data, const char *section, const char *key, const char *value)
+/*
+ * The value without an inline comment: from whitespace followed by '#' or
+ * ';' to the end of the line, with the whitespace before it. A value may
+ * itself start with '#' (placeholder = #202020). Returns a new string, or
+ * NULL when memory runs out.
+ */
+static char *strip_inline_comment(const char *value)
+{
+	char *text = strdup(value);
+	if (text == NULL)
+		return NULL;
+	for (char *c = text; *c != '\0'; c++) {
+		if ((c[0] == ' ' || c[0] == '\t') && (c[1] == '#' || c[1] == ';')) {
+			*c = '\0';
+			break;
+		}
+	}
+	size_t len = strlen(text);
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		text[--len] = '\0';
+	return text;
+}
+
+static int handle_key(void *data, const char *section, const char *key, const char *raw_value)
 {
 	struct parse *p = data;
+	char *value = strip_inline_comment(raw_value);
+	if (value == NULL) {
+		p->out_of_memory = true;
+		return 1;
+	}
 
 	switch (p->section) {
 	case SECTION_NONE:
@@ -844,6 +872,7 @@ static int handle_key(void *data, const char *section, const char *key, const ch
 	case SECTION_INVALID:
 		break;
 	}
+	free(value);
 	/* Errors are reported here, with their meaning; inih goes on. */
 	return 1;
 }

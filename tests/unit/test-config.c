@@ -290,6 +290,39 @@ static void test_every_error_reported(void)
 	config_finish(&cfg);
 }
 
+static void test_inline_comments(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[daemon]   # the daemon\n"
+			   "log-level = debug     # error | warning | info | debug\n"
+			   "[output A-1]\n"
+			   "placeholder = #102030 # a colour starts with '#'\n"
+			   "vgpu = a\t; after a tab, with ';'\n"
+			   "rotation = 90#not a comment without whitespace\n"),
+		     -EINVAL);
+	/* Only the last line is wrong: '#' glued to a value is part of it. */
+	check_int_eq(cap.lines, 1);
+	check_contains(cap.text, "test.conf:6: [output A-1] rotation '90#not a comment");
+	check_int_eq(parse(&cfg, &cap,
+			   "[daemon]   # the daemon\n"
+			   "log-level = debug     # error | warning | info | debug\n"
+			   "[output A-1]\n"
+			   "placeholder = #102030 # a colour starts with '#'\n"
+			   "vgpu = a\t; after a tab, with ';'\n"
+			   "rotation = 90   #\n"),
+		     0);
+	check_int_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+	const struct config_output *a = config_find_output(&cfg, "A-1");
+	check(a != NULL);
+	check_int_eq(a->placeholder, 0x102030);
+	check_str_eq(a->vgpu, "a");
+	check_int_eq(a->rotation, LAYOUT_ROTATION_90);
+	config_finish(&cfg);
+}
+
 static void test_blank(void)
 {
 	struct config cfg;
@@ -732,6 +765,7 @@ static void test_missing_file(void)
 int main(void)
 {
 	test_defaults_and_empty();
+	test_inline_comments();
 	test_log_level();
 	test_errors();
 	test_every_error_reported();
