@@ -35,6 +35,12 @@ int main(int argc, char *argv[])
 		config_finish(&config);
 		return EXIT_FAILURE;
 	}
+	if (opts.check_config) {
+		/* The file alone: no seat or device is opened. */
+		printf("%s: valid\n", opts.config_path);
+		config_finish(&config);
+		return EXIT_SUCCESS;
+	}
 	if (opts.verbosity == 0 && config.log_level_set)
 		log_init(config.log_level);
 

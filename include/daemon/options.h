@@ -9,6 +9,7 @@
 struct daemon_options {
 	const char *config_path; /* may be NULL: no file, built-in defaults */
 	int verbosity;           /* how many times -v was given */
+	bool check_config;       /* -t: only check config_path (then set) */
 	bool help;
 	bool version;
 };

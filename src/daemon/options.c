@@ -5,14 +5,12 @@
 
 #include "daemon/options.h"
 
-static const char short_options[] = ":c:vhV";
+static const char short_options[] = ":c:tvhV";
 
 static const struct option long_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{0},
+	{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 't'},
+	{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},      {0},
 };
 
 void daemon_options_print_usage(FILE *out, const char *prog)
@@ -22,6 +20,8 @@ void daemon_options_print_usage(FILE *out, const char *prog)
 		"Show virtual machines' displays on this host's monitors.\n"
 		"\n"
 		"  -c, --config FILE  read the configuration from FILE\n"
+		"  -t, --check-config check the configuration file and exit: status 0 when\n"
+		"                     it is valid, 1 with its errors otherwise\n"
 		"  -v, --verbose      log more; twice for debug messages\n"
 		"  -h, --help         show this help and exit\n"
 		"  -V, --version      show the version and exit\n",
@@ -54,6 +54,9 @@ int daemon_options_parse(struct daemon_options *opts, int argc, char *argv[], FI
 			}
 			opts->config_path = optarg;
 			break;
+		case 't':
+			opts->check_config = true;
+			break;
 		case 'v':
 			opts->verbosity++;
 			break;
@@ -75,6 +78,10 @@ int daemon_options_parse(struct daemon_options *opts, int argc, char *argv[], FI
 		}
 	}
 
+	if (opts->check_config && opts->config_path == NULL) {
+		fprintf(err, "%s: --check-config needs --config FILE\n", prog);
+		return bad_usage(opts, err, prog);
+	}
 	if (optind < argc) {
 		fprintf(err, "%s: unexpected argument '%s'\n", prog, argv[optind]);
 		return bad_usage(opts, err, prog);

@@ -302,6 +302,37 @@ static void test_bad_config(void)
 	unlink(path);
 }
 
+/* --check-config: the verdict on the file alone, nothing started. */
+static void test_check_config(void)
+{
+	char good[128], bad[128];
+	snprintf(good, sizeof(good), "%s/good.conf", tmpdir);
+	snprintf(bad, sizeof(bad), "%s/bad.conf", tmpdir);
+	FILE *f = fopen(good, "w");
+	check(f != NULL);
+	fputs("[output HDMI-A-1]   # a monitor\nvgpu = a\nrotation = 270 # turned\n", f);
+	fclose(f);
+	f = fopen(bad, "w");
+	check(f != NULL);
+	fputs("[output HDMI-A-1]\nblank = maybe\n", f);
+	fclose(f);
+
+	char out[4096], err[4096];
+	char *ok[] = {"vscanoutd", "--check-config", "-c", good, NULL};
+	struct child c = spawn(ok, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
+	check_contains(out, "good.conf: valid");
+	check_str_eq(err, "");
+
+	char *not_ok[] = {"vscanoutd", "-t", "-c", bad, NULL};
+	c = spawn(not_ok, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check_contains(err, "bad.conf:2: [output HDMI-A-1] blank 'maybe'");
+	check_str_eq(out, "");
+	unlink(good);
+	unlink(bad);
+}
+
 static void test_version_and_help(void)
 {
 	char out[4096], err[4096];
@@ -340,6 +371,7 @@ int main(int argc, char *argv[])
 	test_missing_config();
 	test_bad_config();
 	test_version_and_help();
+	test_check_config();
 
 	rmdir(tmpdir);
 	return 0;

@@ -35,6 +35,16 @@ static void test_good(void)
 	char *joined[] = {"vscanoutd", "--config=/x.conf", NULL};
 	check_int_eq(parse(&opts, err, sizeof(err), joined), 0);
 	check_str_eq(opts.config_path, "/x.conf");
+	check(!opts.check_config);
+	check_str_eq(err, "");
+
+	char *check_short[] = {"vscanoutd", "-t", "-c", "/y.conf", NULL};
+	check_int_eq(parse(&opts, err, sizeof(err), check_short), 0);
+	check(opts.check_config);
+	check_str_eq(opts.config_path, "/y.conf");
+	char *check_long[] = {"vscanoutd", "--config", "/z.conf", "--check-config", NULL};
+	check_int_eq(parse(&opts, err, sizeof(err), check_long), 0);
+	check(opts.check_config);
 	check_str_eq(err, "");
 }
 
@@ -66,6 +76,12 @@ static void test_bad(void)
 	check_int_eq(parse(&opts, err, sizeof(err), empty), -EINVAL);
 	check_contains(err, "--config needs a file name");
 
+	char *check_alone[] = {"vscanoutd", "--check-config", NULL};
+	memset(err, 0, sizeof(err));
+	check_int_eq(parse(&opts, err, sizeof(err), check_alone), -EINVAL);
+	check_contains(err, "--check-config needs --config FILE");
+	check(!opts.check_config);
+
 	char *stray[] = {"vscanoutd", "-v", "extra", NULL};
 	memset(err, 0, sizeof(err));
 	check_int_eq(parse(&opts, err, sizeof(err), stray), -EINVAL);
@@ -82,6 +98,7 @@ static void test_usage(void)
 	fclose(f);
 	check_contains(out, "Usage: vscanoutd");
 	check_contains(out, "--config FILE");
+	check_contains(out, "--check-config");
 	check_contains(out, "--verbose");
 	check_contains(out, "--version");
 }
