@@ -13,6 +13,12 @@ struct control;
  * the values a key may take, null is written where a thing does not exist.
  * Numbers are unsigned integers unless said otherwise.
  *
+ * doc/vscanoutctl-status.schema.json (installed into DATADIR/vscanout) is
+ * the same as a JSON Schema (draft 2020-12): every object with its
+ * required keys and no others, types and enumerations. The tests check
+ * every document they take against it, so a key added here must be added
+ * there too.
+ *
  * {
  *   "daemon": {
  *     "version": "0.1.0",                  vscanoutd's version

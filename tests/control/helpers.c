@@ -113,6 +113,31 @@ void ctl_result_finish(struct ctl_result *r)
 	r->out = r->err = NULL;
 }
 
+void status_check_schema(const char *text, size_t len)
+{
+	char path[] = "/tmp/vscanout-status-XXXXXX.json";
+	int fd = mkstemps(path, 5);
+	kt_assert_errno(fd >= 0);
+	kt_assert_errno(write(fd, text, len) == (ssize_t)len);
+	close(fd);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	kt_assert_errno(pid >= 0);
+	if (pid == 0) {
+		execl(STATUS_PYTHON, STATUS_PYTHON, STATUS_VALIDATOR, STATUS_SCHEMA, path,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int status;
+	kt_assert_errno(waitpid(pid, &status, 0) == pid);
+	kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		   "the status does not match %s (validator status 0x%x); the document is kept "
+		   "in %s",
+		   STATUS_SCHEMA, status, path);
+	unlink(path);
+}
+
 struct json_value *ctl_status(struct wl_display *display, const char *ctl, const char *socket)
 {
 	struct ctl_result r;
@@ -122,6 +147,7 @@ struct json_value *ctl_status(struct wl_display *display, const char *ctl, const
 	struct json_value *v = json_parse(r.out, r.out_len, err, sizeof(err));
 	kt_assertf(v != NULL && v->type == JSON_OBJECT, "status --json is not a JSON object: %s",
 		   v == NULL ? err : "another type");
+	status_check_schema(r.out, r.out_len);
 	ctl_result_finish(&r);
 	return v;
 }

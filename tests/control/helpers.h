@@ -37,8 +37,16 @@ void ctl_run(struct wl_display *display, struct ctl_result *r, uid_t uid, gid_t 
 void ctl_result_finish(struct ctl_result *r);
 
 /*
+ * Check a status document against doc/vscanoutctl-status.schema.json with
+ * tests/control/validate-json.py (python3-jsonschema); fail the test, with
+ * the validator's reasons on standard error, when it does not match.
+ */
+void status_check_schema(const char *text, size_t len);
+
+/*
  * Run `vscanoutctl --socket socket status --json`, check that it exits 0,
- * parse its output (fail if it is not JSON) and return it.
+ * parse its output (fail if it is not JSON), check it against the schema
+ * (status_check_schema()) and return it.
  */
 struct json_value *ctl_status(struct wl_display *display, const char *ctl, const char *socket);
 
