@@ -66,6 +66,10 @@ struct control;
  *           "src": { "x": 0, "y": 0, "width": 1024, "height": 768 } | null
  *                                          SRC_X/Y/W/H in pixels (may have
  *                                          fractions)
+ *           "rotation": 0 | 90 | 180 | 270 | null,
+ *                                          how far the plane turns its buffer
+ *                                          (its "rotation" property,
+ *                                          counter-clockwise); null when off
  *         }
  *       ],
  *       "layers": [                        by ascending zpos, as of the last frame

@@ -194,6 +194,7 @@ static void write_plane(struct json_writer *w, const struct kms_output *output,
 	const char *content = "none";
 	int zpos = 0;
 	uint32_t fb_id = 0;
+	int turned = 0; /* degrees the plane turns its buffer */
 	struct kms_rect dst = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
 	struct kms_fixed_rect src = {0, 0, KMS_FIXED(dst.width), KMS_FIXED(dst.height)};
 
@@ -209,6 +210,7 @@ static void write_plane(struct json_writer *w, const struct kms_output *output,
 		content = "layer";
 		zpos = layer->zpos;
 		fb_id = fb->fb_id;
+		turned = kms_rotation_degrees(output->settings.rotation);
 		if (p->dst.width != 0 && p->dst.height != 0)
 			kms_output_rect_to_mode(output, &p->dst, &dst);
 		src = p->src;
@@ -239,10 +241,14 @@ static void write_plane(struct json_writer *w, const struct kms_output *output,
 	if (fb_id != 0) {
 		write_rect(w, "crtc", &dst);
 		write_fixed_rect(w, "src", &src);
+		json_key(w, "rotation");
+		json_int(w, turned);
 	} else {
 		json_key(w, "crtc");
 		json_null(w);
 		json_key(w, "src");
+		json_null(w);
+		json_key(w, "rotation");
 		json_null(w);
 	}
 	json_end_object(w);

@@ -15,6 +15,16 @@
 #define STATE_MAX_SIZE       (16u << 20)
 
 /* Append a zeroed item to an array; NULL when out of memory. */
+/* The turn a "rotation=" bitmask names (DRM_MODE_ROTATE_*), in degrees; -1 for none. */
+static int rotation_degrees(unsigned long mask)
+{
+	for (int i = 0; i < 4; i++) {
+		if (mask & (1ul << i))
+			return i * 90;
+	}
+	return -1;
+}
+
 static void *grow(void **items, size_t *n, size_t size)
 {
 	void *p = realloc(*items, (*n + 1) * size);
@@ -70,6 +80,7 @@ int kstate_parse(struct kstate *st, const char *text)
 				if (plane == NULL)
 					return -ENOMEM;
 				plane->id = id;
+				plane->rotation = -1;
 				copy_name(plane->name, line + n);
 			} else if (sscanf(line, "crtc[%u]: %n", &id, &n) == 1 && n > 0) {
 				crtc = grow((void **)&st->crtcs, &st->n_crtcs, sizeof(*crtc));
@@ -101,6 +112,8 @@ int kstate_parse(struct kstate *st, const char *text)
 			} else if (strncmp(v, "crtc-pos=", 9) == 0) {
 				sscanf(v + 9, "%ux%u%" SCNd32 "%" SCNd32, &plane->width,
 				       &plane->height, &plane->x, &plane->y);
+			} else if (strncmp(v, "rotation=", 9) == 0) {
+				plane->rotation = rotation_degrees(strtoul(v + 9, NULL, 0));
 			} else if (strncmp(v, "src-pos=", 8) == 0) {
 				const char *p = v + 8;
 				plane->src_w = parse_fp(&p);
@@ -285,6 +298,7 @@ struct plane_view {
 	int32_t x, y;
 	uint32_t w, h;
 	uint32_t sx, sy, sw, sh;
+	int rotation; /* degrees, -1: unknown */
 };
 
 static void print_view(FILE *out, const char *who, const struct plane_view *v)
@@ -301,8 +315,11 @@ static void print_view(FILE *out, const char *who, const struct plane_view *v)
 	fmt_fixed(sh, sizeof(sh), v->sh);
 	fprintf(out,
 		"fb %" PRIu32 " on CRTC %" PRIu32 " at %" PRId32 ",%" PRId32 " %" PRIu32 "x%" PRIu32
-		", src %s,%s %sx%s\n",
+		", src %s,%s %sx%s",
 		v->fb, v->crtc, v->x, v->y, v->w, v->h, sx, sy, sw, sh);
+	if (v->rotation > 0)
+		fprintf(out, ", turned %d", v->rotation);
+	fprintf(out, "\n");
 }
 
 static unsigned int compare_plane(FILE *out, const struct kstate *st, const struct json_value *jp,
@@ -319,7 +336,12 @@ static unsigned int compare_plane(FILE *out, const struct kstate *st, const stru
 		fprintf(out, ", %s", content);
 	fprintf(out, ")\n");
 
-	struct plane_view d = {.fb = json_u32(jp, "fb_id"), .crtc = json_u32(jp, "crtc_id")};
+	const struct json_value *rot = json_get(jp, "rotation");
+	struct plane_view d = {
+		.fb = json_u32(jp, "fb_id"),
+		.crtc = json_u32(jp, "crtc_id"),
+		.rotation = rot != NULL && rot->type == JSON_NUMBER ? json_i32(jp, "rotation") : -1,
+	};
 	const struct json_value *crtc = json_get(jp, "crtc"), *src = json_get(jp, "src");
 	if (crtc != NULL && crtc->type == JSON_OBJECT) {
 		d.x = json_i32(crtc, "x");
@@ -350,6 +372,7 @@ static unsigned int compare_plane(FILE *out, const struct kstate *st, const stru
 		.sy = kp->src_y,
 		.sw = kp->src_w,
 		.sh = kp->src_h,
+		.rotation = kp->rotation,
 	};
 	print_view(out, "kernel:", &k);
 
@@ -382,6 +405,12 @@ static unsigned int compare_plane(FILE *out, const struct kstate *st, const stru
 			"  DIFFERS plane %" PRIu32 " size: vscanoutd %" PRIu32 "x%" PRIu32
 			", kernel %" PRIu32 "x%" PRIu32 "\n",
 			id, d.w, d.h, k.w, k.h);
+		n++;
+	}
+	if (d.rotation >= 0 && k.rotation >= 0 && d.rotation != k.rotation) {
+		fprintf(out,
+			"  DIFFERS plane %" PRIu32 " rotation: vscanoutd %d, kernel %d degrees\n",
+			id, d.rotation, k.rotation);
 		n++;
 	}
 	if (!fixed_equal(d.sx, k.sx) || !fixed_equal(d.sy, k.sy) || !fixed_equal(d.sw, k.sw) ||

@@ -26,6 +26,7 @@ struct kstate_plane {
 	int32_t x, y; /* crtc-pos */
 	uint32_t width, height;
 	uint32_t src_x, src_y, src_w, src_h; /* src-pos, 16.16 */
+	int rotation; /* degrees from rotation= (DRM_MODE_ROTATE_*), -1 when not given */
 };
 
 struct kstate_crtc {
