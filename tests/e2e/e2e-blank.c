@@ -38,6 +38,7 @@
 #include "buffer/buffer.h"
 #include "client.h"
 #include "common.h"
+#include "conf-daemon.h"
 #include "config/config.h"
 #include "control/json.h"
 #include "control/status.h"
@@ -57,36 +58,24 @@ static const char *ctl_path;
 /* The configuration with Virtual-2's blank keys `v2_keys` and `extra` at the end. */
 static void write_conf(const char *v2_keys, const char *extra)
 {
-	FILE *f = fopen(CONF_PATH, "we");
-	kt_assert(f != NULL);
-	fprintf(f,
-		"[daemon]\nsocket = " SOCKET_PATH "\n"
-		"[output Virtual-1]\nvgpu = a\nmode = 1024x768\n"
-		"[output Virtual-2]\nvgpu = b\nmode = 1024x768\n%s"
-		"[vgpu a]\n[vgpu b]\n%s",
-		v2_keys, extra);
-	kt_assert(fclose(f) == 0);
+	conf_daemon_write(CONF_PATH,
+			  "[daemon]\nsocket = " SOCKET_PATH "\n"
+			  "[output Virtual-1]\nvgpu = a\nmode = 1024x768\n"
+			  "[output Virtual-2]\nvgpu = b\nmode = 1024x768\n%s"
+			  "[vgpu a]\n[vgpu b]\n%s",
+			  v2_keys, extra);
 }
 
+/* VMM 0 shows a 512x512 picture on vGPU a, VMM 1 a 256x256 one on b. */
 static void vmm(int which)
 {
-	struct client c;
-	client_connect(&c, SOCKET_PATH);
-	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, which == 0 ? "a" : "b");
-	struct client_image ci;
-	uint32_t size = which == 0 ? 512 : 256;
-	client_image_create(&ci, size, size, 70 + (uint32_t)which);
-	vscanout_vgpu_v1_set_primary(vgpu, client_buffer(vgpu, &ci), 0, 0);
-	vscanout_vgpu_v1_commit(vgpu, 1);
-	for (;;)
-		if (wl_display_dispatch(c.display) < 0)
-			_exit(0);
+	conf_daemon_vmm_show(SOCKET_PATH, which == 0 ? "a" : "b", which == 0 ? 512 : 256,
+			     70 + (uint32_t)which);
 }
 
 static void dispatch(void)
 {
-	wl_display_flush_clients(dmn->display);
-	kt_assert(wl_event_loop_dispatch(dmn->loop, 50) >= 0);
+	conf_daemon_dispatch(dmn, 50);
 }
 
 static uint64_t deadline(void)
@@ -133,17 +122,6 @@ static bool kernel_lit(const struct kms_output *output, uint32_t *fb)
 	return active != 0;
 }
 
-/* The buffer on screen on output's primary vGPU layer, or NULL. */
-static struct buffer *shown(struct kms_output *output)
-{
-	struct kms_layer *layer;
-	wl_list_for_each (layer, &output->layers, link) {
-		if (layer->zpos == 1)
-			return layer->current_buffer;
-	}
-	return NULL;
-}
-
 static uint64_t presents;
 
 static void handle_present(struct wl_listener *listener, void *data)
@@ -172,14 +150,15 @@ static void wait_lit(struct kms_output *output, uint32_t width, uint64_t since, 
 {
 	uint64_t end = deadline();
 	uint32_t fb = 0;
-	while (!kernel_lit(output, &fb) || fb == 0 || presents == since || shown(output) == NULL ||
-	       shown(output)->width != width) {
+	while (!kernel_lit(output, &fb) || fb == 0 || presents == since ||
+	       conf_daemon_shown(output) == NULL || conf_daemon_shown(output)->width != width) {
 		kt_assertf(kt_now_ns() < end,
 			   "timed out waiting for %s to be lit (%s): kernel %s, fb %u, %llu "
 			   "frames since, state %d, buffer %u wide",
 			   output->name, what, kernel_lit(output, &fb) ? "lit" : "off", fb,
 			   (unsigned long long)(presents - since), (int)output->state,
-			   shown(output) != NULL ? shown(output)->width : 0);
+			   conf_daemon_shown(output) != NULL ? conf_daemon_shown(output)->width
+							     : 0);
 		dispatch();
 	}
 	printf("%s: lit in the kernel, fb %u (%s)\n", output->name, fb, what);
@@ -198,37 +177,14 @@ static void check_stays_off(struct kms_output *output, const char *what)
 
 static void reload(void)
 {
-	uint64_t count = dmn->reloads + 1;
-	kt_assert_errno(kill(getpid(), SIGHUP) == 0);
-	uint64_t end = deadline();
-	while (dmn->reloads < count) {
-		kt_assertf(kt_now_ns() < end, "SIGHUP was not handled");
-		dispatch();
-	}
+	conf_daemon_reload(dmn);
 	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
 }
 
 /* Run vscanoutctl --socket SOCKET a1 a2, serving the daemon; its exit status. */
 static int ctl(const char *a1, const char *a2)
 {
-	fflush(stdout);
-	pid_t pid = fork();
-	kt_assert_errno(pid >= 0);
-	if (pid == 0) {
-		execl(ctl_path, "vscanoutctl", "--socket", SOCKET_PATH, a1, a2, (char *)NULL);
-		_exit(127);
-	}
-	uint64_t end = deadline();
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		kt_assert_errno(r >= 0);
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		kt_assertf(kt_now_ns() < end, "vscanoutctl %s did not end", a1);
-		wl_display_flush_clients(dmn->display);
-		kt_assert(wl_event_loop_dispatch(dmn->loop, 10) >= 0);
-	}
+	return conf_daemon_ctl(dmn, ctl_path, SOCKET_PATH, a1, a2, NULL);
 }
 
 /* Virtual-2's "blanked" and "blank_schedule" in the status document. */
@@ -305,7 +261,6 @@ int main(int argc, char **argv)
 {
 	kt_assertf(argc == 2, "usage: %s VSCANOUTCTL", argv[0]);
 	ctl_path = argv[1];
-	setenv("LIBSEAT_BACKEND", "noop", 1);
 	setenv("TZ", "UTC", 1);
 	tzset();
 	log_init(LOG_LEVEL_INFO);
@@ -317,12 +272,7 @@ int main(int argc, char **argv)
 
 	/* 1. blank = yes from the start. */
 	write_conf("blank = yes\n", "");
-	struct config config;
-	config_init(&config);
-	kt_assert_ok(config_load(&config, CONF_PATH));
-	dmn = daemon_create(&config);
-	kt_assert(dmn != NULL);
-	dmn->config_path = strdup(CONF_PATH);
+	dmn = conf_daemon_start(CONF_PATH);
 	struct kms_output *v1 = display_find_output(dmn->display_manager, "Virtual-1");
 	struct kms_output *v2 = display_find_output(dmn->display_manager, "Virtual-2");
 	kt_assert(v1 != NULL && v2 != NULL);
@@ -333,7 +283,7 @@ int main(int argc, char **argv)
 	child_start(&a, dmn->loop, vmm, 0);
 	child_start(&b, dmn->loop, vmm, 1);
 	uint64_t end = deadline();
-	while (shown(v1) == NULL || wl_list_length(&dmn->server->vgpus) < 2) {
+	while (conf_daemon_shown(v1) == NULL || wl_list_length(&dmn->server->vgpus) < 2) {
 		kt_assertf(kt_now_ns() < end, "timed out waiting for a's frame and b");
 		dispatch();
 	}

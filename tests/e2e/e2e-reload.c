@@ -29,6 +29,7 @@
 #include "buffer/buffer.h"
 #include "client.h"
 #include "common.h"
+#include "conf-daemon.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/display.h"
@@ -75,95 +76,34 @@ static const char bad_text[] = "[daemon]\n"
 
 static struct daemon *dmn;
 
-static void write_conf(const char *text)
-{
-	FILE *f = fopen(CONF_PATH, "we");
-	kt_assert(f != NULL);
-	kt_assert(fputs(text, f) >= 0);
-	kt_assert(fclose(f) == 0);
-}
-
+/* VMM 0 shows a 512x512 picture on vGPU a, VMM 1 a 256x256 one on c. */
 static void vmm(int which)
 {
-	struct client c;
-	client_connect(&c, SOCKET_PATH);
-	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, which == 0 ? "a" : "c");
-	struct client_image ci;
-	uint32_t size = which == 0 ? 512 : 256;
-	client_image_create(&ci, size, size, 50 + (uint32_t)which);
-	vscanout_vgpu_v1_set_primary(vgpu, client_buffer(vgpu, &ci), 0, 0);
-	vscanout_vgpu_v1_commit(vgpu, 1);
-	for (;;)
-		if (wl_display_dispatch(c.display) < 0)
-			_exit(0);
-}
-
-static void dispatch(void)
-{
-	wl_display_flush_clients(dmn->display);
-	kt_assert(wl_event_loop_dispatch(dmn->loop, 50) >= 0);
-}
-
-/* The buffer on screen on output's primary vGPU layer, or NULL. */
-static struct buffer *shown(struct kms_output *output)
-{
-	struct kms_layer *layer;
-	wl_list_for_each (layer, &output->layers, link) {
-		if (layer->zpos == 1)
-			return layer->current_buffer;
-	}
-	return NULL;
-}
-
-static void wait_shown(struct kms_output *output, uint32_t width, const char *what)
-{
-	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
-	while (shown(output) == NULL || shown(output)->width != width) {
-		kt_assertf(kt_now_ns() < deadline, "timed out waiting for %s", what);
-		dispatch();
-	}
+	conf_daemon_vmm_show(SOCKET_PATH, which == 0 ? "a" : "c", which == 0 ? 512 : 256,
+			     50 + (uint32_t)which);
 }
 
 static const char *ctl_path;
 
-/* Run vscanoutctl --socket SOCKET args..., serving the daemon; its exit status. */
-static int ctl(const char *a1, const char *a2, const char *a3)
+static void write_conf(const char *text)
 {
-	fflush(stdout);
-	pid_t pid = fork();
-	kt_assert_errno(pid >= 0);
-	if (pid == 0) {
-		execl(ctl_path, "vscanoutctl", "--socket", SOCKET_PATH, a1, a2, a3, (char *)NULL);
-		_exit(127);
-	}
-	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		kt_assert_errno(r >= 0);
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		kt_assertf(kt_now_ns() < deadline, "vscanoutctl %s did not end", a1);
-		wl_display_flush_clients(dmn->display);
-		kt_assert(wl_event_loop_dispatch(dmn->loop, 10) >= 0);
-	}
+	conf_daemon_write(CONF_PATH, "%s", text);
 }
 
-static void reload(uint64_t count)
+static void dispatch(void)
 {
-	kt_assert_errno(kill(getpid(), SIGHUP) == 0);
-	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
-	while (dmn->reloads < count) {
-		kt_assertf(kt_now_ns() < deadline, "SIGHUP was not handled");
-		dispatch();
-	}
+	conf_daemon_dispatch(dmn, 50);
+}
+
+static int ctl(const char *a1, const char *a2, const char *a3)
+{
+	return conf_daemon_ctl(dmn, ctl_path, SOCKET_PATH, a1, a2, a3);
 }
 
 int main(int argc, char **argv)
 {
 	kt_assertf(argc == 2, "usage: %s VSCANOUTCTL", argv[0]);
 	ctl_path = argv[1];
-	setenv("LIBSEAT_BACKEND", "noop", 1);
 	log_init(LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	struct kt_device dev;
@@ -172,12 +112,7 @@ int main(int argc, char **argv)
 	kt_device_close(&dev);
 
 	write_conf(first_text);
-	struct config config;
-	config_init(&config);
-	kt_assert_ok(config_load(&config, CONF_PATH));
-	dmn = daemon_create(&config);
-	kt_assert(dmn != NULL);
-	dmn->config_path = strdup(CONF_PATH);
+	dmn = conf_daemon_start(CONF_PATH);
 	struct kms_output *v1 = display_find_output(dmn->display_manager, "Virtual-1");
 	struct kms_output *v2 = display_find_output(dmn->display_manager, "Virtual-2");
 	kt_assert(v1 != NULL && v2 != NULL);
@@ -185,11 +120,11 @@ int main(int argc, char **argv)
 	struct child a, c;
 	child_start(&a, dmn->loop, vmm, 0);
 	child_start(&c, dmn->loop, vmm, 1);
-	wait_shown(v1, 512, "a's frame on Virtual-1");
+	conf_daemon_wait_shown(dmn, v1, 512, "a's frame on Virtual-1");
 	/* c is attached but shown nowhere; let both settle. */
 	while (wl_list_length(&dmn->server->vgpus) < 2)
 		dispatch();
-	kt_assert(shown(v2) == NULL);
+	kt_assert(conf_daemon_shown(v2) == NULL);
 
 	/* 1. Virtual-2 goes to c; Virtual-1 untouched. */
 	uint64_t commits = v1->stats.commits, modesets = v1->stats.modesets;
@@ -197,9 +132,9 @@ int main(int argc, char **argv)
 	drmModeCrtc *before = drmModeGetCrtc(v1->device->fd, v1->crtc->id);
 	kt_assert(before != NULL);
 	write_conf(second_text);
-	reload(1);
+	conf_daemon_reload(dmn);
 	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
-	wait_shown(v2, 256, "c's frame on Virtual-2 after the reload");
+	conf_daemon_wait_shown(dmn, v2, 256, "c's frame on Virtual-2 after the reload");
 	for (int i = 0; i < 10; i++)
 		dispatch();
 	drmModeCrtc *after = drmModeGetCrtc(v1->device->fd, v1->crtc->id);
@@ -215,31 +150,31 @@ int main(int argc, char **argv)
 		   "the reload touched Virtual-1");
 	drmModeFreeCrtc(before);
 	drmModeFreeCrtc(after);
-	kt_assert(shown(v1) != NULL && shown(v1)->width == 512);
+	kt_assert(conf_daemon_shown(v1) != NULL && conf_daemon_shown(v1)->width == 512);
 
 	/* 2. A bad file: refused, the running configuration kept. */
 	write_conf(bad_text);
-	reload(2);
+	conf_daemon_reload(dmn);
 	printf("bad reload: %s\n", dmn->reload_message);
 	kt_assert(dmn->reload_failed && strstr(dmn->reload_message, CONF_PATH) != NULL);
 	const struct config_output *co = config_find_output(&dmn->config, "Virtual-2");
 	kt_assert(co != NULL && co->vgpu != NULL && strcmp(co->vgpu, "c") == 0);
 	for (int i = 0; i < 10; i++)
 		dispatch();
-	kt_assert(shown(v2) != NULL && shown(v2)->width == 256);
-	kt_assert(shown(v1) != NULL && shown(v1)->width == 512);
+	kt_assert(conf_daemon_shown(v2) != NULL && conf_daemon_shown(v2)->width == 256);
+	kt_assert(conf_daemon_shown(v1) != NULL && conf_daemon_shown(v1)->width == 512);
 
 	/* The children inherited the daemon's blocked signals: SIGKILL. */
 	/* 3. Assign and reload through vscanoutctl. */
 	commits = v1->stats.commits;
 	kt_assert(ctl("assign", "a", "Virtual-2") == 0);
-	wait_shown(v2, 512, "a's frame on Virtual-2 after assign");
+	conf_daemon_wait_shown(dmn, v2, 512, "a's frame on Virtual-2 after assign");
 	kt_assert(v1->stats.commits == commits && v1->stats.modesets == modesets);
 	kt_assert(ctl("assign", "nobody", "Virtual-2") == 1);
 	kt_assert(ctl("reload", NULL, NULL) == 1); /* the file is still the bad one */
 	write_conf(second_text);
 	kt_assert(ctl("reload", NULL, NULL) == 0);
-	wait_shown(v2, 256, "c's frame back on Virtual-2 after the reload");
+	conf_daemon_wait_shown(dmn, v2, 256, "c's frame back on Virtual-2 after the reload");
 	kt_assert(v1->stats.commits == commits && v1->stats.modesets == modesets);
 	printf("assign and reload through vscanoutctl: ok\n");
 
@@ -247,7 +182,7 @@ int main(int argc, char **argv)
 	uint64_t v2_modesets = v2->stats.modesets, v2_commits = v2->stats.commits;
 	uint32_t v2_blob = v2->mode_blob;
 	write_conf(turned_text);
-	reload(dmn->reloads + 1);
+	conf_daemon_reload(dmn);
 	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
 	uint32_t w, h;
 	kms_output_get_size(v2, &w, &h);

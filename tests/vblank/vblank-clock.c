@@ -28,6 +28,7 @@
 
 #include "../kms/common.h"
 #include "client.h"
+#include "conf-daemon.h"
 #include "config/config.h"
 #include "control/status.h"
 #include "daemon/daemon.h"
@@ -71,22 +72,17 @@ static void output_name(const char *driver, char *name, size_t size)
 
 static void write_conf(const char *clock)
 {
-	FILE *f = fopen(CONF_PATH, "we");
-	kt_assert(f != NULL);
-	fprintf(f,
-		"[daemon]\nsocket = " SOCKET_PATH "\n"
-		"[output %s]\nvgpu = a\nmode = 1024x768\n"
-		"[output %s]\nvgpu = a\nmode = 1024x768\n"
-		"[vgpu a]\nclock = %s\n",
-		virtio_name, vkms_name, clock);
-	kt_assert(fclose(f) == 0);
+	conf_daemon_write(CONF_PATH,
+			  "[daemon]\nsocket = " SOCKET_PATH "\n"
+			  "[output %s]\nvgpu = a\nmode = 1024x768\n"
+			  "[output %s]\nvgpu = a\nmode = 1024x768\n"
+			  "[vgpu a]\nclock = %s\n",
+			  virtio_name, vkms_name, clock);
 }
 
 static void dispatch(int timeout_ms)
 {
-	wl_display_flush_clients(dmn->display);
-	int ret = wl_event_loop_dispatch(dmn->loop, timeout_ms);
-	kt_assertf(ret >= 0 || errno == EINTR, "event loop: %s", strerror(errno));
+	conf_daemon_dispatch(dmn, timeout_ms);
 }
 
 static void run_for(uint32_t ms)
@@ -281,12 +277,9 @@ static void measure(const char *step, struct kms_output *kernel)
 
 static void reload(const char *clock)
 {
-	uint64_t reloads = dmn->reloads;
 	write_conf(clock);
 	vmm_fds.jump = true;
-	kt_assert_errno(kill(getpid(), SIGHUP) == 0);
-	while (dmn->reloads == reloads)
-		dispatch(10);
+	conf_daemon_reload(dmn);
 	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
 }
 
@@ -303,19 +296,13 @@ static bool vgpu_attached(void *data)
 
 int main(void)
 {
-	setenv("LIBSEAT_BACKEND", "noop", 1);
 	log_init(LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	output_name("vkms", vkms_name, sizeof(vkms_name));
 	output_name("virtio_gpu", virtio_name, sizeof(virtio_name));
 
 	write_conf(vkms_name);
-	struct config config;
-	config_init(&config);
-	kt_assert_ok(config_load(&config, CONF_PATH));
-	dmn = daemon_create(&config);
-	kt_assert(dmn != NULL);
-	dmn->config_path = strdup(CONF_PATH);
+	dmn = conf_daemon_start(CONF_PATH);
 	struct kms_output *outputs[2] = {
 		display_find_output(dmn->display_manager, virtio_name),
 		display_find_output(dmn->display_manager, vkms_name),
