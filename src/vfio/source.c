@@ -48,6 +48,16 @@ struct source_buffer {
 	struct wl_listener destroy;
 };
 
+/* How many shown frames may wait for their flip at once. */
+#define PENDING_MAX 4
+
+/* A primary buffer shown and waiting for its flip. */
+struct pending_frame {
+	const struct buffer *primary; /* compared only */
+	uint64_t seen_ns;             /* the poll that saw it */
+	uint64_t target_ns;           /* the vblank that poll aimed at, 0: not paced */
+};
+
 struct vfio_source {
 	struct wl_event_loop *loop;
 	struct vfio_display *display;
@@ -72,9 +82,14 @@ struct vfio_source {
 	struct wl_listener clock_destroy; /* clock's events.destroy */
 	struct pacer pacer;
 
-	/* The change waiting for its flip, for latency and the pacer. */
-	const struct buffer *pending_primary; /* may be NULL; compared only */
-	uint64_t pending_seen_ns, pending_target_ns;
+	/*
+	 * The changes waiting for their flip, oldest first, for latency and the
+	 * pacer. Several may wait: a poll may see the next frame before the
+	 * flip of the last one, and a frame replaced before its commit is
+	 * never shown (dropped when a newer one is).
+	 */
+	struct pending_frame pending[PENDING_MAX];
+	size_t n_pending;
 	uint64_t poll_start_ns;
 	struct wl_event_source *cost_idle; /* may be NULL */
 	struct wl_event_source *lost_idle; /* may be NULL: reports the loss */
@@ -90,6 +105,46 @@ struct vfio_source {
 	struct percentile latency;
 	struct vfio_source_stats stats;
 };
+
+static void pending_clear(struct vfio_source *source)
+{
+	source->n_pending = 0;
+}
+
+/* A new primary buffer was shown: remember when it was seen, dropping the oldest when full. */
+static void pending_add(struct vfio_source *source, const struct buffer *primary)
+{
+	if (source->n_pending == PENDING_MAX) {
+		memmove(&source->pending[0], &source->pending[1],
+			(PENDING_MAX - 1) * sizeof(source->pending[0]));
+		source->n_pending--;
+	}
+	source->pending[source->n_pending++] = (struct pending_frame){
+		.primary = primary,
+		.seen_ns = source->poll_start_ns,
+		.target_ns = source->poll_target_ns,
+	};
+}
+
+/*
+ * The newest waiting frame showing primary, taken out with every older one
+ * (those were replaced before reaching the screen). Returns false when none
+ * shows it.
+ */
+static bool pending_take(struct vfio_source *source, const struct buffer *primary,
+			 struct pending_frame *frame)
+{
+	for (size_t i = source->n_pending; i-- > 0;) {
+		if (source->pending[i].primary != primary)
+			continue;
+		*frame = source->pending[i];
+		memmove(&source->pending[0], &source->pending[i + 1],
+			(source->n_pending - i - 1) * sizeof(source->pending[0]));
+		source->n_pending -= i + 1;
+		return true;
+	}
+	return false;
+}
 
 static uint64_t now_ns(void)
 {
@@ -297,7 +352,7 @@ static void lose(struct vfio_source *source, int err, const char *what)
 	slot_set(&source->cursor, NULL, NULL);
 	vfio_cache_finish(&source->cache);
 	vfio_cache_init(&source->cache);
-	source->pending_primary = NULL;
+	pending_clear(source);
 	source->lost_idle = wl_event_loop_add_idle(source->loop, handle_lost_idle, source);
 }
 
@@ -360,11 +415,8 @@ static bool poll_device(struct vfio_source *source)
 	bool show_cursor = cursor_changed || cursor_moved;
 	if (show_primary || show_cursor) {
 		source->stats.changes++;
-		if (primary_changed && source->primary.buffer != NULL) {
-			source->pending_primary = source->primary.buffer;
-			source->pending_seen_ns = source->poll_start_ns;
-			source->pending_target_ns = source->poll_target_ns;
-		}
+		if (primary_changed && source->primary.buffer != NULL)
+			pending_add(source, source->primary.buffer);
 		emit_frame(source, show_primary, show_cursor);
 		if (source->cost_idle == NULL)
 			source->cost_idle =
@@ -613,7 +665,7 @@ void vfio_source_set_clock(struct vfio_source *source, struct kms_output *output
 	wl_list_remove(&source->clock_destroy.link);
 	wl_list_init(&source->clock_destroy.link);
 	source->clock = output;
-	source->pending_primary = NULL;
+	pending_clear(source);
 	if (output != NULL) {
 		source->clock_destroy.notify = handle_clock_destroy;
 		wl_signal_add(&output->events.destroy, &source->clock_destroy);
@@ -637,18 +689,17 @@ void vfio_source_output_changed(struct vfio_source *source)
 void vfio_source_presented(struct vfio_source *source, const struct buffer *primary,
 			   uint64_t time_ns)
 {
-	if (source->pending_primary == NULL || primary != source->pending_primary)
+	struct pending_frame frame;
+	if (primary == NULL || !pending_take(source, primary, &frame))
 		return;
-	source->pending_primary = NULL;
 	source->stats.frames_presented++;
-	if (time_ns > source->pending_seen_ns)
-		percentile_add(&source->latency,
-			       (uint32_t)((time_ns - source->pending_seen_ns) / 1000u));
+	if (time_ns > frame.seen_ns)
+		percentile_add(&source->latency, (uint32_t)((time_ns - frame.seen_ns) / 1000u));
 	uint64_t last, period;
-	if (source->pending_target_ns != 0 && source->clock != NULL) {
+	if (frame.target_ns != 0 && source->clock != NULL) {
 		kms_output_get_last_vblank(source->clock, &last, &period);
 		if (period != 0 &&
-		    !pacer_add_flip(&source->pacer, source->pending_target_ns, time_ns, period))
+		    !pacer_add_flip(&source->pacer, frame.target_ns, time_ns, period))
 			source->stats.late_frames++;
 	}
 }
