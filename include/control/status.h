@@ -98,9 +98,15 @@ struct control;
  *         }
  *       ],
  *       "counters": {                      since the output was created
- *         "frames_direct": 0, "frames_copied": 0, "flips_vsync": 0,
- *         "flips_async": 0, "async_fallbacks": 0, "commits": 0,
- *         "modesets": 0, "commit_failures": 0
+ *         "frames_direct": 0, "frames_copied": 0,
+ *         "frames_discarded": 0,           buffers replaced before any commit
+ *                                          took them (the newest frame wins)
+ *         "flips_vsync": 0, "flips_async": 0, "async_fallbacks": 0,
+ *         "commits": 0, "modesets": 0, "commit_failures": 0,
+ *         "latency_samples": 0,            of the last 1024 frames:
+ *         "latency_p50_us": 0,             µs from a layer getting a buffer
+ *         "latency_p99_us": 0              to the flip that showed it (0
+ *                                          without samples)
  *       }
  *     }
  *   ],

@@ -12,6 +12,7 @@
 #include "kms/flip.h"
 #include "kms/properties.h"
 #include "kms/rotation.h"
+#include "util/percentile.h"
 
 /*
  * Outputs and layers: what vscanoutd shows on one connector.
@@ -85,6 +86,8 @@ void kms_output_settings_init(struct kms_output_settings *settings);
 struct kms_output_stats {
 	uint64_t frames_direct; /* presented frames where every visible layer was on a plane */
 	uint64_t frames_copied; /* presented frames that used the copy path */
+	uint64_t frames_discarded; /* buffers handed to a layer and replaced before any commit
+				      took them (mailbox: the newest wins) */
 	uint64_t flips_vsync;
 	uint64_t flips_async;
 	uint64_t async_fallbacks; /* async commits rejected and committed again with vsync */
@@ -110,6 +113,7 @@ struct kms_present_layer {
 	struct kms_layer *layer;
 	struct buffer *buffer; /* may be NULL: borrowed, valid during the emission */
 	bool zero_copy;        /* on a plane, not copied */
+	uint64_t submitted_ns; /* CLOCK_MONOTONIC time its buffer was handed over, 0: not new */
 };
 
 /* Data of kms_output.events.present: a frame reached the screen. */
@@ -180,6 +184,8 @@ struct kms_output {
 	bool off_committed;                     /* DISABLING: the off commit is in flight */
 
 	struct kms_output_stats stats;
+	/* µs from a layer getting a buffer to the flip that showed it (kms_layer_set_buffer()) */
+	struct percentile latency;
 
 	struct {
 		struct wl_signal present; /* data: struct kms_present_event */
@@ -333,6 +339,8 @@ struct kms_layer {
 	struct buffer *current_buffer; /* may be NULL: locked, on screen */
 	struct kms_fb *current_fb;     /* may be NULL */
 	struct kms_layer_placed placed;
+	bool fresh;            /* buffer was set since the last commit */
+	uint64_t submitted_ns; /* when, with fresh */
 	bool dead;         /* destroyed by the user, freed after dead_seq's successor flipped */
 	uint64_t dead_seq; /* kms_output.commit_seq when it was destroyed */
 };

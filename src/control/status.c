@@ -254,18 +254,23 @@ static void write_plane(struct json_writer *w, const struct kms_output *output,
 	json_end_object(w);
 }
 
-static void write_counters(struct json_writer *w, const struct kms_output_stats *stats)
+static void write_counters(struct json_writer *w, const struct kms_output *output)
 {
+	const struct kms_output_stats *stats = &output->stats;
 	json_key(w, "counters");
 	json_begin_object(w);
 	key_uint(w, "frames_direct", stats->frames_direct);
 	key_uint(w, "frames_copied", stats->frames_copied);
+	key_uint(w, "frames_discarded", stats->frames_discarded);
 	key_uint(w, "flips_vsync", stats->flips_vsync);
 	key_uint(w, "flips_async", stats->flips_async);
 	key_uint(w, "async_fallbacks", stats->async_fallbacks);
 	key_uint(w, "commits", stats->commits);
 	key_uint(w, "modesets", stats->modesets);
 	key_uint(w, "commit_failures", stats->commit_failures);
+	key_uint(w, "latency_samples", percentile_held(&output->latency));
+	key_uint(w, "latency_p50_us", percentile_get(&output->latency, 50));
+	key_uint(w, "latency_p99_us", percentile_get(&output->latency, 99));
 	json_end_object(w);
 }
 
@@ -347,7 +352,7 @@ static void write_output(struct json_writer *w, const struct control *control,
 		write_layer(w, layer);
 	json_end_array(w);
 
-	write_counters(w, &output->stats);
+	write_counters(w, output);
 	json_end_object(w);
 }
 

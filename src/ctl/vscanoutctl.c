@@ -393,12 +393,15 @@ static void print_output(const struct json_value *output)
 
 	const struct json_value *c = json_get(output, "counters");
 	if (c != NULL && c->type == JSON_OBJECT) {
-		printf("  frames: %s direct, %s copied; flips: %s vsync, %s async, %s async "
-		       "fallbacks\n",
-		       num(c, "frames_direct"), num(c, "frames_copied"), num(c, "flips_vsync"),
-		       num(c, "flips_async"), num(c, "async_fallbacks"));
+		printf("  frames: %s direct, %s copied, %s discarded; flips: %s vsync, %s async, "
+		       "%s async fallbacks\n",
+		       num(c, "frames_direct"), num(c, "frames_copied"), num(c, "frames_discarded"),
+		       num(c, "flips_vsync"), num(c, "flips_async"), num(c, "async_fallbacks"));
 		printf("  commits: %s, %s modesets, %s failed\n", num(c, "commits"),
 		       num(c, "modesets"), num(c, "commit_failures"));
+		printf("  latency to the screen: p50 %s us, p99 %s us over %s frames\n",
+		       num(c, "latency_p50_us"), num(c, "latency_p99_us"),
+		       num(c, "latency_samples"));
 	}
 }
 

@@ -206,6 +206,7 @@ static int add_output(struct kms_device *device, const drmModeConnector *conn)
 	if (output == NULL)
 		return -ENOMEM;
 	output->device = device;
+	percentile_init(&output->latency);
 	output->connector_id = conn->connector_id;
 	const char *type = drmModeGetConnectorTypeName(conn->connector_type);
 	snprintf(output->name, sizeof(output->name), "%s-%u", type ? type : "Unknown",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buffer/buffer.h"
@@ -163,9 +164,21 @@ void kms_layer_destroy(struct kms_layer *layer)
 	kms_output_schedule_frame(output);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void kms_layer_set_buffer(struct kms_layer *layer, struct buffer *buffer,
 			  const struct kms_fixed_rect *src, const struct kms_rect *dst)
 {
+	/* A buffer no commit took, replaced by another: that frame is lost. */
+	if (layer->fresh && layer->buffer != NULL && buffer != layer->buffer)
+		layer->output->stats.frames_discarded++;
+	layer->fresh = buffer != NULL;
+	layer->submitted_ns = buffer != NULL ? now_ns() : 0;
 	if (buffer != NULL)
 		buffer_lock(buffer);
 	if (layer->buffer != NULL)
@@ -1170,7 +1183,9 @@ retry:
 				.layer = layer,
 				.buffer = layer->buffer,
 				.zero_copy = layer->state.direct,
+				.submitted_ns = layer->fresh ? layer->submitted_ns : 0,
 			};
+		layer->fresh = false;
 	}
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		log_debug("output %s: committed (%s, %s)%s%s", output->name,
@@ -1242,6 +1257,11 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 			output->stats.frames_copied++;
 		else
 			output->stats.frames_direct++;
+	}
+	for (size_t i = 0; i < ev->n_layers; i++) {
+		uint64_t submitted = ev->layers[i].submitted_ns;
+		if (submitted != 0 && time_ns > submitted)
+			percentile_add(&output->latency, (uint32_t)((time_ns - submitted) / 1000u));
 	}
 	wl_signal_emit(&output->events.present, ev);
 	for (size_t i = 0; i < n_replaced; i++)

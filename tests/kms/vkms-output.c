@@ -9,6 +9,8 @@
  *  4. an XBGR8888 buffer (no vkms plane takes it): converted by the copy
  *     path, exact, reason FORMAT;
  *  5. a buffer's release fires only after its replacement was presented;
+ *     buffers replaced before any commit took them count as discarded, and
+ *     the time from handing a buffer over to its flip is sampled;
  *  6. async flips the driver rejects (pretended caps, so the kernel is
  *     asked) on frames that only change the primary's FB_ID: every frame
  *     still presented, with vsync;
@@ -199,6 +201,25 @@ int main(void)
 	kt_assertf(watch.replacement_presented, "released before the replacement was presented");
 	wl_list_remove(&watch.listener.link);
 	kt_log("5. release after the replacement's present");
+
+	/* 5b. three buffers in one go: the first two never reach a commit. */
+	uint64_t discarded = output->stats.frames_discarded;
+	uint32_t samples = percentile_held(&output->latency);
+	uint64_t before = kt_now_ns();
+	kms_layer_set_buffer(layer, a.buffer, NULL, NULL);
+	kms_layer_set_buffer(layer, b.buffer, NULL, NULL);
+	kms_layer_set_buffer(layer, a.buffer, NULL, NULL);
+	/* A flip in flight before them may come first: it carries no new buffer. */
+	for (int i = 0; i < 3 && percentile_held(&output->latency) == samples; i++)
+		tk_wait_presents(loop, &presents, presents.count + 1);
+	uint64_t waited_us = (kt_now_ns() - before) / 1000u;
+	uint32_t p50 = percentile_get(&output->latency, 50);
+	kt_log("5b. discarded %llu -> %llu, latency samples %u -> %u, p50 %u us (waited %llu us)",
+	       (unsigned long long)discarded, (unsigned long long)output->stats.frames_discarded,
+	       samples, percentile_held(&output->latency), p50, (unsigned long long)waited_us);
+	kt_assert(output->stats.frames_discarded == discarded + 2);
+	kt_assert(percentile_held(&output->latency) == samples + 1);
+	kt_assert(p50 > 0);
 
 	/* 6. async flips the kernel rejects: vsync, nothing dropped */
 	kt_assert(output->settings.flip == KMS_FLIP_ASYNC);
