@@ -84,8 +84,8 @@ void kms_output_settings_init(struct kms_output_settings *settings);
 
 /* Counters of an output since it was created, for inspection. */
 struct kms_output_stats {
-	uint64_t frames_direct; /* presented frames where every visible layer was on a plane */
-	uint64_t frames_copied; /* presented frames that used the copy path */
+	uint64_t frames_direct;    /* presented frames where every visible layer was on a plane */
+	uint64_t frames_copied;    /* presented frames that used the copy path */
 	uint64_t frames_discarded; /* buffers handed to a layer and replaced before any commit
 				      took them (mailbox: the newest wins) */
 	uint64_t flips_vsync;
@@ -339,10 +339,11 @@ struct kms_layer {
 	struct buffer *current_buffer; /* may be NULL: locked, on screen */
 	struct kms_fb *current_fb;     /* may be NULL */
 	struct kms_layer_placed placed;
+	bool liftoff_rotation; /* liftoff has a "rotation" property set on it */
 	bool fresh;            /* buffer was set since the last commit */
 	uint64_t submitted_ns; /* when, with fresh */
-	bool dead;         /* destroyed by the user, freed after dead_seq's successor flipped */
-	uint64_t dead_seq; /* kms_output.commit_seq when it was destroyed */
+	bool dead;             /* destroyed by the user, freed after dead_seq's successor flipped */
+	uint64_t dead_seq;     /* kms_output.commit_seq when it was destroyed */
 };
 
 /*

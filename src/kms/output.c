@@ -93,6 +93,7 @@ static int layer_attach_liftoff(struct kms_layer *layer)
 	if (layer->output->liftoff_output == NULL || layer->liftoff != NULL)
 		return 0;
 	layer->liftoff = liftoff_layer_create(layer->output->liftoff_output);
+	layer->liftoff_rotation = false;
 	return layer->liftoff != NULL ? 0 : -ENOMEM;
 }
 
@@ -682,15 +683,23 @@ void kms_output_destroy(struct kms_output *output)
 
 /* ---- frames ------------------------------------------------------------ */
 
-/* Offer a framebuffer at dst (mode pixels) from src, turned as plane_rotation says. */
+/*
+ * Offer a framebuffer at dst (mode pixels) from src, turned as
+ * plane_rotation says. *rotation_set (NULL for layers never turned) tracks
+ * whether l has the property: unturned layers go without it, so that planes
+ * lacking it take them too, and unsetting it is done once, when a turn ends.
+ */
 static void set_layer_rect(struct liftoff_layer *l, uint32_t fb_id, const struct kms_rect *dst,
-			   const struct kms_fixed_rect *src, uint64_t plane_rotation)
+			   const struct kms_fixed_rect *src, uint64_t plane_rotation,
+			   bool *rotation_set)
 {
-	/* Unturned layers leave the property alone: planes without it take them too. */
-	if (plane_rotation == DRM_MODE_ROTATE_0)
-		liftoff_layer_unset_property(l, "rotation");
-	else
+	if (plane_rotation != DRM_MODE_ROTATE_0) {
 		liftoff_layer_set_property(l, "rotation", plane_rotation);
+		*rotation_set = true;
+	} else if (rotation_set != NULL && *rotation_set) {
+		liftoff_layer_unset_property(l, "rotation");
+		*rotation_set = false;
+	}
 	liftoff_layer_set_property(l, "FB_ID", fb_id);
 	liftoff_layer_set_property(l, "CRTC_X", (uint64_t)(int64_t)dst->x);
 	liftoff_layer_set_property(l, "CRTC_Y", (uint64_t)(int64_t)dst->y);
@@ -766,7 +775,8 @@ static void layer_offer(struct kms_layer *layer)
 	layer_rects(layer, &dst, &src);
 	kms_output_rect_to_mode(layer->output, &dst, &mode_dst);
 	set_layer_rect(layer->liftoff, layer->fb->fb_id, &mode_dst, &src,
-		       kms_rotation_plane_value(layer->output->settings.rotation));
+		       kms_rotation_plane_value(layer->output->settings.rotation),
+		       &layer->liftoff_rotation);
 	liftoff_layer_set_property(layer->liftoff, "zpos", (uint64_t)(int64_t)layer->zpos);
 }
 
@@ -933,9 +943,9 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 	wl_list_for_each (layer, &output->layers, link)
 		layer_offer(layer);
 	set_layer_rect(output->composition_layer, any_visible ? comp->fb->fb_id : 0, &full,
-		       &full_src, DRM_MODE_ROTATE_0);
+		       &full_src, DRM_MODE_ROTATE_0, NULL);
 	set_layer_rect(output->placeholder_layer, any_visible ? 0 : comp->fb->fb_id, &full,
-		       &full_src, DRM_MODE_ROTATE_0);
+		       &full_src, DRM_MODE_ROTATE_0, NULL);
 	int ret = liftoff_output_apply(output->liftoff_output, atomic->req, flags);
 	if (ret < 0)
 		return ret;
