@@ -340,8 +340,11 @@ int main(void)
 
 	/* The VMM got no other vblank source and is still attached: it ends cleanly. */
 	close(fd_socket[0]);
-	while (!child.exited)
+	uint64_t deadline = kt_now_ns() + (uint64_t)CONF_DAEMON_TIMEOUT_MS * 1000000u;
+	while (!child.exited) {
+		kt_assertf(kt_now_ns() < deadline, "the VMM did not end once told to");
 		dispatch(10);
+	}
 	kt_assertf(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0,
 		   "the VMM failed (status 0x%x)", child.status);
 	wl_event_source_remove(vmm_fds.source);
