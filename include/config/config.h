@@ -28,6 +28,9 @@
  *   focus = pointer             # pointer | click: what moves the keyboard focus
  *   hotkey-next-output = Ctrl+Alt+Right  # keyboard focus and pointer to the
  *   hotkey-prev-output = Ctrl+Alt+Left   # next (previous) output's vGPU
+ *   hotkey-next-vgpu = none     # the output under the pointer shows the next
+ *   hotkey-prev-vgpu = none     # (previous) vGPU of the configuration; none:
+ *                               # no hotkey (the default for these two)
  *
  *   [output HDMI-A-1]           # a connector by its KMS name, or
  *   [output card1:Virtual-1]    # qualified by DRM device when names clash
@@ -172,6 +175,8 @@ struct config {
 	enum config_focus focus;          /* CONFIG_FOCUS_POINTER unless set */
 	struct hotkey hotkey_next_output; /* Ctrl+Alt+Right unless set */
 	struct hotkey hotkey_prev_output; /* Ctrl+Alt+Left unless set */
+	struct hotkey hotkey_next_vgpu;   /* none (key 0) unless set */
+	struct hotkey hotkey_prev_vgpu;   /* none (key 0) unless set */
 };
 
 /* Fill `cfg` with the built-in defaults. */
@@ -261,6 +266,15 @@ const char *config_vgpu_clock(const struct config *cfg, const char *name);
 
 /* Whether the vGPU called `name` has uinput = yes. */
 bool config_vgpu_uinput(const struct config *cfg, const char *name);
+
+/*
+ * The vGPU after (forward) or before `current` in the configuration's
+ * order of vGPUs ([vgpu] sections in file order, then the outputs' vgpu=
+ * values that have no section, each once), wrapping around; the first (or
+ * last) one when current is NULL or not a vGPU of the configuration. NULL
+ * when the configuration has no vGPU.
+ */
+const char *config_cycle_vgpu(const struct config *cfg, const char *current, bool forward);
 
 /* The [output NAME] section called `name`, or NULL. */
 struct config_output *config_find_output(const struct config *cfg, const char *name);

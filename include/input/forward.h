@@ -2,6 +2,7 @@
 #ifndef VSCANOUT_INPUT_FORWARD_H
 #define VSCANOUT_INPUT_FORWARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <wayland-server-core.h>
 
@@ -19,7 +20,10 @@
  * framebuffer through its picture's placement (scale=). Touchscreens go to
  * the output their [touchscreen NAME] section binds them to, else the
  * first lit output. The hotkeys of [daemon] move the pointer and the
- * keyboard focus to the next or previous output.
+ * keyboard focus to the next or previous output, or make the output under
+ * the pointer show the next or previous vGPU of the configuration
+ * (config_cycle_vgpu(), through the assign callback, as vscanoutctl
+ * assign does); the vGPU shown there then has the pointer and keyboard.
  */
 
 struct config;
@@ -46,6 +50,17 @@ void input_forward_destroy(struct input_forward *forward);
  * mode and hotkeys keep their values until a restart. NULL is a no-op.
  */
 void input_forward_reconfigure(struct input_forward *forward);
+
+/*
+ * Show the vGPU called vgpu on the output called output, changing the
+ * running configuration: 0, or a negative errno with the reason in msg.
+ */
+typedef int (*input_forward_assign_fn)(void *data, const char *vgpu, const char *output, char *msg,
+				       size_t msg_size);
+
+/* What the vGPU hotkeys call; without it they do nothing. NULL forward is a no-op. */
+void input_forward_set_assign(struct input_forward *forward, input_forward_assign_fn assign,
+			      void *data);
 
 /* A target (a vGPU) goes away: it loses every focus without being called. */
 void input_forward_remove_target(struct input_forward *forward, struct input_target *target);

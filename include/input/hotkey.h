@@ -19,6 +19,9 @@
  * case-insensitive ("Right", "F1", "A", "1", "Esc", "Space", "PageUp",
  * "KP5", "SysRq"...), plus the aliases Escape, Return, Del, Ins, PgUp,
  * PgDn, Print and Menu. A modifier key cannot be the key.
+ *
+ * "none" (case-insensitive) is no key combination at all: key 0, which
+ * never matches.
  */
 
 /* Modifiers, as bits. */
@@ -43,7 +46,7 @@ int hotkey_parse(const char *text, struct hotkey *hotkey, char *error, size_t er
 
 /*
  * Write the canonical text of `hotkey` ("Ctrl+Alt+Right": Shift, Ctrl, Alt,
- * Super in that order, then the key's name) into buf. Returns 0, or
+ * Super in that order, then the key's name; "none" for key 0) into buf. Returns 0, or
  * -ENAMETOOLONG when it does not fit (buf then holds a truncated string).
  */
 int hotkey_format(const struct hotkey *hotkey, char *buf, size_t size);

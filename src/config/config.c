@@ -74,7 +74,7 @@ struct parse {
 	bool daemon_seen;
 	bool daemon_log_level_seen, daemon_seat_seen, daemon_socket_seen;
 	bool daemon_control_group_seen, daemon_focus_seen;
-	int hotkey_next_line, hotkey_prev_line; /* 0 while not set */
+	int hotkey_lines[4]; /* per hotkey key, in hotkey_keys order: 0 while not set */
 };
 
 static void parse_error(struct parse *p, const char *fmt, ...)
@@ -381,21 +381,42 @@ static bool parse_id(const char *tok, bool users, unsigned *id)
 	return true;
 }
 
-/* hotkey-next-output or hotkey-prev-output. */
-static void parse_hotkey(struct parse *p, const char *key, const char *value)
+/* The [daemon] hotkey keys, and where each keeps its combination. */
+static const char *const hotkey_keys[4] = {
+	"hotkey-next-output",
+	"hotkey-prev-output",
+	"hotkey-next-vgpu",
+	"hotkey-prev-vgpu",
+};
+
+static struct hotkey *hotkey_field(struct config *cfg, size_t i)
 {
-	bool next = strcmp(key, "hotkey-next-output") == 0;
-	int *line = next ? &p->hotkey_next_line : &p->hotkey_prev_line;
-	if (*line != 0) {
+	struct hotkey *fields[4] = {&cfg->hotkey_next_output, &cfg->hotkey_prev_output,
+				    &cfg->hotkey_next_vgpu, &cfg->hotkey_prev_vgpu};
+	return fields[i];
+}
+
+/* The index of a hotkey key in hotkey_keys, or -1. */
+static int hotkey_index(const char *key)
+{
+	for (size_t i = 0; i < sizeof(hotkey_keys) / sizeof(hotkey_keys[0]); i++) {
+		if (strcmp(key, hotkey_keys[i]) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void parse_hotkey(struct parse *p, size_t i, const char *value)
+{
+	const char *key = hotkey_keys[i];
+	if (p->hotkey_lines[i] != 0) {
 		parse_error(p, "[daemon] %s is set twice", key);
 		return;
 	}
-	*line = p->line;
+	p->hotkey_lines[i] = p->line;
 	char error[256];
-	struct hotkey *hotkey =
-		next ? &p->result.hotkey_next_output : &p->result.hotkey_prev_output;
-	if (hotkey_parse(value, hotkey, error, sizeof(error)) < 0)
-		parse_error(p, "[daemon] %s '%s' %s", key, value, error);
+	if (hotkey_parse(value, hotkey_field(&p->result, i), error, sizeof(error)) < 0)
+		parse_error(p, "[daemon] %s '%s' %s (or none)", key, value, error);
 }
 
 static void parse_daemon_key(struct parse *p, const char *key, const char *value)
@@ -411,13 +432,14 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		seen = &p->daemon_control_group_seen;
 	else if (strcmp(key, "focus") == 0)
 		seen = &p->daemon_focus_seen;
-	else if (strcmp(key, "hotkey-next-output") == 0 || strcmp(key, "hotkey-prev-output") == 0) {
-		parse_hotkey(p, key, value);
+	else if (hotkey_index(key) >= 0) {
+		parse_hotkey(p, (size_t)hotkey_index(key), value);
 		return;
 	} else {
 		parse_error(p,
 			    "unknown key '%s' in [daemon] (known keys: log-level, seat, socket, "
-			    "control-group, focus, hotkey-next-output, hotkey-prev-output)",
+			    "control-group, focus, hotkey-next-output, hotkey-prev-output, "
+			    "hotkey-next-vgpu, hotkey-prev-vgpu)",
 			    key);
 		return;
 	}
@@ -1003,6 +1025,47 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name)
 	return vgpu != NULL && vgpu->uinput;
 }
 
+/* The index-th vGPU name in the configuration's order (see config_cycle_vgpu()), or NULL. */
+static const char *vgpu_at(const struct config *cfg, size_t index)
+{
+	size_t n = 0;
+	const struct config_vgpu *vgpu;
+	wl_list_for_each (vgpu, &cfg->vgpus, link) {
+		if (n++ == index)
+			return vgpu->name;
+	}
+	const struct config_output *output;
+	wl_list_for_each (output, &cfg->outputs, link) {
+		if (output->vgpu == NULL || config_find_vgpu(cfg, output->vgpu) != NULL)
+			continue;
+		/* Once: the first output naming it counts. */
+		bool earlier = false;
+		const struct config_output *other;
+		wl_list_for_each (other, &cfg->outputs, link) {
+			if (other == output)
+				break;
+			earlier |= other->vgpu != NULL && strcmp(other->vgpu, output->vgpu) == 0;
+		}
+		if (!earlier && n++ == index)
+			return output->vgpu;
+	}
+	return NULL;
+}
+
+const char *config_cycle_vgpu(const struct config *cfg, const char *current, bool forward)
+{
+	size_t count = 0, at = SIZE_MAX;
+	for (const char *name; (name = vgpu_at(cfg, count)) != NULL; count++) {
+		if (current != NULL && strcmp(name, current) == 0)
+			at = count;
+	}
+	if (count == 0)
+		return NULL;
+	if (at == SIZE_MAX)
+		return vgpu_at(cfg, forward ? 0 : count - 1);
+	return vgpu_at(cfg, forward ? (at + 1) % count : (at + count - 1) % count);
+}
+
 bool config_has_vgpu(const struct config *cfg, const char *name)
 {
 	if (config_find_vgpu(cfg, name) != NULL)
@@ -1164,15 +1227,20 @@ static void check_whole(struct parse *p)
 				    ts->name, ts->output, ts->output);
 		}
 	}
-	const struct hotkey *next = &p->result.hotkey_next_output;
-	const struct hotkey *prev = &p->result.hotkey_prev_output;
-	if (next->key == prev->key && next->modifiers == prev->modifiers) {
-		char text[64];
-		hotkey_format(next, text, sizeof(text));
-		p->line = p->hotkey_prev_line > p->hotkey_next_line ? p->hotkey_prev_line
-								    : p->hotkey_next_line;
-		parse_error(p, "[daemon] hotkey-next-output and hotkey-prev-output are both %s",
-			    text);
+	/* No combination may do two things. */
+	for (size_t i = 0; i < 4; i++) {
+		for (size_t j = i + 1; j < 4; j++) {
+			const struct hotkey *a = hotkey_field(&p->result, i);
+			const struct hotkey *b = hotkey_field(&p->result, j);
+			if (a->key == 0 || a->key != b->key || a->modifiers != b->modifiers)
+				continue;
+			char text[64];
+			hotkey_format(a, text, sizeof(text));
+			p->line = p->hotkey_lines[i] > p->hotkey_lines[j] ? p->hotkey_lines[i]
+									  : p->hotkey_lines[j];
+			parse_error(p, "[daemon] %s and %s are both %s", hotkey_keys[i],
+				    hotkey_keys[j], text);
+		}
 	}
 }
 

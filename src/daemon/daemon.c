@@ -239,6 +239,7 @@ struct daemon *daemon_create(struct config *config)
 	if (daemon->forward == NULL)
 		log_warn("the seat's input is not forwarded to the VMs");
 	protocol_server_set_input(daemon->server, daemon->forward);
+	input_forward_set_assign(daemon->forward, action_assign, daemon);
 
 	return daemon;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wayland-server-core.h>
@@ -20,6 +21,8 @@
 enum forward_action {
 	ACTION_NEXT_OUTPUT,
 	ACTION_PREV_OUTPUT,
+	ACTION_NEXT_VGPU,
+	ACTION_PREV_VGPU,
 };
 
 /* What the layout was built from, to notice changes. */
@@ -41,6 +44,8 @@ struct input_forward {
 	double x, y;     /* the pointer in the layout */
 	uint64_t events; /* device events handled */
 	struct wl_listener event;
+	input_forward_assign_fn assign; /* may be NULL: the vGPU hotkeys do nothing */
+	void *assign_data;
 
 	/* The host cursor, on the output under the pointer when its VM has none. */
 	struct kms_output *cursor_output; /* may be NULL */
@@ -331,12 +336,39 @@ static void handle_event(struct wl_listener *listener, void *data)
 	}
 }
 
-/* A hotkey: the pointer (and keyboard focus) go to the centre of the next output. */
+/* The output under the pointer shows the next (previous) vGPU of the configuration. */
+static void cycle_vgpu(struct input_forward *forward, struct layout_output *here, bool next)
+{
+	if (here == NULL || forward->assign == NULL)
+		return;
+	const struct config_output *co = config_find_output(forward->config, here->name);
+	const char *vgpu = config_cycle_vgpu(forward->config, co != NULL ? co->vgpu : NULL, next);
+	if (co == NULL || vgpu == NULL)
+		return;
+	char name[64], msg[256];
+	snprintf(name, sizeof(name), "%s", vgpu); /* the configuration changes under it */
+	if (forward->assign(forward->assign_data, name, here->name, msg, sizeof(msg)) < 0) {
+		log_warn("input: hotkey: %s", msg);
+		return;
+	}
+	/* Whoever is shown there now has the pointer and the keyboard. */
+	pointer_moved(forward, 0);
+	router_set_keyboard_focus(forward->router, router_pointer_focus(forward->router));
+}
+
+/*
+ * A hotkey: the pointer (and keyboard focus) go to the centre of the next
+ * output, or the output under the pointer shows the next vGPU.
+ */
 static void handle_hotkey(void *data, int action)
 {
 	struct input_forward *forward = data;
 	update_layout(forward);
 	struct layout_output *here = layout_output_at(&forward->layout, forward->x, forward->y);
+	if (action == ACTION_NEXT_VGPU || action == ACTION_PREV_VGPU) {
+		cycle_vgpu(forward, here, action == ACTION_NEXT_VGPU);
+		return;
+	}
 	struct layout_output *next =
 		layout_output_cycle(&forward->layout, here, action == ACTION_NEXT_OUTPUT);
 	if (next == NULL)
@@ -381,6 +413,8 @@ struct input_forward *input_forward_create(struct wl_event_loop *loop, const str
 		goto error_forward;
 	bind_hotkey(forward, &config->hotkey_next_output, ACTION_NEXT_OUTPUT);
 	bind_hotkey(forward, &config->hotkey_prev_output, ACTION_PREV_OUTPUT);
+	bind_hotkey(forward, &config->hotkey_next_vgpu, ACTION_NEXT_VGPU);
+	bind_hotkey(forward, &config->hotkey_prev_vgpu, ACTION_PREV_VGPU);
 
 	forward->input = input_create(loop, session);
 	if (forward->input == NULL)
@@ -414,6 +448,15 @@ void input_forward_destroy(struct input_forward *forward)
 	layout_finish(&forward->layout);
 	free(forward->keys);
 	free(forward);
+}
+
+void input_forward_set_assign(struct input_forward *forward, input_forward_assign_fn assign,
+			      void *data)
+{
+	if (forward == NULL)
+		return;
+	forward->assign = assign;
+	forward->assign_data = data;
 }
 
 void input_forward_remove_target(struct input_forward *forward, struct input_target *target)

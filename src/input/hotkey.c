@@ -258,6 +258,16 @@ int hotkey_parse(const char *text, struct hotkey *hotkey, char *error, size_t er
 		return -EINVAL;
 	}
 	strcpy(copy, text);
+	const char *start = copy;
+	while (isspace((unsigned char)*start))
+		start++;
+	size_t span = strlen(start);
+	while (span > 0 && isspace((unsigned char)start[span - 1]))
+		span--;
+	if (span == 4 && strncasecmp(start, "none", 4) == 0) {
+		*hotkey = (struct hotkey){0};
+		return 0;
+	}
 
 	uint32_t modifiers = 0, key = 0;
 	bool have_key = false;
@@ -325,6 +335,10 @@ int hotkey_format(const struct hotkey *hotkey, char *buf, size_t size)
 	if (size == 0)
 		return -ENAMETOOLONG;
 	buf[0] = '\0';
+	if (hotkey->key == 0) {
+		n = snprintf(buf, size, "none");
+		return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	}
 	for (size_t i = 0; i < 4; i++) {
 		if (!(hotkey->modifiers & modifier_names[i].bit))
 			continue;
@@ -352,5 +366,5 @@ int hotkey_format(const struct hotkey *hotkey, char *buf, size_t size)
 
 bool hotkey_match(const struct hotkey *hotkey, uint32_t key, uint32_t modifiers)
 {
-	return key == hotkey->key && modifiers == hotkey->modifiers;
+	return hotkey->key != 0 && key == hotkey->key && modifiers == hotkey->modifiers;
 }

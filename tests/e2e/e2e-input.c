@@ -30,7 +30,11 @@
  *  5. the mouse is unplugged and another plugged in: routing goes on, the
  *     pointer back on a;
  *  6. the hotkey Ctrl+Alt+Right moves the focus to b; neither its press
- *     nor its release reaches a VM.
+ *     nor its release reaches a VM;
+ *  7. the hotkey Ctrl+Alt+Down (hotkey-next-vgpu) makes Virtual-2, under
+ *     the pointer, show the next vGPU of the configuration, a (after b,
+ *     wrapping): a's picture is on both heads, a gets the pointer and the
+ *     keyboard there, b leaves; Down reaches nobody.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +68,7 @@
 
 static const char config_text[] = "[daemon]\n"
 				  "socket = " SOCKET_PATH "\n"
+				  "hotkey-next-vgpu = Ctrl+Alt+Down\n"
 				  "[output Virtual-1]\n"
 				  "vgpu = a\n"
 				  "mode = 1024x768\n"
@@ -298,7 +303,8 @@ static void syn(int fd)
 	emit(fd, EV_SYN, SYN_REPORT, 0);
 }
 
-static const int keyboard_keys[] = {KEY_A, KEY_LEFTSHIFT, KEY_LEFTCTRL, KEY_LEFTALT, KEY_RIGHT};
+static const int keyboard_keys[] = {KEY_A,       KEY_LEFTSHIFT, KEY_LEFTCTRL,
+				    KEY_LEFTALT, KEY_RIGHT,     KEY_DOWN};
 static const int mouse_keys[] = {BTN_LEFT, BTN_RIGHT, BTN_MIDDLE};
 static const int mouse_rels[] = {REL_X, REL_Y, REL_WHEEL, REL_WHEEL_HI_RES};
 static const int touch_keys[] = {BTN_TOUCH};
@@ -549,6 +555,42 @@ int main(void)
 	expect(0, 'd', "key 29 1\nkey 56 1\npleave\nkleave 29,56\n", "6. hotkey");
 	expect(1, 'd', "penter 128,320\nkenter 29,56\nmotion 128,320\nkey 56 0\nkey 29 0\n",
 	       "6. hotkey");
+
+	/* 7. Ctrl+Alt+Down: Virtual-2 shows a instead of b, and a has the focus. */
+	struct kms_output *v1 = display_find_output(dmn->display_manager, "Virtual-1");
+	struct kms_output *v2 = display_find_output(dmn->display_manager, "Virtual-2");
+	static const int cycle[] = {KEY_LEFTCTRL, KEY_LEFTALT, KEY_DOWN};
+	for (int i = 0; i < 3; i++) {
+		emit(keyboard, EV_KEY, cycle[i], 1);
+		syn(keyboard);
+	}
+	for (int i = 2; i >= 0; i--) {
+		emit(keyboard, EV_KEY, cycle[i], 0);
+		syn(keyboard);
+	}
+	wait_events(&seen, 6, "the vGPU hotkey");
+	const struct config_output *co = config_find_output(&dmn->config, "Virtual-2");
+	kt_assertf(co != NULL && co->vgpu != NULL && strcmp(co->vgpu, "a") == 0,
+		   "Virtual-2 is not configured with a");
+	expect(1, 'd', "key 29 1\nkey 56 1\npleave\nkleave 29,56\n", "7. vGPU hotkey");
+	expect(0, 'd', "penter 128,320\nkenter 29,56\nmotion 128,320\nkey 56 0\nkey 29 0\n",
+	       "7. vGPU hotkey");
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	for (;;) {
+		struct buffer *on[2] = {NULL, NULL};
+		struct kms_output *heads[2] = {v1, v2};
+		for (int h = 0; h < 2; h++) {
+			struct kms_layer *layer;
+			wl_list_for_each (layer, &heads[h]->layers, link) {
+				if (layer->zpos == 1)
+					on[h] = layer->current_buffer;
+			}
+		}
+		if (on[0] != NULL && on[0] == on[1])
+			break;
+		kt_assertf(kt_now_ns() < deadline, "a's picture is not on Virtual-2");
+		dispatch(50);
+	}
 
 	/* Inspection names b's virtual devices. */
 	size_t size;

@@ -82,7 +82,7 @@ static void test_errors(void)
 		{"\n\n[daemon]\ncolour = red\n",
 		 "test.conf:4: unknown key 'colour' in [daemon] "
 		 "(known keys: log-level, seat, socket, control-group, focus, hotkey-next-output, "
-		 "hotkey-prev-output)"},
+		 "hotkey-prev-output, hotkey-next-vgpu, hotkey-prev-vgpu)"},
 		{"[nonsense]\nkey = 1\n", "test.conf:1: unknown section [nonsense] (known "
 					  "sections: [daemon], [output NAME], [vgpu NAME], "
 					  "[touchscreen DEVICE-NAME])"},
@@ -226,12 +226,21 @@ static void test_errors(void)
 		 "test.conf:2: [daemon] hotkey-next-output 'Ctrl+Alt+Rigth' has unknown key "
 		 "'Rigth' "
 		 "(key names as in linux/input-event-codes.h without KEY_, e.g. Right, F1, A, "
-		 "Escape, Space)"},
+		 "Escape, Space) (or none)"},
 		{"[daemon]\nhotkey-prev-output = Ctrl+Alt\n",
 		 "test.conf:2: [daemon] hotkey-prev-output 'Ctrl+Alt' has no key after the "
 		 "modifiers"},
 		{"[daemon]\nhotkey-prev-output = Ctrl++Left\n",
 		 "test.conf:2: [daemon] hotkey-prev-output 'Ctrl++Left' has an empty part"},
+		{"[daemon]\nhotkey-next-vgpu = Ctrl+Alt+Dwn\n",
+		 "test.conf:2: [daemon] hotkey-next-vgpu 'Ctrl+Alt+Dwn' has unknown key 'Dwn'"},
+		{"[daemon]\nhotkey-prev-vgpu = none\nhotkey-prev-vgpu = F3\n",
+		 "test.conf:3: [daemon] hotkey-prev-vgpu is set twice"},
+		{"[daemon]\nhotkey-next-vgpu = Ctrl+Alt+Left\n",
+		 "test.conf:2: [daemon] hotkey-prev-output and hotkey-next-vgpu are both "
+		 "Ctrl+Alt+Left"},
+		{"[daemon]\nhotkey-next-vgpu = F7\nhotkey-prev-vgpu = F7\n",
+		 "test.conf:3: [daemon] hotkey-next-vgpu and hotkey-prev-vgpu are both F7"},
 		{"[daemon]\nhotkey-next-output = F1\nhotkey-next-output = F2\n",
 		 "test.conf:3: [daemon] hotkey-next-output is set twice"},
 		{"[daemon]\nhotkey-next-output = Super+N\n\nhotkey-prev-output = super+n\n",
@@ -287,6 +296,40 @@ static void test_every_error_reported(void)
 	check_contains(cap.text, "test.conf:2:");
 	check_contains(cap.text, "test.conf:3:");
 	check_contains(cap.text, "test.conf:4:");
+	config_finish(&cfg);
+}
+
+static void test_hotkeys_and_cycle(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check(config_cycle_vgpu(&cfg, NULL, true) == NULL);
+	check_int_eq(parse(&cfg, &cap,
+			   "[daemon]\n"
+			   "hotkey-next-vgpu = Ctrl+Alt+Down\n"
+			   "hotkey-prev-vgpu = Ctrl+Alt+Up\n"
+			   "hotkey-next-output = none\n"
+			   "hotkey-prev-output = NONE\n"
+			   "[output A-1]\nvgpu = x\n"
+			   "[output B-1]\nvgpu = b\n"
+			   "[output C-1]\nvgpu = x\n"
+			   "[vgpu b]\n[vgpu a]\n"),
+		     0);
+	check_int_eq(cfg.hotkey_next_vgpu.key, KEY_DOWN);
+	check_int_eq(cfg.hotkey_next_vgpu.modifiers, HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT);
+	check_int_eq(cfg.hotkey_prev_vgpu.key, KEY_UP);
+	/* Two "none" do not clash. */
+	check_int_eq(cfg.hotkey_next_output.key, 0);
+	check_int_eq(cfg.hotkey_prev_output.key, 0);
+	/* Sections first in file order (b, a), then x once. */
+	check_str_eq(config_cycle_vgpu(&cfg, "b", true), "a");
+	check_str_eq(config_cycle_vgpu(&cfg, "a", true), "x");
+	check_str_eq(config_cycle_vgpu(&cfg, "x", true), "b");
+	check_str_eq(config_cycle_vgpu(&cfg, "b", false), "x");
+	check_str_eq(config_cycle_vgpu(&cfg, "x", false), "a");
+	check_str_eq(config_cycle_vgpu(&cfg, NULL, true), "b");
+	check_str_eq(config_cycle_vgpu(&cfg, "nobody", false), "x");
 	config_finish(&cfg);
 }
 
@@ -627,6 +670,8 @@ static void test_input(void)
 	check_int_eq(cfg.hotkey_next_output.modifiers, HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT);
 	check_int_eq(cfg.hotkey_prev_output.key, KEY_LEFT);
 	check_int_eq(cfg.hotkey_prev_output.modifiers, HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT);
+	check_int_eq(cfg.hotkey_next_vgpu.key, 0);
+	check_int_eq(cfg.hotkey_prev_vgpu.key, 0);
 	check(wl_list_empty(&cfg.touchscreens));
 
 	check_int_eq(parse(&cfg, &cap,
@@ -766,6 +811,7 @@ int main(void)
 {
 	test_defaults_and_empty();
 	test_inline_comments();
+	test_hotkeys_and_cycle();
 	test_log_level();
 	test_errors();
 	test_every_error_reported();

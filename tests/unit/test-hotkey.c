@@ -119,8 +119,27 @@ static void test_match(void)
 	check(hotkey_key_name(KEY_LEFTCTRL) == NULL);
 }
 
+static void test_none(void)
+{
+	struct hotkey hk = {HOTKEY_MOD_CTRL, KEY_A};
+	check_int_eq(hotkey_parse("none", &hk, NULL, 0), 0);
+	check_int_eq(hk.key, 0);
+	check_int_eq(hk.modifiers, 0);
+	hk.key = KEY_A;
+	check_int_eq(hotkey_parse(" NONE ", &hk, NULL, 0), 0);
+	check_int_eq(hk.key, 0);
+	char text[16];
+	check_int_eq(hotkey_format(&hk, text, sizeof(text)), 0);
+	check_str_eq(text, "none");
+	/* Nothing matches no key, not even key 0 without modifiers. */
+	check(!hotkey_match(&hk, 0, 0));
+	check(!hotkey_match(&hk, KEY_A, 0));
+	check_int_eq(hotkey_parse("Ctrl+none", &hk, NULL, 0), -EINVAL);
+}
+
 int main(void)
 {
+	test_none();
 	test_valid();
 	test_invalid();
 	test_match();
