@@ -101,6 +101,11 @@ static void handle_capture(struct kms_output *output, int status, const void *pi
 			control_send_failed(resource, wait->serial,
 					    "output %s turned off before the capture",
 					    capture->name);
+		else if (status == -ETIMEDOUT)
+			control_send_failed(resource, wait->serial,
+					    "output %s: the driver never completed the writeback "
+					    "job; try again",
+					    capture->name);
 		else if (status < 0)
 			control_send_failed(resource, wait->serial,
 					    "output %s: the capture failed: %s", capture->name,

@@ -26,13 +26,23 @@ struct kms_capture {
 	bool binds;       /* this commit binds the connector to the CRTC */
 	bool committed;
 	struct wl_event_source *fence_source; /* may be NULL */
+	struct wl_event_source *deadline;     /* may be NULL */
 };
+
+/*
+ * How long a committed writeback job may take. A driver runs it at the next
+ * vblank or two; one that has not signalled by then never will (a lost job),
+ * and the output, which holds its frames back meanwhile, must not freeze.
+ */
+#define CAPTURE_DEADLINE_MS 2000
 
 static void capture_free(struct kms_capture *capture)
 {
 	int fd = capture->output->device->fd;
 	if (capture->fence_source != NULL)
 		wl_event_source_remove(capture->fence_source);
+	if (capture->deadline != NULL)
+		wl_event_source_remove(capture->deadline);
 	if (capture->fence_fd >= 0)
 		close(capture->fence_fd);
 	if (capture->map != NULL)
@@ -68,6 +78,15 @@ static int handle_fence(int fd, uint32_t mask, void *data)
 	wl_event_source_remove(capture->fence_source);
 	capture->fence_source = NULL;
 	capture_finish(capture, (mask & WL_EVENT_ERROR) ? -EIO : 0);
+	return 0;
+}
+
+static int handle_deadline(void *data)
+{
+	struct kms_capture *capture = data;
+	log_error("output %s: the writeback job did not complete within %d ms; capture abandoned",
+		  capture->output->name, CAPTURE_DEADLINE_MS);
+	capture_finish(capture, -ETIMEDOUT);
 	return 0;
 }
 
@@ -171,9 +190,12 @@ void kms_capture_committed(struct kms_output *output, int ret)
 	if (capture->binds)
 		capture->wb->bound = output;
 	capture->committed = true;
-	capture->fence_source = wl_event_loop_add_fd(output->device->loop, capture->fence_fd,
-						     WL_EVENT_READABLE, handle_fence, capture);
-	if (capture->fence_source == NULL)
+	struct wl_event_loop *loop = output->device->loop;
+	capture->fence_source = wl_event_loop_add_fd(loop, capture->fence_fd, WL_EVENT_READABLE,
+						     handle_fence, capture);
+	capture->deadline = wl_event_loop_add_timer(loop, handle_deadline, capture);
+	if (capture->fence_source == NULL || capture->deadline == NULL ||
+	    wl_event_source_timer_update(capture->deadline, CAPTURE_DEADLINE_MS) < 0)
 		capture_finish(capture, -ENOMEM);
 }
 

@@ -32,6 +32,17 @@ void kt_fail(const char *file, int line, const char *fmt, ...)
 	exit(1);
 }
 
+void kt_check_capture_status(int status)
+{
+	if (status == -ETIMEDOUT) {
+		fflush(stdout);
+		fprintf(stderr,
+			"the kernel never completed the writeback job: the test bed hung\n");
+		exit(KT_EXIT_HUNG);
+	}
+	kt_assertf(status == 0, "capture failed: %s", strerror(-status));
+}
+
 void kt_skip_at(const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;

@@ -109,7 +109,7 @@ static void handle_capture(struct kms_output *output, int status, const void *pi
 			   uint32_t width, uint32_t height, uint32_t stride, void *data)
 {
 	struct capture_wait *w = data;
-	kt_assertf(status == 0, "capture failed: %s", strerror(-status));
+	kt_check_capture_status(status);
 	kt_assert_ok(kt_image_alloc(w->img, width, height, DRM_FORMAT_XRGB8888));
 	for (uint32_t y = 0; y < height; y++)
 		memcpy(kt_pixel(w->img, 0, y), (const char *)pixels + (size_t)y * stride,
