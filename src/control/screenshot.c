@@ -103,8 +103,9 @@ static void handle_capture(struct kms_output *output, int status, const void *pi
 					    capture->name);
 		else if (status == -ETIMEDOUT)
 			control_send_failed(resource, wait->serial,
-					    "output %s: the driver never completed the writeback "
-					    "job; try again",
+					    "output %s: the writeback capture did not complete "
+					    "within 2 s (no commit could take it, or the driver "
+					    "lost the job)",
 					    capture->name);
 		else if (status < 0)
 			control_send_failed(resource, wait->serial,

@@ -30,9 +30,12 @@ struct kms_capture {
 };
 
 /*
- * How long a committed writeback job may take. A driver runs it at the next
- * vblank or two; one that has not signalled by then never will (a lost job),
- * and the output, which holds its frames back meanwhile, must not freeze.
+ * How long a capture may take from the request: the next commit takes it
+ * within a frame or two and the driver runs the writeback job at the next
+ * vblank or two. A job that has not signalled by then never will (a lost
+ * job), and the output, which holds its frames back meanwhile, must not
+ * freeze; a capture no commit could take (the session went away, the
+ * commit failed before the kernel saw it) must not wait forever either.
  */
 #define CAPTURE_DEADLINE_MS 2000
 
@@ -84,8 +87,14 @@ static int handle_fence(int fd, uint32_t mask, void *data)
 static int handle_deadline(void *data)
 {
 	struct kms_capture *capture = data;
-	log_error("output %s: the writeback job did not complete within %d ms; capture abandoned",
-		  capture->output->name, CAPTURE_DEADLINE_MS);
+	if (capture->committed)
+		log_error("output %s: the writeback job did not complete within %d ms; "
+			  "capture abandoned",
+			  capture->output->name, CAPTURE_DEADLINE_MS);
+	else
+		log_error("output %s: no commit could take the capture within %d ms; "
+			  "capture abandoned",
+			  capture->output->name, CAPTURE_DEADLINE_MS);
 	capture_finish(capture, -ETIMEDOUT);
 	return 0;
 }
@@ -152,6 +161,12 @@ int kms_output_capture(struct kms_output *output, kms_capture_func callback, voi
 		capture_free(capture);
 		return ret;
 	}
+	capture->deadline = wl_event_loop_add_timer(device->loop, handle_deadline, capture);
+	if (capture->deadline == NULL ||
+	    wl_event_source_timer_update(capture->deadline, CAPTURE_DEADLINE_MS) < 0) {
+		capture_free(capture);
+		return -ENOMEM;
+	}
 	output->capture = capture;
 	kms_output_schedule_frame(output);
 	return 0;
@@ -193,9 +208,7 @@ void kms_capture_committed(struct kms_output *output, int ret)
 	struct wl_event_loop *loop = output->device->loop;
 	capture->fence_source = wl_event_loop_add_fd(loop, capture->fence_fd, WL_EVENT_READABLE,
 						     handle_fence, capture);
-	capture->deadline = wl_event_loop_add_timer(loop, handle_deadline, capture);
-	if (capture->fence_source == NULL || capture->deadline == NULL ||
-	    wl_event_source_timer_update(capture->deadline, CAPTURE_DEADLINE_MS) < 0)
+	if (capture->fence_source == NULL)
 		capture_finish(capture, -ENOMEM);
 }
 

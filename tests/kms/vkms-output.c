@@ -14,8 +14,9 @@
  *  6. async flips the driver rejects (pretended caps, so the kernel is
  *     asked) on frames that only change the primary's FB_ID: every frame
  *     still presented, with vsync;
- *  7. inactive device: no commits; active again: a modeset, same picture;
- *     a mode change; CPU pixels (no dma-buf) copied exactly;
+ *  7. inactive device: no commits, and a capture no commit can take fails
+ *     with -ETIMEDOUT at its 2 s deadline; active again: a modeset, same
+ *     picture; a mode change; CPU pixels (no dma-buf) copied exactly;
  *  8. the output turns off cleanly.
  */
 #include <dirent.h>
@@ -29,6 +30,7 @@
 #include "common.h"
 #include "kms/device.h"
 #include "kms/output.h"
+#include "kms/writeback.h"
 #include "util/log.h"
 
 #define COLOUR 0x336699u
@@ -97,6 +99,19 @@ static void expect_solid(const struct kt_image *got, uint32_t colour, const char
 	uint64_t bad = kt_compare(got, &want, 0x00ffffffu, what);
 	kt_assertf(bad == 0, "%s: %llu pixels differ", what, (unsigned long long)bad);
 	kt_image_free(&want);
+}
+
+struct capture_status {
+	bool done;
+	int status;
+};
+
+static void handle_capture_status(struct kms_output *output, int status, const void *pixels,
+				  uint32_t width, uint32_t height, uint32_t stride, void *data)
+{
+	struct capture_status *cs = data;
+	cs->done = true;
+	cs->status = status;
 }
 
 static void expect_image(const struct kt_image *got, const struct kt_image *want, const char *what)
@@ -267,6 +282,20 @@ int main(void)
 	for (int i = 0; i < 10; i++)
 		wl_event_loop_dispatch(loop, 20);
 	kt_assertf(output->stats.commits == commits, "committed while inactive");
+	/* A capture that no commit can take is given up at its deadline. */
+	struct capture_status cs = {0};
+	uint64_t asked = kt_now_ns();
+	kt_assert_ok(kms_output_capture(output, handle_capture_status, &cs));
+	while (!cs.done)
+		kt_assertf(wl_event_loop_dispatch(loop, TK_TIMEOUT_MS) == 0 &&
+				   kt_now_ns() - asked < 10000000000ull,
+			   "the capture was never given up");
+	uint64_t waited_ms = (kt_now_ns() - asked) / 1000000u;
+	kt_assertf(cs.status == -ETIMEDOUT, "capture while inactive: %s", strerror(-cs.status));
+	kt_assertf(waited_ms >= 1900 && waited_ms < 5000, "given up after %llu ms",
+		   (unsigned long long)waited_ms);
+	kt_assertf(output->stats.commits == commits, "committed while inactive");
+	kt_log("inactive: a capture given up after %llu ms", (unsigned long long)waited_ms);
 	kms_device_set_active(device, true);
 	kt_fill_pattern(&want, 0xa0a0);
 	tk_capture(loop, output, &got);
