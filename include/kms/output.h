@@ -339,7 +339,6 @@ struct kms_layer {
 	struct buffer *current_buffer; /* may be NULL: locked, on screen */
 	struct kms_fb *current_fb;     /* may be NULL */
 	struct kms_layer_placed placed;
-	bool liftoff_rotation; /* liftoff has a "rotation" property set on it */
 	bool fresh;            /* buffer was set since the last commit */
 	uint64_t submitted_ns; /* when, with fresh */
 	bool dead;             /* destroyed by the user, freed after dead_seq's successor flipped */

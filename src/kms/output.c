@@ -93,7 +93,6 @@ static int layer_attach_liftoff(struct kms_layer *layer)
 	if (layer->output->liftoff_output == NULL || layer->liftoff != NULL)
 		return 0;
 	layer->liftoff = liftoff_layer_create(layer->output->liftoff_output);
-	layer->liftoff_rotation = false;
 	return layer->liftoff != NULL ? 0 : -ENOMEM;
 }
 
@@ -685,21 +684,15 @@ void kms_output_destroy(struct kms_output *output)
 
 /*
  * Offer a framebuffer at dst (mode pixels) from src, turned as
- * plane_rotation says. *rotation_set (NULL for layers never turned) tracks
- * whether l has the property: unturned layers go without it, so that planes
- * lacking it take them too, and unsetting it is done once, when a turn ends.
+ * plane_rotation says. The rotation is always set, DRM_MODE_ROTATE_0 too:
+ * a plane keeps the last value written to it, so a plane that once showed a
+ * turned layer must be told when it shows an upright one. (libliftoff skips
+ * ROTATE_0 on planes without the property, so they still take the layer.)
  */
 static void set_layer_rect(struct liftoff_layer *l, uint32_t fb_id, const struct kms_rect *dst,
-			   const struct kms_fixed_rect *src, uint64_t plane_rotation,
-			   bool *rotation_set)
+			   const struct kms_fixed_rect *src, uint64_t plane_rotation)
 {
-	if (plane_rotation != DRM_MODE_ROTATE_0) {
-		liftoff_layer_set_property(l, "rotation", plane_rotation);
-		*rotation_set = true;
-	} else if (rotation_set != NULL && *rotation_set) {
-		liftoff_layer_unset_property(l, "rotation");
-		*rotation_set = false;
-	}
+	liftoff_layer_set_property(l, "rotation", plane_rotation);
 	liftoff_layer_set_property(l, "FB_ID", fb_id);
 	liftoff_layer_set_property(l, "CRTC_X", (uint64_t)(int64_t)dst->x);
 	liftoff_layer_set_property(l, "CRTC_Y", (uint64_t)(int64_t)dst->y);
@@ -775,8 +768,7 @@ static void layer_offer(struct kms_layer *layer)
 	layer_rects(layer, &dst, &src);
 	kms_output_rect_to_mode(layer->output, &dst, &mode_dst);
 	set_layer_rect(layer->liftoff, layer->fb->fb_id, &mode_dst, &src,
-		       kms_rotation_plane_value(layer->output->settings.rotation),
-		       &layer->liftoff_rotation);
+		       kms_rotation_plane_value(layer->output->settings.rotation));
 	liftoff_layer_set_property(layer->liftoff, "zpos", (uint64_t)(int64_t)layer->zpos);
 }
 
@@ -943,9 +935,9 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 	wl_list_for_each (layer, &output->layers, link)
 		layer_offer(layer);
 	set_layer_rect(output->composition_layer, any_visible ? comp->fb->fb_id : 0, &full,
-		       &full_src, DRM_MODE_ROTATE_0, NULL);
+		       &full_src, DRM_MODE_ROTATE_0);
 	set_layer_rect(output->placeholder_layer, any_visible ? 0 : comp->fb->fb_id, &full,
-		       &full_src, DRM_MODE_ROTATE_0, NULL);
+		       &full_src, DRM_MODE_ROTATE_0);
 	int ret = liftoff_output_apply(output->liftoff_output, atomic->req, flags);
 	if (ret < 0)
 		return ret;
