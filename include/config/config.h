@@ -121,6 +121,8 @@ struct config_output {
 	uint32_t height;      /* 0 with width */
 	uint32_t refresh_mhz; /* 0: any refresh rate for the size */
 	char *vgpu;           /* may be NULL: nothing but the placeholder */
+	char *file_vgpu;      /* may be NULL: vgpu= as the file has it (vgpu follows
+				 vscanoutctl assign; this one names the vGPU for good) */
 	enum config_flip flip;
 	uint32_t placeholder;          /* 0xRRGGBB */
 	enum kms_scale scale;          /* KMS_SCALE_FIT unless set */
@@ -236,7 +238,7 @@ bool config_control_allows(const struct config *cfg, uid_t uid, gid_t gid,
 
 /*
  * Whether `name` is a vGPU of the configuration: a [vgpu] section or an
- * output's vgpu= value.
+ * output's vgpu= value, as the file has it or as assigned since.
  */
 bool config_has_vgpu(const struct config *cfg, const char *name);
 
@@ -270,7 +272,8 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name);
 /*
  * The vGPU after (forward) or before `current` in the configuration's
  * order of vGPUs ([vgpu] sections in file order, then the outputs' vgpu=
- * values that have no section, each once), wrapping around; the first (or
+ * values that have no section, each once: as the file has them, so that
+ * assigning a vGPU elsewhere loses none, then as assigned), wrapping around; the first (or
  * last) one when current is NULL or not a vGPU of the configuration. NULL
  * when the configuration has no vGPU.
  */

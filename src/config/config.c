@@ -111,6 +111,7 @@ static void free_output(struct config_output *output)
 	wl_list_remove(&output->link);
 	free(output->name);
 	free(output->vgpu);
+	free(output->file_vgpu);
 	free(output);
 }
 
@@ -777,7 +778,8 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 			break;
 		}
 		output->vgpu = strdup(value);
-		if (output->vgpu == NULL)
+		output->file_vgpu = strdup(value);
+		if (output->vgpu == NULL || output->file_vgpu == NULL)
 			p->out_of_memory = true;
 		break;
 	case OUTPUT_KEY_FLIP:
@@ -1025,7 +1027,28 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name)
 	return vgpu != NULL && vgpu->uinput;
 }
 
-/* The index-th vGPU name in the configuration's order (see config_cycle_vgpu()), or NULL. */
+/* The outputs' vGPU names in order: every file_vgpu, then every vgpu. */
+static const char *output_vgpu_at(const struct config *cfg, size_t i, bool *end)
+{
+	size_t n = (size_t)wl_list_length(&cfg->outputs);
+	*end = i >= 2 * n;
+	if (*end)
+		return NULL;
+	const struct config_output *output;
+	size_t k = i % n;
+	wl_list_for_each (output, &cfg->outputs, link) {
+		if (k-- == 0)
+			return i < n ? output->file_vgpu : output->vgpu;
+	}
+	return NULL;
+}
+
+/*
+ * The index-th vGPU name in the configuration's order (see
+ * config_cycle_vgpu()), or NULL: the [vgpu] sections, then the names only
+ * outputs give, first as the file has them (vscanoutctl assign may have
+ * moved them since), then as assigned, each once.
+ */
 static const char *vgpu_at(const struct config *cfg, size_t index)
 {
 	size_t n = 0;
@@ -1034,20 +1057,18 @@ static const char *vgpu_at(const struct config *cfg, size_t index)
 		if (n++ == index)
 			return vgpu->name;
 	}
-	const struct config_output *output;
-	wl_list_for_each (output, &cfg->outputs, link) {
-		if (output->vgpu == NULL || config_find_vgpu(cfg, output->vgpu) != NULL)
+	bool end = false;
+	for (size_t i = 0; !end; i++) {
+		const char *name = output_vgpu_at(cfg, i, &end);
+		if (name == NULL || config_find_vgpu(cfg, name) != NULL)
 			continue;
-		/* Once: the first output naming it counts. */
-		bool earlier = false;
-		const struct config_output *other;
-		wl_list_for_each (other, &cfg->outputs, link) {
-			if (other == output)
-				break;
-			earlier |= other->vgpu != NULL && strcmp(other->vgpu, output->vgpu) == 0;
+		bool earlier = false, stop = false;
+		for (size_t j = 0; j < i && !earlier; j++) {
+			const char *other = output_vgpu_at(cfg, j, &stop);
+			earlier = other != NULL && strcmp(other, name) == 0;
 		}
 		if (!earlier && n++ == index)
-			return output->vgpu;
+			return name;
 	}
 	return NULL;
 }
@@ -1072,7 +1093,8 @@ bool config_has_vgpu(const struct config *cfg, const char *name)
 		return true;
 	struct config_output *output;
 	wl_list_for_each (output, &cfg->outputs, link) {
-		if (output->vgpu != NULL && strcmp(output->vgpu, name) == 0)
+		if ((output->vgpu != NULL && strcmp(output->vgpu, name) == 0) ||
+		    (output->file_vgpu != NULL && strcmp(output->file_vgpu, name) == 0))
 			return true;
 	}
 	return false;

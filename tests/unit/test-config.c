@@ -331,6 +331,23 @@ static void test_hotkeys_and_cycle(void)
 	check_str_eq(config_cycle_vgpu(&cfg, NULL, true), "b");
 	check_str_eq(config_cycle_vgpu(&cfg, "nobody", false), "x");
 	config_finish(&cfg);
+
+	/* Assigning moves vgpu=, not the vGPUs: y still exists when no output shows it. */
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, "[output A-1]\nvgpu = y\n[output B-1]\nvgpu = z\n"), 0);
+	struct config_output *a1 = config_find_output(&cfg, "A-1");
+	free(a1->vgpu);
+	a1->vgpu = strdup("z");
+	check(config_has_vgpu(&cfg, "y"));
+	check_str_eq(config_cycle_vgpu(&cfg, "z", true), "y");
+	check_str_eq(config_cycle_vgpu(&cfg, "y", true), "z");
+	/* A name only an assignment gave comes after the file's. */
+	free(a1->vgpu);
+	a1->vgpu = strdup("w");
+	check(config_has_vgpu(&cfg, "w"));
+	check_str_eq(config_cycle_vgpu(&cfg, "z", true), "w");
+	check_str_eq(config_cycle_vgpu(&cfg, "w", true), "y");
+	config_finish(&cfg);
 }
 
 static void test_inline_comments(void)
