@@ -538,11 +538,24 @@ static const struct vscanout_vgpu_v1_interface vgpu_impl = {
 	.get_input = vgpu_handle_get_input,
 };
 
+/*
+ * The clock output goes away: the commits waiting for its next frame are
+ * discarded now (no frame of it will answer them), whether or not another
+ * output takes over the clock.
+ */
+static void clock_gone(struct protocol_vgpu *vgpu)
+{
+	struct protocol_commit *commit, *tmp;
+	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link)
+		answer_commit(commit, vgpu->resource, NULL, 0);
+	vgpu->clock = NULL;
+}
+
 /* Take the vGPU off one output: the placeholder shows there with the next frame. */
 static void remove_output(struct protocol_vgpu_output *vo)
 {
 	if (vo->vgpu->clock == vo)
-		vo->vgpu->clock = NULL;
+		clock_gone(vo->vgpu);
 	wl_list_remove(&vo->present.link);
 	wl_list_remove(&vo->output_destroy.link);
 	kms_layer_destroy(vo->primary);
@@ -554,14 +567,15 @@ static void remove_output(struct protocol_vgpu_output *vo)
 
 static void vgpu_destroy(struct protocol_vgpu *vgpu)
 {
-	struct protocol_vgpu_output *vo, *vo_tmp;
-	wl_list_for_each_safe (vo, vo_tmp, &vgpu->outputs, link)
-		remove_output(vo);
+	/* Forgotten unanswered first: the resource is going away. */
 	struct protocol_commit *commit, *commit_tmp;
 	wl_list_for_each_safe (commit, commit_tmp, &vgpu->commits, link) {
 		wl_list_remove(&commit->link);
 		free(commit);
 	}
+	struct protocol_vgpu_output *vo, *vo_tmp;
+	wl_list_for_each_safe (vo, vo_tmp, &vgpu->outputs, link)
+		remove_output(vo);
 	kms_vblank_source_destroy(vgpu->vblank_source);
 	/* The input object stays a valid object that receives nothing. */
 	input_forward_remove_target(vgpu->server->forward, &vgpu->target);
@@ -595,7 +609,7 @@ static void handle_output_destroy(struct wl_listener *listener, void *data)
 	wl_list_remove(&vo->link);
 	struct protocol_vgpu *vgpu = vo->vgpu;
 	if (vgpu->clock == vo)
-		vgpu->clock = NULL;
+		clock_gone(vgpu);
 	free((char *)vo->name);
 	free(vo);
 	update_clock(vgpu);

@@ -17,6 +17,9 @@
  *     cannot attach to a vGPU of uid 1001 but can to its own. The
  *     well-behaved client is still served at the end, and the daemon holds
  *     no more fds than before.
+ *  4. taken away: a commit waiting for the next frame of the vGPU's only
+ *     output is answered (discarded) when vscanoutctl's assign gives that
+ *     output to another vGPU, and the next commit is discarded at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,6 +169,34 @@ static void client_good(int stop_fd, int report_fd)
 	fflush(stdout);
 	if (c.n_presented < 2)
 		client_fail("too few frames presented");
+	vscanout_vgpu_v1_destroy(vgpu);
+	client_roundtrip(&c);
+	_exit(0);
+}
+
+/*
+ * Taken away: vGPU "a" committing frames, each awaited, until one is
+ * discarded (its output went to another vGPU while it waited); the next
+ * one must be discarded too. A commit left unanswered hangs here.
+ */
+static void client_moved(int report_fd)
+{
+	struct client c;
+	client_connect(&c, SOCKET_PATH);
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "a");
+	struct client_image ci;
+	client_image_create(&ci, 64, 64, 13);
+	vscanout_vgpu_v1_set_primary(vgpu, client_buffer(vgpu, &ci), 0, 0);
+	client_roundtrip(&c);
+	if (write(report_fd, "a", 1) != 1)
+		client_fail("cannot report");
+	uint32_t serial = 0;
+	while (client_commit(&c, vgpu, ++serial))
+		;
+	if (client_commit(&c, vgpu, ++serial))
+		client_fail("commit %u was presented on no output", serial);
+	printf("client %d: %u commits, the last two discarded\n", (int)getpid(), serial);
+	fflush(stdout);
 	vscanout_vgpu_v1_destroy(vgpu);
 	client_roundtrip(&c);
 	_exit(0);
@@ -416,6 +447,13 @@ static void run_good(int arg)
 	client_good(good_stop_fd, good_report_fd);
 }
 
+static int moved_report_fd;
+
+static void run_moved(int arg)
+{
+	client_moved(moved_report_fd);
+}
+
 static void run_bad(int which)
 {
 	client_bad((enum bad_case)which);
@@ -613,6 +651,32 @@ int main(void)
 	printf("daemon fds: %d before the clients, %d after\n", fds_before, fds_after);
 	kt_assertf(fds_after == fds_before, "the daemon leaked %d fds", fds_after - fds_before);
 	kt_assertf(count_framebuffers(minor) == fbs_before, "framebuffers leaked");
+
+	/* 4. The output taken away from a vGPU with a commit waiting for it. */
+	struct pipe_watch moved_pipe;
+	pipe_watch_init(&moved_pipe, loop);
+	moved_report_fd = moved_pipe.fds[1];
+	struct child moved;
+	child_start(&moved, loop, run_moved, 0);
+	wait_for(daemon, &moved_pipe.readable, "the moved client's attach");
+	struct protocol_vgpu *a = NULL, *v;
+	wl_list_for_each (v, &daemon->server->vgpus, link) {
+		if (strcmp(v->name, "a") == 0)
+			a = v;
+	}
+	kt_assert(a != NULL);
+	deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (wl_list_empty(&a->commits)) {
+		kt_assertf(kt_now_ns() < deadline, "vGPU a never had a commit waiting");
+		dispatch(daemon);
+	}
+	char msg[256];
+	kt_assertf(daemon_assign(daemon, "b", "Virtual-1", msg, sizeof(msg)) == 0, "assign: %s",
+		   msg);
+	child_wait(daemon, &moved, "the moved client");
+	pipe_watch_finish(&moved_pipe);
+	kt_assertf(daemon_assign(daemon, "a", "Virtual-1", msg, sizeof(msg)) == 0, "assign: %s",
+		   msg);
 
 	tk_presents_finish(&presents);
 	daemon_destroy(daemon);
