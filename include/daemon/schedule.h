@@ -55,9 +55,11 @@ unsigned schedule_seconds_to_edge(const struct schedule_window *window, const st
 /*
  * The moment (seconds since the epoch) of the window's next edge after
  * `now`, in local time as TZ says (tzset() is the caller's). It follows
- * daylight saving changes: an edge at a time the day skips happens when
- * the clock jumps past it; one at a time the day has twice happens the
- * first time. Always later than `now`.
+ * daylight saving changes: an edge at a time the day skips comes as much
+ * later as the clock jumped (02:30 on a day that jumps from 02:00 to 03:00
+ * comes at 03:30, when the window's state at the new time holds again);
+ * one at a time the day has twice comes the first time. Always later than
+ * `now`.
  */
 time_t schedule_next_edge(const struct schedule_window *window, time_t now);
 

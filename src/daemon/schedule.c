@@ -82,19 +82,33 @@ unsigned schedule_seconds_to_edge(const struct schedule_window *window, const st
 	return to_start < to_end ? to_start : to_end;
 }
 
-/* The first moment after `now` whose local time reads `minute` (HH:MM:00). */
+/*
+ * The first moment after `now` whose local time reads `minute` (HH:MM:00).
+ * A time the day has twice (the clock going back) is tried as summer time
+ * and as standard time, and the earlier one taken; a time the day skips
+ * reads, normalised, as much later as the clock jumped.
+ */
 static time_t next_local(const struct tm *today, unsigned minute, time_t now)
 {
 	for (int day = 0; day < 3; day++) {
-		struct tm tm = *today;
-		tm.tm_mday += day;
-		tm.tm_hour = (int)(minute / 60);
-		tm.tm_min = (int)(minute % 60);
-		tm.tm_sec = 0;
-		tm.tm_isdst = -1; /* whichever applies at that time */
-		time_t t = mktime(&tm);
-		if (t != (time_t)-1 && t > now)
-			return t;
+		time_t best = (time_t)-1;
+		for (int isdst = 1; isdst >= -1; isdst--) {
+			struct tm tm = *today;
+			tm.tm_mday += day;
+			tm.tm_hour = (int)(minute / 60);
+			tm.tm_min = (int)(minute % 60);
+			tm.tm_sec = 0;
+			tm.tm_isdst = isdst; /* -1 last: whichever applies at that time */
+			time_t t = mktime(&tm);
+			if (t == (time_t)-1 || t <= now)
+				continue;
+			/* A guess that does not hold at that time reads another hour. */
+			bool reads = minute_of(&tm) == minute;
+			if ((isdst >= 0 && reads) || (isdst < 0 && best == (time_t)-1))
+				best = best == (time_t)-1 || t < best ? t : best;
+		}
+		if (best != (time_t)-1)
+			return best;
 	}
 	/* No calendar: the wall clock's distance. */
 	return now + (time_t)SECONDS_PER_DAY;

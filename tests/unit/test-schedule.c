@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/schedule.h"
 #include "test.h"
@@ -239,6 +240,23 @@ static void test_next_edge(void)
 		check(schedule_next_edge(&w, t) > t);
 	for (time_t t = local(2024, 10, 26, 0, 0); t < local(2024, 10, 29, 0, 0); t += 600)
 		check(schedule_next_edge(&w, t) > t);
+
+	/*
+	 * The same night from the time zone database (tzdata). glibc's mktime()
+	 * resolves a doubled time by the offset of its previous call: after a
+	 * winter date it picks the later 02:30. The edge is still the first.
+	 */
+	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) == 0) {
+		setenv("TZ", ":Europe/Berlin", 1);
+		tzset();
+		now = local(2024, 10, 27, 1, 0);
+		(void)local(2024, 12, 1, 12, 0);
+		check_int_eq(schedule_next_edge(&w, now) - now, 90 * 60);
+		now = local(2024, 3, 31, 1, 0);
+		check_int_eq(schedule_next_edge(&w, now) - now, 90 * 60);
+	} else {
+		printf("no tzdata: Europe/Berlin not checked\n");
+	}
 	unsetenv("TZ");
 	tzset();
 }
