@@ -152,7 +152,8 @@ struct kms_output {
 	drmModeModeInfo mode;
 	uint32_t mode_blob; /* 0 if none; destroyed when the CRTC goes off (a new mode relights) */
 	bool needs_modeset;
-	bool turned; /* the rotation changed since the last commit */
+	bool off_announced; /* events.off went out since the output was last lit */
+	bool turned;        /* the rotation changed since the last commit */
 	bool force_copy;
 
 	struct wl_list layers; /* kms_layer.link, by ascending zpos */
@@ -189,6 +190,13 @@ struct kms_output {
 
 	struct {
 		struct wl_signal present; /* data: struct kms_present_event */
+		/*
+		 * The output stops showing frames: it turns off (disabled, a new
+		 * mode, blanked) or its CRTC is gone (unplugged). No present event
+		 * comes for a frame committed before, nor for any frame until it is
+		 * lit again. Data: the struct kms_output.
+		 */
+		struct wl_signal off;
 		/*
 		 * The output is being freed (its card went away or the device is
 		 * destroyed). Data: the struct kms_output. Its layers are freed

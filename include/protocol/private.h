@@ -88,6 +88,7 @@ struct protocol_vgpu_output {
 	int scale;                 /* enum kms_scale of the output, for VFIO frames */
 	bool cursor_hidden;        /* [output] cursor = hidden: no cursor shown there */
 	struct wl_listener present;
+	struct wl_listener output_off;
 	struct wl_listener output_destroy;
 };
 

@@ -420,10 +420,21 @@ static void comp_release(struct scanout_buffer **slot)
 	*slot = NULL;
 }
 
+/* The output stops showing frames: tell events.off, once per lighting. */
+static void announce_off(struct kms_output *output)
+{
+	if (output->off_announced)
+		return;
+	output->off_announced = true;
+	wl_signal_emit(&output->events.off, output);
+}
+
 /* Forget everything the CRTC showed; the hardware is off or gone. */
 static void output_release_hw(struct kms_output *output)
 {
 	struct kms_device *device = output->device;
+	if (output->state == KMS_OUTPUT_ON)
+		announce_off(output);
 	kms_capture_cancel(output);
 	if (output->idle != NULL)
 		wl_event_source_remove(output->idle);
@@ -486,6 +497,7 @@ static int output_light(struct kms_output *output)
 		goto error_hw;
 	}
 	output->state = KMS_OUTPUT_ON;
+	output->off_announced = false;
 	output->needs_modeset = true;
 	log_info("output %s: lighting %ux%u@%.3f on CRTC %u, flips %s, placeholder #%06x",
 		 output->name, mode->hdisplay, mode->vdisplay, kms_mode_refresh_mhz(mode) / 1000.0,
@@ -529,6 +541,7 @@ static void output_turn_off(struct kms_output *output)
 		return;
 	if (output->flip_pending) {
 		/* Turned off from the flip event of the commit in flight. */
+		announce_off(output);
 		output->state = KMS_OUTPUT_DISABLING;
 		output->off_committed = false;
 		return;
@@ -551,6 +564,7 @@ static void output_turn_off(struct kms_output *output)
 		return;
 	}
 	log_info("output %s: turning off", output->name);
+	announce_off(output);
 	output->state = KMS_OUTPUT_DISABLING;
 	output->off_committed = true;
 	output->flip_pending = true;

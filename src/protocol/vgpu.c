@@ -61,6 +61,14 @@ static void answer_commit(struct protocol_commit *commit, struct wl_resource *re
 	free(commit);
 }
 
+/* Answer every commit not answered yet with discarded. */
+static void discard_commits(struct protocol_vgpu *vgpu)
+{
+	struct protocol_commit *commit, *tmp;
+	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link)
+		answer_commit(commit, vgpu->resource, NULL, 0);
+}
+
 /*
  * Choose the clock output again (after the outputs or the configuration
  * changed): clock= when the vGPU is shown there, else the first output.
@@ -96,9 +104,7 @@ static void update_clock(struct protocol_vgpu *vgpu)
 		if (vgpu->clock != NULL && clock != NULL)
 			log_info("vgpu %s: the clock moves from output %s to %s", vgpu->name,
 				 vgpu->clock->name, clock->name);
-		struct protocol_commit *commit, *tmp;
-		wl_list_for_each_safe (commit, tmp, &vgpu->commits, link)
-			answer_commit(commit, vgpu->resource, NULL, 0);
+		discard_commits(vgpu);
 		vgpu->clock = clock;
 	}
 	struct kms_output *output = clock != NULL ? clock->output : NULL;
@@ -545,9 +551,7 @@ static const struct vscanout_vgpu_v1_interface vgpu_impl = {
  */
 static void clock_gone(struct protocol_vgpu *vgpu)
 {
-	struct protocol_commit *commit, *tmp;
-	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link)
-		answer_commit(commit, vgpu->resource, NULL, 0);
+	discard_commits(vgpu);
 	vgpu->clock = NULL;
 }
 
@@ -557,6 +561,7 @@ static void remove_output(struct protocol_vgpu_output *vo)
 	if (vo->vgpu->clock == vo)
 		clock_gone(vo->vgpu);
 	wl_list_remove(&vo->present.link);
+	wl_list_remove(&vo->output_off.link);
 	wl_list_remove(&vo->output_destroy.link);
 	kms_layer_destroy(vo->primary);
 	kms_layer_destroy(vo->cursor);
@@ -599,12 +604,27 @@ static void vgpu_handle_resource_destroy(struct wl_resource *resource)
 	vgpu_destroy(vgpu);
 }
 
+/*
+ * The output stops showing frames (turned off, blanked, unplugged): if it
+ * is the clock, no frame of it will answer the commits waiting, in flight
+ * or not, so they are discarded now.
+ */
+static void handle_output_off(struct wl_listener *listener, void *data)
+{
+	struct protocol_vgpu_output *vo = wl_container_of(listener, vo, output_off);
+	struct protocol_vgpu *vgpu = vo->vgpu;
+	if (vgpu->clock != vo)
+		return;
+	discard_commits(vgpu);
+}
+
 /* The output's card went away: its layers go with it, the vGPU forgets them. */
 static void handle_output_destroy(struct wl_listener *listener, void *data)
 {
 	struct protocol_vgpu_output *vo = wl_container_of(listener, vo, output_destroy);
 	log_info("vgpu %s: output %s is gone", vo->vgpu->name, vo->name);
 	wl_list_remove(&vo->present.link);
+	wl_list_remove(&vo->output_off.link);
 	wl_list_remove(&vo->output_destroy.link);
 	wl_list_remove(&vo->link);
 	struct protocol_vgpu *vgpu = vo->vgpu;
@@ -628,11 +648,16 @@ static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co
 	vo->scale = (int)co->scale;
 	vo->cursor_hidden = co->cursor == CONFIG_CURSOR_HIDDEN;
 	wl_list_insert(vgpu->outputs.prev, &vo->link);
+	/* remove_output() takes the listeners off, set or not. */
 	wl_list_init(&vo->present.link);
+	wl_list_init(&vo->output_off.link);
+	wl_list_init(&vo->output_destroy.link);
 	if (vo->name == NULL)
 		return -ENOMEM;
 	vo->output_destroy.notify = handle_output_destroy;
 	wl_signal_add(&output->events.destroy, &vo->output_destroy);
+	vo->output_off.notify = handle_output_off;
+	wl_signal_add(&output->events.off, &vo->output_off);
 	vo->primary = kms_output_create_layer(output, 1);
 	vo->cursor = kms_output_create_layer(output, 2);
 	if (vo->primary == NULL || vo->cursor == NULL)

@@ -20,6 +20,7 @@
  *  4. taken away: a commit waiting for the next frame of the vGPU's only
  *     output is answered (discarded) when vscanoutctl's assign gives that
  *     output to another vGPU, and the next commit is discarded at once.
+ *  5. blanked: the same when vscanoutctl blank turns the output off.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -175,11 +176,11 @@ static void client_good(int stop_fd, int report_fd)
 }
 
 /*
- * Taken away: vGPU "a" committing frames, each awaited, until one is
- * discarded (its output went to another vGPU while it waited); the next
- * one must be discarded too. A commit left unanswered hangs here.
+ * vGPU "a" committing frames, each awaited, until one is discarded (its
+ * output went to another vGPU, or off, while it waited); the next one must
+ * be discarded too. A commit left unanswered hangs here.
  */
-static void client_moved(int report_fd)
+static void client_until_discarded(int report_fd)
 {
 	struct client c;
 	client_connect(&c, SOCKET_PATH);
@@ -447,11 +448,35 @@ static void run_good(int arg)
 	client_good(good_stop_fd, good_report_fd);
 }
 
-static int moved_report_fd;
+static int discarded_report_fd;
 
-static void run_moved(int arg)
+static void run_until_discarded(int arg)
 {
-	client_moved(moved_report_fd);
+	client_until_discarded(discarded_report_fd);
+}
+
+/*
+ * Start the client committing on vGPU "a" until a commit is discarded,
+ * and wait until a commit of it waits for a frame.
+ */
+static void start_until_discarded(struct daemon *daemon, struct child *child,
+				  struct pipe_watch *report)
+{
+	pipe_watch_init(report, daemon->loop);
+	discarded_report_fd = report->fds[1];
+	child_start(child, daemon->loop, run_until_discarded, 0);
+	wait_for(daemon, &report->readable, "the client's attach");
+	struct protocol_vgpu *a = NULL, *v;
+	wl_list_for_each (v, &daemon->server->vgpus, link) {
+		if (strcmp(v->name, "a") == 0)
+			a = v;
+	}
+	kt_assert(a != NULL);
+	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
+	while (wl_list_empty(&a->commits)) {
+		kt_assertf(kt_now_ns() < deadline, "vGPU a never had a commit waiting");
+		dispatch(daemon);
+	}
 }
 
 static void run_bad(int which)
@@ -653,30 +678,23 @@ int main(void)
 	kt_assertf(count_framebuffers(minor) == fbs_before, "framebuffers leaked");
 
 	/* 4. The output taken away from a vGPU with a commit waiting for it. */
-	struct pipe_watch moved_pipe;
-	pipe_watch_init(&moved_pipe, loop);
-	moved_report_fd = moved_pipe.fds[1];
-	struct child moved;
-	child_start(&moved, loop, run_moved, 0);
-	wait_for(daemon, &moved_pipe.readable, "the moved client's attach");
-	struct protocol_vgpu *a = NULL, *v;
-	wl_list_for_each (v, &daemon->server->vgpus, link) {
-		if (strcmp(v->name, "a") == 0)
-			a = v;
-	}
-	kt_assert(a != NULL);
-	deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
-	while (wl_list_empty(&a->commits)) {
-		kt_assertf(kt_now_ns() < deadline, "vGPU a never had a commit waiting");
-		dispatch(daemon);
-	}
+	struct pipe_watch report;
+	struct child until;
+	start_until_discarded(daemon, &until, &report);
 	char msg[256];
 	kt_assertf(daemon_assign(daemon, "b", "Virtual-1", msg, sizeof(msg)) == 0, "assign: %s",
 		   msg);
-	child_wait(daemon, &moved, "the moved client");
-	pipe_watch_finish(&moved_pipe);
+	child_wait(daemon, &until, "the client whose output went to another vGPU");
+	pipe_watch_finish(&report);
 	kt_assertf(daemon_assign(daemon, "a", "Virtual-1", msg, sizeof(msg)) == 0, "assign: %s",
 		   msg);
+
+	/* 5. The output blanked under a vGPU with a commit waiting for it. */
+	start_until_discarded(daemon, &until, &report);
+	kt_assert_ok(display_output_request_blank(daemon->display_manager, output, true));
+	child_wait(daemon, &until, "the client whose output was blanked");
+	pipe_watch_finish(&report);
+	kt_assert_ok(display_output_request_blank(daemon->display_manager, output, false));
 
 	tk_presents_finish(&presents);
 	daemon_destroy(daemon);
