@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <drm_fourcc.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -80,6 +81,7 @@ static void handle_present(struct wl_listener *listener, void *data)
 void tk_presents_init(struct tk_presents *p, struct kms_output *output)
 {
 	memset(p, 0, sizeof(*p));
+	p->output = output;
 	p->listener.notify = handle_present;
 	wl_signal_add(&output->events.present, &p->listener);
 }
@@ -94,8 +96,20 @@ void tk_wait_presents(struct wl_event_loop *loop, struct tk_presents *p, uint64_
 	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
 	while (p->count < count) {
 		uint64_t now = kt_now_ns();
-		kt_assertf(now < deadline, "timed out waiting for present %llu (have %llu)",
-			   (unsigned long long)count, (unsigned long long)p->count);
+		if (now >= deadline) {
+			const struct kms_output *o = p->output;
+			fflush(stdout);
+			fprintf(stderr,
+				"timed out waiting for present %llu (have %llu): output %s state "
+				"%d, "
+				"flip pending %d, frame wanted %d, capture in flight %d, %llu "
+				"commits; "
+				"the test bed hung\n",
+				(unsigned long long)count, (unsigned long long)p->count, o->name,
+				(int)o->state, o->flip_pending, o->frame_wanted,
+				kms_capture_in_flight(o), (unsigned long long)o->stats.commits);
+			exit(KT_EXIT_HUNG);
+		}
 		wl_event_loop_dispatch(loop, (int)((deadline - now) / 1000000u) + 1);
 	}
 }

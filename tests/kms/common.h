@@ -45,6 +45,7 @@ void tk_wait(struct wl_event_loop *loop, const bool *flag, const char *what);
 /* Counts present events of one output. */
 struct tk_presents {
 	struct wl_listener listener;
+	struct kms_output *output;
 	uint64_t count;
 	uint32_t last_flags;
 	struct buffer *last_buffer; /* of layer 0 in the last present, may be NULL */
@@ -53,7 +54,11 @@ struct tk_presents {
 void tk_presents_init(struct tk_presents *p, struct kms_output *output);
 void tk_presents_finish(struct tk_presents *p);
 
-/* Wait until p->count reaches count. */
+/*
+ * Wait until p->count reaches count. No present for TK_TIMEOUT_MS is taken
+ * as the test bed hanging (a flip event the kernel never sent): the
+ * output's state is printed and the test exits KT_EXIT_HUNG.
+ */
 void tk_wait_presents(struct wl_event_loop *loop, struct tk_presents *p, uint64_t count);
 
 /*
