@@ -273,9 +273,9 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name);
  * The vGPU after (forward) or before `current` in the configuration's
  * order of vGPUs ([vgpu] sections in file order, then the outputs' vgpu=
  * values that have no section, each once: as the file has them, so that
- * assigning a vGPU elsewhere loses none, then as assigned), wrapping around; the first (or
- * last) one when current is NULL or not a vGPU of the configuration. NULL
- * when the configuration has no vGPU.
+ * assigning a vGPU elsewhere loses none, then as assigned), wrapping
+ * around; the first (or last) one when current is NULL or not a vGPU of
+ * the configuration. NULL when the configuration has no vGPU.
  */
 const char *config_cycle_vgpu(const struct config *cfg, const char *current, bool forward);
 

@@ -31,8 +31,9 @@ struct kms_writeback {
  * Receives a capture: XRGB8888 pixels (width × height, stride bytes per
  * row), valid during the call only. status is 0, or a negative errno when
  * the capture failed (then pixels is NULL): -ENODEV when the output turned
- * off first, -ETIMEDOUT when the writeback job did not complete within 2 s
- * (the output's frames, held back meanwhile, go on), or the commit's error.
+ * off first, -ETIMEDOUT when it was not done within 2 s of the request (no
+ * commit could take it, or the driver lost the writeback job; the output's
+ * frames, held back meanwhile, go on), or the commit's error.
  */
 typedef void (*kms_capture_func)(struct kms_output *output, int status, const void *pixels,
 				 uint32_t width, uint32_t height, uint32_t stride, void *data);
