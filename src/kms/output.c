@@ -1274,10 +1274,18 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 		else
 			output->stats.frames_direct++;
 	}
+	/*
+	 * The kernel's flip time is the vblank's, which a buffer handed over
+	 * as that vblank was being handled may postdate (vkms under emulation):
+	 * such a frame counts as shown at once.
+	 */
 	for (size_t i = 0; i < ev->n_layers; i++) {
 		uint64_t submitted = ev->layers[i].submitted_ns;
-		if (submitted != 0 && time_ns > submitted)
-			percentile_add(&output->latency, (uint32_t)((time_ns - submitted) / 1000u));
+		if (submitted != 0)
+			percentile_add(&output->latency,
+				       time_ns > submitted
+					       ? (uint32_t)((time_ns - submitted) / 1000u)
+					       : 0);
 	}
 	wl_signal_emit(&output->events.present, ev);
 	for (size_t i = 0; i < n_replaced; i++)

@@ -693,8 +693,9 @@ void vfio_source_presented(struct vfio_source *source, const struct buffer *prim
 	if (primary == NULL || !pending_take(source, primary, &frame))
 		return;
 	source->stats.frames_presented++;
-	if (time_ns > frame.seen_ns)
-		percentile_add(&source->latency, (uint32_t)((time_ns - frame.seen_ns) / 1000u));
+	/* A flip time before the poll that saw the frame: shown at once. */
+	percentile_add(&source->latency,
+		       time_ns > frame.seen_ns ? (uint32_t)((time_ns - frame.seen_ns) / 1000u) : 0);
 	uint64_t last, period;
 	if (frame.target_ns != 0 && source->clock != NULL) {
 		kms_output_get_last_vblank(source->clock, &last, &period);
