@@ -1027,18 +1027,17 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name)
 	return vgpu != NULL && vgpu->uinput;
 }
 
-/* The outputs' vGPU names in order: every file_vgpu, then every vgpu. */
-static const char *output_vgpu_at(const struct config *cfg, size_t i, bool *end)
+/*
+ * The i-th of the outputs' vGPU names, i < 2 × outputs: every file_vgpu,
+ * then every vgpu. May be NULL.
+ */
+static const char *output_vgpu_at(const struct config *cfg, size_t i, size_t n_outputs)
 {
-	size_t n = (size_t)wl_list_length(&cfg->outputs);
-	*end = i >= 2 * n;
-	if (*end)
-		return NULL;
 	const struct config_output *output;
-	size_t k = i % n;
+	size_t k = i % n_outputs;
 	wl_list_for_each (output, &cfg->outputs, link) {
 		if (k-- == 0)
-			return i < n ? output->file_vgpu : output->vgpu;
+			return i < n_outputs ? output->file_vgpu : output->vgpu;
 	}
 	return NULL;
 }
@@ -1057,14 +1056,14 @@ static const char *vgpu_at(const struct config *cfg, size_t index)
 		if (n++ == index)
 			return vgpu->name;
 	}
-	bool end = false;
-	for (size_t i = 0; !end; i++) {
-		const char *name = output_vgpu_at(cfg, i, &end);
+	size_t n_outputs = (size_t)wl_list_length(&cfg->outputs);
+	for (size_t i = 0; i < 2 * n_outputs; i++) {
+		const char *name = output_vgpu_at(cfg, i, n_outputs);
 		if (name == NULL || config_find_vgpu(cfg, name) != NULL)
 			continue;
-		bool earlier = false, stop = false;
+		bool earlier = false;
 		for (size_t j = 0; j < i && !earlier; j++) {
-			const char *other = output_vgpu_at(cfg, j, &stop);
+			const char *other = output_vgpu_at(cfg, j, n_outputs);
 			earlier = other != NULL && strcmp(other, name) == 0;
 		}
 		if (!earlier && n++ == index)

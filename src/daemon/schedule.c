@@ -103,9 +103,13 @@ static time_t next_local(const struct tm *today, unsigned minute, time_t now)
 			if (t == (time_t)-1 || t <= now)
 				continue;
 			/* A guess that does not hold at that time reads another hour. */
-			bool reads = minute_of(&tm) == minute;
-			if ((isdst >= 0 && reads) || (isdst < 0 && best == (time_t)-1))
-				best = best == (time_t)-1 || t < best ? t : best;
+			if (isdst >= 0 && minute_of(&tm) != minute)
+				continue;
+			/* mktime's own pick only when neither guess held (a skipped time). */
+			if (isdst < 0 && best != (time_t)-1)
+				continue;
+			if (best == (time_t)-1 || t < best)
+				best = t;
 		}
 		if (best != (time_t)-1)
 			return best;

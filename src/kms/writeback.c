@@ -87,14 +87,10 @@ static int handle_fence(int fd, uint32_t mask, void *data)
 static int handle_deadline(void *data)
 {
 	struct kms_capture *capture = data;
-	if (capture->committed)
-		log_error("output %s: the writeback job did not complete within %d ms; "
-			  "capture abandoned",
-			  capture->output->name, CAPTURE_DEADLINE_MS);
-	else
-		log_error("output %s: no commit could take the capture within %d ms; "
-			  "capture abandoned",
-			  capture->output->name, CAPTURE_DEADLINE_MS);
+	log_error("output %s: %s within %d ms; capture abandoned", capture->output->name,
+		  capture->committed ? "the writeback job did not complete"
+				     : "no commit could take the capture",
+		  CAPTURE_DEADLINE_MS);
 	capture_finish(capture, -ETIMEDOUT);
 	return 0;
 }

@@ -374,9 +374,9 @@ int kt_capture(struct kt_device *dev, const struct kt_pipe *pipe, struct kt_buff
 /*
  * Check the status of a kms_output_capture(): fail on an error, but exit
  * KT_EXIT_HUNG on -ETIMEDOUT, a writeback job the kernel never completed.
- * vkms 6.1 loses one now and then: the cleanup of the previous job, run
- * late from a workqueue, turns off the composer that the next job had just
- * turned on. That is the test bed hanging, not the code under test failing.
+ * vkms 6.1 can lose one: the cleanup of the previous job, run late from a
+ * workqueue, may turn off the composer that the next job had just turned
+ * on. That is the test bed hanging, not the code under test failing.
  */
 void kt_check_capture_status(int status);
 

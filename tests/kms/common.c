@@ -100,11 +100,9 @@ void tk_wait_presents(struct wl_event_loop *loop, struct tk_presents *p, uint64_
 			const struct kms_output *o = p->output;
 			fflush(stdout);
 			fprintf(stderr,
-				"timed out waiting for present %llu (have %llu): output %s state "
-				"%d, "
-				"flip pending %d, frame wanted %d, capture in flight %d, %llu "
-				"commits; "
-				"the test bed hung\n",
+				"timed out waiting for present %llu (have %llu): output %s "
+				"state %d, flip pending %d, frame wanted %d, capture in flight "
+				"%d, %llu commits; the test bed hung\n",
 				(unsigned long long)count, (unsigned long long)p->count, o->name,
 				(int)o->state, o->flip_pending, o->frame_wanted,
 				kms_capture_in_flight(o), (unsigned long long)o->stats.commits);

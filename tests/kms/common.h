@@ -56,8 +56,9 @@ void tk_presents_finish(struct tk_presents *p);
 
 /*
  * Wait until p->count reaches count. No present for TK_TIMEOUT_MS is taken
- * as the test bed hanging (a flip event the kernel never sent): the
- * output's state is printed and the test exits KT_EXIT_HUNG.
+ * as the test bed hanging: the output's state (flip pending, frame wanted,
+ * capture in flight, commits) is printed to show where, and the test exits
+ * KT_EXIT_HUNG.
  */
 void tk_wait_presents(struct wl_event_loop *loop, struct tk_presents *p, uint64_t count);
 
