@@ -446,7 +446,7 @@ static void check_ready(struct display *display)
 	if (display->ready || !wl_list_empty(&display->first_frames))
 		return;
 	display->ready = true;
-	wl_signal_emit(&display->events.ready, display);
+	wl_signal_emit_mutable(&display->events.ready, display);
 }
 
 static void handle_first_present(struct wl_listener *listener, void *data)
@@ -586,7 +586,7 @@ static void handle_session_lost(struct wl_listener *listener, void *data)
 	struct display *display = wl_container_of(listener, display, session_lost);
 	log_error("lost the connection to the seat manager");
 	display->lost = true;
-	wl_signal_emit(&display->events.lost, display);
+	wl_signal_emit_mutable(&display->events.lost, display);
 }
 
 struct display *display_create(struct wl_event_loop *loop, const struct config *config)

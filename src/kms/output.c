@@ -426,7 +426,7 @@ static void announce_off(struct kms_output *output)
 	if (output->off_announced)
 		return;
 	output->off_announced = true;
-	wl_signal_emit(&output->events.off, output);
+	wl_signal_emit_mutable(&output->events.off, output);
 }
 
 /* Forget everything the CRTC showed; the hardware is off or gone. */
@@ -667,7 +667,7 @@ static void forget_fbs(struct wl_list *layers, int fd)
 void kms_output_destroy(struct kms_output *output)
 {
 	struct kms_device *device = output->device;
-	wl_signal_emit(&output->events.destroy, output);
+	wl_signal_emit_mutable(&output->events.destroy, output);
 	forget_fbs(&output->layers, device->fd);
 	forget_fbs(&output->dead_layers, device->fd);
 	if (output->state == KMS_OUTPUT_ON || output->state == KMS_OUTPUT_DISABLING) {
@@ -1287,7 +1287,7 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 					       ? (uint32_t)((time_ns - submitted) / 1000u)
 					       : 0);
 	}
-	wl_signal_emit(&output->events.present, ev);
+	wl_signal_emit_mutable(&output->events.present, ev);
 	for (size_t i = 0; i < n_replaced; i++)
 		buffer_unlock(replaced[i]);
 

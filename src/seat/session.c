@@ -183,7 +183,7 @@ static void scan_devices(struct session *session, bool announce)
 		} else if (find_device(session, udev_device_get_devnum(udev_dev)) == NULL) {
 			struct session_device *device = device_open(session, udev_dev);
 			if (device != NULL && announce)
-				wl_signal_emit(&session->events.add_device, device);
+				wl_signal_emit_mutable(&session->events.add_device, device);
 		}
 		udev_device_unref(udev_dev);
 	}
@@ -205,7 +205,7 @@ static void handle_enable_seat(struct libseat *seat, void *data)
 		return;
 	log_info("seat %s: session active", seat_label(session));
 	session->active = true;
-	wl_signal_emit(&session->events.enable, session);
+	wl_signal_emit_mutable(&session->events.enable, session);
 	if (session->scan_pending && !session->destroyed) {
 		session->scan_pending = false;
 		scan_devices(session, true);
@@ -218,7 +218,7 @@ static void handle_disable_seat(struct libseat *seat, void *data)
 	if (session->active) {
 		log_info("seat %s: session inactive", seat_label(session));
 		session->active = false;
-		wl_signal_emit(&session->events.disable, session);
+		wl_signal_emit_mutable(&session->events.disable, session);
 	}
 	/* Listeners have stopped committing: let the seat go. */
 	if (libseat_disable_seat(seat) < 0)
@@ -250,7 +250,7 @@ static int handle_seat_readable(int fd, uint32_t mask, void *data)
 		session->active = false;
 		session->lost = true;
 		if (!session->destroyed)
-			wl_signal_emit(&session->events.lost, session);
+			wl_signal_emit_mutable(&session->events.lost, session);
 	}
 	session->dispatch_depth--;
 	reap(session);
@@ -285,14 +285,14 @@ static void handle_uevent(struct session *session, struct udev_device *udev_dev)
 		}
 		device = device_open(session, udev_dev);
 		if (device != NULL)
-			wl_signal_emit(&session->events.add_device, device);
+			wl_signal_emit_mutable(&session->events.add_device, device);
 		break;
 	case SEAT_UEVENT_REMOVE:
 		device = find_device(session, devnum);
 		if (device == NULL)
 			break;
 		log_info("%s: removed", device->sysname);
-		wl_signal_emit(&device->events.remove, device);
+		wl_signal_emit_mutable(&device->events.remove, device);
 		session_device_close(device);
 		break;
 	case SEAT_UEVENT_HOTPLUG: {
@@ -306,7 +306,7 @@ static void handle_uevent(struct session *session, struct udev_device *udev_dev)
 			.connector_id = event.connector_id,
 			.property_id = event.property_id,
 		};
-		wl_signal_emit(&device->events.change, &change);
+		wl_signal_emit_mutable(&device->events.change, &change);
 		break;
 	}
 	}
@@ -497,10 +497,10 @@ void session_destroy(struct session *session)
 	while (!wl_list_empty(&session->devices)) {
 		struct session_device *device =
 			wl_container_of(session->devices.next, device, link);
-		wl_signal_emit(&device->events.remove, device);
+		wl_signal_emit_mutable(&device->events.remove, device);
 		session_device_close(device);
 	}
-	wl_signal_emit(&session->events.destroy, session);
+	wl_signal_emit_mutable(&session->events.destroy, session);
 
 	if (session->monitor_source != NULL)
 		wl_event_source_remove(session->monitor_source);
