@@ -25,6 +25,7 @@
 #include "build-config.h"
 #include "control/json.h"
 #include "debugfs.h"
+#include "outfile.h"
 #include "vscanout-v1-client-protocol.h"
 
 #define ANSWER_TIMEOUT_MS 30000
@@ -41,7 +42,9 @@ static const char usage[] =
 	"  status [--json]           outputs, layers, counters and vGPUs; --json prints\n"
 	"                            the daemon's JSON document unchanged\n"
 	"  screenshot OUTPUT FILE    write what OUTPUT shows as a PNG to FILE ('-':\n"
-	"                            standard output) and say how it was taken\n"
+	"                            standard output) and say how it was taken; FILE\n"
+	"                            is replaced by a new file of mode 0600 (a link\n"
+	"                            there is replaced, never written through)\n"
 	"  blank OUTPUT              turn OUTPUT's CRTC off (DPMS off), keeping its\n"
 	"                            settings and picture\n"
 	"  unblank OUTPUT            light a blanked OUTPUT again\n"
@@ -744,15 +747,13 @@ static int cmd_screenshot(struct ctl *ctl, int argc, char **argv)
 			 (unsigned int)p[22] << 8 | p[23];
 	}
 	bool to_stdout = strcmp(path, "-") == 0;
-	int out = to_stdout ? STDOUT_FILENO
-			    : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (out < 0) {
-		error("cannot create %s: %s", path, strerror(errno));
+	if (to_stdout && write_all(STDOUT_FILENO, png, size) != 0) {
+		error("cannot write the standard output: %s", strerror(errno));
 		goto out;
 	}
-	if (write_all(out, png, size) != 0 || (!to_stdout && close(out) != 0)) {
-		error("cannot write %s: %s", to_stdout ? "the standard output" : path,
-		      strerror(errno));
+	char err[512];
+	if (!to_stdout && outfile_write(path, png, size, err, sizeof(err)) != 0) {
+		error("%s", err);
 		goto out;
 	}
 	const char *source =
