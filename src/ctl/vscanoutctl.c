@@ -36,7 +36,10 @@
 static const char usage[] =
 	"Usage: vscanoutctl [--socket PATH] COMMAND [ARGS]\n"
 	"\n"
-	"Inspect a running vscanoutd (root and members of its control group only).\n"
+	"Inspect and steer a running vscanoutd. Only root and the members of its\n"
+	"[daemon] control-group (operators, e.g. group vscanout-admin) may; VMM users\n"
+	"(group vscanout) are refused. The socket must be reachable too: operators\n"
+	"other than root are also in the socket's group.\n"
 	"\n"
 	"Commands:\n"
 	"  status [--json]           outputs, layers, counters and vGPUs; --json prints\n"
@@ -208,8 +211,11 @@ static int connect_daemon(struct ctl *ctl)
 		return -1;
 	}
 	if (ctl->control_name == 0) {
-		error("vscanoutd at %s offers no control interface (vscanout_control_v1)",
-		      ctl->socket_path);
+		/* vscanoutd shows the control global to root and its control group only. */
+		error("vscanoutd at %s offers no control interface (vscanout_control_v1) to uid "
+		      "%u: "
+		      "only root and the members of its [daemon] control-group may use it",
+		      ctl->socket_path, (unsigned int)getuid());
 		wl_registry_destroy(registry);
 		return -1;
 	}

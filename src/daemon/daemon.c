@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <wayland-server-core.h>
 
 #include "control/control.h"
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "daemon/notify.h"
+#include "daemon/roles.h"
 #include "input/forward.h"
 #include "kms/device.h"
 #include "kms/output.h"
@@ -60,6 +62,17 @@ static int handle_sighup(int signal_number, void *data)
 {
 	daemon_reload(data);
 	return 0;
+}
+
+/* Warn when VMMs also get the operators' control interface (daemon/roles.h). */
+static void check_roles(struct daemon *daemon)
+{
+	char path[4096];
+	struct stat st;
+	gid_t socket_gid = (gid_t)-1;
+	if (config_socket_path(&daemon->config, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+		socket_gid = st.st_gid;
+	roles_check(&daemon->config, socket_gid);
 }
 
 static bool str_differs(const char *a, const char *b)
@@ -113,6 +126,7 @@ int daemon_reload(struct daemon *daemon)
 	protocol_server_reconfigure(daemon->server);
 	input_forward_reconfigure(daemon->forward);
 	config_finish(&old);
+	check_roles(daemon);
 	snprintf(daemon->reload_message, sizeof(daemon->reload_message), "%s applied",
 		 daemon->config_path);
 	log_info("reload: %s", daemon->reload_message);
@@ -223,6 +237,7 @@ struct daemon *daemon_create(struct config *config)
 		protocol_server_create(daemon->display, &daemon->config, daemon->display_manager);
 	if (daemon->server == NULL)
 		goto error; /* logged */
+	check_roles(daemon);
 	daemon->control = control_create(daemon->display, &daemon->config, daemon->display_manager,
 					 daemon->server);
 	if (daemon->control == NULL)
