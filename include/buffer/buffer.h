@@ -50,8 +50,9 @@ struct buffer_cpu {
  * kms/fb.c (kms_fb_import(), kms_fb_forget()); read-only for everyone else.
  */
 struct buffer_import {
-	struct wl_list link; /* buffer.imports */
-	int drm_fd;          /* borrowed: the device's fd, the key */
+	struct wl_list link;          /* buffer.imports */
+	const void *owner;            /* the key: the device's struct kms_fb_registry */
+	struct wl_list registry_link; /* kms_fb_registry.imports; used by kms/fb.c */
 	struct kms_fb *fb;   /* may be NULL: the framebuffer; the cache holds a reference */
 	uint32_t failure;    /* 0, or the enum kms_fb_failure of a failed import */
 	int error;           /* positive errno of the failure, 0 if none */
@@ -122,8 +123,11 @@ void buffer_lock(struct buffer *buffer);
  */
 void buffer_unlock(struct buffer *buffer);
 
-/* What this buffer remembers about drm_fd, or NULL if never offered to it. */
-struct buffer_import *buffer_get_import(struct buffer *buffer, int drm_fd);
+/*
+ * What this buffer remembers about the device whose struct kms_fb_registry
+ * is owner, or NULL if never offered to it.
+ */
+struct buffer_import *buffer_get_import(struct buffer *buffer, const void *owner);
 
 /*
  * Pixels of plane 0 for the CPU. For a dma-buf the plane is mapped for the

@@ -9,6 +9,7 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "kms/fb.h"
 #include "kms/properties.h"
 
 /* Atomic async page flips (Linux 6.8); libdrm 2.4.114 does not know it yet. */
@@ -40,6 +41,7 @@
  * blocking commit because nothing can wait for an event after it.
  */
 
+struct buffer;
 struct kms_output;
 struct kms_writeback;
 
@@ -93,6 +95,13 @@ struct kms_device {
 	struct kms_writeback *writebacks; /* may be NULL */
 	size_t n_writebacks;
 
+	/*
+	 * Every framebuffer made on the device and every buffer's cached
+	 * import, dropped with the device (kms/fb.h).
+	 */
+	struct kms_fb_registry fbs;
+	struct buffer *cursor_image; /* may be NULL: see kms_device_get_cursor_image() */
+
 	bool active;     /* commits allowed (see kms_device_set_active()) */
 	bool force_copy; /* debug/test: every layer of every output is copied */
 
@@ -112,11 +121,22 @@ struct kms_device {
 struct kms_device *kms_device_create(struct wl_event_loop *loop, int fd, const char *name);
 
 /*
+ * The host's pointer image (render/cursor.h) as a buffer of this device,
+ * made on first use and freed with the device, so that no other device is
+ * ever handed it. Borrowed: lock it to keep it. NULL when it cannot be made
+ * (logged).
+ */
+struct buffer *kms_device_get_cursor_image(struct kms_device *device);
+
+/*
  * Turn off the CRTCs the device's outputs lit (if the device is active and
  * the hardware still answers; a removed device fails harmlessly), drop every
- * framebuffer, plane claim and blob, and free the device and its outputs.
- * Layers still on outputs are destroyed, and their buffers unlocked. NULL is
- * a no-op. Never call it from inside one of the device's signals.
+ * plane claim and blob, and free the device and its outputs. Layers still on
+ * outputs are destroyed, and their buffers unlocked. Every framebuffer made
+ * on the device is removed while the fd is still open (kms_fb_registry_finish()):
+ * buffers forget what they cached about it, and framebuffers still referenced
+ * elsewhere turn dead. NULL is a no-op. Never call it from inside one of the
+ * device's signals.
  */
 void kms_device_destroy(struct kms_device *device);
 

@@ -55,8 +55,11 @@ struct scanout_buffer {
 	void *gbm_map_data;    /* private: gbm_bo_map()'s cookie */
 };
 
+struct kms_fb_registry;
+
 struct scanout_swapchain {
-	int drm_fd; /* borrowed: must outlive the swapchain */
+	struct kms_fb_registry *fbs; /* borrowed: the device's, must outlive the swapchain */
+	int drm_fd;                  /* borrowed: fbs->drm_fd */
 	uint32_t width, height;
 	uint32_t fourcc;
 	enum scanout_alloc alloc; /* what was used: DUMB or GBM */
@@ -70,12 +73,12 @@ struct scanout_swapchain {
  * Allocate n_buffers (1..SCANOUT_MAX_BUFFERS) linear buffers of width ×
  * height in fourcc (a format of util/fourcc.h with a pixman code; DRM's
  * dumb buffers only know bytes per pixel, so any 1-plane format works) on
- * drm_fd (borrowed), each mapped for the CPU, zero-filled, wrapped as a
- * pixman image and added as a framebuffer (modifiers_supported: the device
- * has DRM_CAP_ADDFB2_MODIFIERS). Returns NULL on failure (logged).
+ * the device of fbs (borrowed), each mapped for the CPU, zero-filled,
+ * wrapped as a pixman image and added as a framebuffer listed in fbs.
+ * Returns NULL on failure (logged).
  */
-struct scanout_swapchain *scanout_swapchain_create(int drm_fd, bool modifiers_supported,
-						   uint32_t width, uint32_t height, uint32_t fourcc,
+struct scanout_swapchain *scanout_swapchain_create(struct kms_fb_registry *fbs, uint32_t width,
+						   uint32_t height, uint32_t fourcc,
 						   unsigned int n_buffers,
 						   enum scanout_alloc alloc);
 

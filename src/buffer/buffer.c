@@ -125,11 +125,11 @@ void buffer_unlock(struct buffer *buffer)
 	buffer_unref(buffer);
 }
 
-struct buffer_import *buffer_get_import(struct buffer *buffer, int drm_fd)
+struct buffer_import *buffer_get_import(struct buffer *buffer, const void *owner)
 {
 	struct buffer_import *import;
 	wl_list_for_each (import, &buffer->imports, link) {
-		if (import->drm_fd == drm_fd)
+		if (import->owner == owner)
 			return import;
 	}
 	return NULL;

@@ -51,9 +51,6 @@ struct input_forward {
 	struct kms_output *cursor_output; /* may be NULL */
 	struct kms_layer *cursor_layer;   /* may be NULL: on cursor_output */
 	struct wl_listener cursor_output_destroy;
-	struct buffer *cursor_images[8]; /* per card, by the order cards were met */
-	int cursor_fds[8];
-	size_t n_cursor_images;
 };
 
 static void hide_cursor(struct input_forward *forward)
@@ -77,23 +74,6 @@ static void handle_cursor_output_destroy(struct wl_listener *listener, void *dat
 	forward->cursor_layer = NULL;
 }
 
-static struct buffer *cursor_image(struct input_forward *forward, int drm_fd)
-{
-	for (size_t i = 0; i < forward->n_cursor_images; i++) {
-		if (forward->cursor_fds[i] == drm_fd)
-			return forward->cursor_images[i];
-	}
-	if (forward->n_cursor_images ==
-	    sizeof(forward->cursor_fds) / sizeof(forward->cursor_fds[0]))
-		return NULL;
-	struct buffer *image = render_cursor_create(drm_fd);
-	if (image == NULL)
-		return NULL;
-	forward->cursor_fds[forward->n_cursor_images] = drm_fd;
-	forward->cursor_images[forward->n_cursor_images++] = image;
-	return image;
-}
-
 /*
  * Show the host cursor at point x,y of output's logical space, unless its
  * [output] says cursor = hidden or the VM there shows a cursor of its own.
@@ -107,7 +87,8 @@ static void show_cursor(struct input_forward *forward, struct kms_output *output
 		hide_cursor(forward);
 		return;
 	}
-	struct buffer *image = cursor_image(forward, output->device->fd);
+	/* The card's own image, freed with the card. */
+	struct buffer *image = kms_device_get_cursor_image(output->device);
 	if (image == NULL)
 		return;
 	if (forward->cursor_output != output) {
@@ -442,8 +423,6 @@ void input_forward_destroy(struct input_forward *forward)
 		input_destroy(forward->input);
 	}
 	hide_cursor(forward);
-	for (size_t i = 0; i < forward->n_cursor_images; i++)
-		buffer_unref(forward->cursor_images[i]);
 	router_destroy(forward->router);
 	layout_finish(&forward->layout);
 	free(forward->keys);

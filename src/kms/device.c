@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buffer/buffer.h"
 #include "kms/device.h"
 #include "kms/output.h"
 #include "kms/vblank.h"
 #include "kms/writeback.h"
+#include "render/cursor.h"
 #include "util/log.h"
 
 bool kms_plane_can_use_crtc(const struct kms_plane *plane, const struct kms_crtc *crtc)
@@ -366,9 +368,11 @@ struct kms_device *kms_device_create(struct wl_event_loop *loop, int fd, const c
 	snprintf(device->name, sizeof(device->name), "%s", name);
 	wl_list_init(&device->outputs);
 	wl_list_init(&device->vblank_clocks);
+	kms_fb_registry_init(&device->fbs, fd, false);
 
 	if (read_caps(device) < 0)
 		goto error;
+	device->fbs.modifiers_supported = device->caps.addfb2_modifiers;
 
 	drmModeRes *res = drmModeGetResources(fd);
 	if (res == NULL) {
@@ -424,6 +428,9 @@ void kms_device_destroy(struct kms_device *device)
 	struct kms_output *output, *tmp;
 	wl_list_for_each_safe (output, tmp, &device->outputs, link)
 		kms_output_destroy(output);
+	buffer_unref(device->cursor_image);
+	/* While the fd is open: nothing made here may outlive it. */
+	kms_fb_registry_finish(&device->fbs);
 	if (device->drm_source != NULL)
 		wl_event_source_remove(device->drm_source);
 	for (size_t i = 0; i < device->n_planes; i++)
@@ -432,6 +439,13 @@ void kms_device_destroy(struct kms_device *device)
 	free(device->crtcs);
 	free(device->writebacks);
 	free(device);
+}
+
+struct buffer *kms_device_get_cursor_image(struct kms_device *device)
+{
+	if (device->cursor_image == NULL)
+		device->cursor_image = render_cursor_create(device->fd);
+	return device->cursor_image;
 }
 
 void kms_device_handle_hotplug(struct kms_device *device, uint32_t connector_id)

@@ -18,7 +18,7 @@
 static const char *const failure_names[KMS_FB_FAIL__COUNT] = {
 	[KMS_FB_FAIL_NONE] = "none",         [KMS_FB_FAIL_NOT_DMABUF] = "not a dma-buf",
 	[KMS_FB_FAIL_MODIFIER] = "modifier", [KMS_FB_FAIL_IMPORT] = "import",
-	[KMS_FB_FAIL_ADDFB] = "addfb",
+	[KMS_FB_FAIL_ADDFB] = "addfb",       [KMS_FB_FAIL_COMMIT] = "commit",
 };
 
 const char *kms_fb_failure_name(enum kms_fb_failure failure)
@@ -55,15 +55,16 @@ static int add_fb(int drm_fd, bool modifiers_supported, uint32_t width, uint32_t
 	return 0;
 }
 
-static struct kms_fb *fb_alloc(int drm_fd, uint32_t fb_id, uint32_t width, uint32_t height,
-			       uint32_t fourcc, uint64_t modifier, unsigned int n_planes,
-			       const uint32_t handles[])
+static struct kms_fb *fb_alloc(struct kms_fb_registry *registry, uint32_t fb_id, uint32_t width,
+			       uint32_t height, uint32_t fourcc, uint64_t modifier,
+			       unsigned int n_planes, const uint32_t handles[])
 {
 	struct kms_fb *fb = calloc(1, sizeof(*fb));
 	if (fb == NULL)
 		return NULL;
 	fb->refcnt = 1;
-	fb->drm_fd = drm_fd;
+	fb->registry = registry;
+	wl_list_insert(&registry->fbs, &fb->link);
 	fb->fb_id = fb_id;
 	fb->width = width;
 	fb->height = height;
@@ -74,7 +75,7 @@ static struct kms_fb *fb_alloc(int drm_fd, uint32_t fb_id, uint32_t width, uint3
 	return fb;
 }
 
-struct kms_fb *kms_fb_create(int drm_fd, bool modifiers_supported, uint32_t width, uint32_t height,
+struct kms_fb *kms_fb_create(struct kms_fb_registry *registry, uint32_t width, uint32_t height,
 			     uint32_t fourcc, uint64_t modifier, unsigned int n_planes,
 			     const uint32_t handles[], const uint32_t strides[],
 			     const uint32_t offsets[])
@@ -88,8 +89,8 @@ struct kms_fb *kms_fb_create(int drm_fd, bool modifiers_supported, uint32_t widt
 		errno = EINVAL;
 		return NULL;
 	}
-	int ret = add_fb(drm_fd, modifiers_supported, width, height, fourcc, modifier, n_planes,
-			 handles, strides, offsets, &fb_id);
+	int ret = add_fb(registry->drm_fd, registry->modifiers_supported, width, height, fourcc,
+			 modifier, n_planes, handles, strides, offsets, &fb_id);
 	if (ret < 0) {
 		errno = -ret;
 		log_error_errno("framebuffer: adding %" PRIu32 "x%" PRIu32 " %s %s", width, height,
@@ -98,9 +99,9 @@ struct kms_fb *kms_fb_create(int drm_fd, bool modifiers_supported, uint32_t widt
 		return NULL;
 	}
 	struct kms_fb *fb =
-		fb_alloc(drm_fd, fb_id, width, height, fourcc, modifier, n_planes, handles);
+		fb_alloc(registry, fb_id, width, height, fourcc, modifier, n_planes, handles);
 	if (fb == NULL) {
-		drmModeRmFB(drm_fd, fb_id);
+		drmModeRmFB(registry->drm_fd, fb_id);
 		errno = ENOMEM;
 	}
 	return fb;
@@ -120,17 +121,47 @@ void kms_fb_unref(struct kms_fb *fb)
 	assert(fb->refcnt > 0);
 	if (--fb->refcnt > 0)
 		return;
-	if (fb->fb_id != 0 && drmModeRmFB(fb->drm_fd, fb->fb_id) != 0)
-		log_error_errno("framebuffer %" PRIu32 ": removing", fb->fb_id);
+	if (fb->registry != NULL) {
+		if (drmModeRmFB(fb->registry->drm_fd, fb->fb_id) != 0)
+			log_error_errno("framebuffer %" PRIu32 ": removing", fb->fb_id);
+		wl_list_remove(&fb->link);
+	}
 	free(fb);
 }
 
 static void import_destroy(struct buffer_import *import)
 {
 	wl_list_remove(&import->link);
+	wl_list_remove(&import->registry_link);
 	wl_list_remove(&import->buffer_destroy.link);
 	kms_fb_unref(import->fb);
 	free(import);
+}
+
+void kms_fb_registry_init(struct kms_fb_registry *registry, int drm_fd, bool modifiers_supported)
+{
+	registry->drm_fd = drm_fd;
+	registry->modifiers_supported = modifiers_supported;
+	wl_list_init(&registry->fbs);
+	wl_list_init(&registry->imports);
+}
+
+void kms_fb_registry_finish(struct kms_fb_registry *registry)
+{
+	struct buffer_import *import, *tmp;
+	wl_list_for_each_safe (import, tmp, &registry->imports, registry_link)
+		import_destroy(import);
+	/* Still held elsewhere: removed now, freed by their last unref. */
+	struct kms_fb *fb, *fb_tmp;
+	wl_list_for_each_safe (fb, fb_tmp, &registry->fbs, link) {
+		if (drmModeRmFB(registry->drm_fd, fb->fb_id) != 0)
+			log_debug("framebuffer %" PRIu32 ": removing: %s", fb->fb_id,
+				  strerror(errno));
+		wl_list_remove(&fb->link);
+		wl_list_init(&fb->link);
+		fb->registry = NULL;
+		fb->fb_id = 0;
+	}
 }
 
 static void handle_buffer_destroy(struct wl_listener *listener, void *data)
@@ -139,9 +170,9 @@ static void handle_buffer_destroy(struct wl_listener *listener, void *data)
 	import_destroy(import);
 }
 
-void kms_fb_forget(struct buffer *buffer, int drm_fd)
+void kms_fb_forget(struct buffer *buffer, struct kms_fb_registry *registry)
 {
-	struct buffer_import *import = buffer_get_import(buffer, drm_fd);
+	struct buffer_import *import = buffer_get_import(buffer, registry);
 	if (import != NULL)
 		import_destroy(import);
 }
@@ -174,9 +205,11 @@ import_fail(struct buffer_import *import, enum kms_fb_failure failure, int error
 	return failure;
 }
 
-static enum kms_fb_failure import_dmabuf(struct buffer_import *import, bool modifiers_supported,
-					 struct buffer *buffer)
+static enum kms_fb_failure import_dmabuf(struct buffer_import *import,
+					 struct kms_fb_registry *registry, struct buffer *buffer)
 {
+	bool modifiers_supported = registry->modifiers_supported;
+	int drm_fd = registry->drm_fd;
 	const struct dmabuf_attributes *attrs = &buffer->dmabuf;
 	uint32_t handles[FOURCC_MAX_PLANES] = {0};
 	char mod[FOURCC_STR_SIZE];
@@ -194,7 +227,7 @@ static enum kms_fb_failure import_dmabuf(struct buffer_import *import, bool modi
 				   fourcc_modifier_str(attrs->modifier, mod, sizeof(mod)));
 
 	for (unsigned int i = 0; i < attrs->n_planes; i++) {
-		if (drmPrimeFDToHandle(import->drm_fd, attrs->fd[i], &handles[i]) != 0) {
+		if (drmPrimeFDToHandle(drm_fd, attrs->fd[i], &handles[i]) != 0) {
 			failure =
 				import_fail(import, KMS_FB_FAIL_IMPORT, errno,
 					    "plane %u: drmPrimeFDToHandle: %s", i, strerror(errno));
@@ -202,30 +235,30 @@ static enum kms_fb_failure import_dmabuf(struct buffer_import *import, bool modi
 		}
 	}
 
-	ret = add_fb(import->drm_fd, modifiers_supported, attrs->width, attrs->height,
-		     attrs->fourcc, attrs->modifier, attrs->n_planes, handles, attrs->stride,
-		     attrs->offset, &fb_id);
+	ret = add_fb(drm_fd, modifiers_supported, attrs->width, attrs->height, attrs->fourcc,
+		     attrs->modifier, attrs->n_planes, handles, attrs->stride, attrs->offset,
+		     &fb_id);
 	if (ret < 0) {
 		failure = import_fail(import, KMS_FB_FAIL_ADDFB, -ret, "drmModeAddFB2: %s",
 				      strerror(-ret));
 		goto close_handles;
 	}
-	import->fb = fb_alloc(import->drm_fd, fb_id, attrs->width, attrs->height, attrs->fourcc,
+	import->fb = fb_alloc(registry, fb_id, attrs->width, attrs->height, attrs->fourcc,
 			      attrs->modifier, attrs->n_planes, handles);
 	if (import->fb == NULL) {
-		drmModeRmFB(import->drm_fd, fb_id);
+		drmModeRmFB(drm_fd, fb_id);
 		failure = import_fail(import, KMS_FB_FAIL_ADDFB, ENOMEM, "out of memory");
 	}
 
 close_handles:
-	close_handles(import->drm_fd, handles, attrs->n_planes);
+	close_handles(drm_fd, handles, attrs->n_planes);
 	return failure;
 }
 
-struct kms_fb *kms_fb_import(int drm_fd, bool modifiers_supported, struct buffer *buffer,
+struct kms_fb *kms_fb_import(struct kms_fb_registry *registry, struct buffer *buffer,
 			     enum kms_fb_failure *failure)
 {
-	struct buffer_import *import = buffer_get_import(buffer, drm_fd);
+	struct buffer_import *import = buffer_get_import(buffer, registry);
 	char name[FOURCC_STR_SIZE], mod[FOURCC_STR_SIZE];
 
 	if (import == NULL) {
@@ -236,12 +269,13 @@ struct kms_fb *kms_fb_import(int drm_fd, bool modifiers_supported, struct buffer
 			errno = ENOMEM;
 			return NULL;
 		}
-		import->drm_fd = drm_fd;
+		import->owner = registry;
 		wl_list_insert(&buffer->imports, &import->link);
+		wl_list_insert(&registry->imports, &import->registry_link);
 		import->buffer_destroy.notify = handle_buffer_destroy;
 		wl_signal_add(&buffer->events.destroy, &import->buffer_destroy);
 
-		enum kms_fb_failure f = import_dmabuf(import, modifiers_supported, buffer);
+		enum kms_fb_failure f = import_dmabuf(import, registry, buffer);
 		if (f != KMS_FB_FAIL_NONE) {
 			enum log_level level =
 				f == KMS_FB_FAIL_NOT_DMABUF ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN;
@@ -265,4 +299,20 @@ struct kms_fb *kms_fb_import(int drm_fd, bool modifiers_supported, struct buffer
 	if (failure != NULL)
 		*failure = KMS_FB_FAIL_NONE;
 	return kms_fb_ref(import->fb);
+}
+
+void kms_fb_poison(struct buffer *buffer, struct kms_fb_registry *registry, int error)
+{
+	struct buffer_import *import = buffer_get_import(buffer, registry);
+	char name[FOURCC_STR_SIZE], mod[FOURCC_STR_SIZE];
+	if (import == NULL || import->fb == NULL)
+		return;
+	log_warn("framebuffer %" PRIu32 ": %" PRIu32 "x%" PRIu32 " %s %s was refused by a commit "
+		 "(%s): copied from now on",
+		 import->fb->fb_id, buffer->width, buffer->height,
+		 fourcc_str(buffer->fourcc, name, sizeof(name)),
+		 fourcc_modifier_str(buffer->modifier, mod, sizeof(mod)), strerror(error));
+	kms_fb_unref(import->fb);
+	import->fb = NULL;
+	import_fail(import, KMS_FB_FAIL_COMMIT, error, "commit: %s", strerror(error));
 }

@@ -489,9 +489,9 @@ static int output_light(struct kms_output *output)
 			  strerror(-ret));
 		goto error_hw;
 	}
-	output->swapchain = scanout_swapchain_create(
-		device->fd, device->caps.addfb2_modifiers, mode->hdisplay, mode->vdisplay,
-		DRM_FORMAT_XRGB8888, SWAPCHAIN_BUFFERS, SCANOUT_ALLOC_AUTO);
+	output->swapchain = scanout_swapchain_create(&device->fbs, mode->hdisplay, mode->vdisplay,
+						     DRM_FORMAT_XRGB8888, SWAPCHAIN_BUFFERS,
+						     SCANOUT_ALLOC_AUTO);
 	if (output->swapchain == NULL) {
 		ret = -ENOMEM;
 		goto error_hw;
@@ -650,26 +650,10 @@ void kms_output_update(struct kms_output *output)
 		kms_output_schedule_frame(output);
 }
 
-/* The framebuffer caches of the buffers we hold must not outlive the device's fd. */
-static void forget_fbs(struct wl_list *layers, int fd)
-{
-	struct kms_layer *layer;
-	wl_list_for_each (layer, layers, link) {
-		struct buffer *buffers[] = {layer->buffer, layer->queued_buffer,
-					    layer->current_buffer};
-		for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++) {
-			if (buffers[i] != NULL)
-				kms_fb_forget(buffers[i], fd);
-		}
-	}
-}
-
 void kms_output_destroy(struct kms_output *output)
 {
 	struct kms_device *device = output->device;
 	wl_signal_emit_mutable(&output->events.destroy, output);
-	forget_fbs(&output->layers, device->fd);
-	forget_fbs(&output->dead_layers, device->fd);
 	if (output->state == KMS_OUTPUT_ON || output->state == KMS_OUTPUT_DISABLING) {
 		if (device->active && output->state == KMS_OUTPUT_ON) {
 			/* Teardown: nothing can wait for an event any more. */
@@ -754,8 +738,7 @@ static void layer_import(struct kms_layer *layer, bool force_copy)
 		return;
 	}
 	enum kms_fb_failure failure = KMS_FB_FAIL_NONE;
-	layer->fb =
-		kms_fb_import(device->fd, device->caps.addfb2_modifiers, layer->buffer, &failure);
+	layer->fb = kms_fb_import(&device->fbs, layer->buffer, &failure);
 	if (layer->fb == NULL)
 		st->miss = failure == KMS_FB_FAIL_NOT_DMABUF ? KMS_LAYER_MISS_PIXELS_ONLY
 							     : KMS_LAYER_MISS_IMPORT;

@@ -117,9 +117,9 @@ static int create_target(struct kms_capture *capture, struct kms_device *device)
 		return -errno;
 	}
 	uint32_t handles[1] = {capture->handle}, strides[1] = {capture->pitch}, offsets[1] = {0};
-	capture->fb = kms_fb_create(device->fd, device->caps.addfb2_modifiers, capture->width,
-				    capture->height, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_INVALID, 1,
-				    handles, strides, offsets);
+	capture->fb =
+		kms_fb_create(&device->fbs, capture->width, capture->height, DRM_FORMAT_XRGB8888,
+			      DRM_FORMAT_MOD_INVALID, 1, handles, strides, offsets);
 	return capture->fb != NULL ? 0 : -errno;
 }
 

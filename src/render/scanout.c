@@ -55,7 +55,7 @@ static int buffer_init_gbm(struct scanout_swapchain *sc, struct scanout_buffer *
 }
 
 static int buffer_init(struct scanout_swapchain *sc, struct scanout_buffer *buf,
-		       bool modifiers_supported, const struct fourcc_info *info)
+		       const struct fourcc_info *info)
 {
 	uint32_t offsets[1] = {0}, handles[1], strides[1];
 	int ret;
@@ -73,8 +73,8 @@ static int buffer_init(struct scanout_swapchain *sc, struct scanout_buffer *buf,
 
 	handles[0] = buf->bo != NULL ? gbm_bo_get_handle(buf->bo).u32 : buf->handle;
 	strides[0] = buf->stride;
-	buf->fb = kms_fb_create(sc->drm_fd, modifiers_supported, sc->width, sc->height, sc->fourcc,
-				DRM_FORMAT_MOD_LINEAR, 1, handles, strides, offsets);
+	buf->fb = kms_fb_create(sc->fbs, sc->width, sc->height, sc->fourcc, DRM_FORMAT_MOD_LINEAR,
+				1, handles, strides, offsets);
 	if (buf->fb == NULL)
 		return -errno;
 	buf->image = pixman_image_create_bits_no_clear(
@@ -103,11 +103,10 @@ static void buffer_finish(struct scanout_swapchain *sc, struct scanout_buffer *b
 }
 
 /* All buffers or none: on failure those made are freed again. */
-static int buffers_init(struct scanout_swapchain *sc, bool modifiers_supported,
-			const struct fourcc_info *info)
+static int buffers_init(struct scanout_swapchain *sc, const struct fourcc_info *info)
 {
 	for (unsigned int i = 0; i < sc->n_buffers; i++) {
-		int ret = buffer_init(sc, &sc->buffers[i], modifiers_supported, info);
+		int ret = buffer_init(sc, &sc->buffers[i], info);
 		if (ret < 0) {
 			for (unsigned int j = 0; j <= i; j++)
 				buffer_finish(sc, &sc->buffers[j]);
@@ -117,8 +116,8 @@ static int buffers_init(struct scanout_swapchain *sc, bool modifiers_supported,
 	return 0;
 }
 
-struct scanout_swapchain *scanout_swapchain_create(int drm_fd, bool modifiers_supported,
-						   uint32_t width, uint32_t height, uint32_t fourcc,
+struct scanout_swapchain *scanout_swapchain_create(struct kms_fb_registry *fbs, uint32_t width,
+						   uint32_t height, uint32_t fourcc,
 						   unsigned int n_buffers, enum scanout_alloc alloc)
 {
 	const struct fourcc_info *info = fourcc_info_get(fourcc);
@@ -139,7 +138,8 @@ struct scanout_swapchain *scanout_swapchain_create(int drm_fd, bool modifiers_su
 	struct scanout_swapchain *sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return NULL;
-	sc->drm_fd = drm_fd;
+	sc->fbs = fbs;
+	sc->drm_fd = fbs->drm_fd;
 	sc->width = width;
 	sc->height = height;
 	sc->fourcc = fourcc;
@@ -147,14 +147,14 @@ struct scanout_swapchain *scanout_swapchain_create(int drm_fd, bool modifiers_su
 
 	sc->alloc = alloc == SCANOUT_ALLOC_GBM ? SCANOUT_ALLOC_GBM : SCANOUT_ALLOC_DUMB;
 	if (sc->alloc == SCANOUT_ALLOC_GBM) {
-		sc->gbm = gbm_create_device(drm_fd);
+		sc->gbm = gbm_create_device(sc->drm_fd);
 		if (sc->gbm == NULL) {
 			log_error("scanout: GBM cannot use this device");
 			goto error_swapchain;
 		}
 	}
 
-	int ret = buffers_init(sc, modifiers_supported, info);
+	int ret = buffers_init(sc, info);
 	if (ret < 0) {
 		errno = -ret;
 		log_error_errno("scanout: allocating %u %" PRIu32 "x%" PRIu32 " %s buffers",

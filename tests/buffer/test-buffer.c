@@ -130,30 +130,42 @@ static void test_import_cpu_buffer(void)
 {
 	struct buffer *b = buffer_create_cpu(pixels, 4, 4, 16, DRM_FORMAT_XRGB8888);
 	enum kms_fb_failure failure = KMS_FB_FAIL_NONE;
+	struct kms_fb_registry dev_a, dev_b;
+	/* Both devices behind one fd number: the key is the device, not the number. */
+	kms_fb_registry_init(&dev_a, 1000, true);
+	kms_fb_registry_init(&dev_b, 1000, false);
 	check(b != NULL);
-	check(buffer_get_import(b, 1000) == NULL);
+	check(buffer_get_import(b, &dev_a) == NULL);
 
-	check(kms_fb_import(1000, true, b, &failure) == NULL);
+	check(kms_fb_import(&dev_a, b, &failure) == NULL);
 	check_int_eq(failure, KMS_FB_FAIL_NOT_DMABUF);
-	struct buffer_import *import = buffer_get_import(b, 1000);
+	struct buffer_import *import = buffer_get_import(b, &dev_a);
 	check(import != NULL);
 	check_int_eq(import->failure, KMS_FB_FAIL_NOT_DMABUF);
 	check(import->fb == NULL);
 	check_str_eq(kms_fb_failure_name(import->failure), "not a dma-buf");
 
 	failure = KMS_FB_FAIL_NONE;
-	check(kms_fb_import(1000, true, b, &failure) == NULL);
+	check(kms_fb_import(&dev_a, b, &failure) == NULL);
 	check_int_eq(failure, KMS_FB_FAIL_NOT_DMABUF);
-	check(buffer_get_import(b, 1000) == import);
-	check(buffer_get_import(b, 1001) == NULL);
+	check(buffer_get_import(b, &dev_a) == import);
+	check(buffer_get_import(b, &dev_b) == NULL);
 
-	kms_fb_forget(b, 1000);
-	check(buffer_get_import(b, 1000) == NULL);
-	kms_fb_forget(b, 1000);
+	kms_fb_forget(b, &dev_a);
+	check(buffer_get_import(b, &dev_a) == NULL);
+	kms_fb_forget(b, &dev_a);
+
+	/* A device going away drops what every buffer remembers about it. */
+	check(kms_fb_import(&dev_a, b, NULL) == NULL);
+	check(kms_fb_import(&dev_b, b, NULL) == NULL);
+	kms_fb_registry_finish(&dev_a);
+	check(buffer_get_import(b, &dev_a) == NULL);
+	check(buffer_get_import(b, &dev_b) != NULL);
 
 	/* Remembered entries are freed with the buffer (ASan checks the leak). */
-	check(kms_fb_import(1001, false, b, NULL) == NULL);
 	buffer_unref(b);
+	check(wl_list_empty(&dev_b.imports));
+	kms_fb_registry_finish(&dev_b);
 	kms_fb_unref(NULL);
 }
 

@@ -63,8 +63,10 @@ static void copy_path(struct kt_device *dev, struct kt_pipe *pipe, bool modifier
 {
 	uint32_t w = want->width, h = want->height;
 	uint64_t t_create = kt_now_ns();
+	struct kms_fb_registry fbs;
+	kms_fb_registry_init(&fbs, dev->fd, modifiers);
 	struct scanout_swapchain *sc =
-		scanout_swapchain_create(dev->fd, modifiers, w, h, DRM_FORMAT_XRGB8888, 2, alloc);
+		scanout_swapchain_create(&fbs, w, h, DRM_FORMAT_XRGB8888, 2, alloc);
 	t_create = kt_now_ns() - t_create;
 	if (sc == NULL && alloc == SCANOUT_ALLOC_GBM) {
 		kt_log("GBM: no swapchain on this device");
@@ -108,6 +110,7 @@ static void copy_path(struct kt_device *dev, struct kt_pipe *pipe, bool modifier
 	kt_assert_ok(kt_atomic_commit(&a, DRM_MODE_ATOMIC_ALLOW_MODESET, NULL));
 	kt_atomic_finish(&a);
 	scanout_swapchain_destroy(sc);
+	kms_fb_registry_finish(&fbs);
 }
 
 int main(void)
@@ -122,6 +125,8 @@ int main(void)
 	uint32_t w = pipe.mode.hdisplay, h = pipe.mode.vdisplay;
 	uint64_t cap = 0;
 	bool modifiers = drmGetCap(dev.fd, DRM_CAP_ADDFB2_MODIFIERS, &cap) == 0 && cap;
+	struct kms_fb_registry fbs;
+	kms_fb_registry_init(&fbs, dev.fd, modifiers);
 	char *render = drmGetRenderDeviceNameFromFd(dev.fd);
 	kt_log("virtio_gpu %" PRIu32 "x%" PRIu32 ", ADDFB2_MODIFIERS %d, render node %s", w, h,
 	       modifiers, render != NULL ? render : "none");
@@ -138,10 +143,10 @@ int main(void)
 	/* 1. Refused, and remembered. */
 	enum kms_fb_failure failure = KMS_FB_FAIL_NONE;
 	errno = 0;
-	kt_assert(kms_fb_import(dev.fd, modifiers, b, &failure) == NULL);
+	kt_assert(kms_fb_import(&fbs, b, &failure) == NULL);
 	kt_assertf(failure == KMS_FB_FAIL_IMPORT, "failure %s", kms_fb_failure_name(failure));
 	kt_assertf(errno == ENODEV, "errno %d", errno);
-	struct buffer_import *import = buffer_get_import(b, dev.fd);
+	struct buffer_import *import = buffer_get_import(b, &fbs);
 	kt_assert(import != NULL && import->fb == NULL);
 	kt_assert(import->failure == KMS_FB_FAIL_IMPORT && import->error == ENODEV);
 	kt_log("first import: %s: %s", kms_fb_failure_name(import->failure), import->message);
@@ -155,12 +160,12 @@ int main(void)
 	for (int i = 0; i < 3; i++) {
 		failure = KMS_FB_FAIL_NONE;
 		errno = 0;
-		kt_assert(kms_fb_import(dev.fd, modifiers, b, &failure) == NULL);
+		kt_assert(kms_fb_import(&fbs, b, &failure) == NULL);
 		kt_assertf(failure == KMS_FB_FAIL_IMPORT && errno == ENODEV,
 			   "call %d: %s, errno %d: the kernel was asked again", i + 2,
 			   kms_fb_failure_name(failure), errno);
 	}
-	kt_assert(buffer_get_import(b, dev.fd) == import && import->error == ENODEV);
+	kt_assert(buffer_get_import(b, &fbs) == import && import->error == ENODEV);
 	kt_assertf(logged_warnings == 1, "the failure was logged again");
 	kt_assert_errno(dup3(saved, dev.fd, O_CLOEXEC) == dev.fd);
 	close(saved);
@@ -168,10 +173,10 @@ int main(void)
 	kt_log("calls 2-4: remembered failure, no ioctl");
 
 	/* 3. Forgotten: asked again, refused again. */
-	kms_fb_forget(b, dev.fd);
-	kt_assert(buffer_get_import(b, dev.fd) == NULL);
+	kms_fb_forget(b, &fbs);
+	kt_assert(buffer_get_import(b, &fbs) == NULL);
 	errno = 0;
-	kt_assert(kms_fb_import(dev.fd, modifiers, b, &failure) == NULL);
+	kt_assert(kms_fb_import(&fbs, b, &failure) == NULL);
 	kt_assert(failure == KMS_FB_FAIL_IMPORT && errno == ENODEV);
 	kt_assert(logged_warnings == 2);
 

@@ -212,6 +212,8 @@ int main(void)
 	uint32_t w = pipe.mode.hdisplay, h = pipe.mode.vdisplay;
 	uint64_t cap = 0;
 	bool modifiers = drmGetCap(dev.fd, DRM_CAP_ADDFB2_MODIFIERS, &cap) == 0 && cap;
+	struct kms_fb_registry fbs;
+	kms_fb_registry_init(&fbs, dev.fd, modifiers);
 	kt_log("vkms %" PRIu32 "x%" PRIu32 ", ADDFB2_MODIFIERS %d", w, h, modifiers);
 
 	test_check(&dev);
@@ -231,7 +233,7 @@ int main(void)
 	kt_assert(bx != NULL);
 
 	enum kms_fb_failure failure = KMS_FB_FAIL__COUNT;
-	struct kms_fb *fb = kms_fb_import(dev.fd, modifiers, bx, &failure);
+	struct kms_fb *fb = kms_fb_import(&fbs, bx, &failure);
 	kt_assertf(fb != NULL, "import failed: %s", kms_fb_failure_name(failure));
 	kt_assert(failure == KMS_FB_FAIL_NONE);
 	kt_assert(fb->fb_id != 0 && fb->handles[0] != 0);
@@ -247,7 +249,7 @@ int main(void)
 		   "AddFB2 with the closed handle %" PRIu32 " succeeded", stale);
 	kt_log("import: fb %" PRIu32 ", GEM handle %" PRIu32 " closed", fb->fb_id, stale);
 
-	struct kms_fb *again = kms_fb_import(dev.fd, modifiers, bx, NULL);
+	struct kms_fb *again = kms_fb_import(&fbs, bx, NULL);
 	kt_assertf(again == fb, "the second import made another framebuffer");
 	kt_assert(fb->refcnt == 3); /* cache + two callers */
 	kms_fb_unref(again);
@@ -257,10 +259,10 @@ int main(void)
 
 	/* forget() drops the cache: the next import is a new framebuffer. */
 	uint32_t old_id = fb->fb_id;
-	kms_fb_forget(bx, dev.fd);
-	kt_assert(buffer_get_import(bx, dev.fd) == NULL);
+	kms_fb_forget(bx, &fbs);
+	kt_assert(buffer_get_import(bx, &fbs) == NULL);
 	kt_assert(fb->refcnt == 1);
-	struct kms_fb *fb2 = kms_fb_import(dev.fd, modifiers, bx, NULL);
+	struct kms_fb *fb2 = kms_fb_import(&fbs, bx, NULL);
 	kt_assert(fb2 != NULL && fb2 != fb && fb2->fb_id != old_id);
 	kms_fb_unref(fb2);
 	kms_fb_unref(fb);
@@ -278,7 +280,7 @@ int main(void)
 	struct buffer *bn = buffer_create_dmabuf(&nv);
 	kt_assert(bn != NULL);
 	int errors_before = logged_errors;
-	struct kms_fb *fbn = kms_fb_import(dev.fd, modifiers, bn, &failure);
+	struct kms_fb *fbn = kms_fb_import(&fbs, bn, &failure);
 	kt_log("NV12 import: %s (%s)", fbn != NULL ? "accepted" : "refused",
 	       kms_fb_failure_name(failure));
 	if (fbn != NULL) {
@@ -293,8 +295,8 @@ int main(void)
 	kt_udmabuf_destroy(&un);
 
 	/* 4. The copy path: a swapchain of two buffers on vkms. */
-	struct scanout_swapchain *sc = scanout_swapchain_create(
-		dev.fd, modifiers, w, h, DRM_FORMAT_XRGB8888, 2, SCANOUT_ALLOC_AUTO);
+	struct scanout_swapchain *sc =
+		scanout_swapchain_create(&fbs, w, h, DRM_FORMAT_XRGB8888, 2, SCANOUT_ALLOC_AUTO);
 	kt_assert(sc != NULL);
 	kt_log("swapchain: %s buffers", sc->alloc == SCANOUT_ALLOC_GBM ? "GBM" : "dumb");
 	struct scanout_buffer *s1 = scanout_swapchain_acquire(sc);
@@ -370,8 +372,8 @@ int main(void)
 	       (double)t_blit / 1e6, (double)t_convert / 1e6);
 
 	/* The same through a GBM swapchain (Mesa's kms_swrast on vkms). */
-	struct scanout_swapchain *gsc = scanout_swapchain_create(
-		dev.fd, modifiers, w, h, DRM_FORMAT_XRGB8888, 2, SCANOUT_ALLOC_GBM);
+	struct scanout_swapchain *gsc =
+		scanout_swapchain_create(&fbs, w, h, DRM_FORMAT_XRGB8888, 2, SCANOUT_ALLOC_GBM);
 	kt_assert(gsc != NULL && gsc->alloc == SCANOUT_ALLOC_GBM);
 	struct scanout_buffer *g = scanout_swapchain_acquire(gsc);
 	kt_assert_ok(render_copy(g->image, &all, bx, &all, RENDER_OP_SRC));
@@ -383,7 +385,7 @@ int main(void)
 	kt_assertf(differ == 0, "%" PRIu64 " pixels differ", differ);
 
 	/* Dropping the buffer drops its cached framebuffer. */
-	fb = kms_fb_import(dev.fd, modifiers, bx, NULL);
+	fb = kms_fb_import(&fbs, bx, NULL);
 	uint32_t fb_id = fb->fb_id;
 	kms_fb_unref(fb);
 	buffer_unref(bx);
@@ -399,6 +401,7 @@ int main(void)
 	kt_image_free(&want);
 	kt_buffer_destroy(&dev, &out);
 	kt_pipe_finish(&dev, &pipe);
+	kms_fb_registry_finish(&fbs);
 	kt_device_close(&dev);
 	kt_assertf(logged_errors == 0, "%d errors logged", logged_errors);
 	kt_log("PASS");
