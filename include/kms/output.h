@@ -36,7 +36,10 @@
  * hardware planes with TEST_ONLY commits (reusing its own last placement
  * costs one). A layer that no plane takes is copied with pixman
  * (render/copy.h) into a scanout buffer on the primary plane (the
- * composition layer), over the placeholder colour. An output whose layers
+ * composition layer), over the placeholder colour; one the CPU cannot read
+ * either (a tiled modifier) is left out, the placeholder shows in its place
+ * and the layer says why (KMS_LAYER_MISS_UNREADABLE): never a scrambled
+ * picture. An output whose layers
  * have no buffer shows the placeholder colour alone: never garbage or a
  * previous guest's last frame.
  *
@@ -47,6 +50,9 @@
  * frame is a reused placement of one whole-screen primary plane, and the
  * driver has not rejected them; a rejected async commit is committed again
  * with vsync, so no frame is dropped.
+ * A real commit the kernel refuses although its test passed goes out again
+ * with every layer copied; a frame no commit takes is announced
+ * (events.failed), so that every source gets an answer.
  *
  * A buffer handed to a layer is locked (buffer_lock()) and unlocked only once
  * a later frame without it is on screen, after that frame's present event,
@@ -93,7 +99,10 @@ struct kms_output_stats {
 	uint64_t async_fallbacks; /* async commits rejected and committed again with vsync */
 	uint64_t commits;         /* real (not TEST_ONLY) commits */
 	uint64_t modesets;
-	uint64_t commit_failures;
+	uint64_t commit_failures; /* real commits the kernel refused */
+	uint64_t copy_fallbacks;  /* frames committed again with every layer copied after a
+				     refused commit */
+	uint64_t frames_failed;   /* frames no commit could take (events.failed) */
 };
 
 /* Flags of a present event. */
@@ -113,6 +122,8 @@ struct kms_present_layer {
 	struct kms_layer *layer;
 	struct buffer *buffer; /* may be NULL: borrowed, valid during the emission */
 	bool zero_copy;        /* on a plane, not copied */
+	bool shown;            /* false: neither a plane nor the copy path could show its
+				  buffer (KMS_LAYER_MISS_UNREADABLE), the placeholder is there */
 	uint64_t submitted_ns; /* CLOCK_MONOTONIC time its buffer was handed over, 0: not new */
 };
 
@@ -197,6 +208,14 @@ struct kms_output {
 		 * lit again. Data: the struct kms_output.
 		 */
 		struct wl_signal off;
+		/*
+		 * A frame could not be committed: the kernel refused it (also
+		 * with every layer copied), or no plane configuration could be
+		 * built. No present event comes for it; the layers keep their
+		 * buffers and the next change commits again. Data: the struct
+		 * kms_output.
+		 */
+		struct wl_signal failed;
 		/*
 		 * The output is being freed (its card went away or the device is
 		 * destroyed). Data: the struct kms_output. Its layers are freed
@@ -288,10 +307,16 @@ enum kms_layer_miss {
 	KMS_LAYER_MISS_NO_PLANE = 1u << 3,    /* libliftoff found no plane for it */
 	KMS_LAYER_MISS_FORCED_COPY = 1u << 4, /* kms_output/device_set_force_copy() */
 	KMS_LAYER_MISS_ROTATION = 1u << 5,    /* the output is rotated, no plane of it can turn */
-	KMS_LAYER_MISS__COUNT = 6,
+	KMS_LAYER_MISS_UNREADABLE = 1u << 6,  /* no plane took it and the copy path cannot read
+						 it (render_copy_can_read()): a tiled modifier;
+						 the placeholder shows in its place */
+	KMS_LAYER_MISS__COUNT = 7,
 };
 
-/* "import", "pixels-only", "format", "no-plane", "forced-copy", "rotation". */
+/*
+ * "import", "pixels-only", "format", "no-plane", "forced-copy", "rotation",
+ * "unreadable".
+ */
 const char *kms_layer_miss_name(enum kms_layer_miss bit);
 
 /* Inspection of a layer, as of the last committed frame. */
@@ -299,7 +324,7 @@ struct kms_layer_state {
 	bool visible;      /* has a buffer */
 	bool direct;       /* scanned out on plane_id */
 	uint32_t plane_id; /* 0 unless direct */
-	bool copied;       /* drawn into the composition buffer */
+	bool copied;       /* drawn into the composition buffer (not when UNREADABLE) */
 	uint32_t miss;     /* enum kms_layer_miss bits, 0 when direct */
 	uint32_t fourcc;   /* of the buffer, 0 without one */
 };
@@ -348,6 +373,7 @@ struct kms_layer {
 	struct kms_fb *current_fb;     /* may be NULL */
 	struct kms_layer_placed placed;
 	bool fresh;            /* buffer was set since the last commit */
+	bool refused;          /* on a plane in a commit the kernel refused */
 	uint64_t submitted_ns; /* when, with fresh */
 	bool dead;             /* destroyed by the user, freed after dead_seq's successor flipped */
 	uint64_t dead_seq;     /* kms_output.commit_seq when it was destroyed */

@@ -89,6 +89,7 @@ struct protocol_vgpu_output {
 	bool cursor_hidden;        /* [output] cursor = hidden: no cursor shown there */
 	struct wl_listener present;
 	struct wl_listener output_off;
+	struct wl_listener output_failed;
 	struct wl_listener output_destroy;
 };
 

@@ -2,6 +2,7 @@
 #ifndef VSCANOUT_RENDER_COPY_H
 #define VSCANOUT_RENDER_COPY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <pixman.h>
@@ -45,14 +46,24 @@ enum render_op {
 int render_fill(pixman_image_t *dst, const struct render_rect *rect, uint32_t argb);
 
 /*
+ * Whether the copy path can read buffer's pixels: its format has a pixman
+ * code and its memory is linear (CPU pixels, or a dma-buf whose modifier is
+ * DRM_FORMAT_MOD_LINEAR or DRM_FORMAT_MOD_INVALID, an implicit layout taken
+ * as linear). A tiled layout (I915_FORMAT_MOD_X_TILED, say) is not: copied
+ * as if linear it would show a scrambled picture, so the caller shows
+ * something else and says why.
+ */
+bool render_copy_can_read(const struct buffer *buffer);
+
+/*
  * Copy src_rect of src (a dma-buf read through its mapping with
  * DMA_BUF_IOCTL_SYNC, or CPU pixels; borrowed, not locked here) to dst_rect
  * of dst, converting the format and scaling src_rect's size to dst_rect's.
  * src_rect must lie inside the buffer; dst_rect may extend past dst, the
  * part outside is clipped. Returns 0, -EINVAL for bad rectangles or a format
  * without a pixman code, -EBUSY when src is already being read, -EOPNOTSUPP
- * for a dma-buf with a tiled modifier, or the negative errno of
- * mapping/syncing the dma-buf.
+ * for a dma-buf with a modifier the CPU cannot read (render_copy_can_read()),
+ * before touching it, or the negative errno of mapping/syncing the dma-buf.
  */
 int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
 		const struct render_rect *src_rect, enum render_op op);

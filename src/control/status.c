@@ -268,6 +268,8 @@ static void write_counters(struct json_writer *w, const struct kms_output *outpu
 	key_uint(w, "commits", stats->commits);
 	key_uint(w, "modesets", stats->modesets);
 	key_uint(w, "commit_failures", stats->commit_failures);
+	key_uint(w, "copy_fallbacks", stats->copy_fallbacks);
+	key_uint(w, "frames_failed", stats->frames_failed);
 	key_uint(w, "latency_samples", percentile_held(&output->latency));
 	key_uint(w, "latency_p50_us", percentile_get(&output->latency, 50));
 	key_uint(w, "latency_p99_us", percentile_get(&output->latency, 99));

@@ -217,6 +217,7 @@ static int add_output(struct kms_device *device, const drmModeConnector *conn)
 	wl_list_init(&output->dead_layers);
 	wl_signal_init(&output->events.present);
 	wl_signal_init(&output->events.off);
+	wl_signal_init(&output->events.failed);
 	wl_signal_init(&output->events.destroy);
 	kms_output_settings_init(&output->settings);
 	int ret = kms_props_resolve(device->fd, output->connector_id, DRM_MODE_OBJECT_CONNECTOR,

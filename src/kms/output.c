@@ -64,6 +64,8 @@ const char *kms_layer_miss_name(enum kms_layer_miss bit)
 		return "forced-copy";
 	case KMS_LAYER_MISS_ROTATION:
 		return "rotation";
+	case KMS_LAYER_MISS_UNREADABLE:
+		return "unreadable";
 	default:
 		return "unknown";
 	}
@@ -909,7 +911,7 @@ static void add_reused(struct kms_output *output, struct kms_atomic *atomic,
 		st->miss = layer->placed.miss;
 		st->plane_id = layer->placed.plane_id;
 		st->direct = st->plane_id != 0;
-		st->copied = !st->direct;
+		st->copied = !st->direct && !(st->miss & KMS_LAYER_MISS_UNREADABLE);
 		const struct kms_plane *plane = plane_by_id(device, st->plane_id);
 		if (st->direct && plane != NULL)
 			kms_atomic_add(atomic, plane->id, plane->props[KMS_PLANE_FB_ID],
@@ -960,9 +962,13 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 			p->fourcc = layer->fb->fourcc;
 			p->modifier = layer->fb->modifier;
 		} else {
-			st->copied = true;
 			if (st->miss == 0)
 				st->miss = KMS_LAYER_MISS_NO_PLANE;
+			/* Never a scrambled picture: the placeholder shows instead. */
+			if (render_copy_can_read(layer->buffer))
+				st->copied = true;
+			else
+				st->miss |= KMS_LAYER_MISS_UNREADABLE;
 		}
 		p->plane_id = st->plane_id;
 		p->miss = st->miss;
@@ -973,6 +979,19 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
 	output->placed_comp_plane = lp != NULL ? liftoff_plane_get_id(lp) : 0;
 	output->placed_any_visible = any_visible;
 	return 0;
+}
+
+/* Whether a commit failed because the device is no longer ours or gone. */
+static bool device_lost(int ret)
+{
+	return ret == -EACCES || ret == -EPERM || ret == -ENODEV;
+}
+
+/* No commit took the frame: say so, so that no source waits for it. */
+static void frame_failed(struct kms_output *output)
+{
+	output->stats.frames_failed++;
+	wl_signal_emit_mutable(&output->events.failed, output);
 }
 
 /*
@@ -989,7 +1008,10 @@ static int place(struct kms_output *output, struct kms_atomic *atomic, uint32_t 
  *   4. layers left without a plane are copied into the composition buffer,
  *      over the placeholder colour;
  *   5. kms_flip_decide() picks vsync or async, the commit goes out, and a
- *      rejected async commit is committed again with vsync.
+ *      rejected async commit is committed again with vsync;
+ *   6. a real commit the kernel refuses with layers on planes goes out
+ *      again with every layer copied (those buffers are copied from then
+ *      on); a frame no commit takes is announced on events.failed.
  */
 void kms_output_commit(struct kms_output *output)
 {
@@ -1004,20 +1026,28 @@ void kms_output_commit(struct kms_output *output)
 	output->frame_wanted = false;
 
 	bool force_copy = device->force_copy || output->force_copy;
-	bool any_visible = false;
+	bool copy_all = false; /* a commit with layers on planes was refused: copy them all */
+	int refused = 0;       /* its error, positive */
+	bool failed = false;   /* no commit takes the frame */
+	bool any_visible;
 	struct kms_layer *layer;
+	struct scanout_buffer *comp;
+frame:
+	any_visible = false;
 	wl_list_for_each (layer, &output->layers, link) {
-		layer_import(layer, force_copy);
+		layer_import(layer, force_copy || copy_all);
 		any_visible |= layer->state.visible;
 	}
-	struct scanout_buffer *comp = scanout_swapchain_acquire(output->swapchain);
+	comp = scanout_swapchain_acquire(output->swapchain);
 	if (comp == NULL) {
 		log_error("output %s: no free scanout buffer", output->name);
+		frame_failed(output);
 		return;
 	}
 
 	bool modeset = output->needs_modeset;
-	bool reuse = !modeset && output->capture == NULL && placement_reusable(output, any_visible);
+	bool reuse = !copy_all && !modeset && output->capture == NULL &&
+		     placement_reusable(output, any_visible);
 	struct kms_atomic atomic;
 	uint32_t flags;
 	bool capture;
@@ -1048,12 +1078,13 @@ retry:
 		log_error("output %s: no plane configuration (%s): %s", output->name,
 			  kms_commit_flags_str(flags, flags_str, sizeof(flags_str)),
 			  strerror(-ret));
+		failed = true;
 		goto error;
 	}
 
 	/* What went where. */
 	bool copied = false;
-	unsigned int planes_on = 0;
+	unsigned int planes_on = 0, n_direct = 0;
 	uint32_t primary_fb = 0;
 	wl_list_for_each (layer, &output->layers, link) {
 		const struct kms_layer_state *st = &layer->state;
@@ -1064,6 +1095,7 @@ retry:
 			continue;
 		}
 		planes_on++;
+		n_direct++;
 		const struct kms_plane *plane = plane_by_id(device, st->plane_id);
 		if (plane != NULL && plane->type == DRM_PLANE_TYPE_PRIMARY && layer->dst.width == 0)
 			primary_fb = layer->fb->fb_id;
@@ -1143,9 +1175,31 @@ retry:
 		log_error("output %s: commit (%s) failed: %s", output->name,
 			  kms_commit_flags_str(flags, flags_str, sizeof(flags_str)),
 			  strerror(-ret));
+		if (!copy_all && n_direct > 0 && !device_lost(ret)) {
+			/*
+			 * A test commit cannot catch everything (a driver maps
+			 * the buffers only for the real one): the same frame,
+			 * every layer copied.
+			 */
+			wl_list_for_each (layer, &output->layers, link)
+				layer->refused = layer->state.direct;
+			kms_atomic_finish(&atomic);
+			output->placed_valid = false;
+			output->stats.copy_fallbacks++;
+			copy_all = true;
+			refused = -ret;
+			goto frame;
+		}
+		failed = true;
 		goto error;
 	}
 	kms_atomic_finish(&atomic);
+	/* The copies went out: the buffers the kernel refused are copied from now on. */
+	wl_list_for_each (layer, &output->layers, link) {
+		if (layer->refused && layer->buffer != NULL)
+			kms_fb_poison(layer->buffer, &device->fbs, refused);
+		layer->refused = false;
+	}
 
 	/* In flight: take the slots. */
 	output->placed_valid = true;
@@ -1182,6 +1236,7 @@ retry:
 				.layer = layer,
 				.buffer = layer->buffer,
 				.zero_copy = layer->state.direct,
+				.shown = !(layer->state.miss & KMS_LAYER_MISS_UNREADABLE),
 				.submitted_ns = layer->fresh ? layer->submitted_ns : 0,
 			};
 		layer->fresh = false;
@@ -1196,6 +1251,11 @@ retry:
 error:
 	output->placed_valid = false;
 	kms_atomic_finish(&atomic);
+	if (failed) {
+		wl_list_for_each (layer, &output->layers, link)
+			layer->refused = false;
+		frame_failed(output);
+	}
 }
 
 void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64_t time_ns)

@@ -152,11 +152,14 @@ static void handle_present(struct wl_listener *listener, void *data)
 
 	uint32_t flags = (ev->flags & KMS_PRESENT_ASYNC) ? VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ASYNC
 							 : VSCANOUT_VGPU_V1_PRESENTED_FLAGS_VSYNC;
-	bool copied = false;
+	bool copied = false, shown = true;
 	for (size_t i = 0; i < ev->n_layers; i++) {
 		const struct kms_present_layer *l = &ev->layers[i];
-		if ((l->layer == vo->primary || l->layer == vo->cursor) && !l->zero_copy)
-			copied = true;
+		if (l->layer != vo->primary && l->layer != vo->cursor)
+			continue;
+		copied |= !l->zero_copy;
+		/* Neither a plane nor the copy path could show it: the placeholder is there. */
+		shown &= l->shown;
 	}
 	flags |= copied ? VSCANOUT_VGPU_V1_PRESENTED_FLAGS_COPIED
 			: VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY;
@@ -171,7 +174,7 @@ static void handle_present(struct wl_listener *listener, void *data)
 		return;
 	wl_list_for_each_safe (commit, tmp, &vgpu->commits, link) {
 		if (commit == newest) {
-			answer_commit(commit, vgpu->resource, ev, flags);
+			answer_commit(commit, vgpu->resource, shown ? ev : NULL, flags);
 			break;
 		}
 		answer_commit(commit, vgpu->resource, NULL, 0);
@@ -562,6 +565,7 @@ static void remove_output(struct protocol_vgpu_output *vo)
 		clock_gone(vo->vgpu);
 	wl_list_remove(&vo->present.link);
 	wl_list_remove(&vo->output_off.link);
+	wl_list_remove(&vo->output_failed.link);
 	wl_list_remove(&vo->output_destroy.link);
 	kms_layer_destroy(vo->primary);
 	kms_layer_destroy(vo->cursor);
@@ -618,6 +622,20 @@ static void handle_output_off(struct wl_listener *listener, void *data)
 	discard_commits(vgpu);
 }
 
+/*
+ * No commit could take the output's frame (the kernel refused it): if it
+ * is the clock, no frame answers the commits waiting for it, so they are
+ * discarded now; the next commit tries again.
+ */
+static void handle_output_failed(struct wl_listener *listener, void *data)
+{
+	struct protocol_vgpu_output *vo = wl_container_of(listener, vo, output_failed);
+	struct protocol_vgpu *vgpu = vo->vgpu;
+	if (vgpu->clock != vo)
+		return;
+	discard_commits(vgpu);
+}
+
 /* The output's card went away: its layers go with it, the vGPU forgets them. */
 static void handle_output_destroy(struct wl_listener *listener, void *data)
 {
@@ -625,6 +643,7 @@ static void handle_output_destroy(struct wl_listener *listener, void *data)
 	log_info("vgpu %s: output %s is gone", vo->vgpu->name, vo->name);
 	wl_list_remove(&vo->present.link);
 	wl_list_remove(&vo->output_off.link);
+	wl_list_remove(&vo->output_failed.link);
 	wl_list_remove(&vo->output_destroy.link);
 	wl_list_remove(&vo->link);
 	struct protocol_vgpu *vgpu = vo->vgpu;
@@ -651,6 +670,7 @@ static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co
 	/* remove_output() takes the listeners off, set or not. */
 	wl_list_init(&vo->present.link);
 	wl_list_init(&vo->output_off.link);
+	wl_list_init(&vo->output_failed.link);
 	wl_list_init(&vo->output_destroy.link);
 	if (vo->name == NULL)
 		return -ENOMEM;
@@ -658,6 +678,8 @@ static int add_output(struct protocol_vgpu *vgpu, const struct config_output *co
 	wl_signal_add(&output->events.destroy, &vo->output_destroy);
 	vo->output_off.notify = handle_output_off;
 	wl_signal_add(&output->events.off, &vo->output_off);
+	vo->output_failed.notify = handle_output_failed;
+	wl_signal_add(&output->events.failed, &vo->output_failed);
 	vo->primary = kms_output_create_layer(output, 1);
 	vo->cursor = kms_output_create_layer(output, 2);
 	if (vo->primary == NULL || vo->cursor == NULL)

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <drm_fourcc.h>
+
 #include "buffer/buffer.h"
 #include "render/copy.h"
 #include "util/fourcc.h"
@@ -109,6 +111,19 @@ int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct 
 	return render_copy_rotated(dst, dst_rect, src, src_rect, op, 0);
 }
 
+static bool modifier_readable(uint64_t modifier)
+{
+	return modifier == DRM_FORMAT_MOD_LINEAR || modifier == DRM_FORMAT_MOD_INVALID;
+}
+
+bool render_copy_can_read(const struct buffer *buffer)
+{
+	const struct fourcc_info *info = fourcc_info_get(buffer->fourcc);
+	if (info == NULL || info->pixman == 0)
+		return false;
+	return buffer->type != BUFFER_DMABUF || modifier_readable(buffer->modifier);
+}
+
 int render_copy_rotated(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
 			const struct render_rect *src_rect, enum render_op op, uint32_t turns)
 {
@@ -120,6 +135,11 @@ int render_copy_rotated(pixman_image_t *dst, const struct render_rect *dst_rect,
 
 	if (dst == NULL || dst_rect == NULL || src == NULL || src_rect == NULL)
 		return -EINVAL;
+	if (src->type == BUFFER_DMABUF && !modifier_readable(src->modifier)) {
+		log_debug("copy: modifier %s is not a linear layout the CPU can read",
+			  fourcc_modifier_str(src->modifier, name, sizeof(name)));
+		return -EOPNOTSUPP;
+	}
 	info = fourcc_info_get(src->fourcc);
 	if (info == NULL || info->pixman == 0) {
 		log_warn("copy: format %s cannot be read by the CPU",
