@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <ini.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -52,15 +51,14 @@ enum vgpu_key {
 	VGPU_KEY_CLOCK = 1 << 5,
 };
 
-/*
- * The state of one parse. inih calls back for each key in file order; the
- * line reader sees every line first, so section headers are handled there
- * (inih reports no section that has no keys) and line numbers are known.
- */
+/* Longest line accepted, in bytes without its newline. */
+#define LINE_MAX_LEN 65536
+
+/* The state of one parse, which goes through the file line by line. */
 struct parse {
 	FILE *file;
 	const char *name;
-	int line; /* line the reader returned last */
+	int line; /* the line being parsed, from 1 */
 	int error_count;
 	bool out_of_memory;
 	struct config result;
@@ -307,38 +305,6 @@ static void begin_section(struct parse *p, char *header)
 		    "[touchscreen DEVICE-NAME])",
 		    header);
 	p->section = SECTION_INVALID;
-}
-
-/* Sees every line before inih does, to track sections and line numbers. */
-static char *read_line(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	char *s = fgets(str, num, p->file);
-	if (s == NULL)
-		return NULL;
-	p->line++;
-
-	char *start = s;
-	while (isspace((unsigned char)*start))
-		start++;
-	if (*start != '[')
-		return s;
-	char *end = strchr(start, ']');
-	if (end == NULL)
-		return s; /* inih reports the syntax error */
-	char header[256];
-	size_t len = (size_t)(end - start - 1);
-	if (len >= sizeof(header))
-		len = sizeof(header) - 1;
-	memcpy(header, start + 1, len);
-	header[len] = '\0';
-	while (len > 0 && isspace((unsigned char)header[len - 1]))
-		header[--len] = '\0';
-	char *h = header;
-	while (isspace((unsigned char)*h))
-		h++;
-	begin_section(p, h);
-	return s;
 }
 
 static const char *const log_level_values[] = {"error", "warning", "info", "debug"};
@@ -868,13 +834,12 @@ static char *strip_inline_comment(const char *value)
 	return text;
 }
 
-static int handle_key(void *data, const char *section, const char *key, const char *raw_value)
+static void handle_key(struct parse *p, const char *key, const char *raw_value)
 {
-	struct parse *p = data;
 	char *value = strip_inline_comment(raw_value);
 	if (value == NULL) {
 		p->out_of_memory = true;
-		return 1;
+		return;
 	}
 
 	switch (p->section) {
@@ -897,8 +862,6 @@ static int handle_key(void *data, const char *section, const char *key, const ch
 		break;
 	}
 	free(value);
-	/* Errors are reported here, with their meaning; inih goes on. */
-	return 1;
 }
 
 int config_parse_mode(const char *text, uint32_t *width, uint32_t *height, uint32_t *refresh_mhz)
@@ -1265,6 +1228,104 @@ static void check_whole(struct parse *p)
 	}
 }
 
+/*
+ * The file is read here rather than by an INI library: libinih cuts lines
+ * at a length fixed when it is built (200 bytes in Debian's) and parses the
+ * rest of a long line as a line of its own, and the format is small:
+ *
+ *   ; or # at the start of a line: a comment
+ *   [section]             (a comment may follow the ']')
+ *   key = value           (or key: value; ' #' or ' ;' starts a comment,
+ *                         see strip_inline_comment())
+ *
+ * Blanks around keys, values and section names are dropped, as is a UTF-8
+ * byte order mark before the first line.
+ */
+
+/*
+ * Read the next line of the file into buf (LINE_MAX_LEN + 1 bytes),
+ * without its newline, NUL-terminated. Returns its length, -1 at the end of
+ * the file, or -2 when the line is longer than LINE_MAX_LEN (then it was
+ * read to its end and *len is its length).
+ */
+static int read_line(FILE *file, char *buf, size_t *len)
+{
+	size_t n = 0;
+	int c;
+	bool any = false;
+	while ((c = getc(file)) != EOF) {
+		any = true;
+		if (c == '\n')
+			break;
+		if (n < LINE_MAX_LEN)
+			buf[n] = (char)c;
+		n++;
+	}
+	*len = n;
+	if (!any)
+		return -1;
+	if (n > LINE_MAX_LEN)
+		return -2;
+	buf[n] = '\0';
+	return 0;
+}
+
+static char *skip_blanks(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static void drop_trailing_blanks(char *s)
+{
+	size_t len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		s[--len] = '\0';
+}
+
+/* One line of len bytes: a comment, a section header or a key. */
+static void parse_line(struct parse *p, char *line, size_t len)
+{
+	if (memchr(line, '\0', len) != NULL) {
+		parse_error(p, "the line contains a NUL byte");
+		return;
+	}
+	if (p->line == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+		line += 3;
+	char *start = skip_blanks(line);
+	drop_trailing_blanks(start);
+	if (*start == '\0' || *start == '#' || *start == ';')
+		return;
+
+	if (*start == '[') {
+		char *end = strchr(start, ']');
+		char *rest = end != NULL ? skip_blanks(end + 1) : NULL;
+		if (end == NULL || (*rest != '\0' && *rest != '#' && *rest != ';')) {
+			parse_error(p, "syntax error: expected '[section]' or 'key = value'");
+			p->section = SECTION_INVALID;
+			p->output = NULL;
+			p->vgpu = NULL;
+			p->touchscreen = NULL;
+			return;
+		}
+		*end = '\0';
+		char *header = skip_blanks(start + 1);
+		drop_trailing_blanks(header);
+		begin_section(p, header);
+		return;
+	}
+
+	char *equals = strpbrk(start, "=:");
+	if (equals == NULL) {
+		parse_error(p, "syntax error: expected '[section]' or 'key = value'");
+		return;
+	}
+	*equals = '\0';
+	drop_trailing_blanks(start);
+	handle_key(p, start, skip_blanks(equals + 1));
+}
+
 int config_parse(struct config *cfg, FILE *file, const char *name)
 {
 	struct parse p = {
@@ -1274,17 +1335,24 @@ int config_parse(struct config *cfg, FILE *file, const char *name)
 	};
 	config_init(&p.result);
 
-	ini_allow_multiline = false;
-	int ret = ini_parse_stream(read_line, &p, handle_key, &p);
-	if (ret > 0) {
-		/* The first line that is neither [section] nor key=value. */
-		p.line = ret;
-		parse_error(&p, "syntax error: expected '[section]' or 'key = value'");
+	char *line = malloc(LINE_MAX_LEN + 1);
+	if (line == NULL)
+		p.out_of_memory = true;
+	size_t len;
+	int ret;
+	while (line != NULL && !p.out_of_memory && (ret = read_line(file, line, &len)) != -1) {
+		p.line++;
+		if (ret == -2)
+			parse_error(&p, "the line is too long (%zu bytes, at most %d)", len,
+				    LINE_MAX_LEN);
+		else
+			parse_line(&p, line, len);
 	}
+	free(line);
 	check_whole(&p);
 
 	int result = 0;
-	if (ret < 0 || p.out_of_memory) {
+	if (p.out_of_memory) {
 		log_error("%s: out of memory while reading the configuration", name);
 		result = -ENOMEM;
 	} else if (ferror(file)) {

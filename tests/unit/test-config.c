@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <linux/input-event-codes.h>
+#include <stdarg.h>
 
 #include "config/config.h"
 #include "test.h"
@@ -824,8 +825,138 @@ static void test_missing_file(void)
 	config_finish(&cfg);
 }
 
+/* Append to text (size bytes) what printf would print; checks that it fits. */
+static void append(char *text, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void append(char *text, size_t size, const char *fmt, ...)
+{
+	size_t len = strlen(text);
+	va_list args;
+	va_start(args, fmt);
+	int n = vsnprintf(text + len, size - len, fmt, args);
+	va_end(args);
+	check(n >= 0 && (size_t)n < size - len);
+}
+
+/* Lines longer than 200 bytes are read whole; lines over 64 KiB are refused by number. */
+static void test_long_lines(void)
+{
+	struct config cfg;
+	struct capture cap;
+	static char text[140000];
+
+	/* A 300-byte comment with an '=' past byte 200 stays a comment. */
+	text[0] = '\0';
+	append(text, sizeof(text), "[daemon]\n# %0298d = not a key\nlog-level = debug\n", 0);
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, text), 0);
+	check_int_eq(cap.lines, 0);
+	check_int_eq(cfg.log_level, LOG_LEVEL_DEBUG);
+	config_finish(&cfg);
+
+	/* A 400-byte allow-uid list: every uid is kept. */
+	text[0] = '\0';
+	append(text, sizeof(text), "[vgpu long]\nallow-uid =");
+	for (unsigned uid = 100000; uid < 100050; uid++)
+		append(text, sizeof(text), " %u,", uid);
+	append(text, sizeof(text), " 100050\n");
+	check(strlen(text) > 400);
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, text), 0);
+	check_int_eq(cap.lines, 0);
+	struct config_vgpu *vgpu = config_find_vgpu(&cfg, "long");
+	check(vgpu != NULL);
+	check_int_eq(vgpu->n_allow_uids, 51);
+	check_int_eq(vgpu->allow_uids[0], 100000);
+	check_int_eq(vgpu->allow_uids[50], 100050);
+	config_finish(&cfg);
+
+	/* An error after a long line names its own line. */
+	text[0] = '\0';
+	append(text, sizeof(text), "[daemon]\n; %0500d\nlog-level = info # %0250d\ncolour = red\n",
+	       0, 0);
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, text), -EINVAL);
+	check_int_eq(cap.lines, 1);
+	check_contains(cap.text, "test.conf:4: unknown key 'colour' in [daemon]");
+	config_finish(&cfg);
+
+	/* A line over 64 KiB is an error of its line; the lines after it are read on. */
+	text[0] = '\0';
+	append(text, sizeof(text), "[daemon]\n# %070000d\nlog-level = loud\n[output A-1]\n", 0);
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, text), -EINVAL);
+	check_int_eq(cap.lines, 2);
+	check_contains(cap.text,
+		       "test.conf:2: the line is too long (70002 bytes, at most 65536)\n");
+	check_contains(cap.text, "test.conf:3: [daemon] log-level 'loud'");
+	config_finish(&cfg);
+
+	/* The longest line taken: 65536 bytes. */
+	text[0] = '\0';
+	append(text, sizeof(text), "[daemon]\n# %065534d\n", 0);
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, text), 0);
+	append(text, sizeof(text), "#%065536d\n", 0);
+	check_int_eq(parse(&cfg, &cap, text), -EINVAL);
+	check_contains(cap.text, "test.conf:3: the line is too long (65537 bytes");
+	config_finish(&cfg);
+}
+
+/* What the reader does with the rest of a line's syntax. */
+static void test_line_syntax(void)
+{
+	static const struct {
+		const char *text;
+		const char *message; /* NULL: accepted */
+	} cases[] = {
+		{"\xef\xbb\xbf[daemon]\nlog-level = info\n", NULL},
+		{"  [ daemon ]  # the daemon\r\nlog-level: info ; the default\r\n", NULL},
+		{"[daemon] log-level = info\n", "test.conf:1: syntax error"},
+		{"[daemon\nlog-level = info\n", "test.conf:1: syntax error"},
+		{"[daemon]\nlog-level\n", "test.conf:2: syntax error"},
+		{"[daemon]\n\n\n  = info\n", "test.conf:4: unknown key '' in [daemon]"},
+		{"[daemon]\nlog-level = info\n[vgpu "
+		 "a]\nno-such-key-whose-name-is-longer-than-fifty-bytes-"
+		 "for-sure = 1\n",
+		 "test.conf:4: unknown key "
+		 "'no-such-key-whose-name-is-longer-than-fifty-bytes-for-sure'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config cfg;
+		struct capture cap;
+		config_init(&cfg);
+		int ret = parse(&cfg, &cap, cases[i].text);
+		if (cases[i].message == NULL) {
+			check_int_eq(ret, 0);
+			check_int_eq(cap.lines, 0);
+		} else {
+			check_int_eq(ret, -EINVAL);
+			check_contains(cap.text, cases[i].message);
+		}
+		config_finish(&cfg);
+	}
+
+	/* A NUL byte inside a line. */
+	static const char nul[] = "[daemon]\nlog-level = in\0fo\n";
+	struct config cfg;
+	struct capture cap = {0};
+	config_init(&cfg);
+	log_set_sink(capture_sink, &cap);
+	FILE *f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+	check(f != NULL);
+	check_int_eq(config_parse(&cfg, f, "test.conf"), -EINVAL);
+	fclose(f);
+	log_set_sink(NULL, NULL);
+	check_contains(cap.text, "test.conf:2: the line contains a NUL byte");
+	config_finish(&cfg);
+}
+
 int main(void)
 {
+	test_long_lines();
+	test_line_syntax();
 	test_defaults_and_empty();
 	test_inline_comments();
 	test_hotkeys_and_cycle();
