@@ -13,19 +13,26 @@
  * vGPU's clock output, chosen by the protocol server; it may be moved to
  * another, see kms_vblank_source_set_output()) and owns
  *
- *  - an eventfd (EFD_CLOEXEC | EFD_NONBLOCK) to which vscanoutd adds the
- *    number of vblanks that passed since its last addition: 1 at every
- *    vblank of the output's CRTC, also when nothing flips. A VMM polls it
- *    and read()s the 8-byte count; the sum of what it reads is the number
- *    of ticks since it got the fd (a late wakeup loses nothing). Between
- *    two reads the record's sequence moved by exactly the count read,
- *    except across a stop, a switch between vblank events and the timer or
- *    a move to another output, where the sequence jumps (to the CRTC's
- *    counter, or on from the last value) while the eventfd counts only
- *    ticks;
+ *  - a tick pipe (pipe2(O_CLOEXEC | O_NONBLOCK)) that behaves like an
+ *    eventfd counter: at every vblank of the output's CRTC (also when
+ *    nothing flips) vscanoutd leaves in it one 8-byte count, in host byte
+ *    order, of the vblanks since the client's last read: a count still
+ *    unread is taken back and added in, so the pipe never holds more than
+ *    8 bytes. A VMM polls the read end and read()s exactly 8 bytes; the
+ *    sum of what it reads is the number of ticks since it got the fd (a
+ *    late wakeup loses nothing). Clients only ever get the read end, so
+ *    they cannot write, and vscanoutd writes and takes back through open
+ *    file descriptions of its own (the read end is opened again through
+ *    /proc/self/fd), so no flag a client sets on its copy (O_NONBLOCK
+ *    cleared) can make vscanoutd block. Between two reads the record's
+ *    sequence moved by exactly the count read, except across a stop, a
+ *    switch between vblank events and the timer or a move to another
+ *    output, where the sequence jumps (to the CRTC's counter, or on from
+ *    the last value) while the pipe counts only ticks. Once the source is
+ *    destroyed the read end reports end of file;
  *  - a memfd holding one struct kms_vblank_record (below), rewritten at
- *    every vblank *before* the eventfd is signalled, so a VMM woken by the
- *    eventfd finds that vblank's sequence and timestamp there. The memfd is
+ *    every vblank *before* the count is written, so a VMM woken by the
+ *    pipe finds that vblank's sequence and timestamp there. The memfd is
  *    sealed (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL):
  *    clients can only map it read-only (a PROT_WRITE MAP_SHARED mmap and a
  *    write() fail with EPERM); vscanoutd writes through a mapping it made
@@ -49,8 +56,8 @@
  *    events again at every tick and at the output's next present event.
  *
  * Output off, connector gone, CRTC turned off: no ticks. The record keeps
- * the last vblank with KMS_VBLANK_STOPPED set; the eventfd is not
- * signalled. Ticks resume by themselves at the output's next present event
+ * the last vblank with KMS_VBLANK_STOPPED set; nothing is written to the
+ * pipe. Ticks resume by themselves at the output's next present event
  * (kms_output.events.present, which the KMS core emits when it lights the
  * CRTC again, after a hotplug, a mode change or the session's return), with
  * the new mode's refresh. The clock follows the output's state by itself:
@@ -163,7 +170,7 @@ static inline void kms_vblank_record_read(const struct kms_vblank_record *record
 }
 
 /*
- * A new vblank source on output, with a fresh eventfd and memfd. It ticks
+ * A new vblank source on output, with a fresh tick pipe and memfd. It ticks
  * at once if the output is on, otherwise from its next present event; it
  * may be created for an output that is off. Sources of one output share
  * one queued sequence event (or timer). Returns NULL after logging why.
@@ -174,17 +181,17 @@ struct kms_vblank_source *kms_vblank_source_create(struct kms_output *output);
 
 /*
  * Destroy source and close its fds (the copies handed out stay valid for
- * their holders but are never signalled again). The shared sequence event
+ * their holders, which read end of file from the pipe). The shared sequence event
  * or timer goes with the output's last source. NULL is a no-op.
  */
 void kms_vblank_source_destroy(struct kms_vblank_source *source);
 
 /*
- * Make source tick with output from now on, keeping its eventfd and memfd
+ * Make source tick with output from now on, keeping its tick pipe and memfd
  * (the copies handed out stay valid and go on being signalled). The record
  * is rewritten at once with output's clock: its sequence, timestamp,
  * refresh and flags jump to those of output's CRTC (or its timer, or
- * STOPPED while output is off); the eventfd counts output's ticks from
+ * STOPPED while output is off); the pipe counts output's ticks from
  * then on, nothing for the move itself. The old output's sequence event
  * or timer goes if source was its last. A source whose device is gone may
  * be moved to an output of another device. Moving to the output it ticks
@@ -194,12 +201,14 @@ void kms_vblank_source_destroy(struct kms_vblank_source *source);
 int kms_vblank_source_set_output(struct kms_vblank_source *source, struct kms_output *output);
 
 /*
- * Duplicates (F_DUPFD_CLOEXEC) of the source's eventfd and memfd, owned by
- * the caller (e.g. to be sent to a client and then closed). Every call
- * returns new duplicates of the same two files. Returns 0, or a negative
- * errno with nothing written to eventfd and memfd.
+ * Duplicates (F_DUPFD_CLOEXEC) of the read end of the source's tick pipe
+ * and of its memfd, owned by the caller (e.g. to be sent to a client and
+ * then closed). Every call returns new duplicates of the same two files;
+ * all duplicates of the read end share one open file description, never
+ * one vscanoutd reads or writes through. Returns 0, or a negative errno
+ * with nothing written to tick_fd and memfd.
  */
-int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *eventfd, int *memfd);
+int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *tick_fd, int *memfd);
 
 /* The last record written to source's memfd, for inspection and tests. */
 void kms_vblank_source_get_state(const struct kms_vblank_source *source,

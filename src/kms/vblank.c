@@ -18,9 +18,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -59,7 +60,11 @@ struct vblank_clock {
 struct kms_vblank_source {
 	struct vblank_clock *clock;
 	struct wl_list link; /* vblank_clock.sources */
-	int eventfd;
+	int tick_read;       /* the pipe's read end, duplicated for clients */
+	int tick_reclaim;    /* may be -1: the read end opened again, non-blocking */
+	int tick_write;      /* the pipe's write end: vscanoutd's alone */
+	uint64_t unsent;     /* ticks not yet written, without tick_reclaim */
+	struct log_ratelimit write_log;
 	int memfd;
 	struct kms_vblank_record *record; /* writable mapping made before sealing */
 };
@@ -89,7 +94,39 @@ static bool output_lit(const struct vblank_clock *clock)
 	       clock->output->crtc != NULL;
 }
 
-/* Write the clock's state into every source, then add count to their eventfds. */
+/*
+ * Add count ticks to what source's pipe holds. The pipe holds at most one
+ * 8-byte count: one a client has not read yet is taken back first, through
+ * vscanoutd's own non-blocking open file description of the read end, and
+ * added in. Both ends vscanoutd reads and writes through are its own: no
+ * flag a client sets on its copy of the read end reaches them, and 8 bytes
+ * (below PIPE_BUF) always fit in the emptied pipe, so this never blocks.
+ */
+static void send_ticks(struct kms_vblank_source *source, uint64_t count, const char *output)
+{
+	uint64_t old;
+	if (source->tick_reclaim >= 0) {
+		/* Anything but one whole count was torn by a client's short read: dropped. */
+		if (read(source->tick_reclaim, &old, sizeof(old)) == (ssize_t)sizeof(old))
+			count += old;
+	} else {
+		/* No read end of our own (no /proc): counts wait while one is unread. */
+		int queued;
+		source->unsent += count;
+		if (ioctl(source->tick_write, FIONREAD, &queued) != 0 || queued != 0)
+			return;
+		count = source->unsent;
+	}
+	unsigned long held_back;
+	if (write(source->tick_write, &count, sizeof(count)) == (ssize_t)sizeof(count))
+		source->unsent = 0;
+	else if (log_ratelimit_pass(&source->write_log, LOG_RATELIMIT_INTERVAL_NS, &held_back))
+		log_warn_errno("output %s: cannot signal a vblank source (%lu more times since "
+			       "the last such message)",
+			       output, held_back);
+}
+
+/* Write the clock's state into every source, then add count to their tick pipes. */
 static void publish(struct vblank_clock *clock, uint64_t count)
 {
 	struct kms_vblank_source *source;
@@ -97,12 +134,8 @@ static void publish(struct vblank_clock *clock, uint64_t count)
 		kms_vblank_record_write(source->record, &clock->state);
 	if (count == 0)
 		return;
-	wl_list_for_each (source, &clock->sources, link) {
-		/* EAGAIN: the counter is full, the client stopped reading. */
-		if (write(source->eventfd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-			log_warn_errno("output %s: cannot signal a vblank eventfd",
-				       clock->output->name);
-	}
+	wl_list_for_each (source, &clock->sources, link)
+		send_ticks(source, count, clock->output->name);
 }
 
 static void timer_disarm(struct vblank_clock *clock)
@@ -394,15 +427,25 @@ struct kms_vblank_source *kms_vblank_source_create(struct kms_output *output)
 		log_error("output %s: out of memory for a vblank source", output->name);
 		return NULL;
 	}
-	source->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (source->eventfd < 0) {
-		log_error_errno("output %s: cannot create a vblank eventfd", output->name);
+	int ends[2];
+	if (pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_error_errno("output %s: cannot create a vblank pipe", output->name);
 		goto error_source;
 	}
+	source->tick_read = ends[0];
+	source->tick_write = ends[1];
+	/* Opening the pipe again gives an open file description of our own. */
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ends[0]);
+	source->tick_reclaim = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (source->tick_reclaim < 0)
+		log_warn_errno("output %s: cannot open %s; a vblank count not yet read delays "
+			       "the next ones",
+			       output->name, path);
 	source->memfd = memfd_create("vscanout-vblank", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (source->memfd < 0) {
 		log_error_errno("output %s: cannot create a vblank memfd", output->name);
-		goto error_eventfd;
+		goto error_pipe;
 	}
 	if (ftruncate(source->memfd, sizeof(*source->record)) < 0) {
 		log_error_errno("output %s: cannot size the vblank memfd", output->name);
@@ -434,8 +477,11 @@ error_map:
 	munmap(source->record, sizeof(*source->record));
 error_memfd:
 	close(source->memfd);
-error_eventfd:
-	close(source->eventfd);
+error_pipe:
+	if (source->tick_reclaim >= 0)
+		close(source->tick_reclaim);
+	close(source->tick_read);
+	close(source->tick_write);
 error_source:
 	free(source);
 	return NULL;
@@ -449,7 +495,10 @@ void kms_vblank_source_destroy(struct kms_vblank_source *source)
 	clock_put(source->clock);
 	munmap(source->record, sizeof(*source->record));
 	close(source->memfd);
-	close(source->eventfd);
+	if (source->tick_reclaim >= 0)
+		close(source->tick_reclaim);
+	close(source->tick_read);
+	close(source->tick_write);
 	free(source);
 }
 
@@ -476,18 +525,18 @@ int kms_vblank_source_set_output(struct kms_vblank_source *source, struct kms_ou
 	return 0;
 }
 
-int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *eventfd, int *memfd)
+int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *tick_fd, int *memfd)
 {
-	int efd = fcntl(source->eventfd, F_DUPFD_CLOEXEC, 0);
-	if (efd < 0)
+	int tfd = fcntl(source->tick_read, F_DUPFD_CLOEXEC, 0);
+	if (tfd < 0)
 		return -errno;
 	int mfd = fcntl(source->memfd, F_DUPFD_CLOEXEC, 0);
 	if (mfd < 0) {
 		int ret = -errno;
-		close(efd);
+		close(tfd);
 		return ret;
 	}
-	*eventfd = efd;
+	*tick_fd = tfd;
 	*memfd = mfd;
 	return 0;
 }
