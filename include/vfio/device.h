@@ -23,10 +23,21 @@
  * A device may also have an EDID region (VFIO_REGION_SUBTYPE_GFX_EDID): the
  * monitor the guest sees, written with vfio_display_write_edid().
  *
+ * Every value a device answers is checked before it is used (for range,
+ * overflow and alignment): the device is an untrusted party, as the guest
+ * that programs it is.
+ *
  * Conventions: functions return 0 or a negative errno, the constructor
  * returns NULL and sets errno. Messages for users go into msg buffers (the
- * caller reports them once); this layer logs only at debug level.
+ * caller reports them once); this layer logs itself only what it decides
+ * alone: an EDID region it ignores (an error naming the display and the
+ * value), and debug messages.
  */
+
+/* Most regions a device may report (VFIO_DEVICE_GET_INFO num_regions). */
+#define VFIO_DISPLAY_MAX_REGIONS 256
+/* VFIO's "no hotspot" value of x_hot and y_hot. */
+#define VFIO_DISPLAY_NO_HOTSPOT 0xffffffffu
 
 enum vfio_display_kind {
 	VFIO_DISPLAY_DMABUF, /* VFIO_GFX_PLANE_TYPE_DMABUF */
@@ -34,7 +45,8 @@ enum vfio_display_kind {
 };
 
 struct vfio_display {
-	int fd; /* owned, O_CLOEXEC: the VFIO device */
+	int fd;        /* owned, O_CLOEXEC: the VFIO device */
+	char name[64]; /* for messages: "vgpu NAME", or "vfio fd N" */
 	enum vfio_display_kind kind;
 	uint32_t plane_flags; /* VFIO_GFX_PLANE_TYPE_DMABUF or _REGION, for queries */
 	uint32_t num_regions; /* from VFIO_DEVICE_GET_INFO */
@@ -54,10 +66,12 @@ struct vfio_display {
 
 /*
  * Open the display of the VFIO device fd (taken: kept on success, closed on
- * failure). Checks, in order:
+ * failure). name (may be NULL: "vfio fd N") starts the messages this layer
+ * logs, e.g. "vgpu kiosk-a". Checks, in order:
  *  - VFIO_DEVICE_GET_INFO: any fd that is not a VFIO device is refused with
  *    "fd 7 is not a VFIO device (VFIO_DEVICE_GET_INFO: Inappropriate ioctl
- *    for device)", errno set to the ioctl's;
+ *    for device)", errno set to the ioctl's; a device reporting more than
+ *    VFIO_DISPLAY_MAX_REGIONS regions is refused with errno EPROTO;
  *  - VFIO_DEVICE_QUERY_GFX_PLANE with PROBE | DMABUF, then PROBE | REGION:
  *    the first kind the device accepts is used; a device that takes neither
  *    is refused with "the VFIO device has no display (neither dma-buf nor
@@ -65,11 +79,16 @@ struct vfio_display {
  *  - each region (VFIO_DEVICE_GET_REGION_INFO with its capability chain)
  *    for a VFIO_REGION_TYPE_GFX / VFIO_REGION_SUBTYPE_GFX_EDID region, whose
  *    struct vfio_region_gfx_edid fills the EDID fields. A device without
- *    one, or with one that makes no sense, opens without EDID.
+ *    one opens without EDID; so does one whose EDID region makes no sense
+ *    (a capability chain with a misaligned, overlapping or out-of-bounds
+ *    entry, a region whose offset + size wraps or exceeds the largest file
+ *    offset, an EDID blob that does not lie inside the region or has room
+ *    for less than one 128-byte block, max_xres or max_yres beyond
+ *    DMABUF_MAX_DIMENSION): that is logged as an error naming the value.
  * The fd is set O_CLOEXEC. msg (msg_size bytes, 256 is plenty) receives
  * the reason of a failure; it is not written on success.
  */
-struct vfio_display *vfio_display_open(int fd, char *msg, size_t msg_size);
+struct vfio_display *vfio_display_open(int fd, const char *name, char *msg, size_t msg_size);
 
 /*
  * Unmap every region mapping and close the device fd. Buffers imported
@@ -96,6 +115,27 @@ int vfio_display_query(struct vfio_display *display, uint32_t drm_plane_type,
  * EINTR, ...) is transient: retry at the next poll.
  */
 bool vfio_error_is_fatal(int err);
+
+/*
+ * Check the answer of a successful query of a plane that is on
+ * (info->drm_format != 0, width and height not 0) before anything uses it:
+ *  - the format is one vscanoutd handles, with one plane; for region
+ *    planes one the CPU can read, with a linear layout;
+ *  - width and height in 1..DMABUF_MAX_DIMENSION, stride >= width × bytes
+ *    per pixel (region planes: a multiple of 4);
+ *  - dma-buf planes: a dmabuf_id other than 0 (the dma-buf's own size is
+ *    checked against stride × height when it is imported);
+ *  - region planes: size >= stride × height (the region region_index
+ *    names is checked when it is mapped: mdpy's lies beyond the region
+ *    count the device reports);
+ *  - cursor planes: x_pos and y_pos up to DMABUF_MAX_DIMENSION, x_hot and
+ *    y_hot inside the image or VFIO_DISPLAY_NO_HOTSPOT.
+ * Returns 0, or -EINVAL with the reason in msg, e.g. "stride 100 is
+ * smaller than width 64 × 4 bytes".
+ */
+int vfio_display_check_plane(const struct vfio_display *display, uint32_t drm_plane_type,
+			     const struct vfio_device_gfx_plane_info *info, char *msg,
+			     size_t msg_size);
 
 /*
  * The dma-buf of the plane info describes (a successful query of a dma-buf
@@ -126,10 +166,13 @@ struct buffer *vfio_display_import(struct vfio_display *display,
  *
  * On success *data points at the region's first byte. Returns 0,
  * -EOPNOTSUPP when the region cannot be mmapped, -ENOSPC when it is smaller
- * than size_needed, or the negative errno of the ioctl or mmap.
+ * than size_needed, -EOVERFLOW when its offset is not page aligned or
+ * offset + size wraps or exceeds the largest file offset, -EPROTO when the
+ * device answers for another region, or the negative errno of the ioctl or
+ * mmap; msg (may be NULL) receives the reason of a failure.
  */
 int vfio_display_map_region(struct vfio_display *display, uint32_t region_index,
-			    uint64_t size_needed, const void **data);
+			    uint64_t size_needed, const void **data, char *msg, size_t msg_size);
 
 /*
  * Show the guest a new monitor: with pwrite() into the EDID region, set

@@ -29,7 +29,12 @@
  * Failures: a query or import that fails transiently (ENOMEM, EAGAIN,
  * EBUSY: mbochs fails the first query after a mode change) is retried at
  * the next poll and counted; the planes on screen stay. A disabled plane
- * (format 0) is handed over as no buffer: the placeholder shows. ENODEV,
+ * (format 0) is handed over as no buffer: the placeholder shows. So is a
+ * plane the device describes with values that make no sense
+ * (vfio_display_check_plane(), or a dma-buf or region that does not hold
+ * it): that is logged as an error naming the vGPU and the value (once per
+ * plane and 10 s), the same answer is not looked at again, and the plane
+ * shows as soon as the device describes a valid one. ENODEV,
  * EIO, EBADF, ENXIO, EFAULT or a hung-up fd mean the device is gone: the
  * source stops polling, hands over no buffers and calls lost once.
  */
@@ -40,6 +45,8 @@ struct vfio_source;
 
 /* How the source polls. */
 struct vfio_source_options {
+	/* Starts the source's messages, e.g. "vgpu kiosk-a"; may be NULL. Copied. */
+	const char *name;
 	/* 0: paced by the clock output's vblanks; else a fixed period in ms. */
 	uint32_t poll_interval_ms;
 	/* Write an EDID into the device's EDID region, if it has one. */
@@ -74,6 +81,7 @@ struct vfio_source_stats {
 	uint64_t imports;          /* dma-bufs obtained with GET_GFX_DMABUF */
 	uint64_t cache_hits;       /* changes served by the LRU cache */
 	uint64_t transient_errors; /* failed queries or imports retried later */
+	uint64_t refused_planes;   /* plane answers refused as making no sense */
 	uint64_t frames_presented; /* guest changes that reached the screen */
 	uint64_t late_frames;      /* ... a vblank later than the poll aimed at */
 	uint32_t margin_us;        /* how long before the vblank the poll runs now */
@@ -123,6 +131,12 @@ void vfio_source_output_changed(struct vfio_source *source);
  */
 void vfio_source_presented(struct vfio_source *source, const struct buffer *primary,
 			   uint64_t time_ns);
+
+/*
+ * Query the planes now and hand changes over, as a tick of the poll timer
+ * does (the schedule is unchanged). Does nothing once the device is lost.
+ */
+void vfio_source_poll_now(struct vfio_source *source);
 
 void vfio_source_get_stats(const struct vfio_source *source, struct vfio_source_stats *stats);
 

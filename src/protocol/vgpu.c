@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -458,7 +459,9 @@ static void vgpu_handle_set_vfio_device(struct wl_client *client, struct wl_reso
 				       vgpu->name);
 		return;
 	}
-	struct vfio_source_options options = {0};
+	char label[128];
+	snprintf(label, sizeof(label), "vgpu %s", vgpu->name);
+	struct vfio_source_options options = {.name = label};
 	vfio_options(vgpu->server->config, vgpu->name, &options);
 	char msg[256] = "";
 	vgpu->vfio = vfio_source_create(wl_display_get_event_loop(vgpu->server->display), fd,

@@ -11,11 +11,14 @@
 #include <unistd.h>
 
 #include <drm_fourcc.h>
+#include <xf86drmMode.h>
 
 #include "buffer/buffer.h"
+#include "buffer/dmabuf.h"
 #include "util/fourcc.h"
 #include "util/log.h"
 #include "vfio/device.h"
+#include "vfio/edid.h"
 
 /* Largest region info with capabilities accepted from a device. */
 #define REGION_INFO_MAX_SIZE 65536
@@ -86,6 +89,10 @@ static struct vfio_region_info *region_info_get(int fd, uint32_t index)
 		info->index = index;
 		if (ioctl(fd, VFIO_DEVICE_GET_REGION_INFO, info) < 0)
 			goto error_info;
+		if (info->index != index) {
+			errno = EPROTO; /* an answer about another region */
+			goto error_info;
+		}
 		if (info->argsz <= argsz)
 			return info;
 		if (info->argsz > REGION_INFO_MAX_SIZE) {
@@ -104,31 +111,70 @@ error_info:
 	return NULL;
 }
 
-/* The struct vfio_region_info_cap_type of info, or NULL if it has none. */
-static const struct vfio_region_info_cap_type *region_cap_type(const struct vfio_region_info *info,
-							       uint32_t info_size)
+/* Whether a region's offset and size lie within the file offsets of the device fd. */
+static bool region_span_ok(const struct vfio_region_info *info)
 {
-	uint32_t offset = info->cap_offset;
+	return info->offset <= (uint64_t)INT64_MAX &&
+	       info->size <= (uint64_t)INT64_MAX - info->offset;
+}
 
-	if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS))
-		return NULL;
-	/* Every capability lies after the struct; a chain longer than that loops. */
-	for (uint32_t n = 0; offset != 0 && n < info_size / sizeof(struct vfio_info_cap_header);
-	     n++) {
-		const struct vfio_info_cap_header *header;
+/*
+ * Copy the first `size` bytes of capability `id` of info (info_size bytes
+ * as the device answered, at most what was allocated) into cap. Each entry
+ * must lie inside the answer, aligned for its header, after the region
+ * info and after the entry before it (so a chain cannot loop). Returns 0,
+ * -ENOENT when the chain has no such entry, or -EPROTO with the reason in
+ * msg when it is broken.
+ */
+static int region_cap_find(const struct vfio_region_info *info, uint32_t info_size, uint16_t id,
+			   void *cap, size_t size, char *msg, size_t msg_size)
+{
+	const size_t align = _Alignof(struct vfio_info_cap_header);
+	uint64_t offset = info->cap_offset, min_offset = sizeof(*info);
 
-		if (offset < sizeof(*info) || offset > info_size ||
-		    info_size - offset < sizeof(*header))
-			return NULL;
-		header = (const void *)((const char *)info + offset);
-		if (header->id == VFIO_REGION_INFO_CAP_TYPE) {
-			if (info_size - offset < sizeof(struct vfio_region_info_cap_type))
-				return NULL;
-			return (const void *)header;
+	if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS) || offset == 0)
+		return -ENOENT;
+	for (;;) {
+		struct vfio_info_cap_header header;
+
+		if (offset < min_offset) {
+			set_msg(msg, msg_size,
+				"capability at offset %" PRIu64
+				" overlaps what precedes it (%" PRIu64 " bytes)",
+				offset, min_offset);
+			return -EPROTO;
 		}
-		offset = header->next;
+		if (offset % align != 0) {
+			set_msg(msg, msg_size,
+				"capability at offset %" PRIu64 " is not %zu-byte aligned", offset,
+				align);
+			return -EPROTO;
+		}
+		if (offset > info_size || info_size - offset < sizeof(header)) {
+			set_msg(msg, msg_size,
+				"capability at offset %" PRIu64 " lies beyond the %" PRIu32
+				" bytes of the answer",
+				offset, info_size);
+			return -EPROTO;
+		}
+		memcpy(&header, (const char *)info + offset, sizeof(header));
+		if (header.id == id) {
+			if (info_size - offset < size) {
+				set_msg(msg, msg_size,
+					"capability %" PRIu16 " at offset %" PRIu64
+					" is cut short by the end of the answer (%" PRIu64
+					" of %zu bytes)",
+					id, offset, info_size - offset, size);
+				return -EPROTO;
+			}
+			memcpy(cap, (const char *)info + offset, size);
+			return 0;
+		}
+		if (header.next == 0)
+			return -ENOENT;
+		min_offset = offset + sizeof(header);
+		offset = header.next;
 	}
-	return NULL;
 }
 
 static int pread_exact(int fd, void *buf, size_t size, uint64_t offset)
@@ -149,31 +195,55 @@ static int pwrite_exact(int fd, const void *buf, size_t size, uint64_t offset)
 	return (size_t)n == size ? 0 : -EIO;
 }
 
-/* Read the EDID registers of region info into display if they make sense. */
-static void edid_region_use(struct vfio_display *display, const struct vfio_region_info *info)
+/*
+ * Read the EDID registers of region info into display if they make sense.
+ * Returns 0, or -EPROTO (or a read's negative errno) with the reason in msg.
+ */
+static int edid_region_use(struct vfio_display *display, const struct vfio_region_info *info,
+			   char *msg, size_t msg_size)
 {
 	struct vfio_region_gfx_edid regs;
 	uint32_t flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
 	int ret;
 
-	if ((info->flags & flags) != flags || info->size < sizeof(regs)) {
-		log_debug("vfio fd %d: EDID region %" PRIu32 " is not read-write or too small",
-			  display->fd, info->index);
-		return;
+	if ((info->flags & flags) != flags) {
+		set_msg(msg, msg_size, "flags 0x%" PRIx32 " are not both readable and writable",
+			info->flags);
+		return -EPROTO;
+	}
+	if (!region_span_ok(info)) {
+		set_msg(msg, msg_size,
+			"offset 0x%" PRIx64 " + size 0x%" PRIx64 " exceeds the largest file offset",
+			(uint64_t)info->offset, (uint64_t)info->size);
+		return -EPROTO;
+	}
+	if (info->size < sizeof(regs)) {
+		set_msg(msg, msg_size, "size %" PRIu64 " is smaller than its registers (%zu bytes)",
+			(uint64_t)info->size, sizeof(regs));
+		return -EPROTO;
 	}
 	ret = pread_exact(display->fd, &regs, sizeof(regs), info->offset);
 	if (ret < 0) {
-		log_debug("vfio fd %d: EDID region %" PRIu32 ": read: %s", display->fd, info->index,
-			  strerror(-ret));
-		return;
+		set_msg(msg, msg_size, "reading its registers: %s", strerror(-ret));
+		return ret;
 	}
-	if (regs.edid_max_size == 0 || regs.edid_offset < sizeof(regs) ||
-	    regs.edid_offset > info->size || regs.edid_max_size > info->size - regs.edid_offset) {
-		log_debug("vfio fd %d: EDID region %" PRIu32 ": blob of %" PRIu32
-			  " bytes at %" PRIu32 " does not fit in %" PRIu64 " bytes",
-			  display->fd, info->index, regs.edid_max_size, regs.edid_offset,
-			  (uint64_t)info->size);
-		return;
+	if (regs.edid_offset < sizeof(regs) || regs.edid_offset > info->size ||
+	    regs.edid_max_size > info->size - regs.edid_offset) {
+		set_msg(msg, msg_size,
+			"edid_offset %" PRIu32 " + edid_max_size %" PRIu32
+			" does not lie inside the region (%zu..%" PRIu64 ")",
+			regs.edid_offset, regs.edid_max_size, sizeof(regs), (uint64_t)info->size);
+		return -EPROTO;
+	}
+	if (regs.edid_max_size < EDID_BLOCK_SIZE) {
+		set_msg(msg, msg_size, "edid_max_size %" PRIu32 " is less than one EDID block (%d)",
+			regs.edid_max_size, EDID_BLOCK_SIZE);
+		return -EPROTO;
+	}
+	if (regs.max_xres > DMABUF_MAX_DIMENSION || regs.max_yres > DMABUF_MAX_DIMENSION) {
+		set_msg(msg, msg_size, "max_xres %" PRIu32 " or max_yres %" PRIu32 " exceeds %d",
+			regs.max_xres, regs.max_yres, DMABUF_MAX_DIMENSION);
+		return -EPROTO;
 	}
 	display->has_edid = true;
 	display->edid_region_index = info->index;
@@ -183,28 +253,39 @@ static void edid_region_use(struct vfio_display *display, const struct vfio_regi
 	display->max_yres = regs.max_yres;
 	display->edid_max_size = regs.edid_max_size;
 	display->edid_offset = regs.edid_offset;
+	return 0;
 }
 
 static void find_edid_region(struct vfio_display *display)
 {
 	for (uint32_t i = 0; i < display->num_regions && !display->has_edid; i++) {
-		const struct vfio_region_info_cap_type *cap;
+		struct vfio_region_info_cap_type cap;
 		struct vfio_region_info *info = region_info_get(display->fd, i);
+		char msg[256];
+		int ret;
 
 		if (info == NULL) {
-			log_debug_errno("vfio fd %d: region %" PRIu32 ": GET_REGION_INFO",
-					display->fd, i);
+			log_debug_errno("%s: region %" PRIu32 ": GET_REGION_INFO", display->name,
+					i);
 			continue;
 		}
-		cap = region_cap_type(info, info->argsz);
-		if (cap != NULL && cap->type == VFIO_REGION_TYPE_GFX &&
-		    cap->subtype == VFIO_REGION_SUBTYPE_GFX_EDID)
-			edid_region_use(display, info);
+		ret = region_cap_find(info, info->argsz, VFIO_REGION_INFO_CAP_TYPE, &cap,
+				      sizeof(cap), msg, sizeof(msg));
+		if (ret == -EPROTO)
+			log_error("%s: VFIO device: region %" PRIu32 " ignored: %s", display->name,
+				  i, msg);
+		if (ret == 0 && cap.type == VFIO_REGION_TYPE_GFX &&
+		    cap.subtype == VFIO_REGION_SUBTYPE_GFX_EDID &&
+		    edid_region_use(display, info, msg, sizeof(msg)) < 0)
+			log_error("%s: VFIO device: EDID region %" PRIu32
+				  " ignored, the guest gets "
+				  "no EDID: %s",
+				  display->name, i, msg);
 		free(info);
 	}
 }
 
-struct vfio_display *vfio_display_open(int fd, char *msg, size_t msg_size)
+struct vfio_display *vfio_display_open(int fd, const char *name, char *msg, size_t msg_size)
 {
 	struct vfio_device_info dev_info = {.argsz = sizeof(dev_info)};
 	struct vfio_display *display;
@@ -214,6 +295,12 @@ struct vfio_display *vfio_display_open(int fd, char *msg, size_t msg_size)
 		err = errno;
 		set_msg(msg, msg_size, "fd %d is not a VFIO device (VFIO_DEVICE_GET_INFO: %s)", fd,
 			strerror(err));
+		goto error_fd;
+	}
+	if (dev_info.num_regions > VFIO_DISPLAY_MAX_REGIONS) {
+		set_msg(msg, msg_size, "the VFIO device reports %" PRIu32 " regions (at most %d)",
+			dev_info.num_regions, VFIO_DISPLAY_MAX_REGIONS);
+		err = EPROTO;
 		goto error_fd;
 	}
 	err = -set_cloexec(fd);
@@ -229,6 +316,10 @@ struct vfio_display *vfio_display_open(int fd, char *msg, size_t msg_size)
 		goto error_fd;
 	}
 	display->fd = fd;
+	if (name != NULL)
+		snprintf(display->name, sizeof(display->name), "%s", name);
+	else
+		snprintf(display->name, sizeof(display->name), "vfio fd %d", fd);
 	display->num_regions = dev_info.num_regions;
 	wl_list_init(&display->maps);
 
@@ -248,13 +339,14 @@ struct vfio_display *vfio_display_open(int fd, char *msg, size_t msg_size)
 
 	find_edid_region(display);
 	if (display->has_edid)
-		log_debug("vfio fd %d: %s planes, %" PRIu32 " regions, EDID in region %" PRIu32
+		log_debug("%s: %s planes, %" PRIu32 " regions, EDID in region %" PRIu32
 			  " (up to %" PRIu32 " bytes, modes up to %" PRIu32 "x%" PRIu32 ")",
-			  fd, display->kind == VFIO_DISPLAY_DMABUF ? "dma-buf" : "region",
+			  display->name,
+			  display->kind == VFIO_DISPLAY_DMABUF ? "dma-buf" : "region",
 			  display->num_regions, display->edid_region_index, display->edid_max_size,
 			  display->max_xres, display->max_yres);
 	else
-		log_debug("vfio fd %d: %s planes, %" PRIu32 " regions, no EDID", fd,
+		log_debug("%s: %s planes, %" PRIu32 " regions, no EDID", display->name,
 			  display->kind == VFIO_DISPLAY_DMABUF ? "dma-buf" : "region",
 			  display->num_regions);
 	return display;
@@ -306,6 +398,74 @@ bool vfio_error_is_fatal(int err)
 	default:
 		return false;
 	}
+}
+
+int vfio_display_check_plane(const struct vfio_display *display, uint32_t drm_plane_type,
+			     const struct vfio_device_gfx_plane_info *info, char *msg,
+			     size_t msg_size)
+{
+	const struct fourcc_info *format = fourcc_info_get(info->drm_format);
+	bool region = display->kind == VFIO_DISPLAY_REGION;
+	char name[FOURCC_STR_SIZE];
+
+	if (format == NULL || format->n_planes != 1 || (region && format->pixman == 0)) {
+		set_msg(msg, msg_size, "format %s is not supported%s",
+			fourcc_str(info->drm_format, name, sizeof(name)),
+			region ? " for region planes" : "");
+		return -EINVAL;
+	}
+	if (info->width < 1 || info->width > DMABUF_MAX_DIMENSION || info->height < 1 ||
+	    info->height > DMABUF_MAX_DIMENSION) {
+		set_msg(msg, msg_size, "size %" PRIu32 "x%" PRIu32 " is out of range 1..%d",
+			info->width, info->height, DMABUF_MAX_DIMENSION);
+		return -EINVAL;
+	}
+	if (info->stride < fourcc_plane_min_stride(format, 0, info->width)) {
+		set_msg(msg, msg_size,
+			"stride %" PRIu32 " is smaller than width %" PRIu32 " × %u bytes",
+			info->stride, info->width, format->bpp[0]);
+		return -EINVAL;
+	}
+	if (region) {
+		uint64_t needed = (uint64_t)info->stride * info->height;
+		if (info->stride % 4 != 0) {
+			set_msg(msg, msg_size, "stride %" PRIu32 " is not a multiple of 4",
+				info->stride);
+			return -EINVAL;
+		}
+		if (info->drm_format_mod != DRM_FORMAT_MOD_LINEAR) {
+			set_msg(msg, msg_size, "modifier 0x%016" PRIx64 " is not linear",
+				(uint64_t)info->drm_format_mod);
+			return -EINVAL;
+		}
+		if (info->size < needed) {
+			set_msg(msg, msg_size,
+				"size %" PRIu32 " is smaller than stride %" PRIu32
+				" × height %" PRIu32,
+				info->size, info->stride, info->height);
+			return -EINVAL;
+		}
+	} else if (info->dmabuf_id == 0) {
+		set_msg(msg, msg_size, "dmabuf_id 0 names no dma-buf");
+		return -EINVAL;
+	}
+	if (drm_plane_type == DRM_PLANE_TYPE_CURSOR) {
+		if (info->x_pos > DMABUF_MAX_DIMENSION || info->y_pos > DMABUF_MAX_DIMENSION) {
+			set_msg(msg, msg_size, "position %" PRIu32 ",%" PRIu32 " is beyond %d,%d",
+				info->x_pos, info->y_pos, DMABUF_MAX_DIMENSION,
+				DMABUF_MAX_DIMENSION);
+			return -EINVAL;
+		}
+		if ((info->x_hot != VFIO_DISPLAY_NO_HOTSPOT && info->x_hot >= info->width) ||
+		    (info->y_hot != VFIO_DISPLAY_NO_HOTSPOT && info->y_hot >= info->height)) {
+			set_msg(msg, msg_size,
+				"hotspot %" PRIu32 ",%" PRIu32 " lies outside the %" PRIu32
+				"x%" PRIu32 " image",
+				info->x_hot, info->y_hot, info->width, info->height);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 struct buffer *vfio_display_import(struct vfio_display *display,
@@ -396,7 +556,7 @@ static struct vfio_region_map *map_find(struct vfio_display *display, uint32_t i
 }
 
 int vfio_display_map_region(struct vfio_display *display, uint32_t region_index,
-			    uint64_t size_needed, const void **data)
+			    uint64_t size_needed, const void **data, char *msg, size_t msg_size)
 {
 	struct vfio_region_map *map = map_find(display, region_index);
 	struct vfio_region_info *info;
@@ -409,15 +569,34 @@ int vfio_display_map_region(struct vfio_display *display, uint32_t region_index,
 	}
 
 	info = region_info_get(display->fd, region_index);
-	if (info == NULL)
-		return -errno;
+	if (info == NULL) {
+		ret = -errno;
+		set_msg(msg, msg_size, "region %" PRIu32 ": VFIO_DEVICE_GET_REGION_INFO: %s",
+			region_index, strerror(-ret));
+		return ret;
+	}
 	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
 	    !(info->flags & VFIO_REGION_INFO_FLAG_READ) || info->size == 0 ||
 	    info->size > SIZE_MAX) {
+		set_msg(msg, msg_size,
+			"region %" PRIu32 " (flags 0x%" PRIx32 ", %" PRIu64
+			" bytes) cannot be mapped for reading",
+			region_index, info->flags, (uint64_t)info->size);
 		ret = -EOPNOTSUPP;
 		goto error_info;
 	}
+	if (!region_span_ok(info) || info->offset % (uint64_t)sysconf(_SC_PAGESIZE) != 0) {
+		set_msg(msg, msg_size,
+			"region %" PRIu32 ": offset 0x%" PRIx64 " + size 0x%" PRIx64
+			" is not page aligned or exceeds the largest file offset",
+			region_index, (uint64_t)info->offset, (uint64_t)info->size);
+		ret = -EOVERFLOW;
+		goto error_info;
+	}
 	if (info->size < size_needed) {
+		set_msg(msg, msg_size,
+			"region %" PRIu32 " holds %" PRIu64 " bytes, the plane needs %" PRIu64,
+			region_index, (uint64_t)info->size, size_needed);
 		ret = -ENOSPC;
 		goto error_info;
 	}
@@ -425,6 +604,8 @@ int vfio_display_map_region(struct vfio_display *display, uint32_t region_index,
 		   (off_t)info->offset);
 	if (ptr == MAP_FAILED) {
 		ret = -errno;
+		set_msg(msg, msg_size, "region %" PRIu32 ": mmap: %s", region_index,
+			strerror(-ret));
 		goto error_info;
 	}
 	if (map != NULL)
@@ -432,6 +613,7 @@ int vfio_display_map_region(struct vfio_display *display, uint32_t region_index,
 	map = calloc(1, sizeof(*map));
 	if (map == NULL) {
 		ret = -ENOMEM;
+		set_msg(msg, msg_size, "out of memory");
 		munmap(ptr, (size_t)info->size);
 		goto error_info;
 	}
@@ -439,7 +621,7 @@ int vfio_display_map_region(struct vfio_display *display, uint32_t region_index,
 	map->data = ptr;
 	map->size = (size_t)info->size;
 	wl_list_insert(&display->maps, &map->link);
-	log_debug("vfio fd %d: region %" PRIu32 " mapped, %zu bytes", display->fd, region_index,
+	log_debug("%s: region %" PRIu32 " mapped, %zu bytes", display->name, region_index,
 		  map->size);
 	free(info);
 	*data = ptr;
@@ -480,6 +662,6 @@ int vfio_display_write_edid(struct vfio_display *display, const uint8_t *blob, s
 			   regs + offsetof(struct vfio_region_gfx_edid, link_state));
 	if (ret < 0)
 		return ret;
-	log_debug("vfio fd %d: EDID of %zu bytes written, link up", display->fd, size);
+	log_debug("%s: EDID of %zu bytes written, link up", display->name, size);
 	return 0;
 }

@@ -34,12 +34,19 @@
 #define BACKOFF_POLLS 15
 #define STRIDE_MAX    8
 
+/* Refusals of one plane are logged as errors at most this often. */
+#define REFUSAL_LOG_NS 10000000000ull
+
 /* One guest plane as last seen. */
 struct plane_slot {
 	struct vfio_device_gfx_plane_info info;
 	bool have_info;
 	bool unsupported;      /* the device does not have this plane */
 	struct buffer *buffer; /* may be NULL: a reference */
+	/* The last answer refused, not looked at again while it repeats. */
+	struct vfio_device_gfx_plane_info refused_info;
+	bool refused;
+	uint64_t refusal_logged_ns; /* 0: never */
 };
 
 /* Ties a buffer made from the device to the source, which outlives it. */
@@ -211,25 +218,28 @@ static bool same_position(const struct vfio_device_gfx_plane_info *a,
 	       a->y_hot == b->y_hot;
 }
 
-/* The buffer for a dma-buf plane: from the cache or newly exported. NULL: errno set. */
+/*
+ * The buffer for a dma-buf plane: from the cache or newly exported. NULL:
+ * errno set, the reason in msg.
+ */
 static struct buffer *dmabuf_buffer(struct vfio_source *source,
-				    const struct vfio_device_gfx_plane_info *info)
+				    const struct vfio_device_gfx_plane_info *info, char *msg,
+				    size_t msg_size)
 {
 	struct buffer *buffer = vfio_cache_lookup(&source->cache, info);
 	if (buffer != NULL) {
 		source->stats.cache_hits++;
 		return buffer_ref(buffer);
 	}
-	char msg[256] = "";
-	buffer = vfio_display_import(source->display, info, msg, sizeof(msg));
+	buffer = vfio_display_import(source->display, info, msg, msg_size);
 	if (buffer == NULL) {
 		int err = errno;
-		log_debug("vfio: dmabuf %u: %s", info->dmabuf_id, msg);
 		errno = err != 0 ? err : EIO;
 		return NULL;
 	}
 	if (track_buffer(source, buffer) != 0) {
 		buffer_unref(buffer);
+		snprintf(msg, msg_size, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -238,13 +248,18 @@ static struct buffer *dmabuf_buffer(struct vfio_source *source,
 	return buffer;
 }
 
-/* A CPU buffer over the mapped region of a region plane. NULL: errno set. */
+/*
+ * A CPU buffer over the mapped region of a region plane (checked with
+ * vfio_display_check_plane()). NULL: errno set, the reason in msg.
+ */
 static struct buffer *region_buffer(struct vfio_source *source,
-				    const struct vfio_device_gfx_plane_info *info)
+				    const struct vfio_device_gfx_plane_info *info, char *msg,
+				    size_t msg_size)
 {
 	uint64_t needed = (uint64_t)info->stride * info->height;
 	const void *data;
-	int ret = vfio_display_map_region(source->display, info->region_index, needed, &data);
+	int ret = vfio_display_map_region(source->display, info->region_index, needed, &data, msg,
+					  msg_size);
 	if (ret < 0) {
 		errno = -ret;
 		return NULL;
@@ -252,15 +267,58 @@ static struct buffer *region_buffer(struct vfio_source *source,
 	struct buffer *buffer =
 		buffer_create_cpu(data, info->width, info->height, info->stride, info->drm_format);
 	if (buffer == NULL) {
+		snprintf(msg, msg_size, "no CPU buffer can be made of it");
 		errno = EINVAL;
 		return NULL;
 	}
 	if (track_buffer(source, buffer) != 0) {
 		buffer_unref(buffer);
+		snprintf(msg, msg_size, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
 	return buffer;
+}
+
+/* Whether a failure to make a plane's buffer says the device's answer was wrong. */
+static bool is_refusal(int err)
+{
+	switch (err) {
+	case EINVAL:
+	case ENOENT:
+	case ENOSPC:
+	case EOPNOTSUPP:
+	case EOVERFLOW:
+	case EPROTO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The device described the plane with values that make no sense: hide it. */
+static void refuse_plane(struct vfio_source *source, struct plane_slot *slot, uint32_t type,
+			 const struct vfio_device_gfx_plane_info *info, const char *msg,
+			 bool *changed)
+{
+	bool cursor = type == DRM_PLANE_TYPE_CURSOR;
+	uint64_t now = now_ns();
+	source->stats.refused_planes++;
+	if (slot->refusal_logged_ns == 0 || now - slot->refusal_logged_ns >= REFUSAL_LOG_NS) {
+		slot->refusal_logged_ns = now;
+		log_error("%s: VFIO device: %s plane refused, %s: %s", source->display->name,
+			  cursor ? "cursor" : "primary",
+			  cursor ? "no cursor shows" : "the placeholder shows", msg);
+	} else {
+		log_debug("%s: VFIO device: %s plane refused: %s", source->display->name,
+			  cursor ? "cursor" : "primary", msg);
+	}
+	slot->refused = true;
+	slot->refused_info = *info;
+	if (slot->buffer != NULL || slot->have_info) {
+		slot_set(slot, NULL, NULL);
+		*changed = true;
+	}
 }
 
 /*
@@ -304,6 +362,14 @@ static int update_plane(struct vfio_source *source, struct plane_slot *slot, uin
 		}
 		return 0;
 	}
+	if (slot->refused && same_image(&slot->refused_info, &info) &&
+	    same_position(&slot->refused_info, &info))
+		return 0; /* refused already: the plane stays hidden */
+	char msg[256] = "";
+	if (vfio_display_check_plane(source->display, type, &info, msg, sizeof(msg)) < 0) {
+		refuse_plane(source, slot, type, &info, msg, changed);
+		return 0;
+	}
 	if (source->kind == VFIO_SOURCE_DMABUF && slot->have_info && slot->buffer != NULL &&
 	    same_image(&slot->info, &info)) {
 		if (!same_position(&slot->info, &info)) {
@@ -321,10 +387,19 @@ static int update_plane(struct vfio_source *source, struct plane_slot *slot, uin
 		return 0;
 	}
 
-	struct buffer *buffer = source->kind == VFIO_SOURCE_DMABUF ? dmabuf_buffer(source, &info)
-								   : region_buffer(source, &info);
-	if (buffer == NULL)
-		return -errno;
+	struct buffer *buffer = source->kind == VFIO_SOURCE_DMABUF
+					? dmabuf_buffer(source, &info, msg, sizeof(msg))
+					: region_buffer(source, &info, msg, sizeof(msg));
+	if (buffer == NULL) {
+		int err = errno;
+		if (!is_refusal(err)) {
+			log_debug("%s: VFIO device: %s", source->display->name, msg);
+			return -err;
+		}
+		refuse_plane(source, slot, type, &info, msg, changed);
+		return 0;
+	}
+	slot->refused = false;
 	slot_set(slot, buffer, &info);
 	*changed = true;
 	return 0;
@@ -342,7 +417,7 @@ static void handle_lost_idle(void *data)
 static void lose(struct vfio_source *source, int err, const char *what)
 {
 	snprintf(source->lost_message, sizeof(source->lost_message), "%s: %s", what, strerror(err));
-	log_warn("vfio: the device is gone: %s", source->lost_message);
+	log_warn("%s: VFIO device gone: %s", source->display->name, source->lost_message);
 	source->lost = true;
 	if (source->timer_fd >= 0) {
 		struct itimerspec off = {0};
@@ -407,7 +482,8 @@ static bool poll_device(struct vfio_source *source)
 		}
 		/* Transient: the planes on screen stay, the next poll asks again. */
 		source->stats.transient_errors++;
-		log_debug("vfio: transient failure, retried at the next poll: %s", strerror(-ret));
+		log_debug("%s: VFIO device: transient failure, retried at the next poll: %s",
+			  source->display->name, strerror(-ret));
 		return true;
 	}
 
@@ -430,7 +506,7 @@ static int handle_timer(int fd, uint32_t mask, void *data)
 	struct vfio_source *source = data;
 	uint64_t expirations = 0;
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_warn_errno("vfio: reading the poll timer");
+		log_warn_errno("%s: reading the poll timer", source->display->name);
 	if (expirations == 0)
 		return 0;
 	/* The ticks of a periodic timer, late ones included, advance the schedule. */
@@ -507,7 +583,7 @@ static void arm_timer(struct vfio_source *source)
 				.tv_nsec = (long)(tick % 1000000000u)},
 	};
 	if (timerfd_settime(source->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
-		log_error_errno("vfio: arming the poll timer");
+		log_error_errno("%s: arming the poll timer", source->display->name);
 }
 
 /* Write the EDID describing the clock output, if the device takes one. */
@@ -547,8 +623,8 @@ static void write_edid(struct vfio_source *source)
 		drmModeModeInfo mode;
 		kms_rotation_mode(rotation, &output->mode, &mode);
 		if (edid_generate(&mode, mm[turned], mm[!turned], output->name, blob) != 0) {
-			log_warn("vfio: output %s: mode %s cannot be described in an EDID",
-				 output->name, output->mode.name);
+			log_warn("%s: output %s: mode %s cannot be described in an EDID",
+				 display->name, output->name, output->mode.name);
 			return;
 		}
 		size = 128;
@@ -557,7 +633,7 @@ static void write_edid(struct vfio_source *source)
 		return;
 	int ret = vfio_display_write_edid(source->display, blob, size);
 	if (ret < 0) {
-		log_warn("vfio: writing the EDID: %s", strerror(-ret));
+		log_warn("%s: writing the EDID: %s", display->name, strerror(-ret));
 		return;
 	}
 	if (size <= sizeof(source->edid)) {
@@ -566,7 +642,7 @@ static void write_edid(struct vfio_source *source)
 	} else {
 		source->edid_size = 0;
 	}
-	log_info("vfio: EDID for output %s written (%s, %ux%u)", output->name, what,
+	log_info("%s: EDID for output %s written (%s, %ux%u)", display->name, output->name, what,
 		 output->mode.hdisplay, output->mode.vdisplay);
 }
 
@@ -598,7 +674,7 @@ struct vfio_source *vfio_source_create(struct wl_event_loop *loop, int fd,
 	source->stride = 1;
 	percentile_init(&source->latency);
 
-	source->display = vfio_display_open(fd, msg, msg_size);
+	source->display = vfio_display_open(fd, options->name, msg, msg_size);
 	if (source->display == NULL)
 		goto error_source;
 	source->kind = source->display->kind == VFIO_DISPLAY_REGION ? VFIO_SOURCE_REGION
@@ -703,6 +779,17 @@ void vfio_source_presented(struct vfio_source *source, const struct buffer *prim
 		    !pacer_add_flip(&source->pacer, frame.target_ns, time_ns, period))
 			source->stats.late_frames++;
 	}
+}
+
+void vfio_source_poll_now(struct vfio_source *source)
+{
+	/* Timed from now; the timer's schedule stays as it was. */
+	uint64_t next = source->next_poll_ns, target = source->poll_target_ns;
+	source->next_poll_ns = now_ns();
+	source->poll_target_ns = 0;
+	poll_device(source);
+	source->next_poll_ns = next;
+	source->poll_target_ns = target;
 }
 
 void vfio_source_get_stats(const struct vfio_source *source, struct vfio_source_stats *stats)

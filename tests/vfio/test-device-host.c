@@ -26,7 +26,7 @@ static void check_refused(int fd, const char *reason)
 
 	check(fd >= 0);
 	errno = 0;
-	display = vfio_display_open(fd, msg, sizeof(msg));
+	display = vfio_display_open(fd, NULL, msg, sizeof(msg));
 	check(display == NULL);
 	check(errno != 0);
 	check(!fd_is_open(fd));
@@ -53,12 +53,12 @@ static void test_refuse(void)
 	int fd = dup(0);
 	check(fd >= 0);
 	close(fd);
-	check(vfio_display_open(fd, msg, sizeof(msg)) == NULL);
+	check(vfio_display_open(fd, NULL, msg, sizeof(msg)) == NULL);
 	check_int_eq(errno, EBADF);
 	check_contains(msg, "is not a VFIO device (VFIO_DEVICE_GET_INFO: Bad file descriptor)");
 
 	/* No message buffer: still refused. */
-	check(vfio_display_open(open("/dev/null", O_RDONLY | O_CLOEXEC), NULL, 0) == NULL);
+	check(vfio_display_open(open("/dev/null", O_RDONLY | O_CLOEXEC), NULL, NULL, 0) == NULL);
 
 	vfio_display_destroy(NULL);
 }

@@ -75,7 +75,7 @@ static void check_refused(int fd, const char *what, const char *reason)
 
 	kt_assert_errno(fd >= 0);
 	errno = 0;
-	kt_assertf(vfio_display_open(fd, msg, sizeof(msg)) == NULL, "%s was accepted", what);
+	kt_assertf(vfio_display_open(fd, NULL, msg, sizeof(msg)) == NULL, "%s was accepted", what);
 	kt_assertf(errno != 0, "%s: errno not set", what);
 	kt_assertf(!fd_is_open(fd), "%s: fd %d left open", what, fd);
 	snprintf(prefix, sizeof(prefix), "fd %d is not a VFIO device (VFIO_DEVICE_GET_INFO: %s", fd,
@@ -218,6 +218,10 @@ static void pan_import(struct vg_guest *guest, struct vfio_display *display,
 	kt_assertf(vfio_cache_lookup(cache, &p->info) == NULL, "dma-buf %" PRIu32 " already cached",
 		   p->info.dmabuf_id);
 
+	kt_assertf(vfio_display_check_plane(display, DRM_PLANE_TYPE_PRIMARY, &p->info, msg,
+					    sizeof(msg)) == 0,
+		   "mbochs plane refused: %s", msg);
+
 	fds = fd_count();
 	p->buffer = vfio_display_import(display, &p->info, msg, sizeof(msg));
 	kt_assertf(p->buffer != NULL, "import: %s", msg);
@@ -339,7 +343,7 @@ static void test_mbochs(void)
 
 	fd = fcntl(guest->device_fd, F_DUPFD_CLOEXEC, 0);
 	kt_assert_errno(fd >= 0);
-	display = vfio_display_open(fd, msg, sizeof(msg));
+	display = vfio_display_open(fd, NULL, msg, sizeof(msg));
 	kt_assertf(display != NULL, "open: %s", msg);
 	kt_assert(display->fd == fd);
 	kt_assert(display->kind == VFIO_DISPLAY_DMABUF);
@@ -561,7 +565,7 @@ static void test_mdpy(void)
 	mdpy_open(&m, "mdpy-xga");
 	fd = fcntl(m.device_fd, F_DUPFD_CLOEXEC, 0);
 	kt_assert_errno(fd >= 0);
-	display = vfio_display_open(fd, msg, sizeof(msg));
+	display = vfio_display_open(fd, NULL, msg, sizeof(msg));
 	kt_assertf(display != NULL, "open: %s", msg);
 	kt_assert(display->kind == VFIO_DISPLAY_REGION);
 	kt_assert(display->plane_flags == VFIO_GFX_PLANE_TYPE_REGION);
@@ -576,6 +580,9 @@ static void test_mdpy(void)
 	kt_assert(info.width == 1024 && info.height == 768 && info.stride == 4096);
 	kt_assert(info.size >= info.stride * info.height && info.size <= m.vram_size);
 	kt_assert(info.region_index == 16);
+	kt_assertf(vfio_display_check_plane(display, DRM_PLANE_TYPE_PRIMARY, &info, msg,
+					    sizeof(msg)) == 0,
+		   "mdpy plane refused: %s", msg);
 	errno = 0;
 	kt_assert(vfio_display_import(display, &info, msg, sizeof(msg)) == NULL);
 	kt_assert(errno == EINVAL);
@@ -585,7 +592,7 @@ static void test_mdpy(void)
 	kt_fill_pattern(&want, SEED + 1);
 	memcpy(m.vram, want.data, (size_t)want.stride * want.height);
 	kt_assert_ok(vfio_display_map_region(display, info.region_index,
-					     (uint64_t)info.stride * info.height, &data));
+					     (uint64_t)info.stride * info.height, &data, NULL, 0));
 	got = (struct kt_image){
 		.width = info.width,
 		.height = info.height,
@@ -597,7 +604,8 @@ static void test_mdpy(void)
 	kt_assertf(bad == 0, "mdpy: %" PRIu64 " pixels differ", bad);
 
 	/* The mapping is kept, and follows what the guest draws next. */
-	kt_assert_ok(vfio_display_map_region(display, info.region_index, info.size, &again));
+	kt_assert_ok(
+		vfio_display_map_region(display, info.region_index, info.size, &again, NULL, 0));
 	kt_assert(again == data);
 	kt_fill_pattern(&want, SEED + 2);
 	memcpy(m.vram, want.data, (size_t)want.stride * want.height);
@@ -606,10 +614,11 @@ static void test_mdpy(void)
 
 	/* Regions that cannot serve a plane. */
 	kt_assert(vfio_display_map_region(display, info.region_index, (uint64_t)m.vram_size + 1,
-					  &again) == -ENOSPC);
-	kt_assert(vfio_display_map_region(display, VFIO_PCI_BAR2_REGION_INDEX, 4096, &again) ==
-		  -EOPNOTSUPP);
-	kt_assert(vfio_display_map_region(display, 99, 4096, &again) == -EINVAL);
+					  &again, msg, sizeof(msg)) == -ENOSPC);
+	kt_assertf(strstr(msg, "the plane needs") != NULL, "message: %s", msg);
+	kt_assert(vfio_display_map_region(display, VFIO_PCI_BAR2_REGION_INDEX, 4096, &again, NULL,
+					  0) == -EOPNOTSUPP);
+	kt_assert(vfio_display_map_region(display, 99, 4096, &again, NULL, 0) == -EINVAL);
 	kt_log("mdpy: region %" PRIu32 " mapped, both frames exact", info.region_index);
 
 	vfio_display_destroy(display);
