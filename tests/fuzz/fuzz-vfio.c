@@ -90,7 +90,7 @@ static int take_errno(struct input *in)
 	return errors[take_u8(in) % (sizeof(errors) / sizeof(errors[0]))];
 }
 
-/* Read the device's answers; returns where the operations start. */
+/* Read the device's answers; in is left where the operations start. */
 static void set_up(struct fake_vfio *fake, struct input *in)
 {
 	uint8_t flags = take_u8(in);
