@@ -26,6 +26,9 @@
  *   control-group = wheel       # group whose members may use the control
  *                               # interface besides root (name or id)
  *   focus = pointer             # pointer | click: what moves the keyboard focus
+ *   max-clients = 256           # connections at a time, all users together
+ *   max-clients-per-uid = 32    # connections at a time of one user (root: no
+ *                               # limit of its own, it counts in max-clients)
  *   hotkey-next-output = Ctrl+Alt+Right  # keyboard focus and pointer to the
  *   hotkey-prev-output = Ctrl+Alt+Left   # next (previous) output's vGPU
  *   hotkey-next-vgpu = none     # the output under the pointer shows the next
@@ -50,7 +53,8 @@
  *
  *   [vgpu kiosk-a]              # who may attach to a vGPU (root always may)
  *   allow-uid = 1000, qemu      # user ids or names
- *   allow-gid = kvm             # group ids or names (the client's primary group)
+ *   allow-gid = kvm             # group ids or names (the client's primary or
+ *                               # any of its supplementary groups)
  *   edid = monitor              # monitor | generate | off: what a VFIO device's
  *                               # EDID region gets
  *   poll = vblank               # vblank | Nms (1..10000): how a VFIO device is polled
@@ -107,6 +111,11 @@ enum config_cursor {
 /* Default hotkeys. */
 #define CONFIG_HOTKEY_NEXT_OUTPUT_DEFAULT "Ctrl+Alt+Right"
 #define CONFIG_HOTKEY_PREV_OUTPUT_DEFAULT "Ctrl+Alt+Left"
+
+/* Defaults and largest value of max-clients and max-clients-per-uid. */
+#define CONFIG_MAX_CLIENTS_DEFAULT         256
+#define CONFIG_MAX_CLIENTS_PER_UID_DEFAULT 32
+#define CONFIG_MAX_CLIENTS_LIMIT           65536
 
 /* Longest poll= interval, in ms. */
 #define CONFIG_POLL_MAX_MS 10000
@@ -175,6 +184,8 @@ struct config {
 	struct wl_list vgpus;             /* config_vgpu.link, in file order */
 	struct wl_list touchscreens;      /* config_touchscreen.link, in file order */
 	enum config_focus focus;          /* CONFIG_FOCUS_POINTER unless set */
+	unsigned max_clients;             /* 0: CONFIG_MAX_CLIENTS_DEFAULT */
+	unsigned max_clients_per_uid;     /* 0: CONFIG_MAX_CLIENTS_PER_UID_DEFAULT */
 	struct hotkey hotkey_next_output; /* Ctrl+Alt+Right unless set */
 	struct hotkey hotkey_prev_output; /* Ctrl+Alt+Left unless set */
 	struct hotkey hotkey_next_vgpu;   /* none (key 0) unless set */
@@ -212,12 +223,14 @@ int config_load(struct config *cfg, const char *path);
 struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name);
 
 /*
- * Whether a client with credentials uid/gid may attach to the vGPU called
- * `name`: root always may; otherwise its [vgpu] section must list the uid
- * in allow-uid or the gid in allow-gid. A vGPU without a section admits
- * root only.
+ * Whether a client with credentials uid/gid and the `n` supplementary
+ * groups `supplementary` (may be NULL when n is 0) may attach to the vGPU
+ * called `name`: root always may; otherwise its [vgpu] section must list
+ * the uid in allow-uid, or its gid or one of its supplementary groups in
+ * allow-gid. A vGPU without a section admits root only.
  */
-bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid);
+bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid,
+			const gid_t *supplementary, size_t n);
 
 /*
  * The VFIO settings of the vGPU called `name`: those of its [vgpu] section,

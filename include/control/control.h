@@ -13,13 +13,16 @@ struct wl_display;
  * The privileged control interface: the vscanout_control_v1 global
  * (protocol/vscanout-v1.xml) that vscanoutctl binds on the daemon's socket.
  *
- * Permission is decided once, when a client binds the global, from the
- * socket peer's credentials at connection time: uid and gid from
- * SO_PEERCRED, supplementary groups from SO_PEERGROUPS (or, on kernels
- * without it, the "Groups:" line of /proc/PID/status). Root and members of
- * the configuration's control group are allowed (config_control_allows());
- * anyone else gets the protocol error not_permitted on its first request,
- * whatever it is.
+ * Permission comes from the socket peer's credentials at connection time
+ * (util/peer.h: uid and gid from SO_PEERCRED, supplementary groups from
+ * SO_PEERGROUPS). Root and members of the configuration's control group
+ * are allowed (config_control_allows()). The protocol server hides the
+ * global from anyone else (a global filter): it is not in their registry,
+ * and binding it anyway is libwayland's invalid-global error, which
+ * disconnects them before anything of the daemon's is allocated or
+ * logged. Where the global is reachable without that filter, a client that
+ * may not use it gets the protocol error not_permitted on its first
+ * request, whatever it is (refusals logged at most once per 10 s).
  *
  * Requests:
  *  - status: the daemon's state as one JSON document (control/status.h),

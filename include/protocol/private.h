@@ -11,6 +11,8 @@
 #include "buffer/dmabuf.h"
 #include "input/router.h"
 #include "input/uinput.h"
+#include "util/log.h"
+#include "util/peer.h"
 
 /*
  * Objects of the vscanout-v1 server, shared by server.c (socket, global,
@@ -40,6 +42,26 @@ struct vfio_source;
 #define PROTOCOL_MAX_BUFFERS 64 /* buffer objects alive per client */
 #define PROTOCOL_MAX_PARAMS  16 /* parameter objects not yet used by create, per client */
 
+/*
+ * Objects of any interface (registries, callbacks, manager bindings and
+ * the above) are bounded by their ids: a client may not use an id above
+ * this one. libwayland allocates a client's object table up to its largest
+ * id, so this bounds the daemon's memory per client. Going beyond is the
+ * wl_display error implementation, and the client is disconnected.
+ */
+#define PROTOCOL_MAX_OBJECT_ID 1024
+
+/*
+ * Connections are counted per uid and in all (config max-clients,
+ * max-clients-per-uid); the daemon accepts them itself and closes one over
+ * a limit at once, before any wl_client exists for it.
+ */
+struct protocol_uid {
+	uid_t uid;
+	unsigned n_clients;  /* connections of this uid alive */
+	struct wl_list link; /* protocol_server.uids */
+};
+
 struct protocol_server {
 	struct wl_display *display;    /* borrowed */
 	const struct config *config;   /* borrowed */
@@ -49,7 +71,16 @@ struct protocol_server {
 	uint64_t next_vgpu_id;         /* ids tie parameters and buffers to their vGPU */
 	struct input_forward *forward; /* may be NULL: no input is forwarded */
 	int lock_fd;                   /* -1 when not held */
-	bool socket_created;           /* socket_path is ours to unlink */
+	int listen_fd;                 /* -1 until listening */
+	struct wl_event_source *listen_source;
+	struct wl_event_source *accept_timer; /* resumes accepting after EMFILE */
+	struct wl_list uids;                  /* protocol_uid.link: uids with connections */
+	unsigned n_clients;                   /* connections alive */
+	struct log_ratelimit refused_log;     /* connections refused */
+	struct log_ratelimit accept_log;      /* accept() failures */
+	struct log_ratelimit attach_log;      /* attaches refused */
+	bool socket_created;                  /* socket_path is ours to unlink */
+	bool filter_set;                      /* the display's global filter is ours */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char lock_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 5];
 };
@@ -61,16 +92,21 @@ struct protocol_server {
  */
 struct protocol_client {
 	struct wl_client *client; /* NULL once the client is gone */
+	struct protocol_server *server;
+	struct peer_cred cred;        /* the peer's, as of its connect() */
+	struct protocol_uid *counted; /* may be NULL: not counted (not accepted by the server) */
 	struct wl_listener destroy;
+	struct wl_listener resource_created;
 	int refcnt;
 	size_t n_buffers; /* buffer objects alive */
 	size_t n_params;  /* parameter objects not yet used */
 };
 
 /*
- * The accounting of client, created on first use (with one reference held
- * by the client itself, dropped when it goes). Returns a new reference, or
- * NULL after posting no_memory.
+ * The accounting of client, made when the server accepted it (or on first
+ * use for a client made elsewhere, its credentials then read from its
+ * socket), with one reference held by the client itself, dropped when it
+ * goes. Returns a new reference, or NULL after posting no_memory.
  */
 struct protocol_client *protocol_client_get(struct wl_client *client);
 

@@ -18,6 +18,17 @@ struct wl_display;
  * left alone and reported), the parent directory is created with mode 0755
  * when it is missing (for /run/vscanout), and the socket gets mode 0660.
  *
+ * The server accepts connections itself (a non-blocking listening socket on
+ * the event loop, at most 32 per wakeup) and reads each peer's credentials
+ * (util/peer.h) before anything else: connections are counted per uid and
+ * in all, and one beyond [daemon] max-clients-per-uid or max-clients (root
+ * is never refused, but counts in max-clients) is closed at once, before a
+ * wl_client or anything else exists for it; refusals are logged at most
+ * once per 10 s. When accept() runs out of fds or memory, accepting pauses
+ * for 100 ms. Creating the server raises the soft limit of open files to
+ * the hard one and ignores SIGPIPE. A global filter shows the
+ * vscanout_control_v1 global only to clients config_control_allows().
+ *
  * Clients attach to vGPUs of the configuration; each attached vGPU owns a
  * primary (zpos 1) and a cursor (zpos 2) layer on every output configured
  * with vgpu=NAME. See protocol/private.h for the objects and limits.

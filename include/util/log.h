@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /*
  * The daemon's logger.
@@ -73,6 +74,28 @@ void log_vprintf(enum log_level level, const char *file, int line, const char *f
  */
 void log_printf_errno(enum log_level level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * A rate limit for a message that something outside the daemon can repeat
+ * at will (a refused connection, a refused request): at most one line per
+ * interval, saying how many were left out since the last one. Zeroed
+ * (LOG_RATELIMIT_INIT) it lets the first message through.
+ */
+struct log_ratelimit {
+	uint64_t last_ns;         /* CLOCK_MONOTONIC time of the last line let through */
+	unsigned long suppressed; /* messages held back since */
+};
+
+#define LOG_RATELIMIT_INIT        ((struct log_ratelimit){0})
+#define LOG_RATELIMIT_INTERVAL_NS (10 * UINT64_C(1000000000))
+
+/*
+ * Whether a message under rl may be written now: true at most once per
+ * interval_ns, and then *suppressed is the number of messages held back
+ * since the last one let through (counted anew from then). False counts
+ * one more held back.
+ */
+bool log_ratelimit_pass(struct log_ratelimit *rl, uint64_t interval_ns, unsigned long *suppressed);
 
 #define log_at(level, ...)       log_printf(level, __FILE__, __LINE__, __VA_ARGS__)
 #define log_at_errno(level, ...) log_printf_errno(level, __FILE__, __LINE__, __VA_ARGS__)

@@ -72,6 +72,7 @@ struct parse {
 	bool daemon_seen;
 	bool daemon_log_level_seen, daemon_seat_seen, daemon_socket_seen;
 	bool daemon_control_group_seen, daemon_focus_seen;
+	bool daemon_max_clients_seen, daemon_max_clients_per_uid_seen;
 	int hotkey_lines[4]; /* per hotkey key, in hotkey_keys order: 0 while not set */
 };
 
@@ -399,14 +400,19 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		seen = &p->daemon_control_group_seen;
 	else if (strcmp(key, "focus") == 0)
 		seen = &p->daemon_focus_seen;
+	else if (strcmp(key, "max-clients") == 0)
+		seen = &p->daemon_max_clients_seen;
+	else if (strcmp(key, "max-clients-per-uid") == 0)
+		seen = &p->daemon_max_clients_per_uid_seen;
 	else if (hotkey_index(key) >= 0) {
 		parse_hotkey(p, (size_t)hotkey_index(key), value);
 		return;
 	} else {
 		parse_error(p,
 			    "unknown key '%s' in [daemon] (known keys: log-level, seat, socket, "
-			    "control-group, focus, hotkey-next-output, hotkey-prev-output, "
-			    "hotkey-next-vgpu, hotkey-prev-vgpu)",
+			    "control-group, focus, max-clients, max-clients-per-uid, "
+			    "hotkey-next-output, hotkey-prev-output, hotkey-next-vgpu, "
+			    "hotkey-prev-vgpu)",
 			    key);
 		return;
 	}
@@ -426,6 +432,20 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 		return;
 	}
 
+	if (strncmp(key, "max-clients", 11) == 0) {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(value, &end, 10);
+		if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n < 1 ||
+		    n > CONFIG_MAX_CLIENTS_LIMIT)
+			parse_error(p, "[daemon] %s '%s' is not a number from 1 to %u", key, value,
+				    CONFIG_MAX_CLIENTS_LIMIT);
+		else if (strcmp(key, "max-clients") == 0)
+			p->result.max_clients = (unsigned)n;
+		else
+			p->result.max_clients_per_uid = (unsigned)n;
+		return;
+	}
 	if (strcmp(key, "seat") == 0) {
 		if (!valid_name(value, false))
 			parse_error(p, "[daemon] seat '%s' is not a seat name like seat0", value);
@@ -1062,7 +1082,8 @@ bool config_has_vgpu(const struct config *cfg, const char *name)
 	return false;
 }
 
-bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid)
+bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, gid_t gid,
+			const gid_t *supplementary, size_t n)
 {
 	if (uid == 0)
 		return true;
@@ -1076,6 +1097,10 @@ bool config_vgpu_allows(const struct config *cfg, const char *name, uid_t uid, g
 	for (size_t i = 0; i < vgpu->n_allow_gids; i++) {
 		if (vgpu->allow_gids[i] == gid)
 			return true;
+		for (size_t j = 0; j < n; j++) {
+			if (vgpu->allow_gids[i] == supplementary[j])
+				return true;
+		}
 	}
 	return false;
 }

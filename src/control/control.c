@@ -17,55 +17,11 @@
 #include "control/screenshot.h"
 #include "control/status.h"
 #include "util/log.h"
+#include "util/peer.h"
 #include "vscanout-v1-server-protocol.h"
 
-/* Supplementary groups looked at; more are ignored. */
-#define MAX_GROUPS 256
-
-/* The peer's supplementary groups from its /proc/PID/status "Groups:" line. */
-static size_t proc_groups(pid_t pid, gid_t *groups, size_t max)
-{
-	char path[64], line[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return 0;
-	size_t n = 0;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "Groups:", 7) != 0)
-			continue;
-		char *p = line + 7, *end;
-		while (n < max) {
-			errno = 0;
-			unsigned long g = strtoul(p, &end, 10);
-			if (end == p || errno != 0)
-				break;
-			groups[n++] = (gid_t)g;
-			p = end;
-		}
-		break;
-	}
-	fclose(f);
-	return n;
-}
-
-/*
- * The peer's supplementary groups as of its connection (SO_PEERGROUPS,
- * Linux 4.13), else as of now (/proc).
- */
-static size_t peer_groups(struct wl_client *client, pid_t pid, gid_t *groups, size_t max)
-{
-	socklen_t len = (socklen_t)(max * sizeof(*groups));
-	if (getsockopt(wl_client_get_fd(client), SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
-		return len / sizeof(*groups);
-	if (errno == ERANGE) {
-		log_warn("control: client pid %d has more than %zu groups; only its primary group "
-			 "counts",
-			 (int)pid, max);
-		return 0;
-	}
-	return proc_groups(pid, groups, max);
-}
+/* Refused binds, logged at most once per LOG_RATELIMIT_INTERVAL_NS. */
+static struct log_ratelimit refused_log;
 
 void control_send_failed(struct wl_resource *resource, uint32_t serial, const char *fmt, ...)
 {
@@ -294,15 +250,26 @@ static void control_bind(struct wl_client *client, void *data, uint32_t version,
 	wl_list_insert(&control->resources, &cr->link);
 	wl_resource_set_implementation(cr->resource, &control_impl, cr, handle_resource_destroy);
 
-	wl_client_get_credentials(client, &cr->pid, &cr->uid, &cr->gid);
-	gid_t groups[MAX_GROUPS];
-	size_t n = cr->uid == 0 ? 0 : peer_groups(client, cr->pid, groups, MAX_GROUPS);
-	cr->allowed = config_control_allows(control->config, cr->uid, cr->gid, groups, n);
+	/*
+	 * The protocol server shows the global only to clients allowed to use
+	 * it; this is checked again in case the global is bound elsewhere.
+	 */
+	struct peer_cred cred;
+	if (peer_cred_read(wl_client_get_fd(client), &cred) != 0)
+		wl_client_get_credentials(client, &cred.pid, &cred.uid, &cred.gid);
+	cr->pid = cred.pid;
+	cr->uid = cred.uid;
+	cr->gid = cred.gid;
+	cr->allowed = config_control_allows(control->config, cred.uid, cred.gid, cred.groups,
+					    cred.n_groups);
+	peer_cred_finish(&cred);
+	unsigned long held_back;
 	if (cr->allowed)
 		log_debug("control: bound by pid %d (uid %u)", (int)cr->pid, (unsigned int)cr->uid);
-	else
-		log_info("control: refused client pid %d, uid %u, gid %u", (int)cr->pid,
-			 (unsigned int)cr->uid, (unsigned int)cr->gid);
+	else if (log_ratelimit_pass(&refused_log, LOG_RATELIMIT_INTERVAL_NS, &held_back))
+		log_info("control: refused client pid %d, uid %u, gid %u (%lu more refused since "
+			 "the last such message)",
+			 (int)cr->pid, (unsigned int)cr->uid, (unsigned int)cr->gid, held_back);
 }
 
 struct control *control_create(struct wl_display *display, const struct config *config,

@@ -17,24 +17,33 @@ static void manager_handle_attach(struct wl_client *client, struct wl_resource *
 				  uint32_t id, const char *name)
 {
 	struct protocol_server *server = wl_resource_get_user_data(resource);
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
 
 	if (!config_has_vgpu(server->config, name)) {
 		wl_resource_post_error(resource, VSCANOUT_MANAGER_V1_ERROR_UNKNOWN_VGPU,
 				       "no vGPU \"%s\" in the configuration", name);
 		return;
 	}
-	wl_client_get_credentials(client, &pid, &uid, &gid);
-	if (!config_vgpu_allows(server->config, name, uid, gid)) {
-		log_info("vgpu %s: refused client pid %d, uid %u, gid %u", name, (int)pid,
-			 (unsigned int)uid, (unsigned int)gid);
+	struct protocol_client *pclient = protocol_client_get(client);
+	if (pclient == NULL)
+		return; /* posted */
+	const struct peer_cred *cred = &pclient->cred;
+	bool allowed = config_vgpu_allows(server->config, name, cred->uid, cred->gid, cred->groups,
+					  cred->n_groups);
+	if (!allowed) {
+		unsigned long held_back;
+		if (log_ratelimit_pass(&server->attach_log, LOG_RATELIMIT_INTERVAL_NS, &held_back))
+			log_info(
+				"vgpu %s: refused client pid %d, uid %u, gid %u (%lu more attaches "
+				"refused since the last such message)",
+				name, (int)cred->pid, (unsigned int)cred->uid,
+				(unsigned int)cred->gid, held_back);
 		wl_resource_post_error(resource, VSCANOUT_MANAGER_V1_ERROR_NOT_PERMITTED,
-				       "uid %u and gid %u may not attach to vGPU \"%s\"",
-				       (unsigned int)uid, (unsigned int)gid, name);
-		return;
+				       "uid %u and its groups may not attach to vGPU \"%s\"",
+				       (unsigned int)cred->uid, name);
 	}
+	protocol_client_unref(pclient);
+	if (!allowed)
+		return;
 	struct protocol_vgpu *vgpu;
 	wl_list_for_each (vgpu, &server->vgpus, link) {
 		if (strcmp(vgpu->name, name) == 0) {

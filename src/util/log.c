@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -198,4 +199,20 @@ void log_init(enum log_level level)
 		liftoff_priority = LIFTOFF_ERROR;
 	liftoff_log_set_handler(liftoff_log);
 	liftoff_log_set_priority(liftoff_priority);
+}
+
+bool log_ratelimit_pass(struct log_ratelimit *rl, uint64_t interval_ns, unsigned long *suppressed)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* +1: a clock at 0 still differs from "never". */
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
+	if (rl->last_ns != 0 && now - rl->last_ns < interval_ns) {
+		rl->suppressed++;
+		return false;
+	}
+	*suppressed = rl->suppressed;
+	rl->suppressed = 0;
+	rl->last_ns = now;
+	return true;
 }

@@ -82,8 +82,15 @@ static void test_errors(void)
 						 "one of error, warning, info, debug"},
 		{"\n\n[daemon]\ncolour = red\n",
 		 "test.conf:4: unknown key 'colour' in [daemon] "
-		 "(known keys: log-level, seat, socket, control-group, focus, hotkey-next-output, "
-		 "hotkey-prev-output, hotkey-next-vgpu, hotkey-prev-vgpu)"},
+		 "(known keys: log-level, seat, socket, control-group, focus, max-clients, "
+		 "max-clients-per-uid, hotkey-next-output, hotkey-prev-output, hotkey-next-vgpu, "
+		 "hotkey-prev-vgpu)"},
+		{"[daemon]\nmax-clients = 0\n",
+		 "test.conf:2: [daemon] max-clients '0' is not a number from 1 to 65536"},
+		{"[daemon]\nmax-clients-per-uid = -3\n",
+		 "test.conf:2: [daemon] max-clients-per-uid '-3' is not a number from 1 to 65536"},
+		{"[daemon]\nmax-clients = 5\nmax-clients = 6\n",
+		 "test.conf:3: [daemon] max-clients is set twice"},
 		{"[nonsense]\nkey = 1\n", "test.conf:1: unknown section [nonsense] (known "
 					  "sections: [daemon], [output NAME], [vgpu NAME], "
 					  "[touchscreen DEVICE-NAME])"},
@@ -496,6 +503,7 @@ static void test_daemon_and_vgpus(void)
 	config_init(&cfg);
 	check_int_eq(parse(&cfg, &cap,
 			   "[daemon]\nseat = seat1\nsocket = /run/x/vscanout-3\n"
+			   "max-clients = 100\nmax-clients-per-uid = 7\n"
 			   "[vgpu kiosk-a]\nallow-uid = 1000, root 1001\nallow-gid = 0,44\n"
 			   "edid = generate\npoll = 16ms\n"
 			   "[vgpu closed]\n"
@@ -507,6 +515,8 @@ static void test_daemon_and_vgpus(void)
 	check_int_eq(cap.lines, 0);
 	check_str_eq(cfg.seat, "seat1");
 	check_str_eq(cfg.socket_path, "/run/x/vscanout-3");
+	check_int_eq(cfg.max_clients, 100);
+	check_int_eq(cfg.max_clients_per_uid, 7);
 	char path[128];
 	check_int_eq(config_socket_path(&cfg, path, sizeof(path)), 0);
 	check_str_eq(path, "/run/x/vscanout-3");
@@ -522,16 +532,21 @@ static void test_daemon_and_vgpus(void)
 	check_int_eq(kiosk->allow_gids[1], 44);
 
 	/* Root always; others by uid or primary gid; nobody else. */
-	check(config_vgpu_allows(&cfg, "kiosk-a", 0, 0));
-	check(config_vgpu_allows(&cfg, "kiosk-a", 1001, 100));
-	check(config_vgpu_allows(&cfg, "kiosk-a", 2000, 44));
-	check(!config_vgpu_allows(&cfg, "kiosk-a", 2000, 100));
-	check(!config_vgpu_allows(&cfg, "closed", 1000, 44));
-	check(config_vgpu_allows(&cfg, "closed", 0, 0));
+	check(config_vgpu_allows(&cfg, "kiosk-a", 0, 0, NULL, 0));
+	check(config_vgpu_allows(&cfg, "kiosk-a", 1001, 100, NULL, 0));
+	check(config_vgpu_allows(&cfg, "kiosk-a", 2000, 44, NULL, 0));
+	check(!config_vgpu_allows(&cfg, "kiosk-a", 2000, 100, NULL, 0));
+	check(!config_vgpu_allows(&cfg, "closed", 1000, 44, NULL, 0));
+	check(config_vgpu_allows(&cfg, "closed", 0, 0, NULL, 0));
 	/* A vGPU only named by an output admits root alone. */
 	check(config_has_vgpu(&cfg, "implied"));
-	check(config_vgpu_allows(&cfg, "implied", 0, 0));
-	check(!config_vgpu_allows(&cfg, "implied", 1000, 1000));
+	check(config_vgpu_allows(&cfg, "implied", 0, 0, NULL, 0));
+	check(!config_vgpu_allows(&cfg, "implied", 1000, 1000, NULL, 0));
+	/* allow-gid counts the supplementary groups too. */
+	const gid_t sup[] = {27, 100, 44};
+	check(config_vgpu_allows(&cfg, "kiosk-a", 2000, 100, sup, 3));
+	check(!config_vgpu_allows(&cfg, "kiosk-a", 2000, 100, sup, 2));
+	check(!config_vgpu_allows(&cfg, "closed", 2000, 44, sup, 3));
 	check(config_has_vgpu(&cfg, "closed"));
 	check(!config_has_vgpu(&cfg, "unknown"));
 
