@@ -26,7 +26,7 @@
 struct fake_vfio_region {
 	int err; /* != 0: the ioctl fails with this errno */
 	/* The answer: struct vfio_region_info and its capability chain. */
-	uint8_t bytes[512];
+	_Alignas(struct vfio_region_info) uint8_t bytes[512];
 	uint32_t size; /* bytes of the answer, the argsz the device asks for */
 };
 
