@@ -225,6 +225,24 @@ static void take_src_rect(struct input *in, const struct buffer *b, struct rende
 }
 
 /*
+ * Whether a copy of src (inside the buffer) to out (not empty, within the
+ * copy path's range) from memory whose rows are 4-byte aligned must work.
+ */
+static bool copy_makes_sense(const struct buffer *buffer, const struct render_rect *src,
+			     const struct render_rect *out)
+{
+	uint32_t stride =
+		buffer->type == BUFFER_DMABUF ? buffer->dmabuf.stride[0] : buffer->cpu.stride;
+	uint32_t offset = buffer->type == BUFFER_DMABUF ? buffer->dmabuf.offset[0] : 0;
+	return src->x >= 0 && src->y >= 0 && src->width >= 1 && src->height >= 1 &&
+	       (uint64_t)src->x + src->width <= buffer->width &&
+	       (uint64_t)src->y + src->height <= buffer->height && out->width >= 1 &&
+	       out->height >= 1 && out->width <= 32767 && out->height <= 32767 &&
+	       out->x >= -32767 && out->x <= 32767 && out->y >= -32767 && out->y <= 32767 &&
+	       stride % 4 == 0 && offset % 4 == 0;
+}
+
+/*
  * A few copies from buffer into dst. When oracle is set (plane 0 of a
  * fake dma-buf), an upright, unscaled XRGB8888/ARGB8888 copy is checked
  * pixel by pixel.
@@ -274,8 +292,12 @@ static void copies(struct input *in, struct buffer *buffer, struct dst *dst, boo
 		int ret = render_copy_rotated(dst->image, &out, buffer, &src, op, turns);
 		fake_dmabuf_fail_sync(false);
 		check(ret == 0 || ret == -EINVAL || ret == -EOPNOTSUPP || ret == -EIO);
-		if (info == NULL || info->pixman == 0)
+		/* What the copy path says it can read, it reads, given rectangles that make sense.
+		 */
+		if (info == NULL || !render_copy_can_read(buffer))
 			check(ret == -EINVAL || ret == -EOPNOTSUPP);
+		else if (copy_makes_sense(buffer, &src, &out))
+			check(ret == (fail_sync && buffer->type == BUFFER_DMABUF ? -EIO : 0));
 		/* A read ends whatever happened: the next one may begin. */
 		check(!buffer->reading);
 
