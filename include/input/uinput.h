@@ -5,13 +5,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * Virtual evdev devices made through /dev/uinput: what a vGPU's VM (or the
  * VMM serving it) reads as its keyboard, pointer and touchscreen.
  *
- * Each device is an ordinary /dev/input/eventN node; a VMM passes it to the
- * guest (e.g. qemu's virtio-input-host-pci evdev=PATH). Every emit function
+ * Each device is an ordinary /dev/input/eventN node, made root's alone
+ * (0600 root:root) as soon as it exists, so that neither group input nor
+ * another VMM can read it. Its VMM gets access one of two ways: an fd the
+ * daemon opened for it (uinput_device_open_reader(), revoked with
+ * EVIOCREVOKE), or a POSIX ACL entry for its uid on the node
+ * (uinput_device_allow_uid()) for a VMM that opens the path itself (e.g.
+ * qemu's -object input-linux,evdev=PATH). Every emit function
  * queues events; nothing reaches readers until uinput_device_frame() (an
  * EV_SYN SYN_REPORT), except where a function says it ends the frame itself.
  * The kernel drops events that change nothing (a key already down pressed
@@ -71,7 +77,10 @@ struct uinput_device;
 struct uinput_device *uinput_device_create(enum uinput_kind kind, const char *name, uint32_t width,
 					   uint32_t height);
 
-/* Remove the device (readers see ENODEV) and free it. NULL is a no-op. */
+/*
+ * Remove the device (readers see ENODEV) and free it, after revoking its
+ * reader and taking back the ACL. NULL is a no-op.
+ */
 void uinput_device_destroy(struct uinput_device *device);
 
 /*
@@ -83,6 +92,31 @@ const char *uinput_device_path(const struct uinput_device *device);
 
 /* The device's kind. */
 enum uinput_kind uinput_device_kind(const struct uinput_device *device);
+
+/*
+ * Open the event node for one reader (a VMM): O_RDONLY | O_NONBLOCK |
+ * O_CLOEXEC, checked to be this device's node. The device keeps the fd:
+ * the caller borrows it (to send a duplicate over a socket) and must not
+ * close it. A device has one reader at a time: opening another revokes the
+ * previous one first. Returns the fd or a negative errno.
+ */
+int uinput_device_open_reader(struct uinput_device *device);
+
+/*
+ * Revoke the reader (EVIOCREVOKE on the device's copy: every duplicate of
+ * it, in any process, then fails reads and ioctls with ENODEV) and close
+ * the device's copy. No-op without a reader.
+ */
+void uinput_device_revoke_reader(struct uinput_device *device);
+
+/*
+ * Give `uid` read and write access to the event node with a POSIX ACL
+ * entry (the node shows mode 0660 then, its group entry still granting
+ * nothing), for a VMM that opens the path itself; uid 0 takes the ACL away
+ * again, leaving 0600 root:root. Opened fds are not affected. Returns 0 or
+ * a negative errno: -EOPNOTSUPP when /dev has no POSIX ACL support.
+ */
+int uinput_device_allow_uid(struct uinput_device *device, uid_t uid);
 
 /*
  * Write the conventional name of a vGPU's device of `kind` into buf:

@@ -1,24 +1,35 @@
 // SPDX-License-Identifier: MIT
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/input.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
 #include <linux/uinput.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "input/uinput.h"
 #include "util/log.h"
 
 #define UINPUT_PATH "/dev/uinput"
+#define ACL_XATTR   "system.posix_acl_access"
 
 struct uinput_device {
 	enum uinput_kind kind;
 	int fd; /* /dev/uinput, O_CLOEXEC */
 	char name[UINPUT_MAX_NAME_SIZE];
 	char path[64]; /* /dev/input/eventN */
+	dev_t devnum;  /* of the event node, from sysfs */
+	int reader;    /* evdev fd handed to a reader, O_CLOEXEC; -1: none */
+	uid_t allowed; /* the uid the node's ACL admits; 0: none */
 	int32_t max_x, max_y;
 	int32_t wheel_remainder[2]; /* per enum uinput_scroll_axis, in v120 units */
 	/* UINPUT_TOUCHSCREEN */
@@ -150,6 +161,25 @@ static int setup_kind(struct uinput_device *device)
 	return -EINVAL;
 }
 
+/* The device number in DIR/NAME/dev ("MAJOR:MINOR"). */
+static int read_devnum(const char *dir, const char *name, dev_t *devnum)
+{
+	char path[512];
+	int n = snprintf(path, sizeof(path), "%s/%s/dev", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return -errno;
+	unsigned int major, minor;
+	n = fscanf(f, "%u:%u", &major, &minor);
+	fclose(f);
+	if (n != 2)
+		return -EINVAL;
+	*devnum = makedev(major, minor);
+	return 0;
+}
+
 /* The eventN node under /sys/devices/virtual/input/<sysname>/. */
 static int find_event_node(struct uinput_device *device)
 {
@@ -171,12 +201,81 @@ static int find_event_node(struct uinput_device *device)
 		char end;
 		if (sscanf(entry->d_name, "event%u%c", &n, &end) == 1) {
 			snprintf(device->path, sizeof(device->path), "/dev/input/event%u", n);
-			ret = 0;
+			ret = read_devnum(dir, entry->d_name, &device->devnum);
 			break;
 		}
 	}
 	closedir(d);
 	return ret;
+}
+
+/*
+ * Open the event node, checked to be this device's: a character device
+ * with the number sysfs gave (not a stale or foreign file at that path).
+ */
+static int open_node(const struct uinput_device *device, int flags)
+{
+	int fd = open(device->path, flags | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != device->devnum) {
+		close(fd);
+		return -ENODEV;
+	}
+	return fd;
+}
+
+/* The node belongs to root alone: 0600 root:root, whatever udev did. */
+static int restrict_fd(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * An access ACL (linux/posix_acl_xattr.h, little endian, entries sorted by
+ * tag): the owner (root) and `uid` read and write, nobody else anything.
+ */
+static size_t build_acl(uid_t uid, unsigned char *buf, size_t size)
+{
+	const struct {
+		uint16_t tag, perm;
+		uint32_t id;
+	} entries[] = {
+		{ACL_USER_OBJ, ACL_READ | ACL_WRITE, (uint32_t)ACL_UNDEFINED_ID},
+		{ACL_USER, ACL_READ | ACL_WRITE, (uint32_t)uid},
+		{ACL_GROUP_OBJ, 0, (uint32_t)ACL_UNDEFINED_ID},
+		{ACL_MASK, ACL_READ | ACL_WRITE, (uint32_t)ACL_UNDEFINED_ID},
+		{ACL_OTHER, 0, (uint32_t)ACL_UNDEFINED_ID},
+	};
+	size_t n = sizeof(entries) / sizeof(entries[0]);
+	size_t len =
+		sizeof(struct posix_acl_xattr_header) + n * sizeof(struct posix_acl_xattr_entry);
+	if (len > size)
+		return 0;
+	struct posix_acl_xattr_header header = {.a_version = htole32(POSIX_ACL_XATTR_VERSION)};
+	memcpy(buf, &header, sizeof(header));
+	for (size_t i = 0; i < n; i++) {
+		struct posix_acl_xattr_entry e = {
+			.e_tag = htole16(entries[i].tag),
+			.e_perm = htole16(entries[i].perm),
+			.e_id = htole32(entries[i].id),
+		};
+		memcpy(buf + sizeof(header) + i * sizeof(e), &e, sizeof(e));
+	}
+	return len;
 }
 
 struct uinput_device *uinput_device_create(enum uinput_kind kind, const char *name, uint32_t width,
@@ -197,6 +296,7 @@ struct uinput_device *uinput_device_create(enum uinput_kind kind, const char *na
 	device->max_x = (int32_t)(width - 1);
 	device->max_y = (int32_t)(height - 1);
 	device->emulated = -1;
+	device->reader = -1;
 	for (int i = 0; i < UINPUT_TOUCH_SLOTS; i++)
 		device->tracking_id[i] = -1;
 	snprintf(device->name, sizeof(device->name), "%s", name);
@@ -230,6 +330,19 @@ struct uinput_device *uinput_device_create(enum uinput_kind kind, const char *na
 		log_error("uinput %s: no event node: %s", name, strerror(-ret));
 		goto error_created;
 	}
+	/*
+	 * devtmpfs makes the node 0600 root:root, but udev may have given it
+	 * to group input already: take it back before anyone is told about it.
+	 */
+	int node = open_node(device, O_RDONLY);
+	ret = node < 0 ? node : restrict_fd(node);
+	if (node >= 0)
+		close(node);
+	if (ret < 0) {
+		log_error("uinput %s: cannot make %s root's only: %s", name, device->path,
+			  strerror(-ret));
+		goto error_created;
+	}
 	log_info("uinput %s: created %s, %s", name, kind_names[kind], device->path);
 	return device;
 
@@ -246,6 +359,9 @@ void uinput_device_destroy(struct uinput_device *device)
 {
 	if (device == NULL)
 		return;
+	uinput_device_revoke_reader(device);
+	if (device->allowed != 0)
+		uinput_device_allow_uid(device, 0);
 	if (ioctl(device->fd, UI_DEV_DESTROY) < 0)
 		log_debug_errno("uinput %s: cannot destroy the device", device->name);
 	close(device->fd);
@@ -260,6 +376,54 @@ const char *uinput_device_path(const struct uinput_device *device)
 enum uinput_kind uinput_device_kind(const struct uinput_device *device)
 {
 	return device->kind;
+}
+
+int uinput_device_open_reader(struct uinput_device *device)
+{
+	uinput_device_revoke_reader(device);
+	int fd = open_node(device, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	device->reader = fd;
+	return fd;
+}
+
+void uinput_device_revoke_reader(struct uinput_device *device)
+{
+	if (device->reader < 0)
+		return;
+	/* Every copy of the open file reads ENODEV from now on. */
+	if (ioctl(device->reader, EVIOCREVOKE, NULL) < 0)
+		log_warn_errno("uinput %s: cannot revoke the reader of %s", device->name,
+			       device->path);
+	close(device->reader);
+	device->reader = -1;
+}
+
+int uinput_device_allow_uid(struct uinput_device *device, uid_t uid)
+{
+	int fd = open_node(device, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	int ret = 0;
+	if (uid != 0) {
+		unsigned char acl[64];
+		size_t len = build_acl(uid, acl, sizeof(acl));
+		if (fsetxattr(fd, ACL_XATTR, acl, len, 0) < 0)
+			ret = -errno;
+		else
+			device->allowed = uid;
+	} else {
+		/* Removing the ACL leaves the mask in the group bits: 0600 again. */
+		if (fremovexattr(fd, ACL_XATTR) < 0 && errno != ENODATA && errno != EOPNOTSUPP)
+			ret = -errno;
+		else
+			ret = restrict_fd(fd);
+		if (ret == 0)
+			device->allowed = 0;
+	}
+	close(fd);
+	return ret;
 }
 
 int uinput_device_key(struct uinput_device *device, uint32_t code, bool pressed)
@@ -408,6 +572,7 @@ int uinput_device_touch_up(struct uinput_device *device, uint32_t slot)
 	device->tracking_id[slot] = -1;
 	if (device->emulated == (int32_t)slot)
 		device->emulated = -1;
+	device->reader = -1;
 	if (!touch_any(device))
 		ret = emit(device, EV_KEY, BTN_TOUCH, 0);
 	return ret;

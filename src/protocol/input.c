@@ -4,6 +4,7 @@
  * decides this vGPU receives goes to its vscanout_input_v1 object, if the
  * client made one, and to its virtual evdev devices, with [vgpu] uinput=yes.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,6 +272,33 @@ const struct input_target_impl protocol_vgpu_target_impl = {
 	.touch_cancel = target_touch_cancel,
 };
 
+/*
+ * The attaching client's uid may open the nodes itself (an unmodified VMM
+ * given the path); root needs no entry.
+ */
+static void allow_client(struct protocol_vgpu *vgpu)
+{
+	uid_t uid;
+	wl_client_get_credentials(wl_resource_get_client(vgpu->resource), NULL, &uid, NULL);
+	if (uid == 0)
+		return;
+	for (size_t i = 0; i < UINPUT_KIND__COUNT; i++) {
+		struct uinput_device *dev = vgpu->uinput[i];
+		if (dev == NULL)
+			continue;
+		int ret = uinput_device_allow_uid(dev, uid);
+		if (ret == -EOPNOTSUPP) {
+			log_warn("vgpu %s: /dev has no POSIX ACLs: uid %u cannot open the virtual "
+				 "devices' nodes, only the fds of uinput_device_fd",
+				 vgpu->name, (unsigned int)uid);
+			return;
+		}
+		if (ret < 0)
+			log_warn("vgpu %s: cannot give uid %u access to %s: %s", vgpu->name,
+				 (unsigned int)uid, uinput_device_path(dev), strerror(-ret));
+	}
+}
+
 int protocol_vgpu_uinput_create(struct protocol_vgpu *vgpu)
 {
 	uint32_t width = UINPUT_RANGE, height = UINPUT_RANGE;
@@ -289,6 +317,7 @@ int protocol_vgpu_uinput_create(struct protocol_vgpu *vgpu)
 		log_info("vgpu %s: virtual device \"%s\" at %s", vgpu->name, name,
 			 uinput_device_path(vgpu->uinput[kinds[i]]));
 	}
+	allow_client(vgpu);
 	return 0;
 }
 
@@ -300,10 +329,58 @@ void protocol_vgpu_uinput_destroy(struct protocol_vgpu *vgpu)
 	}
 }
 
+/* Revokes the fds of uinput_device_fd when their input object goes. */
+struct input_readers {
+	struct wl_listener destroy;
+};
+
+static void handle_input_destroy(struct wl_listener *listener, void *data)
+{
+	struct input_readers *readers = wl_container_of(listener, readers, destroy);
+	/* NULL once the vGPU is gone: its devices are gone with it. */
+	struct protocol_vgpu *vgpu = wl_resource_get_user_data(data);
+	if (vgpu != NULL) {
+		for (size_t i = 0; i < UINPUT_KIND__COUNT; i++) {
+			if (vgpu->uinput[i] != NULL)
+				uinput_device_revoke_reader(vgpu->uinput[i]);
+		}
+	}
+	wl_list_remove(&readers->destroy.link);
+	free(readers);
+}
+
+/* Open the device for the client and send it; the device keeps its copy. */
+static void send_reader(struct protocol_vgpu *vgpu, struct uinput_device *dev, uint32_t kind)
+{
+	int fd = uinput_device_open_reader(dev);
+	if (fd < 0) {
+		log_warn("vgpu %s: cannot open %s for the client: %s", vgpu->name,
+			 uinput_device_path(dev), strerror(-fd));
+		return;
+	}
+	vscanout_input_v1_send_uinput_device_fd(vgpu->input, kind, fd);
+}
+
 void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu)
 {
 	if (vgpu->input == NULL)
 		return;
+	bool fds = wl_resource_get_version(vgpu->input) >=
+		   VSCANOUT_INPUT_V1_UINPUT_DEVICE_FD_SINCE_VERSION;
+	if (fds && vgpu->uinput[UINPUT_KEYBOARD] == NULL && vgpu->uinput[UINPUT_POINTER] == NULL &&
+	    vgpu->uinput[UINPUT_TOUCHSCREEN] == NULL)
+		fds = false;
+	if (fds) {
+		struct input_readers *readers = calloc(1, sizeof(*readers));
+		if (readers == NULL) {
+			log_error("vgpu %s: out of memory: the virtual devices' fds are not sent",
+				  vgpu->name);
+			fds = false;
+		} else {
+			readers->destroy.notify = handle_input_destroy;
+			wl_resource_add_destroy_listener(vgpu->input, &readers->destroy);
+		}
+	}
 	static const struct {
 		enum uinput_kind kind;
 		uint32_t protocol_kind;
@@ -313,10 +390,13 @@ void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu)
 		{UINPUT_TOUCHSCREEN, VSCANOUT_INPUT_V1_INPUT_KIND_TOUCH},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		const struct uinput_device *dev = vgpu->uinput[map[i].kind];
-		if (dev != NULL)
-			vscanout_input_v1_send_uinput_device(vgpu->input, map[i].protocol_kind,
-							     uinput_device_path(dev));
+		struct uinput_device *dev = vgpu->uinput[map[i].kind];
+		if (dev == NULL)
+			continue;
+		vscanout_input_v1_send_uinput_device(vgpu->input, map[i].protocol_kind,
+						     uinput_device_path(dev));
+		if (fds)
+			send_reader(vgpu, dev, map[i].protocol_kind);
 	}
 }
 
