@@ -8,11 +8,13 @@
  *    frames as fast as buffers come back; it is killed with SIGKILL in
  *    the middle of its frames;
  *  - a second VMM attaches to the other vGPU and leaves by itself: after
- *    five frames, all presented, when that vGPU is on screen (every
- *    second round), or on the protocol error of a vGPU shown nowhere;
+ *    five frames, all presented, when that vGPU is on screen, or on the
+ *    protocol error of a vGPU shown nowhere;
+ *  - with an mbochs mdev, while the third vGPU is on screen, a VMM hands
+ *    its VFIO device over, plays the guest and is killed the same way;
  *  - every second round vscanoutctl (argv[3]) asks for the status, every
- *    third the configuration is rewritten (the vGPUs swap places) and
- *    reloaded with SIGHUP, every fifth the VT is switched away (a VMM
+ *    third the configuration is rewritten (the next vGPU goes on screen)
+ *    and reloaded with SIGHUP, every fifth the VT is switched away (a VMM
  *    attaches meanwhile) and back.
  *
  * The daemon's open fds (/proc/PID/fd) and resident memory (VmRSS) are
@@ -52,21 +54,54 @@ static char dir[] = "/tmp/vscanout-soak-XXXXXX";
 static char conf_path[PATH_MAX], socket_path[108];
 
 static struct {
-	unsigned int rounds, killed, ended, reloads, vt_switches, status;
+	unsigned int rounds, killed, ended, vfio_killed, reloads, vt_switches, status;
 } counts;
 
-/* The vGPU on Virtual-1 is soak-a in even, soak-b in odd generations. */
+/* An mbochs mdev for a VMM that hands its VFIO device over; "" when there is none. */
+#define MDEV_TYPE "/sys/class/mdev_bus/mbochs/mdev_supported_types/mbochs-medium"
+static char mdev_uuid[37];
+
+static const char *const vgpus[] = {"soak-a", "soak-b", "soak-v"};
+
+/*
+ * The vGPU on Virtual-1 in a generation (each reload starts the next):
+ * soak-a, soak-b, and soak-v (shown through VFIO) when there is an mdev.
+ */
+static const char *shown_vgpu(unsigned int generation)
+{
+	return vgpus[generation % (mdev_uuid[0] != '\0' ? 3 : 2)];
+}
+
 static void write_config(unsigned int generation)
 {
-	const char *shown = generation % 2 == 0 ? "soak-a" : "soak-b";
 	FILE *f = fopen(conf_path, "we");
 	kt_assert_errno(f != NULL);
 	fprintf(f,
 		"[daemon]\nsocket = %s\n"
 		"[output Virtual-1]\nmode = 1024x768\nvgpu = %s\nplaceholder = #%06x\n"
-		"[vgpu soak-a]\n[vgpu soak-b]\n",
-		socket_path, shown, generation % 2 == 0 ? 0x204060 : 0x406020);
+		"[vgpu soak-a]\n[vgpu soak-b]\n[vgpu soak-v]\npoll = vblank\n",
+		socket_path, shown_vgpu(generation), 0x204060 + 0x100000 * (generation % 3));
 	kt_assert_errno(fclose(f) == 0);
+}
+
+static void create_mdev(void)
+{
+	if (access(MDEV_TYPE "/create", W_OK) != 0) {
+		kt_log("no mbochs (%s): no VFIO VMMs", MDEV_TYPE);
+		return;
+	}
+	snprintf(mdev_uuid, sizeof(mdev_uuid), "%s", "5eed5eed-0000-4000-8000-00000000500a");
+	kt_write_file(MDEV_TYPE "/create", mdev_uuid);
+	kt_log("mdev %s: a VMM hands its VFIO device over while soak-v is on screen", mdev_uuid);
+}
+
+static void remove_mdev(void)
+{
+	if (mdev_uuid[0] == '\0')
+		return;
+	char path[128];
+	snprintf(path, sizeof(path), "/sys/bus/mdev/devices/%s/remove", mdev_uuid);
+	kt_write_file(path, "1");
 }
 
 static pid_t spawn(char *const argv[], const char *log_name, int notify_fd)
@@ -253,25 +288,43 @@ static void churn(pid_t daemon, int notify, int tty0, int home_vt, unsigned int 
 		  unsigned int *generation)
 {
 	counts.rounds++;
-	/* The vGPUs take turns on screen: one VMM there, the other on the vGPU shown nowhere. */
-	const char *shown = *generation % 2 == 0 ? "soak-a" : "soak-b";
-	const char *hidden = *generation % 2 == 0 ? "soak-b" : "soak-a";
-	bool polite_shown = round % 2 == 1;
-	pid_t fast = start_vmm(polite_shown ? hidden : shown, "--pace", "free");
-	pid_t polite = start_vmm(polite_shown ? shown : hidden, "--frames", "5");
+	/*
+	 * The vGPUs take turns on screen. soak-a and soak-b get a VMM each,
+	 * one of them on screen in turn; while soak-v is, a VMM hands it the
+	 * mdev's VFIO device and plays its guest.
+	 */
+	const char *shown = shown_vgpu(*generation);
+	bool b_first = round % 2 == 1;
+	const char *fast_vgpu = b_first ? "soak-a" : "soak-b";
+	const char *polite_vgpu = b_first ? "soak-b" : "soak-a";
+	pid_t fast = start_vmm(fast_vgpu, "--pace", "free");
+	pid_t polite = start_vmm(polite_vgpu, "--frames", "5");
+	pid_t vfio = -1;
+	if (strcmp(shown, "soak-v") == 0) {
+		char *argv[] = {(char *)sim_path, "--socket", socket_path, "--vgpu", "soak-v",
+				"--vfio-mdev",    mdev_uuid,  "--guest",   NULL};
+		vfio = spawn(argv, "vmm-vfio.log", -1);
+	}
 	pause_ms(jitter_ms(round, 300, 500));
 	/* Mid-frame: with --pace free a commit is always on its way. */
 	kill(fast, SIGKILL);
 	wait_child(fast);
 	counts.killed++;
+	if (vfio > 0) {
+		/* Once handed over (the VFIO setup takes a while), the guest is drawing. */
+		pause_ms(jitter_ms(round, 500, 700));
+		kill(vfio, SIGKILL);
+		wait_child(vfio);
+		counts.vfio_killed++;
+	}
 	/*
 	 * On screen, its frames are all presented (exit 0); shown nowhere it
 	 * has no vblanks to pace it and leaves on that protocol error.
 	 */
 	int status;
 	kt_assertf(wait_child_or_kill(polite, EVENT_TIMEOUT_MS, &status),
-		   "round %u: a VMM on vGPU %s did not end", round, polite_shown ? shown : hidden);
-	if (polite_shown)
+		   "round %u: a VMM on vGPU %s did not end", round, polite_vgpu);
+	if (strcmp(polite_vgpu, shown) == 0)
 		kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			   "round %u: a VMM on vGPU %s: status %#x (see vmm.log)", round, shown,
 			   status);
@@ -323,6 +376,7 @@ int main(int argc, char **argv)
 	snprintf(conf_path, sizeof(conf_path), "%s/vscanout.conf", dir);
 	snprintf(socket_path, sizeof(socket_path), "%s/vscanout-0", dir);
 	unsigned int generation = 0;
+	create_mdev();
 	write_config(generation);
 
 	/* VT switches need a VT and seatd; without a VT the soak goes on without them. */
@@ -365,10 +419,10 @@ int main(int argc, char **argv)
 	long allowed = rss_start / 10 > RSS_MARGIN_KB ? rss_start / 10 : RSS_MARGIN_KB;
 	kt_log("at the end (%u rounds): vscanoutd has %d fds, VmRSS %ld kB", round, fds_end,
 	       rss_end);
-	kt_log("%u rounds in %.1f s: %u VMMs killed mid-frame, %u ended, %u reloads, "
-	       "%u VT switches, %u status requests",
+	kt_log("%u rounds in %.1f s: %u VMMs killed mid-frame, %u ended, %u VFIO VMMs killed, "
+	       "%u reloads, %u VT switches, %u status requests",
 	       counts.rounds, (double)(kt_now_ns() - start) / 1e9, counts.killed, counts.ended,
-	       counts.reloads, counts.vt_switches, counts.status);
+	       counts.vfio_killed, counts.reloads, counts.vt_switches, counts.status);
 	kt_log("fds: %d -> %d (%+d); VmRSS: %ld -> %ld kB (%+ld kB, allowed +%ld kB)", fds_start,
 	       fds_end, fds_end - fds_start, rss_start, rss_end, rss_end - rss_start, allowed);
 	if (fds_end > fds_start) {
@@ -379,9 +433,13 @@ int main(int argc, char **argv)
 	kt_assertf(rss_end - rss_start <= allowed, "vscanoutd's memory grew by %ld kB",
 		   rss_end - rss_start);
 
-	/* Still serving: a VMM on the vGPU now on screen shows frames (exit 0). */
-	const char *shown = generation % 2 == 0 ? "soak-a" : "soak-b";
-	int status = wait_child(start_vmm(shown, "--frames", "10"));
+	/* Still serving: a VMM on soak-a, put on screen, shows frames (exit 0). */
+	while (strcmp(shown_vgpu(generation), "soak-a") != 0)
+		generation++;
+	write_config(generation);
+	kt_assert_errno(kill(daemon, SIGHUP) == 0);
+	wait_notify(notify, "READY=1");
+	int status = wait_child(start_vmm("soak-a", "--frames", "10"));
 	kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		   "a VMM after the soak: status %#x (see vmm.log)", status);
 
@@ -391,6 +449,7 @@ int main(int argc, char **argv)
 		   status);
 	kill(seatd, SIGTERM);
 	wait_child(seatd);
+	remove_mdev();
 	close(notify);
 	unlink(notify_path);
 	unlink(conf_path);
