@@ -82,6 +82,10 @@ struct buffer {
 	/* private: read access to plane 0 of a dma-buf, mapped during a read only */
 	struct dmabuf_mapping mapping;
 	bool reading;
+	/* private: waiting for the dma-buf's write fences (struct buffer_waiter) */
+	struct wl_list waiters;               /* buffer_waiter.link */
+	struct wl_event_source *fence_source; /* may be NULL: readable on a busy plane fd */
+	struct wl_event_loop *fence_loop;     /* may be NULL: the loop of fence_source */
 };
 
 /*
@@ -135,13 +139,53 @@ struct buffer_import *buffer_get_import(struct buffer *buffer, const void *owner
  * DMA_BUF_IOCTL_SYNC; for CPU pixels this only hands out the
  * pointer. On success *data and *stride describe row 0 of the image and
  * buffer_end_read() must follow. A dma-buf must be LINEAR, or INVALID (an
- * implicit modifier, taken as linear). Returns 0, -EBUSY when a read is
- * already in progress, -EOPNOTSUPP for another modifier (tiled memory is
- * not read by the CPU), or the negative errno of mmap/the sync ioctl.
+ * implicit modifier, taken as linear). Never waits for the producer: a
+ * dma-buf whose write fences have not signalled is not read (-EAGAIN; see
+ * buffer_readable() and struct buffer_waiter). Returns 0, -EAGAIN, -EBUSY
+ * when a read is already in progress, -EOPNOTSUPP for another modifier
+ * (tiled memory is not read by the CPU), or the negative errno of mmap/the
+ * sync ioctl.
  */
 int buffer_begin_read(struct buffer *buffer, const void **data, uint32_t *stride);
 
 /* End a read begun by buffer_begin_read(). Returns 0 or a negative errno. */
 int buffer_end_read(struct buffer *buffer);
+
+/*
+ * Whether the CPU may read the buffer now without waiting: always for CPU
+ * pixels; for a dma-buf, once the write fences of every plane have
+ * signalled (dmabuf_attributes_busy_fd()). Never waits.
+ */
+bool buffer_readable(struct buffer *buffer);
+
+/*
+ * A one-shot wait on the event loop for a dma-buf buffer to become
+ * readable, embedded in its user (an output holding a frame back, a
+ * screenshot). A zeroed waiter waits for nothing. The buffer keeps at most
+ * one fd source on the loop for all its waiters, on the plane fd that is
+ * still busy (a dma-buf polls readable once its write fences signalled); it
+ * is removed when the last waiter is done or cancelled, or with the buffer.
+ * The waiter takes no reference on the buffer.
+ */
+struct buffer_waiter {
+	struct buffer *buffer; /* may be NULL: not waiting */
+	struct wl_list link;   /* buffer.waiters, while waiting */
+	void (*notify)(struct buffer_waiter *waiter);
+};
+
+/*
+ * Wait for buffer (a dma-buf) to become readable: notify(waiter) is called
+ * once, from the loop's dispatch (never from within this call), when it is,
+ * or from the last buffer_unref() when the buffer is destroyed first
+ * (nothing left to wait for); the waiter is idle again by then and may wait
+ * anew. A waiter already waiting
+ * is moved to this buffer. Returns 0, -EINVAL for a CPU buffer (always
+ * readable), or a negative errno (then the waiter is idle).
+ */
+int buffer_waiter_wait(struct buffer_waiter *waiter, struct buffer *buffer,
+		       struct wl_event_loop *loop, void (*notify)(struct buffer_waiter *waiter));
+
+/* Stop waiting without notify; an idle or zeroed waiter is left as it is. */
+void buffer_waiter_cancel(struct buffer_waiter *waiter);
 
 #endif

@@ -68,6 +68,25 @@ void dmabuf_attributes_finish(struct dmabuf_attributes *attrs);
 bool dmabuf_fd_is_dmabuf(int fd);
 
 /*
+ * Implicit synchronisation: a producer (a GPU, or a client through
+ * DMA_BUF_IOCTL_IMPORT_SYNC_FILE or a driver ioctl) may attach write fences
+ * to a dma-buf; until they signal, its pixels are still being written.
+ * DMA_BUF_IOCTL_SYNC waits for them, for as long as they take (a driver's
+ * fence may take seconds to time out), so the daemon never issues it on a
+ * dma-buf whose fences have not signalled: it asks first, without waiting.
+ *
+ * The first plane fd of attrs whose write fences have not all signalled
+ * (poll() for POLLIN with timeout 0: a dma-buf is readable once they have),
+ * or -1 when every plane may be read now. Never waits. An fd that poll()
+ * reports an error on counts as readable (the read then reports the error).
+ * Fds are borrowed.
+ */
+int dmabuf_attributes_busy_fd(const struct dmabuf_attributes *attrs);
+
+/* Whether the write fences of dma-buf fd (borrowed) have all signalled; never waits. */
+bool dmabuf_fd_readable(int fd);
+
+/*
  * A read-only CPU mapping of one plane of a dma-buf, for the copy path.
  * Reads must be bracketed by dmabuf_mapping_begin_read() and
  * dmabuf_mapping_end_read(), which issue DMA_BUF_IOCTL_SYNC so that caches
@@ -96,8 +115,11 @@ void dmabuf_mapping_finish(struct dmabuf_mapping *mapping);
 
 /*
  * DMA_BUF_IOCTL_SYNC with DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ (retried
- * on EINTR/EAGAIN). Returns 0 or a negative errno; -EBUSY when a read is
- * already in progress.
+ * on EINTR/EAGAIN), issued only when the dma-buf's write fences have signalled
+ * (dmabuf_fd_readable()), so that it does cache maintenance and never waits
+ * for a producer. Returns 0 or a negative errno: -EAGAIN when a write fence
+ * has not signalled yet (nothing was issued; try again once the fd polls
+ * readable), -EBUSY when a read is already in progress.
  */
 int dmabuf_mapping_begin_read(struct dmabuf_mapping *mapping);
 

@@ -24,14 +24,19 @@ struct kms_output;
  * destination rectangle (render/copy.h); a layer whose format has alpha is
  * blended over what is below, any other replaces it. This is what the
  * output shows when it shows its layers' current buffers; a layer that
- * cannot be read (a tiled dma-buf) is left out.
+ * cannot be read (a tiled dma-buf) is left out. The daemon never waits for
+ * a producer: while a dma-buf of the output is still being written (a
+ * write fence has not signalled), the request waits on the event loop and
+ * is answered once every buffer may be read, or fails after 2 s saying so.
+ * Requests for an output already waiting join that wait.
  */
 
 /*
  * Answer a screenshot request of cr for the output called name, into fd
  * (taken): done with the source, or failed (no such output, the output is
- * off, the seat is inactive, the capture failed, too many screenshots
- * waiting), at once or from the capture's callback.
+ * off, the seat is inactive, the capture failed, a buffer still being
+ * written after 2 s, too many screenshots waiting), at once or later from
+ * the event loop.
  */
 void control_screenshot(struct control_resource *cr, uint32_t serial, const char *name, int fd);
 

@@ -8,6 +8,7 @@
 #include <wayland-server-core.h>
 #include <xf86drmMode.h>
 
+#include "buffer/buffer.h"
 #include "kms/device.h"
 #include "kms/flip.h"
 #include "kms/properties.h"
@@ -53,6 +54,15 @@
  * A real commit the kernel refuses although its test passed goes out again
  * with every layer copied; a frame no commit takes is announced
  * (events.failed), so that every source gets an answer.
+ *
+ * The copy path never waits for a producer: a frame that would copy a
+ * dma-buf whose write fences have not signalled (implicit synchronisation:
+ * its pixels are still being written) is not committed; the output waits
+ * for that buffer on the event loop (struct buffer_waiter) and commits the
+ * frame once it is readable, with whatever the layers hold then. The screen
+ * keeps the previous frame meanwhile, and other outputs are not held up.
+ * Directly scanned-out buffers are not checked: a non-blocking commit
+ * leaves their fences to the kernel, which flips once they signal.
  *
  * A buffer handed to a layer is locked (buffer_lock()) and unlocked only once
  * a later frame without it is on screen, after that frame's present event,
@@ -194,6 +204,7 @@ struct kms_output {
 	uint64_t commit_seq;                    /* successful commits with an event */
 	struct wl_list dead_layers;             /* kms_layer.link, destroyed, buffers still shown */
 	bool off_committed;                     /* DISABLING: the off commit is in flight */
+	struct buffer_waiter readable_wait;     /* a buffer to copy is still being written */
 
 	struct kms_output_stats stats;
 	/* µs from a layer getting a buffer to the flip that showed it (kms_layer_set_buffer()) */
@@ -252,8 +263,10 @@ void kms_output_set_force_copy(struct kms_output *output, bool force_copy);
  * Draw what the output shows into image (pixman, the mode's size, as the
  * CRTC scans it out): the placeholder colour and every layer with a buffer,
  * read by the CPU, turned and scaled as on screen. For screenshots without
- * writeback. Returns 0, -ENODEV when the output is not on, or the first
- * error of reading a layer (the others are drawn).
+ * writeback. Never waits: a layer whose dma-buf is still being written
+ * (buffer_readable() false) is left out with -EAGAIN; callers wait for it
+ * first (struct buffer_waiter). Returns 0, -ENODEV when the output is not
+ * on, or the first error of reading a layer (the others are drawn).
  */
 int kms_output_compose(struct kms_output *output, pixman_image_t *image);
 

@@ -26,6 +26,7 @@ static struct buffer *buffer_alloc(enum buffer_type type, uint32_t width, uint32
 	wl_signal_init(&buffer->events.release);
 	wl_signal_init(&buffer->events.destroy);
 	wl_list_init(&buffer->imports);
+	wl_list_init(&buffer->waiters);
 	return buffer;
 }
 
@@ -94,6 +95,31 @@ struct buffer *buffer_ref(struct buffer *buffer)
 	return buffer;
 }
 
+static void fence_source_remove(struct buffer *buffer)
+{
+	if (buffer->fence_source != NULL)
+		wl_event_source_remove(buffer->fence_source);
+	buffer->fence_source = NULL;
+}
+
+/* Every waiter is done: each is idle again when its notify runs. */
+static void notify_waiters(struct buffer *buffer)
+{
+	fence_source_remove(buffer);
+	struct wl_list done;
+	wl_list_init(&done);
+	wl_list_insert_list(&done, &buffer->waiters);
+	wl_list_init(&buffer->waiters);
+	/* A notify may cancel a waiter still in `done`: that unlinks it from there. */
+	while (!wl_list_empty(&done)) {
+		struct buffer_waiter *waiter = wl_container_of(done.next, waiter, link);
+		wl_list_remove(&waiter->link);
+		wl_list_init(&waiter->link);
+		waiter->buffer = NULL;
+		waiter->notify(waiter);
+	}
+}
+
 void buffer_unref(struct buffer *buffer)
 {
 	if (buffer == NULL)
@@ -106,6 +132,7 @@ void buffer_unref(struct buffer *buffer)
 	/* Listeners (kms/fb.c's caches among them) remove themselves. */
 	wl_signal_emit_mutable(&buffer->events.destroy, buffer);
 	assert(wl_list_empty(&buffer->imports));
+	notify_waiters(buffer);
 	dmabuf_mapping_finish(&buffer->mapping);
 	dmabuf_attributes_finish(&buffer->dmabuf);
 	free(buffer);
@@ -153,6 +180,8 @@ int buffer_begin_read(struct buffer *buffer, const void **data, uint32_t *stride
 			 fourcc_modifier_str(buffer->modifier, mod, sizeof(mod)));
 		return -EOPNOTSUPP;
 	}
+	if (!dmabuf_fd_readable(buffer->dmabuf.fd[0]))
+		return -EAGAIN;
 	if (buffer->mapping.map == NULL) {
 		int ret = dmabuf_mapping_init(&buffer->mapping, &buffer->dmabuf, 0);
 		if (ret < 0) {
@@ -162,8 +191,10 @@ int buffer_begin_read(struct buffer *buffer, const void **data, uint32_t *stride
 		}
 	}
 	int ret = dmabuf_mapping_begin_read(&buffer->mapping);
-	if (ret < 0)
+	if (ret < 0) {
+		dmabuf_mapping_finish(&buffer->mapping);
 		return ret;
+	}
 	*data = buffer->mapping.data;
 	*stride = buffer->mapping.stride;
 	buffer->reading = true;
@@ -186,4 +217,68 @@ int buffer_end_read(struct buffer *buffer)
 	 */
 	dmabuf_mapping_finish(&buffer->mapping);
 	return ret;
+}
+
+bool buffer_readable(struct buffer *buffer)
+{
+	return buffer->type != BUFFER_DMABUF || dmabuf_attributes_busy_fd(&buffer->dmabuf) < 0;
+}
+
+static int arm_fence_source(struct buffer *buffer);
+
+static int handle_fence(int fd, uint32_t mask, void *data)
+{
+	struct buffer *buffer = data;
+	/* One plane's fences signalled: wait on the next busy one, if any. */
+	fence_source_remove(buffer);
+	if (!buffer_readable(buffer) && arm_fence_source(buffer) == 0)
+		return 0;
+	buffer_ref(buffer);
+	notify_waiters(buffer);
+	buffer_unref(buffer);
+	return 0;
+}
+
+/* The fd source on the first busy plane fd (plane 0's when none is busy any more). */
+static int arm_fence_source(struct buffer *buffer)
+{
+	int fd = dmabuf_attributes_busy_fd(&buffer->dmabuf);
+	if (fd < 0)
+		fd = buffer->dmabuf.fd[0];
+	buffer->fence_source = wl_event_loop_add_fd(buffer->fence_loop, fd, WL_EVENT_READABLE,
+						    handle_fence, buffer);
+	if (buffer->fence_source == NULL)
+		return errno > 0 ? -errno : -ENOMEM;
+	return 0;
+}
+
+int buffer_waiter_wait(struct buffer_waiter *waiter, struct buffer *buffer,
+		       struct wl_event_loop *loop, void (*notify)(struct buffer_waiter *waiter))
+{
+	buffer_waiter_cancel(waiter);
+	if (buffer->type != BUFFER_DMABUF)
+		return -EINVAL;
+	assert(buffer->fence_loop == NULL || buffer->fence_loop == loop);
+	buffer->fence_loop = loop;
+	if (buffer->fence_source == NULL) {
+		int ret = arm_fence_source(buffer);
+		if (ret < 0)
+			return ret;
+	}
+	waiter->buffer = buffer;
+	waiter->notify = notify;
+	wl_list_insert(buffer->waiters.prev, &waiter->link);
+	return 0;
+}
+
+void buffer_waiter_cancel(struct buffer_waiter *waiter)
+{
+	struct buffer *buffer = waiter->buffer;
+	if (buffer == NULL)
+		return;
+	wl_list_remove(&waiter->link);
+	wl_list_init(&waiter->link);
+	waiter->buffer = NULL;
+	if (wl_list_empty(&buffer->waiters))
+		fence_source_remove(buffer);
 }

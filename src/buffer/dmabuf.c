@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <linux/dma-buf.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +64,26 @@ bool dmabuf_fd_is_dmabuf(int fd)
 	if (fd < 0 || fstatfs(fd, &sfs) != 0)
 		return false;
 	return sfs.f_type == DMA_BUF_MAGIC;
+}
+
+bool dmabuf_fd_readable(int fd)
+{
+	/* A dma-buf polls readable once its write fences have signalled. */
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int ret;
+	do {
+		ret = poll(&pfd, 1, 0);
+	} while (ret < 0 && errno == EINTR);
+	return ret != 0;
+}
+
+int dmabuf_attributes_busy_fd(const struct dmabuf_attributes *attrs)
+{
+	for (int i = 0; i < FOURCC_MAX_PLANES; i++) {
+		if (attrs->fd[i] >= 0 && !dmabuf_fd_readable(attrs->fd[i]))
+			return attrs->fd[i];
+	}
+	return -1;
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(char *msg, size_t msg_size, const char *fmt,
@@ -189,6 +210,8 @@ int dmabuf_mapping_begin_read(struct dmabuf_mapping *mapping)
 		return -EINVAL;
 	if (mapping->reading)
 		return -EBUSY;
+	if (!dmabuf_fd_readable(mapping->fd))
+		return -EAGAIN;
 	int ret = sync_ioctl(mapping->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	if (ret == 0)
 		mapping->reading = true;

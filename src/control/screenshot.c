@@ -24,6 +24,22 @@
 #define COMMENT_WRITEBACK "vscanout screenshot source: writeback"
 #define COMMENT_COMPOSED  "vscanout screenshot source: composed"
 
+/* How long a composed screenshot waits for the buffers it reads to be written. */
+#define COMPOSED_WAIT_MS 2000
+
+/*
+ * A composed screenshot waiting for a buffer of the output whose producer
+ * is still writing it (an unsignalled write fence): the requests join it
+ * like a writeback capture and are answered from the loop once every
+ * buffer is readable, or fail at the deadline.
+ */
+struct composed_capture {
+	struct control_capture base; /* first: capture_free() frees the whole */
+	struct buffer_waiter waiter;
+	struct wl_event_source *deadline;
+	struct wl_listener output_destroy; /* base.output->events.destroy */
+};
+
 int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *width, uint32_t *height)
 {
 	uint32_t w, h;
@@ -145,6 +161,134 @@ static struct control_capture *get_capture(struct control *control, struct kms_o
 	return capture;
 }
 
+/* The first buffer on the output that the CPU may not read now, or NULL. */
+static struct buffer *busy_buffer(struct kms_output *output)
+{
+	struct kms_layer *layer;
+	wl_list_for_each (layer, &output->layers, link) {
+		if (layer->buffer != NULL && !buffer_readable(layer->buffer))
+			return layer->buffer;
+	}
+	return NULL;
+}
+
+static void composed_finish(struct composed_capture *cc, int status)
+{
+	struct control_capture *capture = &cc->base;
+	wl_event_source_remove(cc->deadline);
+	buffer_waiter_cancel(&cc->waiter);
+	wl_list_remove(&cc->output_destroy.link);
+
+	uint32_t *pixels = NULL, width = 0, height = 0;
+	if (status == 0 && !wl_list_empty(&capture->waits))
+		status = control_compose(capture->output, &pixels, &width, &height);
+	struct control_wait *wait;
+	wl_list_for_each (wait, &capture->waits, link) {
+		struct wl_resource *resource = wait->cr->resource;
+		if (status == -ENODEV)
+			control_send_failed(resource, wait->serial, "output %s is off or gone",
+					    capture->name);
+		else if (status == -ETIMEDOUT)
+			control_send_failed(
+				resource, wait->serial,
+				"output %s: a buffer it shows is still being written "
+				"(its dma-buf's write fence did not signal within %d s)",
+				capture->name, COMPOSED_WAIT_MS / 1000);
+		else if (status < 0)
+			control_send_failed(resource, wait->serial, "output %s: %s", capture->name,
+					    strerror(-status));
+		else
+			answer(resource, wait->serial, capture->name, wait->fd, pixels, width,
+			       height, width * 4, VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_COMPOSED);
+	}
+	free(pixels);
+	capture_free(capture);
+}
+
+static void composed_wait(struct composed_capture *cc);
+
+static void handle_composed_readable(struct buffer_waiter *waiter)
+{
+	struct composed_capture *cc = wl_container_of(waiter, cc, waiter);
+	composed_wait(cc);
+}
+
+/* Wait for the next busy buffer of the output, or compose now that there is none. */
+static void composed_wait(struct composed_capture *cc)
+{
+	struct kms_output *output = cc->base.output;
+	if (output->state != KMS_OUTPUT_ON) {
+		composed_finish(cc, -ENODEV);
+		return;
+	}
+	struct buffer *busy = busy_buffer(output);
+	if (busy == NULL) {
+		composed_finish(cc, 0);
+		return;
+	}
+	int ret = buffer_waiter_wait(&cc->waiter, busy, output->device->loop,
+				     handle_composed_readable);
+	if (ret < 0)
+		composed_finish(cc, ret);
+}
+
+static int handle_composed_deadline(void *data)
+{
+	composed_finish(data, -ETIMEDOUT);
+	return 0;
+}
+
+static void handle_composed_output_destroy(struct wl_listener *listener, void *data)
+{
+	struct composed_capture *cc = wl_container_of(listener, cc, output_destroy);
+	composed_finish(cc, -ENODEV);
+}
+
+/*
+ * A composed capture of output, waiting for its busy buffers, or NULL: with
+ * *ret 0 when every buffer may be read now (compose at once), else the
+ * error.
+ */
+static struct control_capture *start_composed(struct control *control, struct kms_output *output,
+					      const char *name, int *ret)
+{
+	struct buffer *busy = busy_buffer(output);
+	*ret = 0;
+	if (busy == NULL)
+		return NULL;
+	struct composed_capture *cc = calloc(1, sizeof(*cc));
+	if (cc == NULL) {
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	struct wl_event_loop *loop = output->device->loop;
+	cc->deadline = wl_event_loop_add_timer(loop, handle_composed_deadline, cc);
+	if (cc->deadline == NULL ||
+	    wl_event_source_timer_update(cc->deadline, COMPOSED_WAIT_MS) < 0) {
+		*ret = errno > 0 ? -errno : -ENOMEM;
+		goto error_timer;
+	}
+	*ret = buffer_waiter_wait(&cc->waiter, busy, loop, handle_composed_readable);
+	if (*ret < 0)
+		goto error_timer;
+	struct control_capture *capture = &cc->base;
+	capture->control = control;
+	capture->output = output;
+	snprintf(capture->name, sizeof(capture->name), "%s", name);
+	wl_list_init(&capture->waits);
+	wl_list_insert(&control->captures, &capture->link);
+	cc->output_destroy.notify = handle_composed_output_destroy;
+	wl_signal_add(&output->events.destroy, &cc->output_destroy);
+	log_debug("output %s: the screenshot waits for a buffer that is still being written", name);
+	return capture;
+
+error_timer:
+	if (cc->deadline != NULL)
+		wl_event_source_remove(cc->deadline);
+	free(cc);
+	return NULL;
+}
+
 static void screenshot_composed(struct control_resource *cr, uint32_t serial, const char *name,
 				struct kms_output *output, int fd)
 {
@@ -196,8 +340,12 @@ void control_screenshot(struct control_resource *cr, uint32_t serial, const char
 	int ret;
 	struct control_capture *capture = get_capture(control, output, name, &ret);
 	if (capture == NULL && ret == -ENOTSUP) {
-		screenshot_composed(cr, serial, name, output, fd);
-		return;
+		/* No writeback: composed, once the buffers it reads are written. */
+		capture = start_composed(control, output, name, &ret);
+		if (capture == NULL && ret == 0) {
+			screenshot_composed(cr, serial, name, output, fd);
+			return;
+		}
 	}
 	if (capture == NULL) {
 		if (ret == -EBUSY)

@@ -438,6 +438,7 @@ static void output_release_hw(struct kms_output *output)
 	if (output->state == KMS_OUTPUT_ON)
 		announce_off(output);
 	kms_capture_cancel(output);
+	buffer_waiter_cancel(&output->readable_wait);
 	if (output->idle != NULL)
 		wl_event_source_remove(output->idle);
 	output->idle = NULL;
@@ -672,6 +673,7 @@ void kms_output_destroy(struct kms_output *output)
 		output->enabled = false;
 		output_release_hw(output);
 	}
+	buffer_waiter_cancel(&output->readable_wait);
 	struct kms_layer *layer, *tmp;
 	wl_list_for_each_safe (layer, tmp, &output->layers, link)
 		layer_free(layer);
@@ -867,6 +869,40 @@ static void compose(struct kms_output *output, struct scanout_buffer *buf)
 				  strerror(-ret));
 		first = false;
 	}
+}
+
+static void handle_readable(struct buffer_waiter *waiter)
+{
+	struct kms_output *output = wl_container_of(waiter, output, readable_wait);
+	kms_output_schedule_frame(output);
+}
+
+/*
+ * Whether every buffer to copy may be read now. A dma-buf whose producer
+ * has not finished writing (an unsignalled write fence) is never waited
+ * for here: the output waits for it on the loop, one buffer at a time.
+ */
+static bool copy_sources_readable(struct kms_output *output)
+{
+	struct kms_layer *layer;
+	buffer_waiter_cancel(&output->readable_wait);
+	wl_list_for_each (layer, &output->layers, link) {
+		if (!layer->state.copied || buffer_readable(layer->buffer))
+			continue;
+		int ret = buffer_waiter_wait(&output->readable_wait, layer->buffer,
+					     output->device->loop, handle_readable);
+		if (ret < 0) {
+			/* The copy leaves the layer out rather than wait (buffer_begin_read()). */
+			log_error("output %s: cannot wait for a buffer's write fence: %s",
+				  output->name, strerror(-ret));
+			return true;
+		}
+		log_debug("output %s: the buffer at zpos %d is still being written, "
+			  "composing once its write fence signals",
+			  output->name, layer->zpos);
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -1101,6 +1137,11 @@ retry:
 			primary_fb = layer->fb->fb_id;
 	}
 	bool comp_used = output->placed_comp_plane != 0;
+	if (comp_used && !copy_sources_readable(output)) {
+		/* Not committed: the frame is composed once they are (handle_readable()). */
+		output->frame_wanted = true;
+		goto error;
+	}
 	if (comp_used) {
 		compose(output, comp);
 		const struct kms_plane *plane = plane_by_id(device, output->placed_comp_plane);

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * CPU reads of a dma-buf plane are bracketed by DMA_BUF_IOCTL_SYNC. A memfd
- * stands in for the dma-buf (it maps the same way) and the test is linked
- * with -Wl,--wrap=ioctl, so every ioctl the code under test issues is seen
- * here and answered as the test decides.
+ * CPU reads of a dma-buf plane are bracketed by DMA_BUF_IOCTL_SYNC, and the
+ * sync is never issued while a write fence is unsignalled (it would wait
+ * for it). A memfd stands in for the dma-buf (it maps the same way, and
+ * always polls readable: no fence) and the test is linked with
+ * -Wl,--wrap=ioctl, so every ioctl the code under test issues is seen here
+ * and answered as the test decides. An empty pipe stands in for a dma-buf
+ * whose write fence has not signalled (it does not poll readable).
  */
+#include <fcntl.h>
 #include <linux/dma-buf.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -102,6 +106,30 @@ int main(void)
 	check_int_eq(dmabuf_mapping_begin_read(&m), -EIO);
 	check(!m.reading);
 	check_int_eq(dmabuf_mapping_end_read(&m), -EINVAL);
+
+	/* A write fence pending: -EAGAIN and no ioctl at all; once signalled, the sync. */
+	int p[2];
+	check(pipe2(p, O_CLOEXEC) == 0);
+	seen = (__typeof__(seen)){0};
+	m.fd = p[0];
+	check(!dmabuf_fd_readable(p[0]));
+	check_int_eq(dmabuf_mapping_begin_read(&m), -EAGAIN);
+	check(!m.reading);
+	check_int_eq(seen.calls, 0);
+	struct dmabuf_attributes two = a;
+	two.fd[1] = p[0];
+	check_int_eq(dmabuf_attributes_busy_fd(&a), -1);
+	check_int_eq(dmabuf_attributes_busy_fd(&two), p[0]);
+	check(write(p[1], "s", 1) == 1);
+	check(dmabuf_fd_readable(p[0]));
+	check_int_eq(dmabuf_attributes_busy_fd(&two), -1);
+	check_int_eq(dmabuf_mapping_begin_read(&m), 0);
+	check_int_eq(seen.calls, 1);
+	check_int_eq(seen.fd, p[0]);
+	check_int_eq(dmabuf_mapping_end_read(&m), 0);
+	m.fd = memfd;
+	close(p[0]);
+	close(p[1]);
 
 	/* Finishing in the middle of a read ends the read first. */
 	seen = (__typeof__(seen)){0};
