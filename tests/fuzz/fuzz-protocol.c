@@ -158,11 +158,18 @@ static void quiet_wl_log(const char *fmt, va_list args)
 {
 }
 
+static char dir[] = "/tmp/vscanout-fuzz-protocol-XXXXXX";
+
+static void remove_dir(void)
+{
+	rmdir(dir);
+}
+
 /* Once per process: a directory for the socket, the configuration, no devices. */
 static void setup(void)
 {
-	static char dir[] = "/tmp/vscanout-fuzz-protocol-XXXXXX";
 	check(mkdtemp(dir) != NULL);
+	atexit(remove_dir);
 	snprintf(socket_path, sizeof(socket_path), "%s/vscanout-0", dir);
 	char text[512];
 	unsigned int uid = (unsigned int)getuid();
