@@ -363,13 +363,11 @@ static void send_reader(struct protocol_vgpu *vgpu, struct uinput_device *dev, u
 
 void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu)
 {
-	if (vgpu->input == NULL)
+	/* The devices exist all or none (protocol_vgpu_uinput_create()). */
+	if (vgpu->input == NULL || vgpu->uinput[UINPUT_KEYBOARD] == NULL)
 		return;
 	bool fds = wl_resource_get_version(vgpu->input) >=
 		   VSCANOUT_INPUT_V1_UINPUT_DEVICE_FD_SINCE_VERSION;
-	if (fds && vgpu->uinput[UINPUT_KEYBOARD] == NULL && vgpu->uinput[UINPUT_POINTER] == NULL &&
-	    vgpu->uinput[UINPUT_TOUCHSCREEN] == NULL)
-		fds = false;
 	if (fds) {
 		struct input_readers *readers = calloc(1, sizeof(*readers));
 		if (readers == NULL) {
