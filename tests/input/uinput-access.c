@@ -20,7 +20,9 @@
  *     fail with ENODEV) while the devices stay; a new get_input gives
  *     working fds again;
  *  5. detaching the vGPU revokes those too, and the node opened by path;
- *     the nodes are gone, and with them the ACL.
+ *     the nodes are gone, and with them the ACL;
+ *  6. a VMM that dies attached leaves nothing readable: a copy of its fd
+ *     (taken with pidfd_getfd) reads ENODEV once the daemon saw it go.
  */
 #include <endian.h>
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -232,7 +235,7 @@ static char next_command(void)
 	return cmd;
 }
 
-static void run_vmm(int unused)
+static void run_vmm(int dies)
 {
 	if (setgroups(0, NULL) != 0 || setgid(VMM_UID) != 0 || setuid(VMM_UID) != 0)
 		client_fail("setuid: %s", strerror(errno));
@@ -250,6 +253,15 @@ static void run_vmm(int unused)
 	/* 1. Paths and fds. */
 	struct vmm vmm;
 	struct vscanout_input_v1 *input = get_input(&c, vgpu, &vmm);
+	if (dies) {
+		/* 6. Tell the daemon side which fd to copy, then end without a word. */
+		char text[32];
+		snprintf(text, sizeof(text), "fd %d", vmm.fds[0]);
+		report(text);
+		if (next_command() != 'q')
+			client_fail("unexpected command");
+		_exit(0);
+	}
 	/* The node itself, as an unmodified VMM opens it. */
 	int by_path = open(vmm.paths[0], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (by_path < 0)
@@ -307,27 +319,61 @@ static void dispatch(int timeout_ms)
 	kt_assert(wl_event_loop_dispatch(wl_display_get_event_loop(display), timeout_ms) >= 0);
 }
 
-/* Serve until the VMM reports `want`. */
-static void await(const char *want)
+/* Serve until the VMM reports something; its text in got. */
+static void await_text(char *got, size_t size)
 {
-	char got[64];
 	size_t len = 0;
 	uint64_t deadline = kt_now_ns() + 20000000000u;
 	for (;;) {
-		kt_assertf(kt_now_ns() < deadline, "the VMM does not report \"%s\"", want);
+		kt_assertf(kt_now_ns() < deadline, "the VMM does not report");
 		struct pollfd pfd = {.fd = report_r, .events = POLLIN};
 		if (poll(&pfd, 1, 0) == 1) {
 			ssize_t n = read(report_r, got + len, 1);
-			kt_assertf(n == 1, "the VMM ended before \"%s\"", want);
+			kt_assertf(n == 1, "the VMM ended without a report");
 			if (got[len] == '\0')
 				break;
-			kt_assert(++len < sizeof(got));
+			kt_assert(++len < size);
 			continue;
 		}
 		dispatch(10);
 	}
-	kt_assertf(strcmp(got, want) == 0, "the VMM reported \"%s\", want \"%s\"", got, want);
 	kt_log("VMM: %s", got);
+}
+
+/* Serve until the VMM reports `want`. */
+static void await(const char *want)
+{
+	char got[64];
+	await_text(got, sizeof(got));
+	kt_assertf(strcmp(got, want) == 0, "the VMM reported \"%s\", want \"%s\"", got, want);
+}
+
+/* Fork a VMM (run_vmm(dies)) with its command and report pipes. */
+static void start_vmm(struct child *vmm, int dies)
+{
+	int cmd[2], rep[2];
+	kt_assert_errno(pipe2(cmd, O_CLOEXEC) == 0);
+	kt_assert_errno(pipe2(rep, O_CLOEXEC) == 0);
+	cmd_fd = cmd[0];
+	report_fd = rep[1];
+	child_start(vmm, wl_display_get_event_loop(display), run_vmm, dies);
+	close(cmd[0]);
+	close(rep[1]);
+	cmd_w = cmd[1];
+	report_r = rep[0];
+}
+
+/* Serve until the VMM exited with status 0 and its vGPU is detached. */
+static void await_exit(struct child *vmm)
+{
+	uint64_t deadline = kt_now_ns() + 20000000000u;
+	while (!vmm->exited || !wl_list_empty(&server->vgpus)) {
+		kt_assertf(kt_now_ns() < deadline, "the VMM does not go");
+		dispatch(100);
+	}
+	kt_assertf(WIFEXITED(vmm->status) && WEXITSTATUS(vmm->status) == 0, "the VMM failed");
+	close(cmd_w);
+	close(report_r);
 }
 
 static void command(char cmd)
@@ -447,17 +493,8 @@ int main(int argc, char **argv)
 	kt_assert(server != NULL);
 	kt_assert_errno(chown(SOCKET_PATH, (uid_t)-1, VMM_UID) == 0);
 
-	int cmd[2], rep[2];
-	kt_assert_errno(pipe2(cmd, O_CLOEXEC) == 0);
-	kt_assert_errno(pipe2(rep, O_CLOEXEC) == 0);
-	cmd_fd = cmd[0];
-	report_fd = rep[1];
 	struct child vmm;
-	child_start(&vmm, wl_display_get_event_loop(display), run_vmm, 0);
-	close(cmd[0]);
-	close(rep[1]);
-	cmd_w = cmd[1];
-	report_r = rep[0];
+	start_vmm(&vmm, 0);
 
 	/* 1, 2. Attached; the nodes as udev left them, and after a change event. */
 	await("attached");
@@ -488,13 +525,7 @@ int main(int argc, char **argv)
 	/* 5. Detached: the nodes are gone, with the ACL. */
 	command('x');
 	await("detached");
-	uint64_t deadline = kt_now_ns() + 20000000000u;
-	while (!vmm.exited) {
-		kt_assertf(kt_now_ns() < deadline, "the VMM does not exit");
-		dispatch(100);
-	}
-	kt_assertf(WIFEXITED(vmm.status) && WEXITSTATUS(vmm.status) == 0, "the VMM failed");
-	kt_assert(wl_list_empty(&server->vgpus));
+	await_exit(&vmm);
 	for (int k = 0; k < UINPUT_KIND__COUNT; k++) {
 		if (paths[k][0] == '\0')
 			continue;
@@ -502,6 +533,24 @@ int main(int argc, char **argv)
 		kt_assertf(stat(paths[k], &st) < 0 && errno == ENOENT, "%s is still there",
 			   paths[k]);
 	}
+
+	/* 6. A VMM that dies attached. */
+	start_vmm(&vmm, 1);
+	char text[64];
+	int target;
+	await_text(text, sizeof(text));
+	kt_assert(sscanf(text, "fd %d", &target) == 1);
+	int copy = (int)syscall(SYS_pidfd_getfd, vmm.pidfd, target, 0);
+	kt_assert_errno(copy >= 0);
+	struct input_event ev;
+	kt_assertf(read(copy, &ev, sizeof(ev)) < 0 && errno == EAGAIN,
+		   "the VMM's keyboard fd: %s, want EAGAIN", strerror(errno));
+	command('q');
+	await_exit(&vmm);
+	ssize_t n = read(copy, &ev, sizeof(ev));
+	kt_assertf(n < 0 && errno == ENODEV, "the dead VMM's keyboard fd: read gave %zd (%s)", n,
+		   n < 0 ? strerror(errno) : "data");
+	close(copy);
 
 	protocol_server_destroy(server);
 	wl_display_destroy(display);
