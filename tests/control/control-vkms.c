@@ -232,10 +232,18 @@ static struct json_value *check_output(struct kms_output *output, const struct j
 	return st;
 }
 
-/* Run vscanoutctl screenshot and decode the PNG; its source must be source. */
+/*
+ * Run vscanoutctl screenshot and decode the PNG; its source must be source.
+ * FILE is a symbolic link to another file beforehand: the link is replaced
+ * by a file of mode 0600, the other file is left as it was.
+ */
 static void screenshot(const char *source, struct png_image *img)
 {
+	static const char decoy[] = PNG_PATH ".decoy";
 	unlink(PNG_PATH);
+	int fd = open(decoy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	kt_assert_errno(fd >= 0 && write(fd, "decoy", 5) == 5 && close(fd) == 0);
+	kt_assert_errno(symlink(decoy, PNG_PATH) == 0);
 	struct ctl_result r;
 	ctl_run(daemon_->display, &r, 0, 0, ctl_path, "--socket", SOCKET_PATH, "screenshot",
 		"Virtual-1", PNG_PATH, NULL);
@@ -245,6 +253,15 @@ static void screenshot(const char *source, struct png_image *img)
 		 WIDTH, HEIGHT, source, PNG_PATH);
 	kt_assertf(strcmp(r.out, want) == 0, "screenshot said \"%s\"", r.out);
 	ctl_result_finish(&r);
+	struct stat st;
+	kt_assert_errno(lstat(PNG_PATH, &st) == 0);
+	kt_assertf(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600,
+		   "%s: mode 0%o, not a regular file of mode 0600", PNG_PATH,
+		   (unsigned int)st.st_mode);
+	kt_assert_errno(stat(decoy, &st) == 0);
+	kt_assertf(st.st_size == 5 && (st.st_mode & 07777) == 0644,
+		   "the screenshot was written through the link");
+	unlink(decoy);
 	char err[128];
 	kt_assertf(png_decode_file(PNG_PATH, img, err, sizeof(err)) == 0, "%s: %s", PNG_PATH, err);
 	kt_assert(img->width == WIDTH && img->height == HEIGHT);
