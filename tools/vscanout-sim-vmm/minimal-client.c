@@ -58,10 +58,10 @@ static void on_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t ser
 	answered = -1; /* the output is off */
 }
 
-static void vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int eventfd, int memfd,
+static void vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int ticks, int memfd,
 			  uint32_t flags)
 {
-	close(eventfd);
+	close(ticks);
 	close(memfd);
 }
 
