@@ -29,6 +29,7 @@
 #include "buffer/buffer.h"
 #include "buffer/dmabuf.h"
 #include "fake-dmabuf.h"
+#include "fuzz-input.h"
 #include "render/copy.h"
 #include "test.h"
 #include "util/fourcc.h"
@@ -40,25 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DST_MAX 64
 /* CPU sources are allocated for real. */
 #define CPU_MAX_BYTES (4u << 20)
-
-struct input {
-	const uint8_t *data;
-	size_t size;
-};
-
-/* The next `bytes` bytes, big-endian; zeros once the input is used up. */
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-	for (unsigned int i = 0; i < bytes; i++) {
-		v <<= 8;
-		if (in->size > 0) {
-			v |= *in->data++;
-			in->size--;
-		}
-	}
-	return v;
-}
 
 /* A 32-bit value: mostly below 16384, sometimes at an edge, sometimes anything. */
 static uint32_t take_u32(struct input *in)

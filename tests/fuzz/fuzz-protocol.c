@@ -37,6 +37,7 @@
 #include "config/config.h"
 #include "daemon/display.h"
 #include "fake-dmabuf.h"
+#include "fuzz-input.h"
 #include "protocol/server.h"
 #include "test.h"
 #include "util/log.h"
@@ -55,24 +56,6 @@ enum {
 	DISPLAY_GET_REGISTRY = 1,
 	REGISTRY_BIND = 0,
 };
-
-struct input {
-	const uint8_t *data;
-	size_t size;
-};
-
-static uint64_t take(struct input *in, unsigned int bytes)
-{
-	uint64_t v = 0;
-	for (unsigned int i = 0; i < bytes; i++) {
-		v <<= 8;
-		if (in->size > 0) {
-			v |= *in->data++;
-			in->size--;
-		}
-	}
-	return v;
-}
 
 /* A 32-bit argument: mostly small, sometimes a value that means something, or anything. */
 static uint32_t take_u32(struct input *in)
