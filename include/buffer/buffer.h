@@ -175,10 +175,10 @@ struct buffer_waiter {
 
 /*
  * Wait for buffer (a dma-buf) to become readable: notify(waiter) is called
- * once, from the loop's dispatch (never from within this call), when it is,
- * or from the last buffer_unref() when the buffer is destroyed first
- * (nothing left to wait for); the waiter is idle again by then and may wait
- * anew. A waiter already waiting
+ * once, from the loop's dispatch (never from within this call), when it is;
+ * the waiter is idle again by then and may wait anew. A buffer destroyed
+ * first cancels its waiters without notify (buffer NULL again): whoever
+ * replaced it hears of that otherwise (a layer schedules a frame anyway). A waiter already waiting
  * is moved to this buffer. Returns 0, -EINVAL for a CPU buffer (always
  * readable), or a negative errno (then the waiter is idle).
  */

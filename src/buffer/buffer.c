@@ -132,7 +132,10 @@ void buffer_unref(struct buffer *buffer)
 	/* Listeners (kms/fb.c's caches among them) remove themselves. */
 	wl_signal_emit_mutable(&buffer->events.destroy, buffer);
 	assert(wl_list_empty(&buffer->imports));
-	notify_waiters(buffer);
+	/* Nothing to wait for any more; the waiters' owners hear of the change otherwise. */
+	struct buffer_waiter *waiter, *tmp;
+	wl_list_for_each_safe (waiter, tmp, &buffer->waiters, link)
+		buffer_waiter_cancel(waiter);
 	dmabuf_mapping_finish(&buffer->mapping);
 	dmabuf_attributes_finish(&buffer->dmabuf);
 	free(buffer);

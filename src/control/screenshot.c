@@ -38,6 +38,7 @@ struct composed_capture {
 	struct buffer_waiter waiter;
 	struct wl_event_source *deadline;
 	struct wl_listener output_destroy; /* base.output->events.destroy */
+	struct wl_listener output_present; /* base.output->events.present: layers changed */
 };
 
 int control_compose(struct kms_output *output, uint32_t **pixels, uint32_t *width, uint32_t *height)
@@ -178,6 +179,7 @@ static void composed_finish(struct composed_capture *cc, int status)
 	wl_event_source_remove(cc->deadline);
 	buffer_waiter_cancel(&cc->waiter);
 	wl_list_remove(&cc->output_destroy.link);
+	wl_list_remove(&cc->output_present.link);
 
 	uint32_t *pixels = NULL, width = 0, height = 0;
 	if (status == 0 && !wl_list_empty(&capture->waits))
@@ -238,6 +240,13 @@ static int handle_composed_deadline(void *data)
 	return 0;
 }
 
+/* A new frame: the buffer waited for may be gone (a waiter hears nothing then). */
+static void handle_composed_present(struct wl_listener *listener, void *data)
+{
+	struct composed_capture *cc = wl_container_of(listener, cc, output_present);
+	composed_wait(cc);
+}
+
 static void handle_composed_output_destroy(struct wl_listener *listener, void *data)
 {
 	struct composed_capture *cc = wl_container_of(listener, cc, output_destroy);
@@ -279,6 +288,8 @@ static struct control_capture *start_composed(struct control *control, struct km
 	wl_list_insert(&control->captures, &capture->link);
 	cc->output_destroy.notify = handle_composed_output_destroy;
 	wl_signal_add(&output->events.destroy, &cc->output_destroy);
+	cc->output_present.notify = handle_composed_present;
+	wl_signal_add(&output->events.present, &cc->output_present);
 	log_debug("output %s: the screenshot waits for a buffer that is still being written", name);
 	return capture;
 
