@@ -13,6 +13,10 @@
  *    commit is answered presented;
  *  - the screenshot is answered after the signal with the fenced buffer's
  *    picture (it waited on the loop, not in the kernel).
+ * Then the fenced client commits the vgem buffer again under a new fence
+ * and replaces it with a readable one 0.5 s later, while a screenshot
+ * waits: the screenshot shows the replacing picture at once, the fenced
+ * commit is discarded.
  * Then steady commits the vgem buffer under a new fence: vkms scans it out
  * directly (zero copy), the non-blocking commit leaves the fence to the
  * kernel, which flips after the signal, and the loop never pauses.
@@ -62,14 +66,16 @@ struct vgem_fence_signal {
 #define VGEM_IOCTL_FENCE_ATTACH DRM_IOWR(DRM_COMMAND_BASE + 0x1, struct vgem_fence_attach)
 #define VGEM_IOCTL_FENCE_SIGNAL DRM_IOW(DRM_COMMAND_BASE + 0x2, struct vgem_fence_signal)
 
-#define SOCKET_PATH   "/tmp/vscanout-fence-0"
-#define WIDTH         1024
-#define HEIGHT        768
-#define SEED_FENCED   7
-#define FENCE_MS      2000
-#define FENCED_SERIAL 1000
-#define TIMEOUT_MS    20000
-#define MAX_PRESENTS  4096
+#define SOCKET_PATH     "/tmp/vscanout-fence-0"
+#define WIDTH           1024
+#define HEIGHT          768
+#define SEED_FENCED     7
+#define FENCE_MS        2000
+#define FENCED_SERIAL   1000
+#define REPLACED_SERIAL 2000
+#define REPLACE_MS      500
+#define TIMEOUT_MS      20000
+#define MAX_PRESENTS    4096
 
 static int vgem_dmabuf = -1;
 static int report_fds[2], go_fds[2];
@@ -156,6 +162,21 @@ static void run_fenced(void)
 		client_fail("the fenced buffer's commit was discarded");
 	if (!(c.presented_flags & VSCANOUT_VGPU_V1_PRESENTED_FLAGS_COPIED))
 		client_fail("presented flags 0x%x, want copied", c.presented_flags);
+	report(1, 'p');
+
+	/* The vgem buffer again under a new fence, replaced by the first picture when told. */
+	if (read(go_fds[1], &byte, 1) != 1)
+		client_fail("go: %s", strerror(errno));
+	vscanout_vgpu_v1_commit(vgpu, REPLACED_SERIAL);
+	report(1, 'c');
+	if (read(go_fds[1], &byte, 1) != 1)
+		client_fail("go: %s", strerror(errno));
+	vscanout_vgpu_v1_set_primary(vgpu, client_buffer(vgpu, &ci), 0, 0);
+	if (!client_commit(&c, vgpu, REPLACED_SERIAL + 1))
+		client_fail("the readable buffer's commit was discarded");
+	if (c.last_discarded != REPLACED_SERIAL)
+		client_fail("the fenced commit was not discarded (last discarded %u)",
+			    c.last_discarded);
 	_exit(0);
 }
 
@@ -253,6 +274,12 @@ static int handle_signal_timer(void *data)
 	s->fired = true;
 	s->error = drmIoctl(s->vgem_fd, VGEM_IOCTL_FENCE_SIGNAL, &sig) == 0 ? 0 : errno;
 	kt_log("fence signalled");
+	return 0;
+}
+
+static int handle_replace_timer(void *data)
+{
+	kt_assert_errno(write(*(int *)data, "r", 1) == 1);
 	return 0;
 }
 
@@ -359,6 +386,7 @@ int main(int argc, char **argv)
 	uint64_t start = kt_now_ns();
 	kt_assert_errno(write(go[1][1], "g", 1) == 1);
 	wait_for(daemon, &reports[1].readable, "the fenced commit");
+	reports[1].readable = false;
 	kt_log("fenced buffer committed after %.1f ms", (kt_now_ns() - start) / 1e6);
 
 	const char *png = "/tmp/vscanout-fence.png";
@@ -414,14 +442,54 @@ int main(int argc, char **argv)
 	       "the picture",
 	       (answered - start) / 1e6);
 
-	wait_for(daemon, &children[1].exited, "the fenced client's presented");
-	kt_assertf(WIFEXITED(children[1].status) && WEXITSTATUS(children[1].status) == 0,
-		   "fenced client: status 0x%x", children[1].status);
+	wait_for(daemon, &reports[1].readable, "the fenced client's presented");
 	kt_assertf(fenced_p.fenced_ns >= signaller.signalled_ns,
 		   "the fenced buffer was on screen %.1f ms before its fence signalled",
 		   ((double)signaller.signalled_ns - (double)fenced_p.fenced_ns) / 1e6);
 	kt_log("fenced buffer on screen %.1f ms after the signal",
 	       (fenced_p.fenced_ns - signaller.signalled_ns) / 1e6);
+
+	/*
+	 * A composed screenshot waiting for a fenced buffer that a readable one
+	 * replaces REPLACE_MS later: answered with that one's picture, before
+	 * the fence signals; the fenced commit is discarded.
+	 */
+	attach = (struct vgem_fence_attach){.handle = create.handle, .flags = VGEM_FENCE_WRITE};
+	kt_assert_errno(drmIoctl(vgem, VGEM_IOCTL_FENCE_ATTACH, &attach) == 0);
+	signaller = (struct signaller){.vgem_fd = vgem, .fence = attach.out_fence};
+	kt_assert_errno(wl_event_source_timer_update(timer, FENCE_MS) == 0);
+	reports[1].readable = false;
+	kt_assert_errno(write(go[1][1], "g", 1) == 1);
+	wait_for(daemon, &reports[1].readable, "the second fenced commit");
+	int replace_fd = go[1][1];
+	struct wl_event_source *replace =
+		wl_event_loop_add_timer(daemon->loop, handle_replace_timer, &replace_fd);
+	kt_assert(replace != NULL);
+	kt_assert_errno(wl_event_source_timer_update(replace, REPLACE_MS) == 0);
+	ctl_run(daemon->display, &r, 0, 0, ctl, "--socket", SOCKET_PATH, "screenshot", fenced_name,
+		png, NULL);
+	kt_assertf(r.exit_code == 0, "screenshot of %s: exit %d", fenced_name, r.exit_code);
+	ctl_result_finish(&r);
+	kt_assertf(!signaller.fired, "the screenshot waited for the replaced buffer's fence");
+	kt_assertf(png_decode_file(png, &shot, err, sizeof(err)) == 0, "%s", err);
+	struct kt_image first;
+	kt_assert_ok(kt_image_alloc(&first, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888));
+	kt_fill_pattern(&first, 101);
+	bad = 0;
+	for (uint32_t y = 0; y < HEIGHT; y++)
+		for (uint32_t x = 0; x < WIDTH; x++)
+			bad += (shot.pixels[y * WIDTH + x] & 0xffffff) !=
+			       (*kt_pixel(&first, x, y) & 0xffffff);
+	kt_assertf(bad == 0,
+		   "the screenshot differs from the replacing picture in %" PRIu64 " pixels", bad);
+	png_image_free(&shot);
+	kt_image_free(&first);
+	wl_event_source_remove(replace);
+	wait_for(daemon, &children[1].exited, "the fenced client's end");
+	kt_assertf(WIFEXITED(children[1].status) && WEXITSTATUS(children[1].status) == 0,
+		   "fenced client: status 0x%x", children[1].status);
+	wait_for(daemon, &signaller.fired, "the signal timer");
+	kt_log("a screenshot waiting for a fenced buffer took the buffer replacing it");
 
 	/*
 	 * Zero copy: a new fence, and steady commits the vgem buffer, which
