@@ -16,7 +16,8 @@
  * Then the fenced client commits the vgem buffer again under a new fence
  * and replaces it with a readable one 0.5 s later, while a screenshot
  * waits: the screenshot shows the replacing picture at once, the fenced
- * commit is discarded.
+ * commit is discarded. Under a fence pending for 3 s a screenshot fails
+ * after its 2 s wait, saying a buffer is still being written.
  * Then steady commits the vgem buffer under a new fence: vkms scans it out
  * directly (zero copy), the non-blocking commit leaves the fence to the
  * kernel, which flips after the signal, and the loop never pauses.
@@ -74,6 +75,8 @@ struct vgem_fence_signal {
 #define FENCED_SERIAL   1000
 #define REPLACED_SERIAL 2000
 #define REPLACE_MS      500
+#define STALE_SERIAL    3000
+#define STALE_FENCE_MS  3000
 #define TIMEOUT_MS      20000
 #define MAX_PRESENTS    4096
 
@@ -177,6 +180,14 @@ static void run_fenced(void)
 	if (c.last_discarded != REPLACED_SERIAL)
 		client_fail("the fenced commit was not discarded (last discarded %u)",
 			    c.last_discarded);
+
+	/* The vgem buffer under a fence that outlives a screenshot's patience. */
+	if (read(go_fds[1], &byte, 1) != 1)
+		client_fail("go: %s", strerror(errno));
+	vscanout_vgpu_v1_set_primary(vgpu, buffer, 0, 0);
+	report(1, 'c');
+	if (!client_commit(&c, vgpu, STALE_SERIAL))
+		client_fail("the fenced buffer's commit was discarded");
 	_exit(0);
 }
 
@@ -485,11 +496,29 @@ int main(int argc, char **argv)
 	png_image_free(&shot);
 	kt_image_free(&first);
 	wl_event_source_remove(replace);
+	wait_for(daemon, &signaller.fired, "the signal timer");
+	kt_log("a screenshot waiting for a fenced buffer took the buffer replacing it");
+
+	/* A fence pending longer than a screenshot waits: it fails and says why. */
+	attach = (struct vgem_fence_attach){.handle = create.handle, .flags = VGEM_FENCE_WRITE};
+	kt_assert_errno(drmIoctl(vgem, VGEM_IOCTL_FENCE_ATTACH, &attach) == 0);
+	signaller = (struct signaller){.vgem_fd = vgem, .fence = attach.out_fence};
+	kt_assert_errno(wl_event_source_timer_update(timer, STALE_FENCE_MS) == 0);
+	reports[1].readable = false;
+	kt_assert_errno(write(go[1][1], "d", 1) == 1);
+	wait_for(daemon, &reports[1].readable, "the third fenced commit");
+	ctl_run(daemon->display, &r, 0, 0, ctl, "--socket", SOCKET_PATH, "screenshot", fenced_name,
+		png, NULL);
+	kt_assertf(r.exit_code != 0 && strstr(r.err, "still being written") != NULL &&
+			   !signaller.fired,
+		   "screenshot of %s under a pending fence: exit %d", fenced_name, r.exit_code);
+	ctl_result_finish(&r);
 	wait_for(daemon, &children[1].exited, "the fenced client's end");
 	kt_assertf(WIFEXITED(children[1].status) && WEXITSTATUS(children[1].status) == 0,
 		   "fenced client: status 0x%x", children[1].status);
-	wait_for(daemon, &signaller.fired, "the signal timer");
-	kt_log("a screenshot waiting for a fenced buffer took the buffer replacing it");
+	kt_assertf(signaller.fired && signaller.error == 0, "the third fence was not signalled");
+	kt_log("a screenshot under a fence pending for %d s failed after its wait",
+	       STALE_FENCE_MS / 1000);
 
 	/*
 	 * Zero copy: a new fence, and steady commits the vgem buffer, which
