@@ -63,7 +63,9 @@ bool render_copy_can_read(const struct buffer *buffer);
  * part outside is clipped. Returns 0, -EINVAL for bad rectangles or a format
  * without a pixman code, -EBUSY when src is already being read, -EOPNOTSUPP
  * for a dma-buf with a modifier the CPU cannot read (render_copy_can_read()),
- * before touching it, or the negative errno of mapping/syncing the dma-buf.
+ * before touching it, -EAGAIN for a dma-buf whose write fence has not
+ * signalled (never waited for: buffer_readable(), struct buffer_waiter), or
+ * the negative errno of mapping/syncing the dma-buf.
  */
 int render_copy(pixman_image_t *dst, const struct render_rect *dst_rect, struct buffer *src,
 		const struct render_rect *src_rect, enum render_op op);
