@@ -15,6 +15,11 @@
 
 /* Largest width and height accepted, in pixels. */
 #define DMABUF_MAX_DIMENSION 16384
+/*
+ * Where a plane may end at most (offset + stride × rows, in bytes): 2 GiB,
+ * so that every offset into it fits the int that pixman's copy path uses.
+ */
+#define DMABUF_MAX_PLANE_END ((uint64_t)INT32_MAX)
 
 struct dmabuf_attributes {
 	uint32_t width, height;    /* pixels, 1..DMABUF_MAX_DIMENSION */
@@ -36,7 +41,8 @@ void dmabuf_attributes_init(struct dmabuf_attributes *attrs);
  * format, and for each plane the fd is a dma-buf (checked with fstatfs(),
  * which works for every exporter; regular files, memfds, pipes, sockets and
  * DRM device fds are rejected), stride >= width × bytes per pixel, and
- * offset + stride × rows fits in the dma-buf's size (lseek(fd, 0, SEEK_END)).
+ * offset + stride × rows fits in the dma-buf's size (lseek(fd, 0, SEEK_END))
+ * and in DMABUF_MAX_PLANE_END.
  * Fds are borrowed, never closed or moved; their file offsets are not used
  * (the size query leaves them changed, which dma-bufs ignore).
  *
@@ -113,13 +119,26 @@ int dmabuf_mapping_init(struct dmabuf_mapping *mapping, const struct dmabuf_attr
 /* Unmap; safe on a zeroed mapping. Ends a read still in progress. */
 void dmabuf_mapping_finish(struct dmabuf_mapping *mapping);
 
+/* How long dmabuf_sync_read_start() lets the kernel wait for fences. */
+#define DMABUF_SYNC_WAIT_NS (2 * 1000 * 1000)
+
 /*
- * DMA_BUF_IOCTL_SYNC with DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ (retried
- * on EINTR/EAGAIN), issued only when the dma-buf's write fences have signalled
- * (dmabuf_fd_readable()), so that it does cache maintenance and never waits
- * for a producer. Returns 0 or a negative errno: -EAGAIN when a write fence
- * has not signalled yet (nothing was issued; try again once the fd polls
- * readable), -EBUSY when a read is already in progress.
+ * DMA_BUF_IOCTL_SYNC with DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ on dma-buf
+ * fd (borrowed), waiting at most DMABUF_SYNC_WAIT_NS for write fences: a
+ * one-shot timer signal (SIGRTMIN, aimed at the calling thread, whose
+ * handler the first call installs) interrupts a longer wait. Returns 0,
+ * -EAGAIN when a fence did not signal in time (the read has not begun), or
+ * the ioctl's negative errno.
+ */
+int dmabuf_sync_read_start(int fd);
+
+/*
+ * Begin a read: dmabuf_sync_read_start(), issued only when the dma-buf's
+ * write fences have signalled (dmabuf_fd_readable()), so that it does cache
+ * maintenance; a fence added after that check holds it up for at most
+ * DMABUF_SYNC_WAIT_NS. Returns 0 or a negative errno: -EAGAIN when a write
+ * fence has not signalled (the read has not begun; try again once the fd
+ * polls readable), -EBUSY when a read is already in progress.
  */
 int dmabuf_mapping_begin_read(struct dmabuf_mapping *mapping);
 

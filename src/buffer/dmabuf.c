@@ -5,12 +5,15 @@
 #include <linux/dma-buf.h>
 #include <linux/magic.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <drm_fourcc.h>
@@ -148,6 +151,11 @@ int dmabuf_attributes_check(const struct dmabuf_attributes *attrs, char *msg, si
 				    " exceeds the dma-buf's size %lld",
 				    i, attrs->offset[i], attrs->stride[i], rows, end,
 				    (long long)size);
+		if (end > DMABUF_MAX_PLANE_END)
+			return fail(msg, msg_size,
+				    "plane %u: offset %" PRIu32 " + stride %" PRIu32
+				    " × height %" PRIu32 " = %" PRIu64 " is past 2 GiB",
+				    i, attrs->offset[i], attrs->stride[i], rows, end);
 	}
 	for (unsigned int i = attrs->n_planes; i < FOURCC_MAX_PLANES; i++) {
 		if (attrs->fd[i] >= 0)
@@ -204,6 +212,66 @@ static int sync_ioctl(int fd, uint64_t flags)
 	return ret < 0 ? -errno : 0;
 }
 
+/*
+ * DMA_BUF_SYNC_START waits, interruptibly and without limit, for write
+ * fences, which the buffer's client controls. A client may attach a new one
+ * between the readiness poll and the ioctl; then a one-shot timer signal
+ * aimed at this thread ends the wait: its handler does nothing and is
+ * installed without SA_RESTART, so the ioctl fails with EINTR.
+ */
+static void handle_sync_timeout(int sig)
+{
+	(void)sig;
+}
+
+/* The process's timer for bounded syncs, made on first use; false if none. */
+static bool sync_timer_get(timer_t *timer)
+{
+	static timer_t made;
+	static int state; /* 0: not tried, 1: made, -1: failed */
+	if (state == 0) {
+		struct sigaction action = {.sa_handler = handle_sync_timeout};
+		sigemptyset(&action.sa_mask);
+		struct sigevent event = {
+			.sigev_notify = SIGEV_THREAD_ID,
+			.sigev_signo = SIGRTMIN,
+		};
+		event._sigev_un._tid = gettid();
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGRTMIN);
+		if (sigaction(SIGRTMIN, &action, NULL) != 0 ||
+		    pthread_sigmask(SIG_UNBLOCK, &set, NULL) != 0 ||
+		    timer_create(CLOCK_MONOTONIC, &event, &made) != 0) {
+			log_warn_errno("cannot make the timer that bounds dma-buf syncs; a "
+				       "fence added after the readiness check may hold up a read");
+			state = -1;
+		} else {
+			state = 1;
+		}
+	}
+	*timer = made;
+	return state == 1;
+}
+
+int dmabuf_sync_read_start(int fd)
+{
+	timer_t timer;
+	bool bounded = sync_timer_get(&timer);
+	struct itimerspec arm = {.it_value.tv_nsec = DMABUF_SYNC_WAIT_NS};
+	struct itimerspec disarm = {0};
+	if (bounded && timer_settime(timer, 0, &arm, NULL) != 0)
+		bounded = false;
+	struct dma_buf_sync sync = {.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ};
+	int ret = ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
+	int err = errno;
+	if (bounded)
+		timer_settime(timer, 0, &disarm, NULL);
+	if (ret == 0)
+		return 0;
+	return err == EINTR || err == EAGAIN ? -EAGAIN : -err;
+}
+
 int dmabuf_mapping_begin_read(struct dmabuf_mapping *mapping)
 {
 	if (mapping->map == NULL)
@@ -212,7 +280,7 @@ int dmabuf_mapping_begin_read(struct dmabuf_mapping *mapping)
 		return -EBUSY;
 	if (!dmabuf_fd_readable(mapping->fd))
 		return -EAGAIN;
-	int ret = sync_ioctl(mapping->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	int ret = dmabuf_sync_read_start(mapping->fd);
 	if (ret == 0)
 		mapping->reading = true;
 	return ret;

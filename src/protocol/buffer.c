@@ -119,7 +119,7 @@ static uint32_t check_error_code(const struct dmabuf_attributes *attrs)
 			(uint64_t)attrs->stride[i] * fourcc_plane_height(info, i, attrs->height);
 		off_t size = lseek(attrs->fd[i], 0, SEEK_END);
 		if (attrs->stride[i] < fourcc_plane_min_stride(info, i, attrs->width) || size < 0 ||
-		    end > (uint64_t)size)
+		    end > (uint64_t)size || end > DMABUF_MAX_PLANE_END)
 			return VSCANOUT_BUFFER_PARAMS_V1_ERROR_OUT_OF_BOUNDS;
 	}
 	return VSCANOUT_BUFFER_PARAMS_V1_ERROR_INCOMPLETE;

@@ -2,7 +2,8 @@
 /*
  * CPU reads of a dma-buf plane are bracketed by DMA_BUF_IOCTL_SYNC, and the
  * sync is never issued while a write fence is unsignalled (it would wait
- * for it). A memfd stands in for the dma-buf (it maps the same way, and
+ * for it); one that waits anyway (a fence added after the check) is cut
+ * short by a timer signal. A memfd stands in for the dma-buf (it maps the same way, and
  * always polls readable: no fence) and the test is linked with
  * -Wl,--wrap=ioctl, so every ioctl the code under test issues is seen here
  * and answered as the test decides. An empty pipe stands in for a dma-buf
@@ -10,9 +11,11 @@
  */
 #include <fcntl.h>
 #include <linux/dma-buf.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <drm_fourcc.h>
@@ -28,6 +31,7 @@ static struct {
 	unsigned long request;
 	uint64_t flags[8];
 	int fail_errno[8]; /* answer of call n: 0 success, else -1 with this errno */
+	int block_ms[8];   /* call n first waits this long, interruptibly */
 } seen;
 
 int __wrap_ioctl(int fd, unsigned long request, ...)
@@ -42,6 +46,10 @@ int __wrap_ioctl(int fd, unsigned long request, ...)
 	seen.fd = fd;
 	seen.request = request;
 	seen.flags[n] = sync->flags;
+	if (seen.block_ms[n] > 0 && poll(NULL, 0, seen.block_ms[n]) < 0) {
+		errno = EINTR;
+		return -1;
+	}
 	if (seen.fail_errno[n] != 0) {
 		errno = seen.fail_errno[n];
 		return -1;
@@ -92,13 +100,32 @@ int main(void)
 	check_int_eq(dmabuf_mapping_end_read(&m), -EINVAL);
 	check_int_eq(seen.calls, 2);
 
-	/* Interrupted: retried. A real error: returned, and no read is in progress. */
-	seen.calls = 0;
+	/* Interrupted: not ready, never retried. A real error: returned. No read in progress. */
+	seen = (__typeof__(seen)){0};
 	seen.fail_errno[0] = EINTR;
-	seen.fail_errno[1] = EAGAIN;
+	check_int_eq(dmabuf_mapping_begin_read(&m), -EAGAIN);
+	check_int_eq(seen.calls, 1);
+	check(!m.reading);
+
+	/*
+	 * A fence added after the readiness check: the sync waits (here: a
+	 * wait of 10 s that a signal interrupts, as the kernel's does), and the
+	 * timer ends it after DMABUF_SYNC_WAIT_NS.
+	 */
+	seen = (__typeof__(seen)){0};
+	seen.block_ms[0] = 10000;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	check_int_eq(dmabuf_mapping_begin_read(&m), -EAGAIN);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	int64_t waited_ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
+	check(waited_ns >= DMABUF_SYNC_WAIT_NS);
+	check(waited_ns < 1000000000LL);
+	check(!m.reading);
+	/* The timer is disarmed after a sync that returns at once. */
+	seen = (__typeof__(seen)){0};
 	check_int_eq(dmabuf_mapping_begin_read(&m), 0);
-	check_int_eq(seen.calls, 3);
-	check(seen.flags[2] == (DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	check_int_eq(poll(NULL, 0, 3 * DMABUF_SYNC_WAIT_NS / 1000000), 0);
 	check_int_eq(dmabuf_mapping_end_read(&m), 0);
 
 	seen = (__typeof__(seen)){0};

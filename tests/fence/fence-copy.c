@@ -42,6 +42,7 @@
 #include <xf86drmMode.h>
 
 #include "buffer/buffer.h"
+#include "buffer/dmabuf.h"
 #include "client.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
@@ -389,6 +390,17 @@ int main(int argc, char **argv)
 	 */
 	struct vgem_fence_attach attach = {.handle = create.handle, .flags = VGEM_FENCE_WRITE};
 	kt_assert_errno(drmIoctl(vgem, VGEM_IOCTL_FENCE_ATTACH, &attach) == 0);
+	/*
+	 * A sync issued on the fenced buffer anyway (as when a client adds the
+	 * fence right after the daemon's readiness check) waits in the kernel
+	 * until the fence signals, 10 s for vgem; it is cut short.
+	 */
+	uint64_t sync_start = kt_now_ns();
+	int sync_ret = dmabuf_sync_read_start(vgem_dmabuf);
+	uint64_t sync_ns = kt_now_ns() - sync_start;
+	kt_assertf(sync_ret == -EAGAIN, "a sync on the fenced buffer returned %d", sync_ret);
+	kt_assertf(sync_ns < 200000000u, "a sync on the fenced buffer took %.1f ms", sync_ns / 1e6);
+	kt_log("a sync on the fenced buffer gave up after %.1f ms", sync_ns / 1e6);
 	struct signaller signaller = {.vgem_fd = vgem, .fence = attach.out_fence};
 	struct wl_event_source *timer =
 		wl_event_loop_add_timer(daemon->loop, handle_signal_timer, &signaller);
