@@ -34,7 +34,8 @@ struct render_rect {
 
 enum render_op {
 	RENDER_OP_SRC,  /* replace the destination; into a destination without alpha the
-			   source's alpha is ignored and X bits are written as ones */
+			   source's alpha is ignored and X bits are undefined (a plain
+			   blit keeps the source's padding byte) */
 	RENDER_OP_OVER, /* blend a premultiplied-alpha source over the destination (cursors) */
 };
 
