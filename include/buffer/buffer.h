@@ -53,10 +53,10 @@ struct buffer_import {
 	struct wl_list link;          /* buffer.imports */
 	const void *owner;            /* the key: the device's struct kms_fb_registry */
 	struct wl_list registry_link; /* kms_fb_registry.imports; used by kms/fb.c */
-	struct kms_fb *fb;   /* may be NULL: the framebuffer; the cache holds a reference */
-	uint32_t failure;    /* 0, or the enum kms_fb_failure of a failed import */
-	int error;           /* positive errno of the failure, 0 if none */
-	char message[160];   /* what failed, for logs and inspection; "" if nothing */
+	struct kms_fb *fb; /* may be NULL: the framebuffer; the cache holds a reference */
+	uint32_t failure;  /* 0, or the enum kms_fb_failure of a failed import */
+	int error;         /* positive errno of the failure, 0 if none */
+	char message[160]; /* what failed, for logs and inspection; "" if nothing */
 	struct wl_listener buffer_destroy; /* buffer.events.destroy; used by kms/fb.c */
 };
 
