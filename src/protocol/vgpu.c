@@ -336,8 +336,8 @@ static void vgpu_handle_get_vblank_source(struct wl_client *client, struct wl_re
 			return;
 		}
 	}
-	int eventfd, memfd;
-	if (kms_vblank_source_get_fds(vgpu->vblank_source, &eventfd, &memfd) != 0) {
+	int ticks, memfd;
+	if (kms_vblank_source_get_fds(vgpu->vblank_source, &ticks, &memfd) != 0) {
 		wl_client_post_no_memory(client);
 		return;
 	}
@@ -346,8 +346,8 @@ static void vgpu_handle_get_vblank_source(struct wl_client *client, struct wl_re
 	uint32_t flags =
 		(state.flags & KMS_VBLANK_TIMER) ? VSCANOUT_VGPU_V1_VBLANK_SOURCE_FLAGS_TIMER : 0;
 	/* libwayland sends duplicates: ours are closed right away. */
-	vscanout_vgpu_v1_send_vblank_source(resource, eventfd, memfd, flags);
-	close(eventfd);
+	vscanout_vgpu_v1_send_vblank_source(resource, ticks, memfd, flags);
+	close(ticks);
 	close(memfd);
 }
 

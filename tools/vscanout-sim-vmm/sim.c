@@ -5,7 +5,7 @@
  * Guest RAM (the default): its "guest" draws into framebuffers in guest
  * RAM (a memfd), which are handed to vscanoutd as udmabuf dma-bufs and
  * flipped with the vscanout-v1 protocol, paced by the vGPU's vblank
- * eventfd. A buffer is drawn into only while vscanoutd does not hold it
+ * ticks fd. A buffer is drawn into only while vscanoutd does not hold it
  * (between its release event and the next commit using it).
  *
  * VFIO (--vfio-mdev UUID): it opens a mediated vGPU's VFIO device as a VMM
@@ -13,7 +13,7 @@
  * then reads the guest's planes itself and nothing is committed. With
  * --guest it also plays the guest's bochs display driver (bochs.h): a mode
  * set, then an animation drawn into VRAM and flipped by panning, one frame
- * per vblank of the eventfd (or per tick of a timer). Before it exits it
+ * per vblank of the ticks fd (or per tick of a timer). Before it exits it
  * releases the device and waits until vscanoutd has let go of it.
  */
 #include <ctype.h>
@@ -52,7 +52,7 @@
 #define COMMIT_RING 64
 
 enum pace {
-	PACE_VBLANK, /* one frame per vblank of the vGPU's vblank eventfd */
+	PACE_VBLANK, /* one frame per vblank of the vGPU's vblank ticks fd */
 	PACE_TIMER,  /* one frame per tick of a timer at the output's refresh rate */
 	PACE_FREE,   /* whenever a buffer is free */
 };
@@ -271,16 +271,16 @@ static void handle_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t
 	sim->outstanding--;
 }
 
-static void handle_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int eventfd,
+static void handle_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int ticks,
 				 int record_memfd, uint32_t flags)
 {
 	struct sim *sim = data;
 	if (sim->vblank_fd >= 0) {
-		close(eventfd);
+		close(ticks);
 		close(record_memfd);
 		return;
 	}
-	sim->vblank_fd = eventfd;
+	sim->vblank_fd = ticks;
 	sim->record_size = sizeof(struct kms_vblank_record);
 	void *map = mmap(NULL, sim->record_size, PROT_READ, MAP_SHARED, record_memfd, 0);
 	if (map != MAP_FAILED)
@@ -554,7 +554,7 @@ static void handle_vblank(struct sim *sim)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n != (ssize_t)sizeof(count)) {
-		fail(sim, "cannot read the vblank eventfd: %s",
+		fail(sim, "cannot read the vblank ticks fd: %s",
 		     n < 0 ? strerror(errno) : "short read");
 		return;
 	}
@@ -883,7 +883,7 @@ static void usage(FILE *out)
 		"usage: " PROGRAM " [options]\n"
 		"\n"
 		"A reference VMM for vscanoutd: guest RAM in a memfd, framebuffers as udmabuf\n"
-		"dma-bufs, animated frames paced by the vGPU's vblank eventfd, and\n"
+		"dma-bufs, animated frames paced by the vGPU's vblank ticks fd, and\n"
 		"presentation statistics at the end. With --vfio-mdev it hands a mediated\n"
 		"vGPU's VFIO device to vscanoutd instead, which then reads the guest's planes\n"
 		"itself; --guest also plays the guest's bochs display driver on it.\n"
@@ -896,7 +896,7 @@ static void usage(FILE *out)
 		"  -b, --buffers N      framebuffers to cycle through, 2 to %d (default: 3)\n"
 		"  -n, --frames N       commit N frames, then wait for their answers and stop\n"
 		"  -t, --seconds S      commit frames for S seconds (decimals allowed)\n"
-		"  -p, --pace MODE      vblank: one frame per vblank of the eventfd, once the\n"
+		"  -p, --pace MODE      vblank: one frame per vblank of the ticks fd, once the\n"
 		"                       previous frame is on screen (default);\n"
 		"                       timer: the same, per tick of a timer at the output's\n"
 		"                       refresh rate; free: commit whenever a buffer is free\n"
