@@ -338,7 +338,12 @@ int main(void)
 	measure("3. clock = vkms again", outputs[1]);
 	kt_assert(outputs[0]->state == KMS_OUTPUT_ON && outputs[1]->state == KMS_OUTPUT_ON);
 
-	/* The VMM got no other vblank source and is still attached: it ends cleanly. */
+	/*
+	 * The VMM got no other vblank source and is still attached: it ends
+	 * cleanly. Its vGPU then goes, and the ticks fd reads end of file
+	 * (counts still unread come first).
+	 */
+	wl_event_source_remove(vmm_fds.source);
 	close(fd_socket[0]);
 	uint64_t deadline = kt_now_ns() + (uint64_t)CONF_DAEMON_TIMEOUT_MS * 1000000u;
 	while (!child.exited) {
@@ -347,7 +352,16 @@ int main(void)
 	}
 	kt_assertf(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0,
 		   "the VMM failed (status 0x%x)", child.status);
-	wl_event_source_remove(vmm_fds.source);
+	for (;;) {
+		uint64_t n;
+		ssize_t len = read(vmm_fds.eventfd, &n, sizeof(n));
+		if (len == 0)
+			break;
+		kt_assertf(len == sizeof(n) || (len < 0 && errno == EAGAIN),
+			   "the ticks fd read %zd: %s", len, strerror(errno));
+		kt_assertf(kt_now_ns() < deadline, "the ticks fd never read end of file");
+		dispatch(10);
+	}
 	munmap((void *)vmm_fds.record, sizeof(*vmm_fds.record));
 	close(vmm_fds.eventfd);
 	close(vmm_fds.memfd);

@@ -555,7 +555,9 @@ static void handle_vblank(struct sim *sim)
 		return;
 	if (n != (ssize_t)sizeof(count)) {
 		fail(sim, "cannot read the vblank ticks fd: %s",
-		     n < 0 ? strerror(errno) : "short read");
+		     n < 0    ? strerror(errno)
+		     : n == 0 ? "it ended (the vGPU is gone)"
+			      : "short read");
 		return;
 	}
 	sim->ticks += count;
