@@ -90,6 +90,19 @@ static void report(int i, char byte)
 		client_fail("report: %s", strerror(errno));
 }
 
+/* The vgem dma-buf (WIDTH x HEIGHT, XRGB8888, linear) as a buffer of vgpu. */
+static struct vscanout_buffer_v1 *vgem_buffer(struct vscanout_vgpu_v1 *vgpu)
+{
+	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
+	vscanout_buffer_params_v1_add(params, vgem_dmabuf, 0, 0, WIDTH * 4,
+				      DRM_FORMAT_MOD_LINEAR >> 32,
+				      DRM_FORMAT_MOD_LINEAR & 0xffffffff);
+	struct vscanout_buffer_v1 *buffer =
+		vscanout_buffer_params_v1_create(params, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888, 0);
+	vscanout_buffer_params_v1_destroy(params);
+	return buffer;
+}
+
 /* Client 0: commits frame after frame until told to stop. */
 static void run_steady(void)
 {
@@ -121,14 +134,7 @@ static void run_steady(void)
 		_exit(0);
 
 	/* The fenced vgem buffer, which vkms scans out directly. */
-	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
-	vscanout_buffer_params_v1_add(params, vgem_dmabuf, 0, 0, WIDTH * 4,
-				      DRM_FORMAT_MOD_LINEAR >> 32,
-				      DRM_FORMAT_MOD_LINEAR & 0xffffffff);
-	struct vscanout_buffer_v1 *buffer =
-		vscanout_buffer_params_v1_create(params, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888, 0);
-	vscanout_buffer_params_v1_destroy(params);
-	vscanout_vgpu_v1_set_primary(vgpu, buffer, 0, 0);
+	vscanout_vgpu_v1_set_primary(vgpu, vgem_buffer(vgpu), 0, 0);
 	if (!client_commit(&c, vgpu, FENCED_SERIAL))
 		client_fail("the fenced buffer's commit was discarded");
 	if (!(c.presented_flags & VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY))
@@ -153,13 +159,7 @@ static void run_fenced(void)
 	if (read(go_fds[1], &byte, 1) != 1)
 		client_fail("go: %s", strerror(errno));
 
-	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
-	vscanout_buffer_params_v1_add(params, vgem_dmabuf, 0, 0, WIDTH * 4,
-				      DRM_FORMAT_MOD_LINEAR >> 32,
-				      DRM_FORMAT_MOD_LINEAR & 0xffffffff);
-	struct vscanout_buffer_v1 *buffer =
-		vscanout_buffer_params_v1_create(params, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888, 0);
-	vscanout_buffer_params_v1_destroy(params);
+	struct vscanout_buffer_v1 *buffer = vgem_buffer(vgpu);
 	vscanout_vgpu_v1_set_primary(vgpu, buffer, 0, 0);
 	report(1, 'c');
 	if (!client_commit(&c, vgpu, FENCED_SERIAL))
