@@ -38,7 +38,12 @@
  *   [output HDMI-A-1]           # a connector by its KMS name, or
  *   [output card1:Virtual-1]    # qualified by DRM device when names clash
  *   mode = 1920x1080@60         # WxH, WxH@Hz (Hz may have decimals), preferred
- *   vgpu = kiosk-a              # the vGPU shown there
+ *   vgpu = kiosk-a              # the vGPU shown there, or 1 to 4 of them,
+ *                               # "vgpu = a, b", stacked bottom to top
+ *   layout = columns            # columns | rows | grid | pip | regions: how
+ *                               # several vGPUs share the output
+ *   region a = 0,0 960x1080     # X,Y WxH: where vGPU a is shown (one per
+ *                               # vGPU of vgpu=; implies layout = regions)
  *   flip = async                # async | vsync
  *   placeholder = #202020       # colour shown while the vGPU has no picture
  *   scale = fit                 # fit | center | stretch: a picture of another size
@@ -68,9 +73,20 @@
  *   output = HDMI-A-1           # the output it is laminated to (default: the first
  *                               # [output], or the only/first lit one without any)
  *
+ * With one vGPU and no layout key, the vGPU gets the whole output. Layouts
+ * (see vgpu/layout.h for the arithmetic): columns (the default with
+ * several): equal columns, left to right; rows: equal rows, top to bottom;
+ * grid: ceil(sqrt(n)) columns and as many rows as needed, filled row by
+ * row; pip: the first vGPU fills the output, each further one is an inset
+ * of a quarter of its width and height, from the bottom-right corner
+ * leftwards, 1/32 of its width and height apart; regions: the region keys.
+ * A name twice in vgpu=, a region for a name not in vgpu=, a vGPU of vgpu=
+ * without a region (once any region is given), or layout = regions
+ * without regions is an error.
+ *
  * A vGPU named by an output needs no [vgpu] section; it then admits root
  * only and has the default edid, poll, uinput and clock. A [vgpu] section's
- * clock must be an [output] section whose vgpu= names it. A [touchscreen]
+ * clock must be an [output] section whose vgpu= names it (among others). A [touchscreen]
  * section's output must be one of the [output] sections when there are
  * any. Every section and key is checked. An unknown section or key, a key
  * outside any section, a repeated key or section, or a bad value is an
@@ -123,15 +139,47 @@ enum config_cursor {
 /* The default placeholder colour: dark grey, 0xRRGGBB. */
 #define CONFIG_PLACEHOLDER_DEFAULT 0x202020u
 
+/* Most vGPUs one output shows. */
+#define CONFIG_OUTPUT_MAX_VGPUS 4
+
+/* Limits of a region's X,Y WxH: the rectangle lies in 0..CONFIG_REGION_MAX. */
+#define CONFIG_REGION_MAX 16384
+
+/* How the vGPUs of an output share it. */
+enum config_layout {
+	CONFIG_LAYOUT_COLUMNS = 0, /* the default */
+	CONFIG_LAYOUT_ROWS,
+	CONFIG_LAYOUT_GRID,
+	CONFIG_LAYOUT_PIP,
+	CONFIG_LAYOUT_REGIONS, /* the explicit regions */
+};
+
+/* A region key's rectangle, in the output's logical pixels (after rotation). */
+struct config_region {
+	int32_t x, y;
+	uint32_t width, height;
+};
+
 /* One [output NAME] section. */
 struct config_output {
 	char *name;           /* "HDMI-A-1" or "card1:Virtual-1" */
 	uint32_t width;       /* 0: the connector's preferred mode */
 	uint32_t height;      /* 0 with width */
 	uint32_t refresh_mhz; /* 0: any refresh rate for the size */
-	char *vgpu;           /* may be NULL: nothing but the placeholder */
-	char *file_vgpu;      /* may be NULL: vgpu= as the file has it (vgpu follows
-				 vscanoutctl assign; this one names the vGPU for good) */
+	/*
+	 * The vGPUs shown there, bottom to top, by slot: none shows nothing but
+	 * the placeholder. They follow vscanoutctl assign; file_vgpus are
+	 * vgpu= as the file has it, which names the vGPUs for good. Read them
+	 * with config_output_vgpu() and change them with config_output_assign().
+	 */
+	char *vgpus[CONFIG_OUTPUT_MAX_VGPUS];
+	size_t n_vgpus;
+	char *file_vgpus[CONFIG_OUTPUT_MAX_VGPUS];
+	size_t n_file_vgpus;
+	enum config_layout layout; /* CONFIG_LAYOUT_COLUMNS unless set */
+	/* With CONFIG_LAYOUT_REGIONS: each slot's region (slot i of file_vgpus'
+	   order: the region key naming file_vgpus[i]). */
+	struct config_region regions[CONFIG_OUTPUT_MAX_VGPUS];
 	enum config_flip flip;
 	uint32_t placeholder;          /* 0xRRGGBB */
 	enum kms_scale scale;          /* KMS_SCALE_FIT unless set */
@@ -292,8 +340,43 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name);
  */
 const char *config_cycle_vgpu(const struct config *cfg, const char *current, bool forward);
 
+/*
+ * How many vGPUs the configuration has: the names config_cycle_vgpu() goes
+ * through ([vgpu] sections, and the outputs' vGPUs, as the file has them
+ * and as assigned, each once).
+ */
+size_t config_vgpu_count(const struct config *cfg);
+
 /* The [output NAME] section called `name`, or NULL. */
 struct config_output *config_find_output(const struct config *cfg, const char *name);
+
+/* How many vGPUs the output shows now (0..CONFIG_OUTPUT_MAX_VGPUS). */
+size_t config_output_n_vgpus(const struct config_output *co);
+
+/*
+ * The name of the vGPU in slot `i` of the output (0: the bottom one), or
+ * NULL when i >= config_output_n_vgpus(co). Borrowed from co: valid until
+ * the next config_output_assign() on it or the configuration's end.
+ */
+const char *config_output_vgpu(const struct config_output *co, size_t i);
+
+/* The slot of the vGPU called `name` on the output, or -1 when it does not show it. */
+int config_output_vgpu_index(const struct config_output *co, const char *name);
+
+/*
+ * Show the vGPU called `vgpu` (copied) in `slot` of the output, in place of
+ * the one there. When the output already shows `vgpu` in another slot, the
+ * two swap slots. slot == config_output_n_vgpus(co) adds a slot on top,
+ * when there are fewer than CONFIG_OUTPUT_MAX_VGPUS and the output does not
+ * show `vgpu` yet. With CONFIG_LAYOUT_REGIONS only the slots that have a
+ * region exist. Returns 0 (the output is unchanged when it already showed
+ * vgpu in that slot), -EINVAL when the slot does not exist or `vgpu` is not a
+ * vGPU name, or -ENOMEM (then the output is unchanged).
+ */
+int config_output_assign(struct config_output *co, size_t slot, const char *vgpu);
+
+/* The name of a layout ("columns" ...), for messages and status. */
+const char *config_layout_name(enum config_layout layout);
 
 /*
  * Parse a mode "WxH", "WxH@Hz" (Hz with up to three decimals) or

@@ -39,6 +39,14 @@ enum output_key {
 	OUTPUT_KEY_CURSOR = 1 << 7,
 	OUTPUT_KEY_BLANK = 1 << 8,
 	OUTPUT_KEY_BLANK_SCHEDULE = 1 << 9,
+	OUTPUT_KEY_LAYOUT = 1 << 10,
+};
+
+/* A region key of the current [output], resolved once the section ends. */
+struct pending_region {
+	char name[NAME_MAX_LEN + 1];
+	struct config_region rect;
+	int line;
 };
 
 /* Keys of [vgpu], as bits for "seen" tracking. */
@@ -65,7 +73,10 @@ struct parse {
 	enum section_kind section;
 	struct config_output *output; /* may be NULL: the current [output] */
 	unsigned output_keys_seen;
-	struct config_vgpu *vgpu; /* may be NULL: the current [vgpu] */
+	struct pending_region regions[CONFIG_OUTPUT_MAX_VGPUS]; /* of the current [output] */
+	size_t n_regions;
+	int output_vgpu_line, output_layout_line; /* where vgpu= and layout= are, or 0 */
+	struct config_vgpu *vgpu;                 /* may be NULL: the current [vgpu] */
 	unsigned vgpu_keys_seen;
 	struct config_touchscreen *touchscreen; /* may be NULL: the current [touchscreen] */
 	bool touchscreen_output_seen;
@@ -109,8 +120,10 @@ static void free_output(struct config_output *output)
 {
 	wl_list_remove(&output->link);
 	free(output->name);
-	free(output->vgpu);
-	free(output->file_vgpu);
+	for (size_t i = 0; i < output->n_vgpus; i++)
+		free(output->vgpus[i]);
+	for (size_t i = 0; i < output->n_file_vgpus; i++)
+		free(output->file_vgpus[i]);
 	free(output);
 }
 
@@ -142,11 +155,15 @@ static void begin_output(struct parse *p, const char *name)
 	output->scale = KMS_SCALE_FIT;
 	output->rotation = LAYOUT_ROTATION_0;
 	output->cursor = CONFIG_CURSOR_SHOWN;
+	output->layout = CONFIG_LAYOUT_COLUMNS;
 	output->line = p->line;
 	wl_list_insert(p->result.outputs.prev, &output->link);
 	p->section = SECTION_OUTPUT;
 	p->output = output;
 	p->output_keys_seen = 0;
+	p->n_regions = 0;
+	p->output_vgpu_line = 0;
+	p->output_layout_line = 0;
 }
 
 static void free_vgpu(struct config_vgpu *vgpu)
@@ -254,12 +271,93 @@ static char *section_argument(char *header, const char *kind)
 	return name;
 }
 
-/* Called with the text between '[' and ']', surrounding blanks removed. */
-static void begin_section(struct parse *p, char *header)
+/* "a, b" of at most `size` bytes: the names of `names`, comma-separated. */
+static void format_names(char *const *names, size_t n, char *buf, size_t size)
 {
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++) {
+		int w = snprintf(buf + len, size - len, "%s%s", i > 0 ? ", " : "", names[i]);
+		len += w > 0 ? (size_t)w : 0;
+	}
+}
+
+/*
+ * Checks of an [output] that need the whole section: its region keys
+ * against its vgpu= and layout=. Errors name the line of the key at fault.
+ */
+static void finish_output(struct parse *p)
+{
+	struct config_output *co = p->output;
+	if (co == NULL)
+		return;
+	int line = p->line;
+	if (p->n_regions == 0) {
+		if (co->layout == CONFIG_LAYOUT_REGIONS) {
+			p->line = p->output_layout_line;
+			parse_error(p,
+				    "[output %s] layout = regions needs a region key per vGPU of "
+				    "vgpu= (region NAME = X,Y WxH)",
+				    co->name);
+		}
+		p->line = line;
+		return;
+	}
+	if (p->output_layout_line != 0 && co->layout != CONFIG_LAYOUT_REGIONS) {
+		p->line = p->output_layout_line;
+		parse_error(p,
+			    "[output %s] layout %s does not go with region keys (they mean "
+			    "layout = regions)",
+			    co->name, config_layout_name(co->layout));
+	}
+	co->layout = CONFIG_LAYOUT_REGIONS;
+	bool have[CONFIG_OUTPUT_MAX_VGPUS] = {false};
+	char names[256];
+	format_names(co->file_vgpus, co->n_file_vgpus, names, sizeof(names));
+	for (size_t i = 0; i < p->n_regions; i++) {
+		const struct pending_region *r = &p->regions[i];
+		int slot = -1;
+		for (size_t j = 0; j < co->n_file_vgpus; j++) {
+			if (strcmp(co->file_vgpus[j], r->name) == 0)
+				slot = (int)j;
+		}
+		p->line = r->line;
+		if (slot < 0 && co->n_file_vgpus == 0) {
+			parse_error(p, "[output %s] region %s: the output has no vgpu=", co->name,
+				    r->name);
+		} else if (slot < 0) {
+			parse_error(p, "[output %s] region %s: '%s' is not in vgpu = %s", co->name,
+				    r->name, r->name, names);
+		} else {
+			co->regions[slot] = r->rect;
+			have[slot] = true;
+		}
+	}
+	for (size_t j = 0; j < co->n_file_vgpus; j++) {
+		if (have[j])
+			continue;
+		p->line = p->output_vgpu_line;
+		parse_error(p,
+			    "[output %s] vgpu %s has no region (with region keys, every vGPU of "
+			    "vgpu= needs one: region %s = X,Y WxH)",
+			    co->name, co->file_vgpus[j], co->file_vgpus[j]);
+	}
+	p->line = line;
+}
+
+/* The current section is over. */
+static void end_section(struct parse *p)
+{
+	finish_output(p);
 	p->output = NULL;
 	p->vgpu = NULL;
 	p->touchscreen = NULL;
+}
+
+/* Called with the text between '[' and ']', surrounding blanks removed. */
+static void begin_section(struct parse *p, char *header)
+{
+	end_section(p);
 	if (strcmp(header, "daemon") == 0) {
 		if (p->daemon_seen) {
 			parse_error(p, "[daemon] appears twice");
@@ -707,10 +805,174 @@ static void parse_touchscreen_key(struct parse *p, const char *key, const char *
 	set_string(p, &ts->output, value);
 }
 
+static const char *const layout_names[] = {
+	[CONFIG_LAYOUT_COLUMNS] = "columns", [CONFIG_LAYOUT_ROWS] = "rows",
+	[CONFIG_LAYOUT_GRID] = "grid",       [CONFIG_LAYOUT_PIP] = "pip",
+	[CONFIG_LAYOUT_REGIONS] = "regions",
+};
+
+const char *config_layout_name(enum config_layout layout)
+{
+	if ((size_t)layout >= sizeof(layout_names) / sizeof(layout_names[0]))
+		return "unknown";
+	return layout_names[layout];
+}
+
+/*
+ * vgpu = a, b, c: 1..CONFIG_OUTPUT_MAX_VGPUS names separated by commas,
+ * blanks around them allowed, each once.
+ */
+static void parse_output_vgpus(struct parse *p, const char *value)
+{
+	struct config_output *output = p->output;
+	char *copy = strdup(value);
+	if (copy == NULL) {
+		p->out_of_memory = true;
+		return;
+	}
+	char *names[CONFIG_OUTPUT_MAX_VGPUS];
+	size_t n = 0;
+	bool ok = true;
+	for (char *tok = copy, *next; ok && tok != NULL; tok = next) {
+		next = strchr(tok, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		size_t len = strlen(tok);
+		while (len > 0 && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+			tok[--len] = '\0';
+		if (!valid_name(tok, false)) {
+			parse_error(p,
+				    "[output %s] vgpu '%s' is not a name (1..%d letters, digits, "
+				    "'-', '_', '.'; several are separated by commas)",
+				    output->name, tok, NAME_MAX_LEN);
+			ok = false;
+		} else if (n == CONFIG_OUTPUT_MAX_VGPUS) {
+			parse_error(p, "[output %s] vgpu '%s' names more than %d vGPUs",
+				    output->name, value, CONFIG_OUTPUT_MAX_VGPUS);
+			ok = false;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				if (strcmp(names[i], tok) == 0) {
+					parse_error(p, "[output %s] vgpu '%s' names %s twice",
+						    output->name, value, tok);
+					ok = false;
+				}
+			}
+			names[n++] = tok;
+		}
+	}
+	for (size_t i = 0; ok && i < n; i++) {
+		output->vgpus[i] = strdup(names[i]);
+		output->file_vgpus[i] = strdup(names[i]);
+		output->n_vgpus = output->n_file_vgpus = i + 1;
+		if (output->vgpus[i] == NULL || output->file_vgpus[i] == NULL)
+			p->out_of_memory = true;
+	}
+	free(copy);
+	p->output_vgpu_line = p->line;
+}
+
+/* An unsigned integer from min to max, then blanks. */
+static const char *parse_bounded(const char *text, unsigned long min, unsigned long max,
+				 uint32_t *v)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (!isdigit((unsigned char)text[0]))
+		return NULL;
+	char *end;
+	errno = 0;
+	unsigned long n = strtoul(text, &end, 10);
+	if (errno != 0 || n < min || n > max)
+		return NULL;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	*v = (uint32_t)n;
+	return end;
+}
+
+/* "X,Y WxH", inside 0..CONFIG_REGION_MAX both ways. */
+static int parse_region(const char *text, struct config_region *region)
+{
+	uint32_t v[4];
+	const char *c = parse_bounded(text, 0, CONFIG_REGION_MAX - 1, &v[0]);
+	if (c == NULL || *c != ',')
+		return -EINVAL;
+	const char *y = c + 1;
+	c = parse_bounded(y, 0, CONFIG_REGION_MAX - 1, &v[1]);
+	/* WxH follows Y after at least one blank. */
+	if (c == NULL || c == y || (c[-1] != ' ' && c[-1] != '\t'))
+		return -EINVAL;
+	c = parse_bounded(c, 1, CONFIG_REGION_MAX, &v[2]);
+	if (c == NULL || *c != 'x' || c[-1] == ' ' || c[-1] == '\t' ||
+	    !isdigit((unsigned char)c[1]))
+		return -EINVAL;
+	c = parse_bounded(c + 1, 1, CONFIG_REGION_MAX, &v[3]);
+	if (c == NULL || *c != '\0')
+		return -EINVAL;
+	if (v[0] + v[2] > CONFIG_REGION_MAX || v[1] + v[3] > CONFIG_REGION_MAX)
+		return -ERANGE;
+	region->x = (int32_t)v[0];
+	region->y = (int32_t)v[1];
+	region->width = v[2];
+	region->height = v[3];
+	return 0;
+}
+
+/* region NAME = X,Y WxH; `name` is what follows "region" in the key. */
+static void parse_output_region(struct parse *p, const char *name, const char *value)
+{
+	struct config_output *output = p->output;
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (!valid_name(name, false)) {
+		parse_error(p,
+			    "[output %s] region '%s' needs a vGPU name of vgpu= (e.g. region "
+			    "kiosk-a = 0,0 960x1080)",
+			    output->name, name);
+		return;
+	}
+	for (size_t i = 0; i < p->n_regions; i++) {
+		if (strcmp(p->regions[i].name, name) == 0) {
+			parse_error(p, "[output %s] region %s is set twice", output->name, name);
+			return;
+		}
+	}
+	if (p->n_regions == CONFIG_OUTPUT_MAX_VGPUS) {
+		parse_error(p,
+			    "[output %s] region %s: more than %d regions (one per vGPU of vgpu=)",
+			    output->name, name, CONFIG_OUTPUT_MAX_VGPUS);
+		return;
+	}
+	struct pending_region *r = &p->regions[p->n_regions];
+	int ret = parse_region(value, &r->rect);
+	if (ret == -ERANGE) {
+		parse_error(p, "[output %s] region %s '%s' reaches past %d pixels", output->name,
+			    name, value, CONFIG_REGION_MAX);
+		return;
+	}
+	if (ret < 0) {
+		parse_error(p,
+			    "[output %s] region %s '%s' is not X,Y WxH with X, Y from 0 and W, H "
+			    "from 1 (e.g. 0,0 960x1080)",
+			    output->name, name, value);
+		return;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->line = p->line;
+	p->n_regions++;
+}
+
 static void parse_output_key(struct parse *p, const char *key, const char *value)
 {
 	struct config_output *output = p->output;
 	unsigned bit;
+	if (strncmp(key, "region", 6) == 0 && (key[6] == '\0' || key[6] == ' ' || key[6] == '\t')) {
+		parse_output_region(p, key + 6, value);
+		return;
+	}
 	if (strcmp(key, "mode") == 0)
 		bit = OUTPUT_KEY_MODE;
 	else if (strcmp(key, "vgpu") == 0)
@@ -731,11 +993,13 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 		bit = OUTPUT_KEY_BLANK;
 	else if (strcmp(key, "blank-schedule") == 0)
 		bit = OUTPUT_KEY_BLANK_SCHEDULE;
+	else if (strcmp(key, "layout") == 0)
+		bit = OUTPUT_KEY_LAYOUT;
 	else {
 		parse_error(p,
-			    "unknown key '%s' in [output %s] (known keys: mode, vgpu, flip, "
-			    "placeholder, scale, position, rotation, cursor, blank, "
-			    "blank-schedule)",
+			    "unknown key '%s' in [output %s] (known keys: mode, vgpu, layout, "
+			    "region NAME, flip, placeholder, scale, position, rotation, cursor, "
+			    "blank, blank-schedule)",
 			    key, output->name);
 		return;
 	}
@@ -756,18 +1020,23 @@ static void parse_output_key(struct parse *p, const char *key, const char *value
 				    MODE_MAX_REFRESH_MHZ / 1000);
 		break;
 	case OUTPUT_KEY_VGPU:
-		if (!valid_name(value, false)) {
+		parse_output_vgpus(p, value);
+		break;
+	case OUTPUT_KEY_LAYOUT: {
+		size_t i = 0, n = sizeof(layout_names) / sizeof(layout_names[0]);
+		while (i < n && strcmp(value, layout_names[i]) != 0)
+			i++;
+		if (i == n) {
 			parse_error(p,
-				    "[output %s] vgpu '%s' is not a name (1..%d letters, digits, "
-				    "'-', '_', '.')",
-				    output->name, value, NAME_MAX_LEN);
+				    "[output %s] layout '%s' is not one of columns, rows, grid, "
+				    "pip, regions",
+				    output->name, value);
 			break;
 		}
-		output->vgpu = strdup(value);
-		output->file_vgpu = strdup(value);
-		if (output->vgpu == NULL || output->file_vgpu == NULL)
-			p->out_of_memory = true;
+		output->layout = (enum config_layout)i;
+		p->output_layout_line = p->line;
 		break;
+	}
 	case OUTPUT_KEY_FLIP:
 		if (strcmp(value, "async") == 0)
 			output->flip = CONFIG_FLIP_ASYNC;
@@ -967,6 +1236,53 @@ struct config_output *config_find_output(const struct config *cfg, const char *n
 	return NULL;
 }
 
+size_t config_output_n_vgpus(const struct config_output *co)
+{
+	return co->n_vgpus;
+}
+
+const char *config_output_vgpu(const struct config_output *co, size_t i)
+{
+	return i < co->n_vgpus ? co->vgpus[i] : NULL;
+}
+
+int config_output_vgpu_index(const struct config_output *co, const char *name)
+{
+	for (size_t i = 0; i < co->n_vgpus; i++) {
+		if (strcmp(co->vgpus[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int config_output_assign(struct config_output *co, size_t slot, const char *vgpu)
+{
+	if (!valid_name(vgpu, false) || slot > co->n_vgpus || slot >= CONFIG_OUTPUT_MAX_VGPUS)
+		return -EINVAL;
+	if (co->layout == CONFIG_LAYOUT_REGIONS && slot >= co->n_file_vgpus)
+		return -EINVAL; /* a slot without a region */
+	int at = config_output_vgpu_index(co, vgpu);
+	if (at == (int)slot)
+		return 0;
+	if (at >= 0) {
+		if (slot == co->n_vgpus)
+			return -EINVAL; /* it would be shown twice */
+		char *other = co->vgpus[slot];
+		co->vgpus[slot] = co->vgpus[at];
+		co->vgpus[at] = other;
+		return 0;
+	}
+	char *copy = strdup(vgpu);
+	if (copy == NULL)
+		return -ENOMEM;
+	if (slot == co->n_vgpus)
+		co->n_vgpus++;
+	else
+		free(co->vgpus[slot]);
+	co->vgpus[slot] = copy;
+	return 0;
+}
+
 struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name)
 {
 	struct config_vgpu *vgpu;
@@ -1011,16 +1327,21 @@ bool config_vgpu_uinput(const struct config *cfg, const char *name)
 }
 
 /*
- * The i-th of the outputs' vGPU names, i < 2 × outputs: every file_vgpu,
- * then every vgpu. May be NULL.
+ * The i-th of the outputs' vGPU names: every output's file_vgpus in order,
+ * then every output's vgpus. NULL past the last.
  */
-static const char *output_vgpu_at(const struct config *cfg, size_t i, size_t n_outputs)
+static const char *output_vgpu_at(const struct config *cfg, size_t i)
 {
 	const struct config_output *output;
-	size_t k = i % n_outputs;
 	wl_list_for_each (output, &cfg->outputs, link) {
-		if (k-- == 0)
-			return i < n_outputs ? output->file_vgpu : output->vgpu;
+		if (i < output->n_file_vgpus)
+			return output->file_vgpus[i];
+		i -= output->n_file_vgpus;
+	}
+	wl_list_for_each (output, &cfg->outputs, link) {
+		if (i < output->n_vgpus)
+			return output->vgpus[i];
+		i -= output->n_vgpus;
 	}
 	return NULL;
 }
@@ -1039,20 +1360,25 @@ static const char *vgpu_at(const struct config *cfg, size_t index)
 		if (n++ == index)
 			return vgpu->name;
 	}
-	size_t n_outputs = (size_t)wl_list_length(&cfg->outputs);
-	for (size_t i = 0; i < 2 * n_outputs; i++) {
-		const char *name = output_vgpu_at(cfg, i, n_outputs);
-		if (name == NULL || config_find_vgpu(cfg, name) != NULL)
+	const char *name;
+	for (size_t i = 0; (name = output_vgpu_at(cfg, i)) != NULL; i++) {
+		if (config_find_vgpu(cfg, name) != NULL)
 			continue;
 		bool earlier = false;
-		for (size_t j = 0; j < i && !earlier; j++) {
-			const char *other = output_vgpu_at(cfg, j, n_outputs);
-			earlier = other != NULL && strcmp(other, name) == 0;
-		}
+		for (size_t j = 0; j < i && !earlier; j++)
+			earlier = strcmp(output_vgpu_at(cfg, j), name) == 0;
 		if (!earlier && n++ == index)
 			return name;
 	}
 	return NULL;
+}
+
+size_t config_vgpu_count(const struct config *cfg)
+{
+	size_t count = 0;
+	while (vgpu_at(cfg, count) != NULL)
+		count++;
+	return count;
 }
 
 const char *config_cycle_vgpu(const struct config *cfg, const char *current, bool forward)
@@ -1073,10 +1399,9 @@ bool config_has_vgpu(const struct config *cfg, const char *name)
 {
 	if (config_find_vgpu(cfg, name) != NULL)
 		return true;
-	struct config_output *output;
-	wl_list_for_each (output, &cfg->outputs, link) {
-		if ((output->vgpu != NULL && strcmp(output->vgpu, name) == 0) ||
-		    (output->file_vgpu != NULL && strcmp(output->file_vgpu, name) == 0))
+	const char *other;
+	for (size_t i = 0; (other = output_vgpu_at(cfg, i)) != NULL; i++) {
+		if (strcmp(other, name) == 0)
 			return true;
 	}
 	return false;
@@ -1191,12 +1516,12 @@ void config_move(struct config *dst, struct config *src)
 static void check_vgpu_clock(struct parse *p, const struct config_vgpu *vgpu)
 {
 	const struct config_output *co = config_find_output(&p->result, vgpu->clock);
-	if (co != NULL && co->vgpu != NULL && strcmp(co->vgpu, vgpu->name) == 0)
+	if (co != NULL && config_output_vgpu_index(co, vgpu->name) >= 0)
 		return;
 	char shown[256] = "";
 	size_t len = 0;
 	wl_list_for_each (co, &p->result.outputs, link) {
-		if (co->vgpu == NULL || strcmp(co->vgpu, vgpu->name) != 0 || len >= sizeof(shown))
+		if (config_output_vgpu_index(co, vgpu->name) < 0 || len >= sizeof(shown))
 			continue;
 		int n = snprintf(shown + len, sizeof(shown) - len, "%s%s", len > 0 ? ", " : "",
 				 co->name);
@@ -1328,10 +1653,8 @@ static void parse_line(struct parse *p, char *line, size_t len)
 		char *rest = end != NULL ? skip_blanks(end + 1) : NULL;
 		if (end == NULL || (*rest != '\0' && *rest != '#' && *rest != ';')) {
 			parse_error(p, "syntax error: expected '[section]' or 'key = value'");
+			end_section(p);
 			p->section = SECTION_INVALID;
-			p->output = NULL;
-			p->vgpu = NULL;
-			p->touchscreen = NULL;
 			return;
 		}
 		*end = '\0';
@@ -1374,6 +1697,7 @@ int config_parse(struct config *cfg, FILE *file, const char *name)
 			parse_line(&p, line, len);
 	}
 	free(line);
+	end_section(&p);
 	check_whole(&p);
 
 	int result = 0;

@@ -426,7 +426,7 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 	json_begin_array(w);
 	const struct config_output *co;
 	wl_list_for_each (co, &control->config->outputs, link) {
-		if (co->vgpu != NULL && strcmp(co->vgpu, name) == 0)
+		if (config_output_vgpu_index(co, name) >= 0)
 			json_string(w, co->name);
 	}
 	json_end_array(w);
@@ -475,7 +475,7 @@ static bool vgpu_listed(const struct config *config, const char *name,
 	wl_list_for_each (co, &config->outputs, link) {
 		if (co == upto)
 			break;
-		if (co->vgpu != NULL && strcmp(co->vgpu, name) == 0)
+		if (config_output_vgpu_index(co, name) >= 0)
 			return true;
 	}
 	return false;
@@ -491,8 +491,9 @@ static void write_vgpus(struct json_writer *w, const struct control *control)
 		write_vgpu(w, control, cv->name);
 	const struct config_output *co;
 	wl_list_for_each (co, &config->outputs, link) {
-		if (co->vgpu != NULL && !vgpu_listed(config, co->vgpu, co))
-			write_vgpu(w, control, co->vgpu);
+		for (size_t i = 0; i < config_output_n_vgpus(co); i++)
+			if (!vgpu_listed(config, config_output_vgpu(co, i), co))
+				write_vgpu(w, control, config_output_vgpu(co, i));
 	}
 	json_end_array(w);
 }

@@ -29,21 +29,7 @@ static void notify_daemon_status(struct daemon *daemon, const char *state)
 			outputs += output->crtc != NULL;
 	}
 	/* [vgpu] sections, and vGPUs named only by outputs (once each). */
-	int vgpus = wl_list_length(&daemon->config.vgpus);
-	struct config_output *output;
-	wl_list_for_each (output, &daemon->config.outputs, link) {
-		if (output->vgpu == NULL || config_find_vgpu(&daemon->config, output->vgpu) != NULL)
-			continue;
-		bool seen = false;
-		struct config_output *earlier;
-		wl_list_for_each (earlier, &daemon->config.outputs, link) {
-			if (earlier == output)
-				break;
-			seen = seen ||
-			       (earlier->vgpu != NULL && strcmp(earlier->vgpu, output->vgpu) == 0);
-		}
-		vgpus += !seen;
-	}
+	int vgpus = (int)config_vgpu_count(&daemon->config);
 	notify_status("%s: %d output%s lit, %d vGPU%s configured", state, outputs,
 		      outputs == 1 ? "" : "s", vgpus, vgpus == 1 ? "" : "s");
 }
@@ -157,13 +143,12 @@ int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, c
 		snprintf(msg, msg_size, "no vGPU \"%s\" in the configuration", vgpu);
 		return -ENOENT;
 	}
-	char *copy = strdup(vgpu);
-	if (copy == NULL) {
-		snprintf(msg, msg_size, "out of memory");
-		return -ENOMEM;
+	int ret = config_output_assign(co, 0, vgpu);
+	if (ret < 0) {
+		snprintf(msg, msg_size,
+			 ret == -ENOMEM ? "out of memory" : "vGPU \"%s\" cannot go there", vgpu);
+		return ret;
 	}
-	free(co->vgpu);
-	co->vgpu = copy;
 	log_info("output %s: now shows vGPU %s (until the next reload)", output, vgpu);
 	protocol_server_reconfigure(daemon->server);
 	snprintf(msg, msg_size, "output %s shows vGPU %s", output, vgpu);

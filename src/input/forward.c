@@ -323,7 +323,8 @@ static void cycle_vgpu(struct input_forward *forward, struct layout_output *here
 	if (here == NULL || forward->assign == NULL)
 		return;
 	const struct config_output *co = config_find_output(forward->config, here->name);
-	const char *vgpu = config_cycle_vgpu(forward->config, co != NULL ? co->vgpu : NULL, next);
+	const char *vgpu = config_cycle_vgpu(forward->config,
+					     co != NULL ? config_output_vgpu(co, 0) : NULL, next);
 	if (co == NULL || vgpu == NULL)
 		return;
 	char name[64], msg[256];

@@ -713,7 +713,7 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 
 	const struct config_output *co;
 	wl_list_for_each (co, &server->config->outputs, link) {
-		if (co->vgpu == NULL || strcmp(co->vgpu, name) != 0)
+		if (config_output_vgpu_index(co, name) < 0)
 			continue;
 		struct kms_output *output = display_find_output(server->displays, co->name);
 		if (output == NULL) {
@@ -770,7 +770,7 @@ static void reconfigure_vgpu(struct protocol_vgpu *vgpu)
 	/* Outputs that no longer show it, or became another connector. */
 	wl_list_for_each_safe (vo, tmp, &vgpu->outputs, link) {
 		const struct config_output *co = config_find_output(server->config, vo->name);
-		if (co != NULL && co->vgpu != NULL && strcmp(co->vgpu, vgpu->name) == 0 &&
+		if (co != NULL && config_output_vgpu_index(co, vgpu->name) >= 0 &&
 		    display_find_output(server->displays, co->name) == vo->output) {
 			bool hidden = co->cursor == CONFIG_CURSOR_HIDDEN;
 			if (vo->scale != (int)co->scale || vo->cursor_hidden != hidden) {
@@ -788,7 +788,7 @@ static void reconfigure_vgpu(struct protocol_vgpu *vgpu)
 	/* Outputs that now show it, in configuration order. */
 	const struct config_output *co;
 	wl_list_for_each (co, &server->config->outputs, link) {
-		if (co->vgpu == NULL || strcmp(co->vgpu, vgpu->name) != 0)
+		if (config_output_vgpu_index(co, vgpu->name) < 0)
 			continue;
 		bool have = false;
 		wl_list_for_each (vo, &vgpu->outputs, link)

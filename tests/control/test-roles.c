@@ -240,7 +240,8 @@ int main(int argc, char **argv)
 	expect_refused(display, ctl_path, "debugfs", "--dir", SOCKET_DIR, NULL);
 	kt_assertf(reloads == 0 && assigns == 0, "a VMM user's request ran: %d reloads, %d assigns",
 		   reloads, assigns);
-	kt_assert(strcmp(config_find_output(&config, "Virtual-9")->vgpu, "b") == 0);
+	kt_assert(strcmp(config_output_vgpu(config_find_output(&config, "Virtual-9"), 0), "b") ==
+		  0);
 
 	/* The operator. */
 	kt_assert(operator_run(display, ctl_path, "status", NULL, NULL, "vgpu b: not attached") ==

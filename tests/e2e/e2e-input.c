@@ -570,7 +570,7 @@ int main(void)
 	}
 	wait_events(&seen, 6, "the vGPU hotkey");
 	const struct config_output *co = config_find_output(&dmn->config, "Virtual-2");
-	kt_assertf(co != NULL && co->vgpu != NULL && strcmp(co->vgpu, "a") == 0,
+	kt_assertf(co != NULL && config_output_vgpu_index(co, "a") == 0,
 		   "Virtual-2 is not configured with a");
 	expect(1, 'd', "key 29 1\nkey 56 1\npleave\nkleave 29,56\n", "7. vGPU hotkey");
 	expect(0, 'd', "penter 128,320\nkenter 29,56\nmotion 128,320\nkey 56 0\nkey 29 0\n",

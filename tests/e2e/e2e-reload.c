@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 	printf("bad reload: %s\n", dmn->reload_message);
 	kt_assert(dmn->reload_failed && strstr(dmn->reload_message, CONF_PATH) != NULL);
 	const struct config_output *co = config_find_output(&dmn->config, "Virtual-2");
-	kt_assert(co != NULL && co->vgpu != NULL && strcmp(co->vgpu, "c") == 0);
+	kt_assert(co != NULL && config_output_vgpu_index(co, "c") == 0);
 	for (int i = 0; i < 10; i++)
 		dispatch();
 	kt_assert(conf_daemon_shown(v2) != NULL && conf_daemon_shown(v2)->width == 256);

@@ -24,7 +24,13 @@ static void use(const struct config *cfg)
 	wl_list_for_each (output, &cfg->outputs, link) {
 		if (config_find_output(cfg, output->name) != output)
 			abort();
-		if (output->vgpu != NULL && !config_has_vgpu(cfg, output->vgpu))
+		for (size_t i = 0; i < config_output_n_vgpus(output); i++) {
+			const char *name = config_output_vgpu(output, i);
+			if (!config_has_vgpu(cfg, name) ||
+			    config_output_vgpu_index(output, name) != (int)i)
+				abort();
+		}
+		if (config_output_n_vgpus(output) > CONFIG_OUTPUT_MAX_VGPUS)
 			abort();
 		if ((output->width == 0) != (output->height == 0))
 			abort();

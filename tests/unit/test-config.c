@@ -109,8 +109,8 @@ static void test_errors(void)
 		{"[output X-1]\n\n[output X-1]\n",
 		 "test.conf:3: [output X-1] is already defined at line 1"},
 		{"[output X-1]\nsize = 3\n",
-		 "test.conf:2: unknown key 'size' in [output X-1] (known keys: mode, vgpu, flip, "
-		 "placeholder, scale, position, rotation, cursor, blank, "
+		 "test.conf:2: unknown key 'size' in [output X-1] (known keys: mode, vgpu, layout, "
+		 "region NAME, flip, placeholder, scale, position, rotation, cursor, blank, "
 		 "blank-schedule)"},
 		{"[output X-1]\nmode = big\n",
 		 "test.conf:2: [output X-1] mode 'big' is not WxH, WxH@Hz or preferred"},
@@ -344,14 +344,12 @@ static void test_hotkeys_and_cycle(void)
 	config_init(&cfg);
 	check_int_eq(parse(&cfg, &cap, "[output A-1]\nvgpu = y\n[output B-1]\nvgpu = z\n"), 0);
 	struct config_output *a1 = config_find_output(&cfg, "A-1");
-	free(a1->vgpu);
-	a1->vgpu = strdup("z");
+	check_int_eq(config_output_assign(a1, 0, "z"), 0);
 	check(config_has_vgpu(&cfg, "y"));
 	check_str_eq(config_cycle_vgpu(&cfg, "z", true), "y");
 	check_str_eq(config_cycle_vgpu(&cfg, "y", true), "z");
 	/* A name only an assignment gave comes after the file's. */
-	free(a1->vgpu);
-	a1->vgpu = strdup("w");
+	check_int_eq(config_output_assign(a1, 0, "w"), 0);
 	check(config_has_vgpu(&cfg, "w"));
 	check_str_eq(config_cycle_vgpu(&cfg, "z", true), "w");
 	check_str_eq(config_cycle_vgpu(&cfg, "w", true), "y");
@@ -386,7 +384,7 @@ static void test_inline_comments(void)
 	const struct config_output *a = config_find_output(&cfg, "A-1");
 	check(a != NULL);
 	check_int_eq(a->placeholder, 0x102030);
-	check_str_eq(a->vgpu, "a");
+	check_str_eq(config_output_vgpu(a, 0), "a");
 	check_int_eq(a->rotation, LAYOUT_ROTATION_90);
 	config_finish(&cfg);
 }
@@ -459,7 +457,8 @@ static void test_outputs(void)
 	check_int_eq(hdmi->width, 1920);
 	check_int_eq(hdmi->height, 1080);
 	check_int_eq(hdmi->refresh_mhz, 59940);
-	check_str_eq(hdmi->vgpu, "kiosk-a");
+	check_int_eq(config_output_n_vgpus(hdmi), 1);
+	check_str_eq(config_output_vgpu(hdmi, 0), "kiosk-a");
 	check_int_eq(hdmi->flip, CONFIG_FLIP_VSYNC);
 	check_int_eq(hdmi->placeholder, 0xa0b1c2);
 	check_int_eq(hdmi->scale, KMS_SCALE_CENTER);
@@ -470,7 +469,8 @@ static void test_outputs(void)
 	check(virt != NULL);
 	check_int_eq(virt->width, 0);
 	check_int_eq(virt->refresh_mhz, 0);
-	check(virt->vgpu == NULL);
+	check_int_eq(config_output_n_vgpus(virt), 0);
+	check(config_output_vgpu(virt, 0) == NULL);
 	check_int_eq(virt->flip, CONFIG_FLIP_DEFAULT);
 	check_int_eq(virt->placeholder, CONFIG_PLACEHOLDER_DEFAULT);
 	check_int_eq(virt->scale, KMS_SCALE_FIT);
