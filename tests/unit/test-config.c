@@ -652,6 +652,195 @@ static void test_vgpu_clock(void)
 	}
 }
 
+static void test_several_vgpus(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[output A-1]\nvgpu = a,b ,  c\t, d\n"
+			   "[output B-1]\nvgpu = x, y\nlayout = rows\n"
+			   "[output C-1]\nlayout = pip\nvgpu = p, q\n"
+			   "[output D-1]\nvgpu = s\n"
+			   "[output E-1]\nvgpu = g1, g2, g3\nlayout = grid\n"
+			   "[output F-1]\nregion r2 = 960,0 960x1080\nvgpu = r1, r2\n"
+			   "region r1 = 0, 0  960x1080\n"
+			   "[output G-1]\nvgpu = r3\nlayout = regions\nregion r3 = 10,20 30x40\n"
+			   "[vgpu c]\nclock = A-1\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	struct config_output *a = config_find_output(&cfg, "A-1");
+	check_int_eq(config_output_n_vgpus(a), 4);
+	static const char *const abcd[] = {"a", "b", "c", "d"};
+	for (size_t i = 0; i < 4; i++) {
+		check_str_eq(config_output_vgpu(a, i), abcd[i]);
+		check_int_eq(config_output_vgpu_index(a, abcd[i]), (int)i);
+	}
+	check(config_output_vgpu(a, 4) == NULL);
+	check_int_eq(config_output_vgpu_index(a, "x"), -1);
+	check_int_eq(a->layout, CONFIG_LAYOUT_COLUMNS);
+	check_int_eq(config_find_output(&cfg, "B-1")->layout, CONFIG_LAYOUT_ROWS);
+	check_int_eq(config_find_output(&cfg, "C-1")->layout, CONFIG_LAYOUT_PIP);
+	check_int_eq(config_find_output(&cfg, "D-1")->layout, CONFIG_LAYOUT_COLUMNS);
+	check_int_eq(config_find_output(&cfg, "E-1")->layout, CONFIG_LAYOUT_GRID);
+	check_str_eq(config_layout_name(CONFIG_LAYOUT_GRID), "grid");
+	/* Region keys mean layout = regions and are kept by slot, whatever their order. */
+	struct config_output *f = config_find_output(&cfg, "F-1");
+	check_int_eq(f->layout, CONFIG_LAYOUT_REGIONS);
+	check_int_eq(f->regions[0].x, 0);
+	check_int_eq(f->regions[0].width, 960);
+	check_int_eq(f->regions[1].x, 960);
+	check_int_eq(f->regions[1].y, 0);
+	check_int_eq(f->regions[1].width, 960);
+	check_int_eq(f->regions[1].height, 1080);
+	struct config_output *g = config_find_output(&cfg, "G-1");
+	check_int_eq(g->layout, CONFIG_LAYOUT_REGIONS);
+	check_int_eq(g->regions[0].x, 10);
+	check_int_eq(g->regions[0].y, 20);
+	check_int_eq(g->regions[0].width, 30);
+	check_int_eq(g->regions[0].height, 40);
+	/* Every vGPU of every output is one of the configuration, each once. */
+	check(config_has_vgpu(&cfg, "d"));
+	check(config_has_vgpu(&cfg, "q"));
+	check(!config_has_vgpu(&cfg, "e"));
+	check_int_eq(config_vgpu_count(&cfg), 15);
+	check_str_eq(config_cycle_vgpu(&cfg, NULL, true), "c");
+	check_str_eq(config_cycle_vgpu(&cfg, "c", true), "a");
+	check_str_eq(config_cycle_vgpu(&cfg, "b", true), "d");
+	check_str_eq(config_cycle_vgpu(&cfg, "d", true), "x");
+	check_str_eq(config_cycle_vgpu(&cfg, "r3", true), "c");
+
+	/* Assigning: replace, swap, add on top. */
+	check_int_eq(config_output_assign(a, 1, "e"), 0);
+	check_str_eq(config_output_vgpu(a, 1), "e");
+	check(config_has_vgpu(&cfg, "b")); /* the file's b is kept */
+	check(config_has_vgpu(&cfg, "e"));
+	check_int_eq(config_vgpu_count(&cfg), 16);
+	check_int_eq(config_output_assign(a, 0, "d"), 0);
+	check_str_eq(config_output_vgpu(a, 0), "d");
+	check_str_eq(config_output_vgpu(a, 3), "a");
+	check_int_eq(config_output_n_vgpus(a), 4);
+	check_int_eq(config_output_assign(a, 2, "c"), 0);       /* already there */
+	check_int_eq(config_output_assign(a, 4, "z"), -EINVAL); /* full */
+	check_int_eq(config_output_assign(a, 0, "not a name"), -EINVAL);
+	struct config_output *d = config_find_output(&cfg, "D-1");
+	check_int_eq(config_output_assign(d, 2, "t"), -EINVAL); /* past the top */
+	check_int_eq(config_output_assign(d, 1, "s"), -EINVAL); /* would be there twice */
+	check_int_eq(config_output_assign(d, 1, "t"), 0);
+	check_int_eq(config_output_n_vgpus(d), 2);
+	check_str_eq(config_output_vgpu(d, 1), "t");
+	/* Explicit regions: only the slots that have one; swapping keeps the regions. */
+	check_int_eq(config_output_assign(f, 2, "r3"), -EINVAL);
+	check_int_eq(config_output_assign(f, 0, "r2"), 0);
+	check_str_eq(config_output_vgpu(f, 0), "r2");
+	check_str_eq(config_output_vgpu(f, 1), "r1");
+	check_int_eq(f->regions[0].x, 0);
+	check_int_eq(f->regions[1].x, 960);
+	config_finish(&cfg);
+
+	/* An output without vgpu= that gets one by assignment. */
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, "[output A-1]\n[vgpu v]\n"), 0);
+	a = config_find_output(&cfg, "A-1");
+	check_int_eq(config_output_n_vgpus(a), 0);
+	check(config_output_vgpu(a, 0) == NULL);
+	check_int_eq(config_output_assign(a, 1, "v"), -EINVAL);
+	check_int_eq(config_output_assign(a, 0, "v"), 0);
+	check_int_eq(config_output_vgpu_index(a, "v"), 0);
+	config_finish(&cfg);
+
+	/* A [vgpu]'s clock is any output that shows it among others. */
+	static const struct {
+		const char *text;
+		const char *message;
+	} cases[] = {
+		{"[output X-1]\nvgpu = a, b, c, d, e\n",
+		 "test.conf:2: [output X-1] vgpu 'a, b, c, d, e' names more than 4 vGPUs"},
+		{"[output X-1]\nvgpu = a, b, a\n",
+		 "test.conf:2: [output X-1] vgpu 'a, b, a' names a twice"},
+		{"[output X-1]\nvgpu = a,,b\n",
+		 "test.conf:2: [output X-1] vgpu '' is not a name (1..63 letters, digits, '-', "
+		 "'_', '.'; several are separated by commas)"},
+		{"[output X-1]\nvgpu = a,\n", "test.conf:2: [output X-1] vgpu '' is not a name"},
+		{"[output X-1]\nvgpu = a, b c\n",
+		 "test.conf:2: [output X-1] vgpu 'b c' is not a name"},
+		{"[output X-1]\nvgpu = a\nlayout = tiles\n",
+		 "test.conf:3: [output X-1] layout 'tiles' is not one of columns, rows, grid, pip, "
+		 "regions"},
+		{"[output X-1]\nvgpu = a\nlayout = rows\nlayout = rows\n",
+		 "test.conf:4: [output X-1] layout is set twice"},
+		{"[output X-1]\nvgpu = a, b\nlayout = regions\n[output Y-1]\n",
+		 "test.conf:3: [output X-1] layout = regions needs a region key per vGPU of vgpu= "
+		 "(region NAME = X,Y WxH)"},
+		{"[output X-1]\nvgpu = a, b\nlayout = grid\nregion a = 0,0 1x1\nregion b = 1,1 "
+		 "1x1\n",
+		 "test.conf:3: [output X-1] layout grid does not go with region keys (they mean "
+		 "layout = regions)"},
+		{"[output X-1]\nvgpu = a, b\nregion a = 0,0 1x1\n\n",
+		 "test.conf:2: [output X-1] vgpu b has no region (with region keys, every vGPU of "
+		 "vgpu= needs one: region b = X,Y WxH)"},
+		{"[output X-1]\nregion c = 0,0 1x1\nvgpu = a\nregion a = 0,0 1x1\n",
+		 "test.conf:2: [output X-1] region c: 'c' is not in vgpu = a"},
+		{"[output X-1]\nregion a = 0,0 1x1\n[output Y-1]\nvgpu = a\n",
+		 "test.conf:2: [output X-1] region a: the output has no vgpu="},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 0x10\n",
+		 "test.conf:3: [output X-1] region a '0,0 0x10' is not X,Y WxH with X, Y from 0 "
+		 "and "
+		 "W, H from 1 (e.g. 0,0 960x1080)"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 10x0\n",
+		 "test.conf:3: [output X-1] region a '0,0 10x0'"},
+		{"[output X-1]\nvgpu = a\nregion a = -1,0 10x10\n",
+		 "region a '-1,0 10x10' is not X,Y WxH"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0,10x10\n",
+		 "region a '0,0,10x10' is not X,Y WxH"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,010x10\n",
+		 "region a '0,010x10' is not X,Y WxH"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 10 x10\n", "region a '0,0 10 x10' is not"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 10x\n", "region a '0,0 10x' is not"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 10x10x\n", "region a '0,0 10x10x' is not"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 16385x1\n",
+		 "region a '0,0 16385x1' is not"},
+		{"[output X-1]\nvgpu = a\nregion a = 99999999999999999999,0 1x1\n",
+		 "is not X,Y WxH"},
+		{"[output X-1]\nvgpu = a\nregion a = 16000,0 1000x1\n",
+		 "test.conf:3: [output X-1] region a '16000,0 1000x1' reaches past 16384 pixels"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,16384 1x1\n",
+		 "region a '0,16384 1x1' is not"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 1x1\nregion a = 0,0 2x2\n",
+		 "test.conf:4: [output X-1] region a is set twice"},
+		{"[output X-1]\nvgpu = a\nregion = 0,0 1x1\n",
+		 "test.conf:3: [output X-1] region '' needs a vGPU name of vgpu= (e.g. region "
+		 "kiosk-a = 0,0 960x1080)"},
+		{"[output X-1]\nvgpu = a\nregion a b = 0,0 1x1\n",
+		 "region 'a b' needs a vGPU name"},
+		{"[output X-1]\nvgpu = a\nregions a = 0,0 1x1\n",
+		 "test.conf:3: unknown key 'regions a' in [output X-1]"},
+		{"[output X-1]\nvgpu = a\nregion a = 0,0 1x1\nregion b = 0,0 1x1\nregion c = 0,0 "
+		 "1x1\nregion d = 0,0 1x1\nregion e = 0,0 1x1\n",
+		 "test.conf:7: [output X-1] region e: more than 4 regions (one per vGPU of vgpu=)"},
+		{"[output A-1]\nvgpu = v, w\n[output B-1]\nvgpu = w, v\n[output C-1]\nvgpu = w\n"
+		 "[vgpu v]\nclock = C-1\n",
+		 "test.conf:8: [vgpu v] clock 'C-1' is an output that does not show this vgpu "
+		 "(allowed: A-1, B-1)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		check_int_eq(parse(&cfg, &cap, cases[i].text), -EINVAL);
+		check_contains(cap.text, cases[i].message);
+		check(wl_list_empty(&cfg.outputs));
+		config_finish(&cfg);
+	}
+
+	/* A section's end is found by a syntax error in a header too. */
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap, "[output X-1]\nvgpu = a\nlayout = regions\n[bad\n"),
+		     -EINVAL);
+	check_contains(cap.text, "test.conf:3: [output X-1] layout = regions needs a region key");
+	check_contains(cap.text, "test.conf:4: syntax error");
+	check_int_eq(cap.lines, 2);
+	config_finish(&cfg);
+}
+
 static void test_control_group(void)
 {
 	struct config cfg;
@@ -983,6 +1172,7 @@ int main(void)
 	test_mode_and_colour();
 	test_daemon_and_vgpus();
 	test_vgpu_clock();
+	test_several_vgpus();
 	test_control_group();
 	test_input();
 	test_missing_file();
