@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "vgpu/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,14 @@ static void use(const struct config *cfg)
 		}
 		if (config_output_n_vgpus(output) > CONFIG_OUTPUT_MAX_VGPUS)
 			abort();
+		/* Every region lies in the output. */
+		struct kms_rect r[CONFIG_OUTPUT_MAX_VGPUS];
+		size_t n = vgpu_layout_output(output, 1025, 767, r);
+		for (size_t i = 0; i < n; i++) {
+			if (r[i].x < 0 || r[i].y < 0 || r[i].x + (int64_t)r[i].width > 1025 ||
+			    r[i].y + (int64_t)r[i].height > 767)
+				abort();
+		}
 		if ((output->width == 0) != (output->height == 0))
 			abort();
 	}
