@@ -86,9 +86,9 @@
  *
  * A vGPU named by an output needs no [vgpu] section; it then admits root
  * only and has the default edid, poll, uinput and clock. A [vgpu] section's
- * clock must be an [output] section whose vgpu= names it (among others). A [touchscreen]
- * section's output must be one of the [output] sections when there are
- * any. Every section and key is checked. An unknown section or key, a key
+ * clock must be an [output] section whose vgpu= names it (among others). A
+ * [touchscreen] section's output must be one of the [output] sections when
+ * there are any. Every section and key is checked. An unknown section or key, a key
  * outside any section, a repeated key or section, or a bad value is an
  * error reported as "FILE:LINE: message" naming what is wrong and what is
  * allowed.
