@@ -7,6 +7,7 @@
 struct config;
 struct display;
 struct protocol_server;
+struct vgpu_manager;
 struct wl_display;
 
 /*
@@ -55,11 +56,13 @@ struct control;
 /*
  * Advertise vscanout_control_v1 on display (borrowed). config and displays
  * (borrowed) must outlive the control object; server (borrowed, may be
- * NULL: no vGPU is ever attached) is used for the socket path and the
- * attached vGPUs in the status. Returns NULL after logging why.
+ * NULL) gives the socket path and vgpus (borrowed, may be NULL: no vGPU
+ * is ever attached) the attached vGPUs in the status. Returns NULL after
+ * logging why.
  */
 struct control *control_create(struct wl_display *display, const struct config *config,
-			       struct display *displays, struct protocol_server *server);
+			       struct display *displays, struct protocol_server *server,
+			       struct vgpu_manager *vgpus);
 
 /*
  * What the daemon does for the reload and assign requests: 0, or a

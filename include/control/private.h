@@ -19,12 +19,14 @@ struct config;
 struct display;
 struct kms_output;
 struct protocol_server;
+struct vgpu_manager;
 
 struct control {
 	struct wl_display *display;     /* borrowed */
 	const struct config *config;    /* borrowed */
 	struct display *displays;       /* borrowed */
 	struct protocol_server *server; /* may be NULL: borrowed */
+	struct vgpu_manager *vgpus;     /* may be NULL: borrowed */
 	struct wl_global *global;       /* may be NULL while being built */
 	struct wl_list resources;       /* control_resource.link: bound objects */
 	struct wl_list captures;        /* control_capture.link: writeback captures waiting */

@@ -30,7 +30,7 @@ struct config;
 struct display;
 struct input_forward;
 struct input_target;
-struct protocol_server;
+struct vgpu_manager;
 struct session;
 
 /*
@@ -39,7 +39,7 @@ struct session;
  */
 struct input_forward *input_forward_create(struct wl_event_loop *loop, const struct config *config,
 					   struct session *session, struct display *displays,
-					   struct protocol_server *server);
+					   struct vgpu_manager *vgpus);
 
 /* Close the devices. NULL is a no-op. */
 void input_forward_destroy(struct input_forward *forward);

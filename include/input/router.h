@@ -46,7 +46,7 @@
 struct input_target;
 
 /*
- * What a target does with input; every callback must be set. Times are
+ * What a target does with input; every callback but relative_motion must be set. Times are
  * the device's, in microseconds. Coordinates are guest framebuffer pixels.
  * Callbacks must not call back into the router.
  */
@@ -72,6 +72,12 @@ struct input_target_impl {
 	void (*touch_frame)(struct input_target *target);
 	/* every touch point of the target is gone, without touch_up */
 	void (*touch_cancel)(struct input_target *target);
+	/*
+	 * Optional, never called by the router: the unaccelerated motion of
+	 * the mouse while the target has the pointer focus (its caller sends it).
+	 */
+	void (*relative_motion)(struct input_target *target, uint64_t time_usec, double dx,
+				double dy);
 };
 
 /* Embed in the caller's object; find it back with wl_container_of(). */

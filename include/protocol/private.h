@@ -10,9 +10,9 @@
 
 #include "buffer/dmabuf.h"
 #include "input/router.h"
-#include "input/uinput.h"
 #include "util/log.h"
 #include "util/peer.h"
+#include "vgpu/vgpu.h"
 
 /*
  * Objects of the vscanout-v1 server, shared by server.c (socket, global,
@@ -22,13 +22,9 @@
 struct buffer;
 struct config;
 struct display;
-struct input_forward;
-struct kms_fixed_rect;
-struct kms_layer;
-struct kms_output;
-struct kms_rect;
-struct kms_vblank_source;
-struct vfio_source;
+struct vfio_feed;
+struct vgpu;
+struct vgpu_manager;
 
 /*
  * Per-client limits. Reaching one is the protocol error "limit" of the
@@ -63,15 +59,15 @@ struct protocol_uid {
 };
 
 struct protocol_server {
-	struct wl_display *display;    /* borrowed */
-	const struct config *config;   /* borrowed */
-	struct display *displays;      /* borrowed */
-	struct wl_global *manager;     /* may be NULL while being built */
-	struct wl_list vgpus;          /* protocol_vgpu.link: attached vGPUs */
-	uint64_t next_vgpu_id;         /* ids tie parameters and buffers to their vGPU */
-	struct input_forward *forward; /* may be NULL: no input is forwarded */
-	int lock_fd;                   /* -1 when not held */
-	int listen_fd;                 /* -1 until listening */
+	struct wl_display *display;      /* borrowed */
+	const struct config *config;     /* borrowed */
+	struct display *displays;        /* borrowed */
+	struct vgpu_manager *vgpus_core; /* borrowed: every vGPU, whoever attached it */
+	struct wl_global *manager;       /* may be NULL while being built */
+	struct wl_list vgpus;            /* protocol_vgpu.link: vGPUs attached by clients */
+	uint64_t next_vgpu_id;           /* ids tie parameters and buffers to their vGPU */
+	int lock_fd;                     /* -1 when not held */
+	int listen_fd;                   /* -1 until listening */
 	struct wl_event_source *listen_source;
 	struct wl_event_source *accept_timer; /* resumes accepting after EMFILE */
 	struct wl_list uids;                  /* protocol_uid.link: uids with connections */
@@ -113,29 +109,6 @@ struct protocol_client *protocol_client_get(struct wl_client *client);
 /* Drop a reference from protocol_client_get(). NULL is a no-op. */
 void protocol_client_unref(struct protocol_client *pclient);
 
-/* The layers of one attached vGPU on one of its outputs. */
-struct protocol_vgpu_output {
-	struct protocol_vgpu *vgpu;
-	struct wl_list link; /* protocol_vgpu.outputs, in configuration order */
-	const char *name;    /* owned: the configuration's name of the output */
-	struct kms_output *output;
-	struct kms_layer *primary; /* zpos 1 */
-	struct kms_layer *cursor;  /* zpos 2 */
-	int scale;                 /* enum kms_scale of the output, for VFIO frames */
-	bool cursor_hidden;        /* [output] cursor = hidden: no cursor shown there */
-	struct wl_listener present;
-	struct wl_listener output_off;
-	struct wl_listener output_failed;
-	struct wl_listener output_destroy;
-};
-
-/* A commit not yet answered by presented or discarded. */
-struct protocol_commit {
-	struct wl_list link; /* protocol_vgpu.commits, oldest first */
-	uint32_t serial;
-	uint64_t target; /* the clock output's commit_seq that will carry it */
-};
-
 /* One plane's pending state. */
 struct protocol_plane_state {
 	struct buffer *buffer; /* may be NULL: a reference */
@@ -149,26 +122,14 @@ struct protocol_vgpu {
 	struct protocol_client *pclient;
 	uint64_t id;
 	char *name;
-	struct wl_list outputs; /* protocol_vgpu_output.link */
-	/*
-	 * may be NULL: shown on no output. The output whose vblanks pace the
-	 * vGPU: [vgpu] clock= when it is in outputs, else the first of them
-	 * (chosen by update_clock() in vgpu.c).
-	 */
-	struct protocol_vgpu_output *clock;
-	bool clock_missing; /* clock= names an output not in outputs (logged once) */
-	struct protocol_plane_state primary, cursor;
-	struct wl_list commits;                  /* protocol_commit.link */
-	struct kms_vblank_source *vblank_source; /* may be NULL: made on first request */
-	/*
-	 * may be NULL: the VFIO device whose guest planes the vGPU shows. While
-	 * set, primary and cursor hold its latest planes (cursor.x/y: top-left
-	 * corner in guest framebuffer pixels) and the client commits nothing.
-	 */
-	struct vfio_source *vfio;
-	struct wl_resource *input;  /* may be NULL: the vscanout_input_v1 object */
-	struct input_target target; /* what the input router sends to (protocol/input.c) */
-	struct uinput_device *uinput[UINPUT_KIND__COUNT]; /* may be NULL: uinput=yes only */
+	struct vgpu *core;                           /* what it attached (vgpu/vgpu.h) */
+	struct vgpu_source source;                   /* the client as the core's source */
+	struct input_target sink;                    /* its input object as the core's input sink */
+	struct wl_listener views_changed;            /* the core's views: output events follow */
+	struct protocol_plane_state primary, cursor; /* pending until commit */
+	/* may be NULL: the VFIO device handed over, the core's source while set */
+	struct vfio_feed *vfio;
+	struct wl_resource *input; /* may be NULL: the vscanout_input_v1 object */
 };
 
 /* A vscanout_buffer_params_v1. */
@@ -204,35 +165,11 @@ void protocol_vgpu_create(struct protocol_server *server, struct wl_client *clie
 void protocol_params_create(struct protocol_client *pclient, struct wl_resource *parent,
 			    uint32_t id, uint64_t vgpu_id);
 
-/* protocol/input.c: the vGPU as a target of the input router. */
-extern const struct input_target_impl protocol_vgpu_target_impl;
+/* protocol/input.c: the client's input object as the core's input sink. */
+extern const struct input_target_impl protocol_input_sink_impl;
 
-/*
- * Create the vGPU's virtual keyboard, absolute pointer and touchscreen,
- * whose absolute axes span the guest's framebuffer. Returns 0, or -1 with
- * none made (logged).
- */
-int protocol_vgpu_uinput_create(struct protocol_vgpu *vgpu);
-void protocol_vgpu_uinput_destroy(struct protocol_vgpu *vgpu);
-
-/* Tell the vGPU's input object the paths of its virtual devices. */
+/* Tell the vGPU's input object the paths (and fds) of its virtual devices. */
 void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu);
-
-/*
- * The router target of the vGPU shown on output, or NULL; *picture tells
- * whether it shows a buffer there, placed from src onto dst.
- */
-struct input_target *protocol_server_input_target(struct protocol_server *server,
-						  struct kms_output *output,
-						  struct kms_fixed_rect *src, struct kms_rect *dst,
-						  bool *picture);
-
-/* Whether the vGPU of target shows a cursor of its own. */
-bool protocol_vgpu_has_cursor(struct input_target *target);
-
-/* The unaccelerated motion of the mouse, to the target with the pointer focus. */
-void protocol_vgpu_relative_motion(struct input_target *target, uint64_t time_usec, double dx,
-				   double dy);
 
 /* The protocol_buffer of a vscanout_buffer_v1 resource. */
 struct protocol_buffer *protocol_buffer_from_resource(struct wl_resource *resource);

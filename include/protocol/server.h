@@ -29,20 +29,23 @@ struct wl_display;
  * the hard one and ignores SIGPIPE. A global filter shows the
  * vscanout_control_v1 global only to clients config_control_allows().
  *
- * Clients attach to vGPUs of the configuration; each attached vGPU owns a
- * primary (zpos 1) and a cursor (zpos 2) layer on every output configured
- * with vgpu=NAME. See protocol/private.h for the objects and limits.
+ * Clients attach to vGPUs of the configuration: each attach makes a vGPU
+ * of the core (vgpu/vgpu.h), which shows it on the outputs whose vgpu=
+ * lists it. See protocol/private.h for the objects and limits.
  */
 struct protocol_server;
+struct vgpu_manager;
 
 /*
  * Listen on the configured socket and advertise the manager global on
- * display (borrowed). config and displays are borrowed and must outlive the
- * server. Returns NULL after logging why.
+ * display (borrowed). config, displays and vgpus (where attached vGPUs
+ * are made) are borrowed and must outlive the server. Returns NULL after
+ * logging why.
  */
 struct protocol_server *protocol_server_create(struct wl_display *display,
 					       const struct config *config,
-					       struct display *displays);
+					       struct display *displays,
+					       struct vgpu_manager *vgpus);
 
 /*
  * Disconnect every client (their vGPUs are detached, their layers emptied),
@@ -51,19 +54,7 @@ struct protocol_server *protocol_server_create(struct wl_display *display,
  */
 void protocol_server_destroy(struct protocol_server *server);
 
-/*
- * The configuration changed (a reload): every attached vGPU is taken off
- * the outputs that no longer show it and put on those that now do, where
- * its current picture appears at once; outputs whose vGPU did not change
- * are not touched. Permissions and VFIO settings apply from the next
- * attach or set_vfio_device.
- */
-void protocol_server_reconfigure(struct protocol_server *server);
-
-/*
- * The input forwarder vGPUs are removed from when they go (may be NULL:
- * no input). Borrowed.
- */
-void protocol_server_set_input(struct protocol_server *server, struct input_forward *forward);
+/* The path of the listening socket. */
+const char *protocol_server_socket_path(const struct protocol_server *server);
 
 #endif

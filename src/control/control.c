@@ -273,7 +273,8 @@ static void control_bind(struct wl_client *client, void *data, uint32_t version,
 }
 
 struct control *control_create(struct wl_display *display, const struct config *config,
-			       struct display *displays, struct protocol_server *server)
+			       struct display *displays, struct protocol_server *server,
+			       struct vgpu_manager *vgpus)
 {
 	struct control *control = calloc(1, sizeof(*control));
 	if (control == NULL) {
@@ -284,6 +285,7 @@ struct control *control_create(struct wl_display *display, const struct config *
 	control->config = config;
 	control->displays = displays;
 	control->server = server;
+	control->vgpus = vgpus;
 	wl_list_init(&control->resources);
 	wl_list_init(&control->captures);
 	control->global =

@@ -20,11 +20,13 @@
 #include "kms/device.h"
 #include "kms/fb.h"
 #include "kms/output.h"
-#include "protocol/private.h"
+#include "protocol/server.h"
 #include "render/scanout.h"
 #include "seat/session.h"
 #include "util/fourcc.h"
+#include "vfio/feed.h"
 #include "vfio/source.h"
+#include "vgpu/vgpu.h"
 
 static const char *const state_names[] = {
 	[KMS_OUTPUT_OFF] = "off",
@@ -57,7 +59,8 @@ static void write_daemon(struct json_writer *w, const struct control *control)
 	json_string(w, VSCANOUT_VERSION);
 	key_uint(w, "pid", (uint64_t)getpid());
 	json_key(w, "socket");
-	json_string(w, control->server != NULL ? control->server->socket_path : NULL);
+	json_string(w,
+		    control->server != NULL ? protocol_server_socket_path(control->server) : NULL);
 	json_end_object(w);
 }
 
@@ -393,14 +396,12 @@ static void write_vfio(struct json_writer *w, const struct vfio_source *vfio)
 
 static void write_vgpu(struct json_writer *w, const struct control *control, const char *name)
 {
-	const struct protocol_vgpu *vgpu = NULL, *v;
-	if (control->server != NULL) {
-		wl_list_for_each (v, &control->server->vgpus, link) {
-			if (strcmp(v->name, name) == 0)
-				vgpu = v;
-		}
-	}
-	const struct vfio_source *vfio = vgpu != NULL ? vgpu->vfio : NULL;
+	struct vgpu *vgpu = control->vgpus != NULL ? vgpu_manager_find(control->vgpus, name) : NULL;
+	const struct vfio_source *vfio =
+		vgpu != NULL ? vfio_feed_source_of(vgpu_get_source(vgpu)) : NULL;
+	struct vgpu_owner_info owner = {0};
+	if (vgpu != NULL)
+		vgpu_get_owner(vgpu, &owner);
 
 	json_begin_object(w);
 	json_key(w, "name");
@@ -408,15 +409,11 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 	json_key(w, "attached");
 	json_bool(w, vgpu != NULL);
 	json_key(w, "client");
-	if (vgpu != NULL && vgpu->pclient != NULL && vgpu->pclient->client != NULL) {
-		pid_t pid;
-		uid_t uid;
-		gid_t gid;
-		wl_client_get_credentials(vgpu->pclient->client, &pid, &uid, &gid);
+	if (owner.known) {
 		json_begin_object(w);
-		key_uint(w, "pid", (uint64_t)pid);
-		key_uint(w, "uid", uid);
-		key_uint(w, "gid", gid);
+		key_uint(w, "pid", (uint64_t)owner.pid);
+		key_uint(w, "uid", owner.uid);
+		key_uint(w, "gid", owner.gid);
 		json_end_object(w);
 	} else {
 		json_null(w);
@@ -431,12 +428,29 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 	}
 	json_end_array(w);
 	json_key(w, "clock");
-	json_string(w, vgpu != NULL && vgpu->clock != NULL ? vgpu->clock->name : NULL);
+	json_string(w, vgpu != NULL ? vgpu_get_clock_name(vgpu) : NULL);
+	json_key(w, "views");
+	json_begin_array(w);
+	struct vgpu_view_info view;
+	for (size_t i = 0; vgpu != NULL && vgpu_get_view(vgpu, i, &view); i++) {
+		json_begin_object(w);
+		json_key(w, "output");
+		json_string(w, view.output_name);
+		key_uint(w, "slot", view.slot);
+		write_rect(w, "region", &view.region);
+		json_key(w, "primary");
+		write_layer(w, view.primary);
+		json_key(w, "cursor");
+		write_layer(w, view.cursor);
+		json_end_object(w);
+	}
+	json_end_array(w);
 
 	const char *source = "none";
 	if (vfio != NULL)
 		source = vfio_source_get_kind(vfio) == VFIO_SOURCE_DMABUF ? "dmabuf" : "region";
-	else if (vgpu != NULL && (vgpu->primary.buffer != NULL || vgpu->cursor.buffer != NULL))
+	else if (vgpu != NULL &&
+		 (vgpu_get_frame(vgpu)->primary != NULL || vgpu_get_frame(vgpu)->cursor != NULL))
 		source = "client";
 	json_key(w, "source");
 	json_string(w, source);
@@ -446,7 +460,7 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 	else
 		json_null(w);
 	json_key(w, "input");
-	json_bool(w, vgpu != NULL && vgpu->input != NULL);
+	json_bool(w, owner.input);
 	json_key(w, "uinput");
 	json_begin_object(w);
 	static const char *const kinds[UINPUT_KIND__COUNT] = {
@@ -456,10 +470,11 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 		[UINPUT_TOUCHSCREEN] = "touch",
 	};
 	for (int k = 0; vgpu != NULL && k < UINPUT_KIND__COUNT; k++) {
-		if (vgpu->uinput[k] == NULL)
+		struct uinput_device *dev = vgpu_get_uinput(vgpu, (enum uinput_kind)k);
+		if (dev == NULL)
 			continue;
 		json_key(w, kinds[k]);
-		json_string(w, uinput_device_path(vgpu->uinput[k]));
+		json_string(w, uinput_device_path(dev));
 	}
 	json_end_object(w);
 	json_end_object(w);

@@ -17,6 +17,7 @@
 #include "kms/output.h"
 #include "protocol/server.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 /* STATUS= for systemctl status: "STATE: N outputs lit, M vGPUs configured". */
 static void notify_daemon_status(struct daemon *daemon, const char *state)
@@ -109,7 +110,7 @@ int daemon_reload(struct daemon *daemon)
 	config_move(&old, &daemon->config);
 	config_move(&daemon->config, &next);
 	display_reconfigure(daemon->display_manager);
-	protocol_server_reconfigure(daemon->server);
+	vgpu_manager_reconfigure(daemon->vgpus);
 	input_forward_reconfigure(daemon->forward);
 	config_finish(&old);
 	check_roles(daemon);
@@ -150,7 +151,7 @@ int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, c
 		return ret;
 	}
 	log_info("output %s: now shows vGPU %s (until the next reload)", output, vgpu);
-	protocol_server_reconfigure(daemon->server);
+	vgpu_manager_reconfigure(daemon->vgpus);
 	snprintf(msg, msg_size, "output %s shows vGPU %s", output, vgpu);
 	return 0;
 }
@@ -218,13 +219,18 @@ struct daemon *daemon_create(struct config *config)
 	daemon->display_ready.notify = handle_display_ready;
 	wl_signal_add(&daemon->display_manager->events.ready, &daemon->display_ready);
 
-	daemon->server =
-		protocol_server_create(daemon->display, &daemon->config, daemon->display_manager);
+	daemon->vgpus = vgpu_manager_create(&daemon->config, daemon->display_manager);
+	if (daemon->vgpus == NULL) {
+		log_error("out of memory");
+		goto error;
+	}
+	daemon->server = protocol_server_create(daemon->display, &daemon->config,
+						daemon->display_manager, daemon->vgpus);
 	if (daemon->server == NULL)
 		goto error; /* logged */
 	check_roles(daemon);
 	daemon->control = control_create(daemon->display, &daemon->config, daemon->display_manager,
-					 daemon->server);
+					 daemon->server, daemon->vgpus);
 	if (daemon->control == NULL)
 		goto error; /* logged */
 	control_set_actions(daemon->control, &(struct control_actions){
@@ -235,10 +241,10 @@ struct daemon *daemon_create(struct config *config)
 	/* Without input the daemon still shows the VMs. */
 	daemon->forward = input_forward_create(daemon->loop, &daemon->config,
 					       daemon->display_manager->session,
-					       daemon->display_manager, daemon->server);
+					       daemon->display_manager, daemon->vgpus);
 	if (daemon->forward == NULL)
 		log_warn("the seat's input is not forwarded to the VMs");
-	protocol_server_set_input(daemon->server, daemon->forward);
+	vgpu_manager_set_input(daemon->vgpus, daemon->forward);
 	input_forward_set_assign(daemon->forward, action_assign, daemon);
 
 	return daemon;
@@ -273,10 +279,12 @@ void daemon_destroy(struct daemon *daemon)
 		return;
 	wl_list_remove(&daemon->display_lost.link);
 	wl_list_remove(&daemon->display_ready.link);
-	protocol_server_set_input(daemon->server, NULL);
+	if (daemon->vgpus != NULL)
+		vgpu_manager_set_input(daemon->vgpus, NULL);
 	input_forward_destroy(daemon->forward);
 	control_destroy(daemon->control);
 	protocol_server_destroy(daemon->server);
+	vgpu_manager_destroy(daemon->vgpus);
 	display_destroy(daemon->display_manager);
 	if (daemon->sighup_source != NULL)
 		wl_event_source_remove(daemon->sighup_source);

@@ -14,9 +14,9 @@
 #include "input/layout.h"
 #include "input/router.h"
 #include "kms/output.h"
-#include "protocol/private.h"
 #include "render/cursor.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 enum forward_action {
 	ACTION_NEXT_OUTPUT,
@@ -32,9 +32,9 @@ struct layout_key {
 };
 
 struct input_forward {
-	const struct config *config;    /* borrowed */
-	struct display *displays;       /* borrowed */
-	struct protocol_server *server; /* borrowed */
+	const struct config *config; /* borrowed */
+	struct display *displays;    /* borrowed */
+	struct vgpu_manager *vgpus;  /* borrowed */
 	struct input *input;
 	struct router *router;
 	struct layout layout;
@@ -83,7 +83,7 @@ static void show_cursor(struct input_forward *forward, struct kms_output *output
 			double y)
 {
 	if (co == NULL || co->cursor == CONFIG_CURSOR_HIDDEN ||
-	    (target != NULL && protocol_vgpu_has_cursor(target))) {
+	    (target != NULL && vgpu_has_cursor(vgpu_from_input_target(target)))) {
 		hide_cursor(forward);
 		return;
 	}
@@ -93,7 +93,7 @@ static void show_cursor(struct input_forward *forward, struct kms_output *output
 		return;
 	if (forward->cursor_output != output) {
 		hide_cursor(forward);
-		forward->cursor_layer = kms_output_create_layer(output, 3);
+		forward->cursor_layer = kms_output_create_layer(output, VGPU_HOST_CURSOR_ZPOS);
 		if (forward->cursor_layer == NULL)
 			return;
 		forward->cursor_output = output;
@@ -174,8 +174,9 @@ static struct input_target *target_at(struct input_forward *forward, struct layo
 	struct kms_fixed_rect src;
 	struct kms_rect dst;
 	bool picture = false;
-	struct input_target *target =
-		protocol_server_input_target(forward->server, lo->data, &src, &dst, &picture);
+	struct vgpu *vgpu =
+		vgpu_manager_vgpu_at(forward->vgpus, lo->data, lx, ly, &src, &dst, &picture);
+	struct input_target *target = vgpu != NULL ? vgpu_input_target(vgpu) : NULL;
 	layout_output_set_picture(lo, picture ? &src : NULL, picture ? &dst : NULL);
 	if (!layout_output_to_guest(lo, lx, ly, gx, gy)) {
 		/* No picture: output coordinates, clamped by the layout. */
@@ -214,8 +215,11 @@ static void refresh_pointer(struct input_forward *forward, uint64_t time_usec)
 		struct kms_fixed_rect src;
 		struct kms_rect dst;
 		bool picture;
-		under = protocol_server_input_target(forward->server, lo->data, &src, &dst,
-						     &picture);
+		double lx, ly;
+		layout_to_box(lo, forward->x, forward->y, &lx, &ly);
+		struct vgpu *vgpu = vgpu_manager_vgpu_at(forward->vgpus, lo->data, lx, ly, &src,
+							 &dst, &picture);
+		under = vgpu != NULL ? vgpu_input_target(vgpu) : NULL;
 	}
 	if (under != router_pointer_focus(forward->router))
 		pointer_moved(forward, time_usec);
@@ -269,8 +273,8 @@ static void handle_event(struct wl_listener *listener, void *data)
 		pointer_moved(forward, ev->time_usec);
 		target = router_pointer_focus(forward->router);
 		if (target != NULL)
-			protocol_vgpu_relative_motion(target, ev->time_usec, ev->motion.dx_unaccel,
-						      ev->motion.dy_unaccel);
+			vgpu_relative_motion(vgpu_from_input_target(target), ev->time_usec,
+					     ev->motion.dx_unaccel, ev->motion.dy_unaccel);
 		break;
 	case INPUT_EVENT_POINTER_MOTION_ABSOLUTE: {
 		/* Absolute pointers (tablets) span the output touchscreens go to. */
@@ -376,14 +380,14 @@ static int bind_hotkey(struct input_forward *forward, const struct hotkey *hotke
 
 struct input_forward *input_forward_create(struct wl_event_loop *loop, const struct config *config,
 					   struct session *session, struct display *displays,
-					   struct protocol_server *server)
+					   struct vgpu_manager *vgpus)
 {
 	struct input_forward *forward = calloc(1, sizeof(*forward));
 	if (forward == NULL)
 		return NULL;
 	forward->config = config;
 	forward->displays = displays;
-	forward->server = server;
+	forward->vgpus = vgpus;
 	wl_list_init(&forward->cursor_output_destroy.link);
 	layout_init(&forward->layout);
 	forward->n_outputs = (size_t)wl_list_length(&config->outputs);

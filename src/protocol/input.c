@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * A vGPU as a target of the input router (input/router.h): what the router
- * decides this vGPU receives goes to its vscanout_input_v1 object, if the
- * client made one, and to its virtual evdev devices, with [vgpu] uinput=yes.
+ * The client's vscanout_input_v1 object as its vGPU's input sink: what the
+ * input router sends the vGPU (vgpu/input.c) becomes events of that
+ * object, if the client made one; and the vGPU's virtual evdev devices
+ * ([vgpu] uinput = yes) are announced there.
  */
 #include <errno.h>
 #include <math.h>
@@ -16,11 +17,12 @@
 #include "input/uinput.h"
 #include "protocol/private.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 #include "vscanout-v1-server-protocol.h"
 
-static struct protocol_vgpu *vgpu_of(struct input_target *target)
+static struct protocol_vgpu *vgpu_of(struct input_target *sink)
 {
-	struct protocol_vgpu *vgpu = wl_container_of(target, vgpu, target);
+	struct protocol_vgpu *vgpu = wl_container_of(sink, vgpu, sink);
 	return vgpu;
 }
 
@@ -47,16 +49,6 @@ static void target_keyboard_enter(struct input_target *target, const uint32_t *k
 	struct protocol_vgpu *vgpu = vgpu_of(target);
 	if (vgpu->input != NULL)
 		send_keys(vgpu->input, keys, n_keys, true);
-	/*
-	 * The virtual keyboard presses what is held, so that its state is the
-	 * host's (the kernel drops a release of a key it never saw pressed).
-	 */
-	struct uinput_device *kbd = vgpu->uinput[UINPUT_KEYBOARD];
-	if (kbd != NULL && n_keys > 0) {
-		for (size_t i = 0; i < n_keys; i++)
-			uinput_device_key(kbd, keys[i], true);
-		uinput_device_frame(kbd);
-	}
 }
 
 static void target_keyboard_leave(struct input_target *target, const uint32_t *keys, size_t n_keys)
@@ -64,13 +56,6 @@ static void target_keyboard_leave(struct input_target *target, const uint32_t *k
 	struct protocol_vgpu *vgpu = vgpu_of(target);
 	if (vgpu->input != NULL)
 		send_keys(vgpu->input, keys, n_keys, false);
-	/* The virtual keyboard lets go of what it pressed. */
-	struct uinput_device *kbd = vgpu->uinput[UINPUT_KEYBOARD];
-	if (kbd != NULL && n_keys > 0) {
-		for (size_t i = 0; i < n_keys; i++)
-			uinput_device_key(kbd, keys[i], false);
-		uinput_device_frame(kbd);
-	}
 }
 
 static void target_key(struct input_target *target, uint64_t time_usec, uint32_t key, bool pressed)
@@ -80,44 +65,6 @@ static void target_key(struct input_target *target, uint64_t time_usec, uint32_t
 		vscanout_input_v1_send_key(vgpu->input, TIME_ARGS(time_usec), key,
 					   pressed ? VSCANOUT_INPUT_V1_KEY_STATE_PRESSED
 						   : VSCANOUT_INPUT_V1_KEY_STATE_RELEASED);
-	struct uinput_device *kbd = vgpu->uinput[UINPUT_KEYBOARD];
-	if (kbd != NULL) {
-		uinput_device_key(kbd, key, pressed);
-		uinput_device_frame(kbd);
-	}
-}
-
-/*
- * The virtual devices' absolute axes span UINPUT_RANGE over the guest's
- * framebuffer (whatever its size, which may change): guest pixel x,y to
- * axis values.
- */
-#define UINPUT_RANGE 32768
-
-static void to_axes(struct protocol_vgpu *vgpu, double x, double y, int32_t *ax, int32_t *ay)
-{
-	uint32_t width = 0, height = 0;
-	if (vgpu->primary.buffer != NULL) {
-		width = vgpu->primary.buffer->width;
-		height = vgpu->primary.buffer->height;
-	}
-	if (width == 0 || height == 0) {
-		*ax = *ay = 0;
-		return;
-	}
-	*ax = (int32_t)floor(x * UINPUT_RANGE / width);
-	*ay = (int32_t)floor(y * UINPUT_RANGE / height);
-}
-
-static void pointer_to(struct protocol_vgpu *vgpu, double x, double y)
-{
-	struct uinput_device *ptr = vgpu->uinput[UINPUT_POINTER];
-	if (ptr != NULL) {
-		int32_t ax, ay;
-		to_axes(vgpu, x, y, &ax, &ay);
-		uinput_device_motion_absolute(ptr, ax, ay);
-		uinput_device_frame(ptr);
-	}
 }
 
 static void target_pointer_enter(struct input_target *target, double x, double y)
@@ -126,7 +73,6 @@ static void target_pointer_enter(struct input_target *target, double x, double y
 	if (vgpu->input != NULL)
 		vscanout_input_v1_send_pointer_enter(vgpu->input, wl_fixed_from_double(x),
 						     wl_fixed_from_double(y));
-	pointer_to(vgpu, x, y);
 }
 
 static void target_pointer_leave(struct input_target *target, const uint32_t *buttons,
@@ -135,12 +81,6 @@ static void target_pointer_leave(struct input_target *target, const uint32_t *bu
 	struct protocol_vgpu *vgpu = vgpu_of(target);
 	if (vgpu->input != NULL)
 		vscanout_input_v1_send_pointer_leave(vgpu->input);
-	struct uinput_device *ptr = vgpu->uinput[UINPUT_POINTER];
-	if (ptr != NULL && n_buttons > 0) {
-		for (size_t i = 0; i < n_buttons; i++)
-			uinput_device_key(ptr, buttons[i], false);
-		uinput_device_frame(ptr);
-	}
 }
 
 static void target_motion(struct input_target *target, uint64_t time_usec, double x, double y)
@@ -150,7 +90,6 @@ static void target_motion(struct input_target *target, uint64_t time_usec, doubl
 		vscanout_input_v1_send_pointer_motion(vgpu->input, TIME_ARGS(time_usec),
 						      wl_fixed_from_double(x),
 						      wl_fixed_from_double(y));
-	pointer_to(vgpu, x, y);
 }
 
 static void target_button(struct input_target *target, uint64_t time_usec, uint32_t button,
@@ -162,11 +101,6 @@ static void target_button(struct input_target *target, uint64_t time_usec, uint3
 			vgpu->input, TIME_ARGS(time_usec), button,
 			pressed ? VSCANOUT_INPUT_V1_KEY_STATE_PRESSED
 				: VSCANOUT_INPUT_V1_KEY_STATE_RELEASED);
-	struct uinput_device *ptr = vgpu->uinput[UINPUT_POINTER];
-	if (ptr != NULL) {
-		uinput_device_key(ptr, button, pressed);
-		uinput_device_frame(ptr);
-	}
 }
 
 static void target_scroll(struct input_target *target, uint64_t time_usec,
@@ -182,13 +116,6 @@ static void target_scroll(struct input_target *target, uint64_t time_usec,
 			vertical ? VSCANOUT_INPUT_V1_SCROLL_AXIS_VERTICAL
 				 : VSCANOUT_INPUT_V1_SCROLL_AXIS_HORIZONTAL,
 			value120);
-	struct uinput_device *ptr = vgpu->uinput[UINPUT_POINTER];
-	if (ptr != NULL) {
-		uinput_device_scroll(ptr,
-				     vertical ? UINPUT_SCROLL_VERTICAL : UINPUT_SCROLL_HORIZONTAL,
-				     value120);
-		uinput_device_frame(ptr);
-	}
 }
 
 static void target_touch_down(struct input_target *target, uint64_t time_usec, int32_t id, double x,
@@ -198,12 +125,6 @@ static void target_touch_down(struct input_target *target, uint64_t time_usec, i
 	if (vgpu->input != NULL)
 		vscanout_input_v1_send_touch_down(vgpu->input, TIME_ARGS(time_usec), id,
 						  wl_fixed_from_double(x), wl_fixed_from_double(y));
-	struct uinput_device *touch = vgpu->uinput[UINPUT_TOUCHSCREEN];
-	if (touch != NULL) {
-		int32_t ax, ay;
-		to_axes(vgpu, x, y, &ax, &ay);
-		uinput_device_touch_down(touch, (uint32_t)id % UINPUT_TOUCH_SLOTS, ax, ay);
-	}
 }
 
 static void target_touch_motion(struct input_target *target, uint64_t time_usec, int32_t id,
@@ -214,12 +135,6 @@ static void target_touch_motion(struct input_target *target, uint64_t time_usec,
 		vscanout_input_v1_send_touch_motion(vgpu->input, TIME_ARGS(time_usec), id,
 						    wl_fixed_from_double(x),
 						    wl_fixed_from_double(y));
-	struct uinput_device *touch = vgpu->uinput[UINPUT_TOUCHSCREEN];
-	if (touch != NULL) {
-		int32_t ax, ay;
-		to_axes(vgpu, x, y, &ax, &ay);
-		uinput_device_touch_motion(touch, (uint32_t)id % UINPUT_TOUCH_SLOTS, ax, ay);
-	}
 }
 
 static void target_touch_up(struct input_target *target, uint64_t time_usec, int32_t id)
@@ -227,9 +142,6 @@ static void target_touch_up(struct input_target *target, uint64_t time_usec, int
 	struct protocol_vgpu *vgpu = vgpu_of(target);
 	if (vgpu->input != NULL)
 		vscanout_input_v1_send_touch_up(vgpu->input, TIME_ARGS(time_usec), id);
-	struct uinput_device *touch = vgpu->uinput[UINPUT_TOUCHSCREEN];
-	if (touch != NULL)
-		uinput_device_touch_up(touch, (uint32_t)id % UINPUT_TOUCH_SLOTS);
 }
 
 static void target_touch_frame(struct input_target *target)
@@ -237,26 +149,27 @@ static void target_touch_frame(struct input_target *target)
 	struct protocol_vgpu *vgpu = vgpu_of(target);
 	if (vgpu->input != NULL)
 		vscanout_input_v1_send_touch_frame(vgpu->input);
-	struct uinput_device *touch = vgpu->uinput[UINPUT_TOUCHSCREEN];
-	if (touch != NULL)
-		uinput_device_frame(touch);
 }
 
 static void target_touch_cancel(struct input_target *target)
 {
-	/* Every point of this vGPU is gone: up, as the protocol has no cancel. */
+	/* The protocol has no cancel: the vGPU core ended the points; a frame closes them. */
 	struct protocol_vgpu *vgpu = vgpu_of(target);
-	struct uinput_device *touch = vgpu->uinput[UINPUT_TOUCHSCREEN];
-	if (touch != NULL) {
-		for (uint32_t slot = 0; slot < UINPUT_TOUCH_SLOTS; slot++)
-			uinput_device_touch_up(touch, slot);
-		uinput_device_frame(touch);
-	}
 	if (vgpu->input != NULL)
 		vscanout_input_v1_send_touch_frame(vgpu->input);
 }
 
-const struct input_target_impl protocol_vgpu_target_impl = {
+static void sink_relative_motion(struct input_target *target, uint64_t time_usec, double dx,
+				 double dy)
+{
+	struct protocol_vgpu *vgpu = vgpu_of(target);
+	if (vgpu->input != NULL)
+		vscanout_input_v1_send_pointer_relative_motion(vgpu->input, TIME_ARGS(time_usec),
+							       wl_fixed_from_double(dx),
+							       wl_fixed_from_double(dy));
+}
+
+const struct input_target_impl protocol_input_sink_impl = {
 	.keyboard_enter = target_keyboard_enter,
 	.keyboard_leave = target_keyboard_leave,
 	.key = target_key,
@@ -270,64 +183,8 @@ const struct input_target_impl protocol_vgpu_target_impl = {
 	.touch_up = target_touch_up,
 	.touch_frame = target_touch_frame,
 	.touch_cancel = target_touch_cancel,
+	.relative_motion = sink_relative_motion,
 };
-
-/*
- * The attaching client's uid may open the nodes itself (an unmodified VMM
- * given the path); root needs no entry.
- */
-static void allow_client(struct protocol_vgpu *vgpu)
-{
-	uid_t uid;
-	wl_client_get_credentials(wl_resource_get_client(vgpu->resource), NULL, &uid, NULL);
-	if (uid == 0)
-		return;
-	for (size_t i = 0; i < UINPUT_KIND__COUNT; i++) {
-		struct uinput_device *dev = vgpu->uinput[i];
-		if (dev == NULL)
-			continue;
-		int ret = uinput_device_allow_uid(dev, uid);
-		if (ret == -EOPNOTSUPP) {
-			log_warn("vgpu %s: /dev has no POSIX ACLs: uid %u cannot open the virtual "
-				 "devices' nodes, only the fds of uinput_device_fd",
-				 vgpu->name, (unsigned int)uid);
-			return;
-		}
-		if (ret < 0)
-			log_warn("vgpu %s: cannot give uid %u access to %s: %s", vgpu->name,
-				 (unsigned int)uid, uinput_device_path(dev), strerror(-ret));
-	}
-}
-
-int protocol_vgpu_uinput_create(struct protocol_vgpu *vgpu)
-{
-	uint32_t width = UINPUT_RANGE, height = UINPUT_RANGE;
-	static const enum uinput_kind kinds[] = {UINPUT_KEYBOARD, UINPUT_POINTER,
-						 UINPUT_TOUCHSCREEN};
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		char name[128];
-		uinput_device_name(kinds[i], vgpu->name, name, sizeof(name));
-		vgpu->uinput[kinds[i]] = uinput_device_create(kinds[i], name, width, height);
-		if (vgpu->uinput[kinds[i]] == NULL) {
-			log_warn("vgpu %s: cannot create the virtual device \"%s\"", vgpu->name,
-				 name);
-			protocol_vgpu_uinput_destroy(vgpu);
-			return -1;
-		}
-		log_info("vgpu %s: virtual device \"%s\" at %s", vgpu->name, name,
-			 uinput_device_path(vgpu->uinput[kinds[i]]));
-	}
-	allow_client(vgpu);
-	return 0;
-}
-
-void protocol_vgpu_uinput_destroy(struct protocol_vgpu *vgpu)
-{
-	for (size_t i = 0; i < UINPUT_KIND__COUNT; i++) {
-		uinput_device_destroy(vgpu->uinput[i]);
-		vgpu->uinput[i] = NULL;
-	}
-}
 
 /* Revokes the fds of uinput_device_fd when their input object goes. */
 struct input_readers {
@@ -341,8 +198,9 @@ static void handle_input_destroy(struct wl_listener *listener, void *data)
 	struct protocol_vgpu *vgpu = wl_resource_get_user_data(data);
 	if (vgpu != NULL) {
 		for (size_t i = 0; i < UINPUT_KIND__COUNT; i++) {
-			if (vgpu->uinput[i] != NULL)
-				uinput_device_revoke_reader(vgpu->uinput[i]);
+			if (vgpu_get_uinput(vgpu->core, (enum uinput_kind)i) != NULL)
+				uinput_device_revoke_reader(
+					vgpu_get_uinput(vgpu->core, (enum uinput_kind)i));
 		}
 	}
 	wl_list_remove(&readers->destroy.link);
@@ -363,8 +221,8 @@ static void send_reader(struct protocol_vgpu *vgpu, struct uinput_device *dev, u
 
 void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu)
 {
-	/* The devices exist all or none (protocol_vgpu_uinput_create()). */
-	if (vgpu->input == NULL || vgpu->uinput[UINPUT_KEYBOARD] == NULL)
+	/* The devices exist all or none (vgpu_create_uinput()). */
+	if (vgpu->input == NULL || vgpu_get_uinput(vgpu->core, UINPUT_KEYBOARD) == NULL)
 		return;
 	bool fds = wl_resource_get_version(vgpu->input) >=
 		   VSCANOUT_INPUT_V1_UINPUT_DEVICE_FD_SINCE_VERSION;
@@ -388,7 +246,7 @@ void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu)
 		{UINPUT_TOUCHSCREEN, VSCANOUT_INPUT_V1_INPUT_KIND_TOUCH},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-		struct uinput_device *dev = vgpu->uinput[map[i].kind];
+		struct uinput_device *dev = vgpu_get_uinput(vgpu->core, map[i].kind);
 		if (dev == NULL)
 			continue;
 		vscanout_input_v1_send_uinput_device(vgpu->input, map[i].protocol_kind,
@@ -396,38 +254,4 @@ void protocol_vgpu_send_uinput_devices(struct protocol_vgpu *vgpu)
 		if (fds)
 			send_reader(vgpu, dev, map[i].protocol_kind);
 	}
-}
-
-struct input_target *protocol_server_input_target(struct protocol_server *server,
-						  struct kms_output *output,
-						  struct kms_fixed_rect *src, struct kms_rect *dst,
-						  bool *picture)
-{
-	*picture = false;
-	struct protocol_vgpu *vgpu;
-	wl_list_for_each (vgpu, &server->vgpus, link) {
-		struct protocol_vgpu_output *vo;
-		wl_list_for_each (vo, &vgpu->outputs, link) {
-			if (vo->output != output)
-				continue;
-			*picture = kms_layer_get_rects(vo->primary, src, dst);
-			return &vgpu->target;
-		}
-	}
-	return NULL;
-}
-
-void protocol_vgpu_relative_motion(struct input_target *target, uint64_t time_usec, double dx,
-				   double dy)
-{
-	struct protocol_vgpu *vgpu = vgpu_of(target);
-	if (vgpu->input != NULL)
-		vscanout_input_v1_send_pointer_relative_motion(vgpu->input, TIME_ARGS(time_usec),
-							       wl_fixed_from_double(dx),
-							       wl_fixed_from_double(dy));
-}
-
-bool protocol_vgpu_has_cursor(struct input_target *target)
-{
-	return vgpu_of(target)->cursor.buffer != NULL;
 }

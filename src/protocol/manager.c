@@ -44,13 +44,10 @@ static void manager_handle_attach(struct wl_client *client, struct wl_resource *
 	protocol_client_unref(pclient);
 	if (!allowed)
 		return;
-	struct protocol_vgpu *vgpu;
-	wl_list_for_each (vgpu, &server->vgpus, link) {
-		if (strcmp(vgpu->name, name) == 0) {
-			wl_resource_post_error(resource, VSCANOUT_MANAGER_V1_ERROR_ALREADY_ATTACHED,
-					       "vGPU \"%s\" is already attached", name);
-			return;
-		}
+	if (vgpu_manager_find(server->vgpus_core, name) != NULL) {
+		wl_resource_post_error(resource, VSCANOUT_MANAGER_V1_ERROR_ALREADY_ATTACHED,
+				       "vGPU \"%s\" is already attached", name);
+		return;
 	}
 	protocol_vgpu_create(server, client, wl_resource_get_version(resource), id, name);
 }

@@ -417,7 +417,7 @@ error_fd:
 
 struct protocol_server *protocol_server_create(struct wl_display *display,
 					       const struct config *config,
-					       struct display *displays)
+					       struct display *displays, struct vgpu_manager *vgpus)
 {
 	struct protocol_server *server = calloc(1, sizeof(*server));
 	if (server == NULL) {
@@ -427,6 +427,7 @@ struct protocol_server *protocol_server_create(struct wl_display *display,
 	server->display = display;
 	server->config = config;
 	server->displays = displays;
+	server->vgpus_core = vgpus;
 	server->lock_fd = -1;
 	server->listen_fd = -1;
 	server->next_vgpu_id = 1;
@@ -489,8 +490,7 @@ void protocol_server_destroy(struct protocol_server *server)
 	free(server);
 }
 
-void protocol_server_set_input(struct protocol_server *server, struct input_forward *forward)
+const char *protocol_server_socket_path(const struct protocol_server *server)
 {
-	if (server != NULL)
-		server->forward = forward;
+	return server->socket_path;
 }

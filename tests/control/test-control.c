@@ -35,6 +35,7 @@
 #include "kmstest.h"
 #include "protocol/server.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_DIR  "/tmp/vscanout-control-unit"
 #define SOCKET_PATH SOCKET_DIR "/vscanout-0"
@@ -236,9 +237,10 @@ int main(int argc, char **argv)
 	/* No seat: a display without devices. */
 	struct display displays = {0};
 	wl_list_init(&displays.devices);
-	struct protocol_server *server = protocol_server_create(display, &config, &displays);
+	struct vgpu_manager *vgpus = vgpu_manager_create(&config, &displays);
+	struct protocol_server *server = protocol_server_create(display, &config, &displays, vgpus);
 	kt_assert(server != NULL);
-	struct control *control = control_create(display, &config, &displays, server);
+	struct control *control = control_create(display, &config, &displays, server, vgpus);
 	kt_assert(control != NULL);
 	kt_assert_errno(chown(SOCKET_PATH, (uid_t)-1, USER_UID) == 0);
 
@@ -324,6 +326,7 @@ int main(int argc, char **argv)
 	close(go[1]);
 	pipe_watch_finish(&report);
 	protocol_server_destroy(server);
+	vgpu_manager_destroy(vgpus);
 	wl_display_destroy(display);
 	config_finish(&config);
 	printf("ok\n");

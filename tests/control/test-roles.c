@@ -36,6 +36,7 @@
 #include "kmstest.h"
 #include "protocol/server.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_DIR   "/tmp/vscanout-roles-unit"
 #define SOCKET_PATH  SOCKET_DIR "/vscanout-0"
@@ -212,9 +213,10 @@ int main(int argc, char **argv)
 	kt_assert(display != NULL);
 	struct display displays = {0};
 	wl_list_init(&displays.devices);
-	struct protocol_server *server = protocol_server_create(display, &config, &displays);
+	struct vgpu_manager *vgpus = vgpu_manager_create(&config, &displays);
+	struct protocol_server *server = protocol_server_create(display, &config, &displays, vgpus);
 	kt_assert(server != NULL);
-	struct control *control = control_create(display, &config, &displays, server);
+	struct control *control = control_create(display, &config, &displays, server, vgpus);
 	kt_assert(control != NULL);
 	control_set_actions(control, &(struct control_actions){
 					     .reload = action_reload,
@@ -262,6 +264,7 @@ int main(int argc, char **argv)
 
 	control_destroy(control);
 	protocol_server_destroy(server);
+	vgpu_manager_destroy(vgpus);
 	wl_display_destroy(display);
 	config_finish(&config);
 	printf("ok\n");

@@ -42,6 +42,7 @@
 #include "util/log.h"
 #include "util/percentile.h"
 #include "vfio-guest.h"
+#include "vfio/feed.h"
 #include "vfio/source.h"
 
 #define SOCKET_PATH "/tmp/vscanout-bench-vfio/vscanout-0"
@@ -230,7 +231,7 @@ int main(int argc, char **argv)
 		struct protocol_vgpu *vgpu;
 		wl_list_for_each (vgpu, &daemon->server->vgpus, link) {
 			if (vgpu->vfio != NULL)
-				vfio_source_get_stats(vgpu->vfio, &stats);
+				vfio_source_get_stats(vfio_feed_get_source(vgpu->vfio), &stats);
 		}
 		kt_assert_errno(write(go[1], "r", 1) == 1);
 		for (uint64_t t0 = 1; t0 != 0;) {

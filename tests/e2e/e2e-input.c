@@ -62,6 +62,7 @@
 #include "kms/output.h"
 #include "kmstest.h"
 #include "protocol/private.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_PATH "/tmp/vscanout-input-test/vscanout-0"
 #define TOUCH_NAME  "vscanout-test touch"
@@ -376,14 +377,14 @@ static void expect(int i, char cmd, const char *want, const char *step)
 		   want);
 }
 
-/* The host cursor's layer (zpos 3) on output name, or NULL. */
+/* The host cursor's layer (VGPU_HOST_CURSOR_ZPOS) on output name, or NULL. */
 static struct kms_layer *host_cursor(const char *name)
 {
 	struct kms_output *output = display_find_output(dmn->display_manager, name);
 	kt_assert(output != NULL);
 	struct kms_layer *layer;
 	wl_list_for_each (layer, &output->layers, link) {
-		if (layer->zpos == 3 && layer->buffer != NULL)
+		if (layer->zpos == VGPU_HOST_CURSOR_ZPOS && layer->buffer != NULL)
 			return layer;
 	}
 	return NULL;

@@ -57,6 +57,7 @@
 #include "protocol/private.h"
 #include "vfio-guest.h"
 #include "vfio/edid.h"
+#include "vfio/feed.h"
 #include "vfio/source.h"
 
 #define SOCKET_PATH "/tmp/vscanout-vfio-test/vscanout-0"
@@ -456,7 +457,7 @@ static struct vfio_source *vgpu_source(void)
 {
 	struct protocol_vgpu *vgpu;
 	wl_list_for_each (vgpu, &dmn->server->vgpus, link)
-		return vgpu->vfio;
+		return vgpu->vfio != NULL ? vfio_feed_get_source(vgpu->vfio) : NULL;
 	return NULL;
 }
 

@@ -41,6 +41,7 @@
 #include "protocol/server.h"
 #include "test.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 #include "vscanout-v1-server-protocol.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -126,6 +127,7 @@ struct run {
 	struct wl_display *display;
 	struct wl_event_loop *loop;
 	struct protocol_server *server;
+	struct vgpu_manager *vgpus;
 	struct connection conns[MAX_CONNECTIONS];
 };
 
@@ -503,7 +505,7 @@ static void run_op(struct run *run, struct input *in)
 		break;
 	case 7:
 		/* A reload with the same configuration: nothing moves, nothing breaks. */
-		protocol_server_reconfigure(run->server);
+		vgpu_manager_reconfigure(run->vgpus);
 		break;
 	}
 	if (op & 0x80) {
@@ -574,7 +576,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run.display = wl_display_create();
 	check(run.display != NULL);
 	run.loop = wl_display_get_event_loop(run.display);
-	run.server = protocol_server_create(run.display, &config, &displays);
+	run.vgpus = vgpu_manager_create(&config, &displays);
+	check(run.vgpus != NULL);
+	run.server = protocol_server_create(run.display, &config, &displays, run.vgpus);
 	check(run.server != NULL);
 	for (int i = 0; i < MAX_CONNECTIONS; i++)
 		run.conns[i].fd = -1;
@@ -592,6 +596,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_still_serving(&run);
 
 	protocol_server_destroy(run.server);
+	vgpu_manager_destroy(run.vgpus);
 	wl_display_destroy(run.display);
 	check(fake_dmabuf_count_fds() == fds_before);
 	return 0;

@@ -52,6 +52,7 @@
 #include "protocol/private.h"
 #include "protocol/server.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_PATH "/tmp/vscanout-uinput-test/vscanout-0"
 #define VMM_UID     4201
@@ -311,6 +312,7 @@ static void run_vmm(int dies)
 
 static struct wl_display *display;
 static struct protocol_server *server;
+static struct vgpu_manager *vgpus;
 static int cmd_w, report_r;
 
 static void dispatch(int timeout_ms)
@@ -456,8 +458,8 @@ static void check_node(const char *path, gid_t input_gid)
 static void check_nodes(struct protocol_vgpu *vgpu, gid_t input_gid)
 {
 	for (int k = 0; k < UINPUT_KIND__COUNT; k++) {
-		if (vgpu->uinput[k] != NULL)
-			check_node(uinput_device_path(vgpu->uinput[k]), input_gid);
+		if (vgpu_get_uinput(vgpu->core, k) != NULL)
+			check_node(uinput_device_path(vgpu_get_uinput(vgpu->core, k)), input_gid);
 	}
 }
 
@@ -489,7 +491,8 @@ int main(int argc, char **argv)
 	fclose(f);
 	display = wl_display_create();
 	kt_assert(display != NULL);
-	server = protocol_server_create(display, &config, NULL);
+	vgpus = vgpu_manager_create(&config, NULL);
+	server = protocol_server_create(display, &config, NULL, vgpus);
 	kt_assert(server != NULL);
 	kt_assert_errno(chown(SOCKET_PATH, (uid_t)-1, VMM_UID) == 0);
 
@@ -506,7 +509,8 @@ int main(int argc, char **argv)
 	check_nodes(vgpu, input_gid);
 
 	/* 3. A key the daemon emits on the virtual keyboard. */
-	vgpu->target.impl->key(&vgpu->target, kt_now_ns() / 1000, KEY_A, true);
+	struct input_target *router_target = vgpu_input_target(vgpu->core);
+	router_target->impl->key(router_target, kt_now_ns() / 1000, KEY_A, true);
 	command('k');
 	await("key");
 
@@ -517,9 +521,9 @@ int main(int argc, char **argv)
 	check_nodes(vgpu, input_gid);
 	char paths[UINPUT_KIND__COUNT][64] = {{0}};
 	for (int k = 0; k < UINPUT_KIND__COUNT; k++) {
-		if (vgpu->uinput[k] != NULL)
+		if (vgpu_get_uinput(vgpu->core, k) != NULL)
 			snprintf(paths[k], sizeof(paths[k]), "%s",
-				 uinput_device_path(vgpu->uinput[k]));
+				 uinput_device_path(vgpu_get_uinput(vgpu->core, k)));
 	}
 
 	/* 5. Detached: the nodes are gone, with the ACL. */
@@ -553,6 +557,8 @@ int main(int argc, char **argv)
 	close(copy);
 
 	protocol_server_destroy(server);
+	vgpu_manager_destroy(vgpus);
+	vgpus = NULL;
 	wl_display_destroy(display);
 	config_finish(&config);
 	kt_log("ok");

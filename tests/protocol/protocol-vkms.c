@@ -51,6 +51,7 @@
 #include "kmstest.h"
 #include "protocol/private.h"
 #include "protocol/server.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_DIR  "/tmp/vscanout-protocol-test"
 #define SOCKET_PATH SOCKET_DIR "/vscanout-0"
@@ -466,14 +467,10 @@ static void start_until_discarded(struct daemon *daemon, struct child *child,
 	discarded_report_fd = report->fds[1];
 	child_start(child, daemon->loop, run_until_discarded, 0);
 	wait_for(daemon, &report->readable, "the client's attach");
-	struct protocol_vgpu *a = NULL, *v;
-	wl_list_for_each (v, &daemon->server->vgpus, link) {
-		if (strcmp(v->name, "a") == 0)
-			a = v;
-	}
+	struct vgpu *a = vgpu_manager_find(daemon->vgpus, "a");
 	kt_assert(a != NULL);
 	uint64_t deadline = kt_now_ns() + (uint64_t)TK_TIMEOUT_MS * 1000000u;
-	while (wl_list_empty(&a->commits)) {
+	while (vgpu_n_tracked(a) == 0) {
 		kt_assertf(kt_now_ns() < deadline, "vGPU a never had a commit waiting");
 		dispatch(daemon);
 	}
@@ -575,8 +572,8 @@ int main(void)
 	kt_assert_errno(stat(SOCKET_DIR, &st) == 0);
 	kt_assertf((st.st_mode & 0777) == 0755, "directory mode %o", st.st_mode & 0777);
 	/* A second server on the same path is refused: the lock is held. */
-	kt_assert(protocol_server_create(daemon->display, &daemon->config,
-					 daemon->display_manager) == NULL);
+	kt_assert(protocol_server_create(daemon->display, &daemon->config, daemon->display_manager,
+					 daemon->vgpus) == NULL);
 	kt_assert_errno(access(SOCKET_PATH, F_OK) == 0);
 	/* Let uid 1000 reach the socket through its group. */
 	kt_assert_errno(chown(SOCKET_PATH, (uid_t)-1, USER_UID) == 0);

@@ -22,6 +22,7 @@
 #include "client.h"
 #include "config/config.h"
 #include "protocol/server.h"
+#include "vgpu/vgpu.h"
 #include "test.h"
 #include "util/log.h"
 
@@ -117,7 +118,9 @@ int main(void)
 	check(display != NULL);
 
 	/* The missing directory is created 0755, the socket is 0660, the lock held. */
-	struct protocol_server *server = protocol_server_create(display, &config, NULL);
+	struct vgpu_manager *vgpus = vgpu_manager_create(&config, NULL);
+	check(vgpus != NULL);
+	struct protocol_server *server = protocol_server_create(display, &config, NULL, vgpus);
 	check(server != NULL);
 	check_int_eq(mode_of(run_dir) & 07777, 0755);
 	check(S_ISSOCK(mode_of(socket_path)));
@@ -125,7 +128,7 @@ int main(void)
 	check(S_ISREG(mode_of(lock_path)));
 
 	/* A second server on the path is refused and leaves the first one alone. */
-	check(protocol_server_create(display, &config, NULL) == NULL);
+	check(protocol_server_create(display, &config, NULL, vgpus) == NULL);
 	check(S_ISSOCK(mode_of(socket_path)));
 	serve_one_client(display, false);
 
@@ -139,7 +142,7 @@ int main(void)
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", socket_path);
 	check(fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	close(fd);
-	server = protocol_server_create(display, &config, NULL);
+	server = protocol_server_create(display, &config, NULL, vgpus);
 	check(server != NULL);
 	serve_one_client(display, true);
 	protocol_server_destroy(server);
@@ -148,7 +151,7 @@ int main(void)
 	FILE *f = fopen(socket_path, "we");
 	check(f != NULL);
 	fclose(f);
-	check(protocol_server_create(display, &config, NULL) == NULL);
+	check(protocol_server_create(display, &config, NULL, vgpus) == NULL);
 	check(S_ISREG(mode_of(socket_path)));
 	unlink(socket_path);
 
@@ -158,9 +161,10 @@ int main(void)
 	free(config.socket_path);
 	config.socket_path = strdup(long_path);
 	check(config.socket_path != NULL);
-	check(protocol_server_create(display, &config, NULL) == NULL);
+	check(protocol_server_create(display, &config, NULL, vgpus) == NULL);
 
 	wl_display_destroy(display);
+	vgpu_manager_destroy(vgpus);
 	config_finish(&config);
 	rmdir(run_dir);
 	rmdir(dir);

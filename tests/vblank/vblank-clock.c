@@ -36,6 +36,7 @@
 #include "kms/output.h"
 #include "kms/vblank.h"
 #include "protocol/private.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_PATH "/tmp/vscanout-clock-test/vscanout-0"
 #define CONF_PATH   "/tmp/vscanout-clock-test.conf"
@@ -230,7 +231,8 @@ static void check_status_clock(const char *name)
 	kt_assertf(strstr(json, want) != NULL, "the status has no %s:\n%s", want, json);
 	free(json);
 	struct protocol_vgpu *vgpu = wl_container_of(dmn->server->vgpus.next, vgpu, link);
-	kt_assert(vgpu->clock != NULL && strcmp(vgpu->clock->name, name) == 0);
+	const char *clock = vgpu_get_clock_name(vgpu->core);
+	kt_assert(clock != NULL && strcmp(clock, name) == 0);
 }
 
 /*
