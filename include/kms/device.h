@@ -29,12 +29,10 @@
  * events are dispatched to the output that drives the CRTC they name, CRTC
  * sequence events to the vblank clocks of kms/vblank.h.
  *
- * Plane ownership: libliftoff 0.3 adds every plane registered with a
- * liftoff_device to each request it builds, which pulls the CRTCs of the
- * other outputs into every commit (EBUSY while they flip, spurious flip
- * events). Each enabled output therefore gets its own liftoff_device with
- * the planes it claimed: its CRTC's primary plane, one cursor plane and the
- * overlays no other enabled output holds (struct kms_plane.owner).
+ * Planes are shared: one liftoff_device holds every plane of the device and
+ * each lit output places its layers on whichever plane its CRTC can use and
+ * no other output holds (kms/place.c says how libliftoff 0.3 is kept from
+ * touching another output's planes).
  *
  * Everything runs on the event loop given at creation; nothing here blocks,
  * except kms_device_destroy(), which turns the device's lit CRTCs off with a
@@ -44,6 +42,7 @@
 struct buffer;
 struct kms_output;
 struct kms_writeback;
+struct liftoff_device;
 
 /* One format and modifier a plane accepts. */
 struct kms_format {
@@ -62,8 +61,10 @@ struct kms_plane {
 	 */
 	struct kms_format *formats;
 	size_t n_formats;
-	uint32_t rotations;       /* DRM_MODE_ROTATE_* (and REFLECT) bits of "rotation"; 0: none */
-	struct kms_output *owner; /* may be NULL: the enabled output that claimed it */
+	uint32_t rotations; /* DRM_MODE_ROTATE_* (and REFLECT) bits of "rotation"; 0: none */
+	/* private: who scans it out (kms/place.c) */
+	struct kms_output *queued_on;  /* may be NULL: in that output's commit in flight */
+	struct kms_output *current_on; /* may be NULL: on that output's screen */
 };
 
 struct kms_crtc {
@@ -104,6 +105,8 @@ struct kms_device {
 
 	bool active;     /* commits allowed (see kms_device_set_active()) */
 	bool force_copy; /* debug/test: every layer of every output is copied */
+
+	struct liftoff_device *liftoff; /* private: may be NULL, every plane (kms/place.c) */
 
 	struct wl_event_source *drm_source;
 	struct wl_list vblank_clocks; /* private: clocks of kms/vblank.c, one per output */

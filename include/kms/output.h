@@ -29,15 +29,16 @@
  *
  * Each frame every layer's buffer is imported as a framebuffer (cached on
  * the buffer; a remembered failure costs nothing) and checked against the
- * IN_FORMATS of the planes the output holds. When only framebuffers changed
+ * IN_FORMATS of the planes its CRTC can use. When only framebuffers changed
  * since the last placement (same layers, sizes, formats, modifiers and
  * rectangles), that placement is committed again with the new FB_IDs alone
  * and no TEST_ONLY commit; a rejection, which changes nothing, falls back to
- * a new placement. Otherwise libliftoff places the layers on the output's
- * hardware planes with TEST_ONLY commits (reusing its own last placement
- * costs one). A layer that no plane takes is copied with pixman
- * (render/copy.h) into a scanout buffer on the primary plane (the
- * composition layer), over the placeholder colour; one the CPU cannot read
+ * a new placement. Otherwise libliftoff places the layers on the device's
+ * hardware planes that the CRTC can use and no other output holds, with
+ * TEST_ONLY commits (reusing its own last placement costs one); the commit
+ * carries this output's planes only. A layer that no plane takes is copied
+ * with pixman (render/copy.h) into a scanout buffer on the primary plane
+ * (the composition layer), over the placeholder colour; one the CPU cannot read
  * either (a tiled modifier) is left out, the placeholder shows in its place
  * and the layer says why (KMS_LAYER_MISS_UNREADABLE): never a scrambled
  * picture. An output whose layers
@@ -125,7 +126,7 @@ enum kms_present_flags {
 					    the logical size may have changed */
 };
 
-#define KMS_PRESENT_MAX_LAYERS 8
+#define KMS_PRESENT_MAX_LAYERS 16
 
 /* What one layer contributed to a presented frame. */
 struct kms_present_layer {
@@ -180,7 +181,6 @@ struct kms_output {
 	struct wl_list layers; /* kms_layer.link, by ascending zpos */
 
 	/* private: placement, composition and flips */
-	struct liftoff_device *liftoff_device;   /* may be NULL while not on */
 	struct liftoff_output *liftoff_output;   /* may be NULL while not on */
 	struct liftoff_layer *placeholder_layer; /* may be NULL while not on */
 	struct liftoff_layer *composition_layer; /* may be NULL while not on */
@@ -190,6 +190,7 @@ struct kms_output {
 	bool queued_copied;
 	uint32_t last_primary_fb; /* FB_ID on the primary plane in the last commit */
 	bool placed_valid;        /* the last placement may be reused with new FB_IDs */
+	bool plane_wait;          /* a layer was copied as its plane was another output's */
 	bool placed_any_visible;
 	uint32_t placed_comp_plane;   /* plane of the composition/placeholder buffer, 0: none */
 	struct wl_event_source *idle; /* may be NULL: a frame is scheduled */
@@ -429,7 +430,60 @@ void kms_layer_get_state(const struct kms_layer *layer, struct kms_layer_state *
 bool kms_layer_get_rects(const struct kms_layer *layer, struct kms_fixed_rect *src,
 			 struct kms_rect *dst);
 
-/* private, for kms/device.c */
+/* What a plane shows for an output (struct kms_output_info). */
+enum kms_plane_content {
+	KMS_PLANE_CONTENT_NONE = 0,    /* nothing of this output */
+	KMS_PLANE_CONTENT_LAYER,       /* a layer's framebuffer, scanned out directly */
+	KMS_PLANE_CONTENT_COMPOSITION, /* the composition buffer: copied layers */
+	KMS_PLANE_CONTENT_PLACEHOLDER, /* the placeholder colour alone */
+};
+
+/* "none", "layer", "composition", "placeholder". */
+const char *kms_plane_content_name(enum kms_plane_content content);
+
+/* One plane the output's CRTC can use, as of the output's last successful commit. */
+struct kms_plane_info {
+	uint32_t id;
+	uint32_t type; /* DRM_PLANE_TYPE_PRIMARY, _OVERLAY or _CURSOR */
+	enum kms_plane_content content;
+	int layer_zpos;            /* with KMS_PLANE_CONTENT_LAYER */
+	uint32_t fb_id;            /* 0 with KMS_PLANE_CONTENT_NONE */
+	uint32_t crtc_id;          /* 0 with KMS_PLANE_CONTENT_NONE */
+	struct kms_rect crtc;      /* on the mode, unless NONE */
+	struct kms_fixed_rect src; /* of the framebuffer, unless NONE */
+	int rotation;              /* degrees the plane turns its framebuffer, unless NONE */
+};
+
+#define KMS_OUTPUT_INFO_MAX_PLANES 32
+
+/*
+ * A snapshot of an output for inspection (vscanoutctl status): everything
+ * that is not a field of struct kms_output meant for its users.
+ */
+struct kms_output_info {
+	enum kms_output_state state;
+	bool enabled;   /* wanted on by the user */
+	bool connected; /* the connector is */
+	uint32_t connector_id;
+	uint32_t crtc_id;   /* 0 without a CRTC */
+	uint32_t mode_blob; /* 0 without one */
+	bool has_mode;      /* lit (on or disabling) with a mode: mode is valid */
+	drmModeModeInfo mode;
+	struct kms_output_settings settings;
+	bool force_copy; /* of the output or its whole device */
+	bool capture;    /* a writeback capture waits or is in flight */
+	struct kms_output_stats stats;
+	uint32_t latency_samples; /* flips measured in latency_p50_us/p99_us */
+	uint32_t latency_p50_us, latency_p99_us;
+	/* The planes the output's CRTC can use (none while it has no CRTC). */
+	size_t n_planes;
+	struct kms_plane_info planes[KMS_OUTPUT_INFO_MAX_PLANES];
+};
+
+/* Fill info with the output's state now. */
+void kms_output_get_info(const struct kms_output *output, struct kms_output_info *info);
+
+/* private, for kms/device.c (the frame pipeline's own are in kms/private.h) */
 
 /* Free the output and its layers; the device is being destroyed. */
 void kms_output_destroy(struct kms_output *output);

@@ -18,10 +18,8 @@
 #include "daemon/schedule.h"
 #include "input/uinput.h"
 #include "kms/device.h"
-#include "kms/fb.h"
 #include "kms/output.h"
 #include "protocol/server.h"
-#include "render/scanout.h"
 #include "seat/session.h"
 #include "util/fourcc.h"
 #include "vfio/feed.h"
@@ -183,69 +181,27 @@ static void write_fixed_rect(struct json_writer *w, const char *key, const struc
 	json_end_object(w);
 }
 
-/*
- * What the output's last successful commit put on plane, derived from the
- * layers' placement and the framebuffers the commit took (queued while it
- * is in flight, current once it flipped).
- */
-static void write_plane(struct json_writer *w, const struct kms_output *output,
-			const struct kms_plane *plane)
+static void write_plane(struct json_writer *w, const struct kms_plane_info *plane)
 {
-	bool lit = output->crtc != NULL &&
-		   (output->state == KMS_OUTPUT_ON ||
-		    (output->state == KMS_OUTPUT_DISABLING && !output->off_committed));
-	const char *content = "none";
-	int zpos = 0;
-	uint32_t fb_id = 0;
-	int turned = 0; /* degrees the plane turns its buffer */
-	struct kms_rect dst = {0, 0, output->mode.hdisplay, output->mode.vdisplay};
-	struct kms_fixed_rect src = {0, 0, KMS_FIXED(dst.width), KMS_FIXED(dst.height)};
-
-	const struct kms_layer *layer;
-	wl_list_for_each (layer, &output->layers, link) {
-		const struct kms_layer_placed *p = &layer->placed;
-		if (!lit || !p->valid || !p->visible || p->plane_id != plane->id)
-			continue;
-		const struct kms_fb *fb =
-			output->flip_pending ? layer->queued_fb : layer->current_fb;
-		if (fb == NULL)
-			continue;
-		content = "layer";
-		zpos = layer->zpos;
-		fb_id = fb->fb_id;
-		turned = kms_rotation_degrees(output->settings.rotation);
-		if (p->dst.width != 0 && p->dst.height != 0)
-			kms_output_rect_to_mode(output, &p->dst, &dst);
-		src = p->src;
-		if (src.width == 0 || src.height == 0)
-			src = (struct kms_fixed_rect){0, 0, KMS_FIXED(p->width),
-						      KMS_FIXED(p->height)};
-	}
-	const struct scanout_buffer *comp =
-		output->flip_pending ? output->comp_queued : output->comp_current;
-	if (lit && fb_id == 0 && output->placed_comp_plane == plane->id && comp != NULL) {
-		content = output->placed_any_visible ? "composition" : "placeholder";
-		fb_id = comp->fb->fb_id;
-	}
-
+	bool shown = plane->content != KMS_PLANE_CONTENT_NONE;
 	json_begin_object(w);
 	key_uint(w, "id", plane->id);
 	json_key(w, "type");
 	json_string(w, plane_type_name(plane->type));
 	json_key(w, "content");
-	json_string(w, content);
+	json_string(w, kms_plane_content_name(plane->content));
 	json_key(w, "layer_zpos");
-	if (strcmp(content, "layer") == 0)
-		json_int(w, zpos);
+	if (plane->content == KMS_PLANE_CONTENT_LAYER)
+		json_int(w, plane->layer_zpos);
 	else
 		json_null(w);
-	key_id(w, "fb_id", fb_id);
-	key_id(w, "crtc_id", fb_id != 0 ? output->crtc->id : 0);
-	if (fb_id != 0) {
-		write_rect(w, "crtc", &dst);
-		write_fixed_rect(w, "src", &src);
+	key_id(w, "fb_id", plane->fb_id);
+	key_id(w, "crtc_id", plane->crtc_id);
+	if (shown) {
+		write_rect(w, "crtc", &plane->crtc);
+		write_fixed_rect(w, "src", &plane->src);
 		json_key(w, "rotation");
-		json_int(w, turned);
+		json_int(w, plane->rotation);
 	} else {
 		json_key(w, "crtc");
 		json_null(w);
@@ -257,9 +213,9 @@ static void write_plane(struct json_writer *w, const struct kms_output *output,
 	json_end_object(w);
 }
 
-static void write_counters(struct json_writer *w, const struct kms_output *output)
+static void write_counters(struct json_writer *w, const struct kms_output_info *info)
 {
-	const struct kms_output_stats *stats = &output->stats;
+	const struct kms_output_stats *stats = &info->stats;
 	json_key(w, "counters");
 	json_begin_object(w);
 	key_uint(w, "frames_direct", stats->frames_direct);
@@ -273,9 +229,9 @@ static void write_counters(struct json_writer *w, const struct kms_output *outpu
 	key_uint(w, "commit_failures", stats->commit_failures);
 	key_uint(w, "copy_fallbacks", stats->copy_fallbacks);
 	key_uint(w, "frames_failed", stats->frames_failed);
-	key_uint(w, "latency_samples", percentile_held(&output->latency));
-	key_uint(w, "latency_p50_us", percentile_get(&output->latency, 50));
-	key_uint(w, "latency_p99_us", percentile_get(&output->latency, 99));
+	key_uint(w, "latency_samples", info->latency_samples);
+	key_uint(w, "latency_p50_us", info->latency_p50_us);
+	key_uint(w, "latency_p99_us", info->latency_p99_us);
 	json_end_object(w);
 }
 
@@ -283,9 +239,10 @@ static void write_output(struct json_writer *w, const struct control *control,
 			 const struct display_device *dev, const struct kms_output *output)
 {
 	const struct kms_device *kms = output->device;
+	struct kms_output_info info;
+	kms_output_get_info(output, &info);
 	char colour[8];
-	snprintf(colour, sizeof(colour), "#%06x", output->settings.placeholder & 0xffffffu);
-	bool on = output->state == KMS_OUTPUT_ON || output->state == KMS_OUTPUT_DISABLING;
+	snprintf(colour, sizeof(colour), "#%06x", info.settings.placeholder & 0xffffffu);
 
 	json_begin_object(w);
 	json_key(w, "name");
@@ -298,37 +255,37 @@ static void write_output(struct json_writer *w, const struct control *control,
 		json_uint(w, minor(st.st_rdev));
 	else
 		json_null(w);
-	key_uint(w, "connector_id", output->connector_id);
+	key_uint(w, "connector_id", info.connector_id);
 	json_key(w, "connected");
-	json_bool(w, output->connected);
+	json_bool(w, info.connected);
 	json_key(w, "enabled");
-	json_bool(w, output->enabled);
+	json_bool(w, info.enabled);
 	json_key(w, "state");
-	json_string(w, (size_t)output->state < sizeof(state_names) / sizeof(state_names[0])
-			       ? state_names[output->state]
+	json_string(w, (size_t)info.state < sizeof(state_names) / sizeof(state_names[0])
+			       ? state_names[info.state]
 			       : "unknown");
 	json_key(w, "mode");
-	if (on && output->mode.hdisplay != 0) {
+	if (info.has_mode) {
 		json_begin_object(w);
-		key_uint(w, "width", output->mode.hdisplay);
-		key_uint(w, "height", output->mode.vdisplay);
-		key_uint(w, "refresh_mhz", kms_mode_refresh_mhz(&output->mode));
+		key_uint(w, "width", info.mode.hdisplay);
+		key_uint(w, "height", info.mode.vdisplay);
+		key_uint(w, "refresh_mhz", kms_mode_refresh_mhz(&info.mode));
 		json_end_object(w);
 	} else {
 		json_null(w);
 	}
-	key_id(w, "crtc_id", output->crtc != NULL ? output->crtc->id : 0);
-	key_id(w, "mode_blob", output->mode_blob);
+	key_id(w, "crtc_id", info.crtc_id);
+	key_id(w, "mode_blob", info.mode_blob);
 	json_key(w, "placeholder");
 	json_string(w, colour);
 	json_key(w, "flip");
-	json_string(w, output->settings.flip == KMS_FLIP_VSYNC ? "vsync" : "async");
+	json_string(w, info.settings.flip == KMS_FLIP_VSYNC ? "vsync" : "async");
 	json_key(w, "rotation");
-	json_int(w, kms_rotation_degrees(output->settings.rotation));
+	json_int(w, kms_rotation_degrees(info.settings.rotation));
 	json_key(w, "force_copy");
-	json_bool(w, output->force_copy || kms->force_copy);
+	json_bool(w, info.force_copy);
 	json_key(w, "capture");
-	json_bool(w, output->capture != NULL);
+	json_bool(w, info.capture);
 	json_key(w, "blanked");
 	json_bool(w, control_output_blanked(control, output));
 	json_key(w, "blank_schedule");
@@ -343,11 +300,8 @@ static void write_output(struct json_writer *w, const struct control *control,
 
 	json_key(w, "planes");
 	json_begin_array(w);
-	for (size_t i = 0; i < kms->n_planes; i++) {
-		const struct kms_plane *plane = &kms->planes[i];
-		if (plane->owner == output)
-			write_plane(w, output, plane);
-	}
+	for (size_t i = 0; i < info.n_planes; i++)
+		write_plane(w, &info.planes[i]);
 	json_end_array(w);
 
 	json_key(w, "layers");
@@ -357,7 +311,7 @@ static void write_output(struct json_writer *w, const struct control *control,
 		write_layer(w, layer);
 	json_end_array(w);
 
-	write_counters(w, output);
+	write_counters(w, &info);
 	json_end_object(w);
 }
 

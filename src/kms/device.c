@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <drm_fourcc.h>
 #include <errno.h>
+#include <libliftoff.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "buffer/buffer.h"
 #include "kms/device.h"
 #include "kms/output.h"
+#include "kms/private.h"
 #include "kms/vblank.h"
 #include "kms/writeback.h"
 #include "render/cursor.h"
@@ -400,6 +402,8 @@ struct kms_device *kms_device_create(struct wl_event_loop *loop, int fd, const c
 
 	if (read_planes(device) < 0 || scan_connectors(device, 0) < 0)
 		goto error;
+	/* Without it outputs cannot light, but the device still counts (logged). */
+	device->liftoff = kms_place_device_create(device);
 
 	device->drm_source =
 		wl_event_loop_add_fd(loop, fd, WL_EVENT_READABLE, handle_drm_readable, device);
@@ -429,6 +433,7 @@ void kms_device_destroy(struct kms_device *device)
 	struct kms_output *output, *tmp;
 	wl_list_for_each_safe (output, tmp, &device->outputs, link)
 		kms_output_destroy(output);
+	liftoff_device_destroy(device->liftoff);
 	buffer_unref(device->cursor_image);
 	/* While the fd is open: nothing made here may outlive it. */
 	kms_fb_registry_finish(&device->fbs);

@@ -62,7 +62,7 @@ static bool planes_can_turn(const struct kms_output *output, enum kms_rotation r
 	const struct kms_device *device = output->device;
 	for (size_t i = 0; i < device->n_planes; i++) {
 		const struct kms_plane *plane = &device->planes[i];
-		if (plane->owner == output &&
+		if (kms_plane_can_use_crtc(plane, output->crtc) &&
 		    (plane->rotations & kms_rotation_plane_value(rotation)))
 			return true;
 	}
