@@ -1,0 +1,749 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Several vGPUs on one output of vkms, each on its own planes. The daemon's
+ * code runs in this process with a configuration file; each VMM is a forked
+ * vscanout-v1 client that commits one udmabuf picture the size of its
+ * region (vkms planes cannot scale), at 0,0 of the region.
+ *
+ * Every case checks three views of the same screen against each other and
+ * against the layout's arithmetic, done here by hand:
+ *  - the clients': each got an output event the size of its region, and
+ *    its steady frame (committed once every VMM is on screen) was
+ *    presented ZERO_COPY, or COPIED for those the hardware cannot take;
+ *  - the daemon's status document: vgpus[].views[] names the output, slot
+ *    and region, and says for the primary layer whether it is direct (on
+ *    which plane) or copied, and why;
+ *  - the kernel's (debugfs dri/N/state and dri/N/framebuffer): each direct
+ *    view's plane is on the output's CRTC at the region's position and
+ *    size, its framebuffer the region's size and an imported (PRIME) GEM
+ *    object: the client's own memory, not the daemon's composition buffer;
+ *    the CRTC carries no other imported framebuffer; the primary plane's
+ *    framebuffer is the daemon's own (not imported).
+ * And the writeback connector's capture of the CRTC is each client's
+ * picture in its region, pixel for pixel.
+ *
+ * Cases (argv[1]):
+ *  columns   a, b side by side (layout = columns): both on planes.
+ *  grid      a, b, c, d in a 2 × 2 grid: all four on planes.
+ *  composed  the grid, d's picture in XBGR8888, which no vkms plane lists:
+ *            d is copied into the primary plane (miss "format"), the
+ *            others stay on planes.
+ *  few       the grid on vkms with num_overlays=1: the vGPUs no plane
+ *            takes are copied (miss "no-plane"), the others stay on planes.
+ *  shared    two outputs of one card (num_outputs=2), a, b on Virtual-1
+ *            and c, d on Virtual-2, lit one after the other: the overlays
+ *            are shared by the card, so both outputs' vGPUs are on planes
+ *            when there are enough for all four.
+ *  scarce    the same with two overlays, enough for one output: lighting
+ *            Virtual-2 takes none of Virtual-1's planes (its vGPUs stay
+ *            direct on the same planes); Virtual-2 copies what its own
+ *            planes cannot take.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <wayland-client.h>
+
+#include <drm_fourcc.h>
+#include <xf86drmMode.h>
+
+#include "client.h"
+#include "common.h"
+#include "conf-daemon.h"
+#include "control/json.h"
+#include "control/status.h"
+#include "daemon/daemon.h"
+#include "daemon/display.h"
+#include "debugfs.h"
+#include "kms/output.h"
+#include "kms/writeback.h"
+#include "kmstest.h"
+
+#define SOCKET_PATH "/tmp/vscanout-vgpu-test/vscanout-0"
+#define CONF_PATH   "/tmp/vscanout-vgpu-test.conf"
+#define WIDTH       1024
+#define HEIGHT      768
+#define PLACEHOLDER 0x3366ccu
+#define MAX_VMMS    4
+
+/* What the status and the kernel must show for a view. */
+enum expect {
+	EXPECT_DIRECT,
+	EXPECT_COPIED,
+	EXPECT_EITHER, /* a plane of its own output, or copied for lack of one */
+};
+
+struct vmm {
+	const char *name;
+	const char *output; /* the configuration's name of its output */
+	size_t slot;
+	struct kms_rect region; /* by the layout's arithmetic, done here */
+	uint32_t fourcc;        /* of its picture: XRGB8888 or XBGR8888 */
+	uint32_t seed;
+	enum expect expect;
+	const char *miss; /* with EXPECT_COPIED: the reason the status must give */
+	/* parent side */
+	bool started;
+	struct child child;
+	int go[2];     /* parent -> child: 'g' commit again, end of file: exit */
+	int report[2]; /* child -> parent: the flags of each presented commit */
+	struct wl_event_source *report_source;
+	uint32_t flags;
+	unsigned int n_reports;
+	uint32_t plane_id; /* where the status said it was, last check */
+};
+
+static struct vmm vmms[MAX_VMMS];
+static size_t n_vmms;
+static struct daemon *dmn;
+
+/* ---------------------------------------------------------------------- */
+/* The VMMs (children)                                                    */
+/* ---------------------------------------------------------------------- */
+
+static struct vscanout_buffer_v1 *make_buffer(struct vscanout_vgpu_v1 *vgpu,
+					      const struct client_image *ci, uint32_t fourcc)
+{
+	struct vscanout_buffer_params_v1 *params = vscanout_vgpu_v1_create_params(vgpu);
+	vscanout_buffer_params_v1_add(params, ci->u.fd, 0, 0, ci->img.stride,
+				      DRM_FORMAT_MOD_LINEAR >> 32,
+				      DRM_FORMAT_MOD_LINEAR & 0xffffffff);
+	struct vscanout_buffer_v1 *buffer = vscanout_buffer_params_v1_create(
+		params, (int32_t)ci->img.width, (int32_t)ci->img.height, fourcc, 0);
+	vscanout_buffer_params_v1_destroy(params);
+	return buffer;
+}
+
+/* Commit until one is presented, and report its flags. */
+static void present_and_report(struct client *c, struct vscanout_vgpu_v1 *vgpu, uint32_t *serial,
+			       int report_fd)
+{
+	while (!client_commit(c, vgpu, ++*serial)) {
+	}
+	uint32_t flags = c->presented_flags;
+	if (write(report_fd, &flags, sizeof(flags)) != (ssize_t)sizeof(flags))
+		client_fail("cannot report");
+}
+
+static void run_vmm(int i)
+{
+	const struct vmm *v = &vmms[i];
+	close(v->go[1]);
+	close(v->report[0]);
+	/* The other VMMs' ends, so that each sees its own go pipe close. */
+	for (size_t j = 0; j < n_vmms; j++) {
+		if (j != (size_t)i && vmms[j].started) {
+			close(vmms[j].go[1]);
+			close(vmms[j].report[0]);
+		}
+	}
+	struct client c;
+	client_connect(&c, SOCKET_PATH);
+	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, v->name);
+	while (!c.done)
+		client_roundtrip(&c);
+	/* The client sees its region, not the whole output. */
+	if (c.n_outputs != 1 || c.width != v->region.width || c.height != v->region.height)
+		client_fail("vgpu %s: %d outputs, the first %ux%u; want one of %ux%u", v->name,
+			    c.n_outputs, c.width, c.height, v->region.width, v->region.height);
+	struct client_image ci;
+	client_image_create(&ci, v->region.width, v->region.height, v->seed);
+	vscanout_vgpu_v1_set_primary(vgpu, make_buffer(vgpu, &ci, v->fourcc), 0, 0);
+	uint32_t serial = 0;
+	present_and_report(&c, vgpu, &serial, v->report[1]);
+	char go;
+	while (read(v->go[0], &go, 1) == 1)
+		present_and_report(&c, vgpu, &serial, v->report[1]);
+	_exit(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The daemon's side (this process)                                       */
+/* ---------------------------------------------------------------------- */
+
+static uint64_t deadline(void)
+{
+	return kt_now_ns() + (uint64_t)CONF_DAEMON_TIMEOUT_MS * 1000000u;
+}
+
+static void dispatch(void)
+{
+	conf_daemon_dispatch(dmn, 50);
+}
+
+static int handle_report(int fd, uint32_t mask, void *data)
+{
+	struct vmm *v = data;
+	uint32_t flags;
+	ssize_t n = read(fd, &flags, sizeof(flags));
+	if (n == (ssize_t)sizeof(flags)) {
+		v->flags = flags;
+		v->n_reports++;
+	} else {
+		/* The child is gone: no more reports. */
+		wl_event_source_remove(v->report_source);
+		v->report_source = NULL;
+	}
+	return 0;
+}
+
+static void start_vmm(struct vmm *v)
+{
+	kt_assert_errno(pipe2(v->go, O_CLOEXEC) == 0);
+	kt_assert_errno(pipe2(v->report, O_CLOEXEC) == 0);
+	child_start(&v->child, dmn->loop, run_vmm, (int)(v - vmms));
+	v->started = true;
+	close(v->go[0]);
+	close(v->report[1]);
+	v->report_source =
+		wl_event_loop_add_fd(dmn->loop, v->report[0], WL_EVENT_READABLE, handle_report, v);
+	kt_assert(v->report_source != NULL);
+}
+
+/* Serve the daemon until each of vs[0..n-1] reported `count` presented commits. */
+static void wait_reports(struct vmm **vs, size_t n, unsigned int count, const char *what)
+{
+	uint64_t end = deadline();
+	for (size_t i = 0; i < n; i++) {
+		while (vs[i]->n_reports < count) {
+			kt_assertf(!vs[i]->child.exited, "vgpu %s: its VMM ended (status 0x%x)",
+				   vs[i]->name, vs[i]->child.status);
+			kt_assertf(kt_now_ns() < end, "timed out waiting for %s of vgpu %s", what,
+				   vs[i]->name);
+			dispatch();
+		}
+	}
+}
+
+/*
+ * Every VMM of vs commits once more, now that all are on screen: the
+ * steady state whose flags are checked.
+ */
+static void steady_frame(struct vmm **vs, size_t n)
+{
+	unsigned int counts[MAX_VMMS];
+	for (size_t i = 0; i < n; i++) {
+		counts[i] = vs[i]->n_reports;
+		kt_assert_errno(write(vs[i]->go[1], "g", 1) == 1);
+	}
+	for (size_t i = 0; i < n; i++)
+		wait_reports(&vs[i], 1, counts[i] + 1, "a steady frame");
+	for (size_t i = 0; i < n; i++) {
+		const struct vmm *v = vs[i];
+		uint32_t want = VSCANOUT_VGPU_V1_PRESENTED_FLAGS_VSYNC;
+		if (v->expect == EXPECT_DIRECT)
+			want |= VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY;
+		else if (v->expect == EXPECT_COPIED)
+			want |= VSCANOUT_VGPU_V1_PRESENTED_FLAGS_COPIED;
+		else if (v->flags & VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY)
+			want |= VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY;
+		else
+			want |= VSCANOUT_VGPU_V1_PRESENTED_FLAGS_COPIED;
+		printf("vgpu %s: presented with flags 0x%x\n", v->name, v->flags);
+		kt_assertf(v->flags == want, "vgpu %s: presented with flags 0x%x, want 0x%x",
+			   v->name, v->flags, want);
+	}
+}
+
+static void stop_vmm(struct vmm *v)
+{
+	close(v->go[1]);
+	uint64_t end = deadline();
+	while (!v->child.exited) {
+		kt_assertf(kt_now_ns() < end, "vgpu %s: its VMM does not end", v->name);
+		dispatch();
+	}
+	kt_assertf(WIFEXITED(v->child.status) && WEXITSTATUS(v->child.status) == 0,
+		   "vgpu %s: VMM status 0x%x", v->name, v->child.status);
+	if (v->report_source != NULL)
+		wl_event_source_remove(v->report_source);
+	close(v->report[0]);
+}
+
+/* --- the kernel's view ------------------------------------------------ */
+
+/* What dri/N/framebuffer says of one framebuffer. */
+struct kfb {
+	bool found;
+	uint32_t width, height;
+	int imported; /* 1 yes, 0 no, -1 not said */
+};
+
+static char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	kt_assertf(f != NULL, "%s: %s", path, strerror(errno));
+	size_t cap = 1 << 16, len = 0;
+	char *text = malloc(cap);
+	kt_assert(text != NULL);
+	size_t n;
+	while ((n = fread(text + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (cap - len - 1 == 0) {
+			cap *= 2;
+			text = realloc(text, cap);
+			kt_assert(text != NULL);
+		}
+	}
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+static struct kfb kernel_fb(unsigned int minor, uint32_t fb_id)
+{
+	char path[64], head[32];
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%u/framebuffer", minor);
+	snprintf(head, sizeof(head), "framebuffer[%u]:\n", fb_id);
+	char *text = read_text(path);
+	struct kfb fb = {.imported = -1};
+	char *block = strstr(text, head);
+	if (block != NULL) {
+		fb.found = true;
+		block += strlen(head);
+		char *next = strstr(block, "framebuffer[");
+		if (next != NULL)
+			*next = '\0';
+		/* The framebuffer's own size is the line indented by one tab. */
+		for (char *line = block; line != NULL && *line != '\0';) {
+			char *eol = strchr(line, '\n');
+			if (eol != NULL)
+				*eol = '\0';
+			unsigned int w, h;
+			if (sscanf(line, "\tsize=%ux%u", &w, &h) == 2 && line[1] == 's') {
+				fb.width = w;
+				fb.height = h;
+			}
+			const char *imp = strstr(line, "imported=");
+			if (imp != NULL)
+				fb.imported = strcmp(imp, "imported=yes") == 0;
+			line = eol != NULL ? eol + 1 : NULL;
+		}
+	}
+	free(text);
+	return fb;
+}
+
+static const struct kstate_plane *kernel_plane(const struct kstate *st, uint32_t id)
+{
+	for (size_t i = 0; i < st->n_planes; i++) {
+		if (st->planes[i].id == id)
+			return &st->planes[i];
+	}
+	return NULL;
+}
+
+static uint32_t plane_type(const struct kms_output *output, uint32_t id)
+{
+	for (size_t i = 0; i < output->device->n_planes; i++) {
+		if (output->device->planes[i].id == id)
+			return output->device->planes[i].type;
+	}
+	kt_fail(__FILE__, __LINE__, "no plane %u on the device", id);
+}
+
+/* --- the daemon's view ------------------------------------------------ */
+
+static struct json_value *status_doc(void)
+{
+	size_t size;
+	char *text = control_status_json(dmn->control, &size);
+	kt_assert(text != NULL);
+	char err[128];
+	struct json_value *doc = json_parse(text, size, err, sizeof(err));
+	kt_assertf(doc != NULL, "status: %s", err);
+	free(text);
+	return doc;
+}
+
+static const struct json_value *find_named(const struct json_value *doc, const char *array,
+					   const char *name)
+{
+	const struct json_value *items = json_get(doc, array);
+	kt_assertf(items != NULL && items->type == JSON_ARRAY, "status: no %s", array);
+	for (size_t i = 0; json_at(items, i) != NULL; i++) {
+		const char *n = json_get_string(json_at(items, i), "name");
+		if (n != NULL && strcmp(n, name) == 0)
+			return json_at(items, i);
+	}
+	return NULL;
+}
+
+static bool miss_has(const struct json_value *layer, const char *reason)
+{
+	const struct json_value *miss = json_get(layer, "miss");
+	kt_assert(miss != NULL && miss->type == JSON_ARRAY);
+	for (size_t i = 0; json_at(miss, i) != NULL; i++) {
+		const struct json_value *m = json_at(miss, i);
+		if (m->type == JSON_STRING && strcmp(m->string, reason) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The status, debugfs and each other agree on where every VMM of vs (all
+ * on `output`) is shown, as each expects.
+ */
+static void check_views(struct kms_output *output, struct vmm **vs, size_t n)
+{
+	struct json_value *doc = status_doc();
+	const struct json_value *out = find_named(doc, "outputs", output->name);
+	kt_assertf(out != NULL, "status: no output %s", output->name);
+	unsigned int minor = (unsigned int)json_get_number(out, "minor", -1);
+	struct kstate st;
+	char err[256];
+	kt_assertf(kstate_load(&st, "/sys/kernel/debug/dri", minor, err, sizeof(err)) == 0, "%s",
+		   err);
+	kt_assert(output->crtc != NULL);
+	const char *crtc_name = NULL;
+	for (size_t i = 0; i < st.n_crtcs; i++) {
+		if (st.crtcs[i].id == output->crtc->id)
+			crtc_name = st.crtcs[i].name;
+	}
+	kt_assertf(crtc_name != NULL, "debugfs: no CRTC %u", output->crtc->id);
+
+	uint32_t direct_planes[MAX_VMMS];
+	size_t n_direct = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct vmm *v = vs[i];
+		const struct json_value *vg = find_named(doc, "vgpus", v->name);
+		kt_assertf(vg != NULL, "status: no vgpu %s", v->name);
+		const struct json_value *views = json_get(vg, "views");
+		kt_assertf(views != NULL && views->type == JSON_ARRAY && views->n == 1,
+			   "status: vgpu %s has not one view", v->name);
+		const struct json_value *view = json_at(views, 0);
+		const char *vout = json_get_string(view, "output");
+		kt_assertf(vout != NULL && strcmp(vout, v->output) == 0,
+			   "status: vgpu %s is viewed on %s, not %s", v->name, vout, v->output);
+		kt_assertf(json_get_number(view, "slot", -1) == (double)v->slot,
+			   "status: vgpu %s is in slot %g, not %zu", v->name,
+			   json_get_number(view, "slot", -1), v->slot);
+		const struct json_value *r = json_get(view, "region");
+		kt_assert(r != NULL);
+		kt_assertf(json_get_number(r, "x", -1) == v->region.x &&
+				   json_get_number(r, "y", -1) == v->region.y &&
+				   json_get_number(r, "width", -1) == v->region.width &&
+				   json_get_number(r, "height", -1) == v->region.height,
+			   "status: vgpu %s's region is %g,%g %gx%g, not %d,%d %ux%u", v->name,
+			   json_get_number(r, "x", -1), json_get_number(r, "y", -1),
+			   json_get_number(r, "width", -1), json_get_number(r, "height", -1),
+			   v->region.x, v->region.y, v->region.width, v->region.height);
+		const struct json_value *primary = json_get(view, "primary");
+		kt_assert(primary != NULL);
+		bool direct = json_get_bool(primary, "direct", false);
+		bool copied = json_get_bool(primary, "copied", false);
+		const struct json_value *pid = json_get(primary, "plane_id");
+		kt_assert(pid != NULL);
+		printf("vgpu %s: status says %s, plane %s, client flags 0x%x\n", v->name,
+		       direct   ? "direct"
+		       : copied ? "copied"
+				: "neither",
+		       pid->type == JSON_NUMBER ? pid->string : "null", v->flags);
+		kt_assertf(direct != copied, "status: vgpu %s is %s", v->name,
+			   direct ? "both direct and copied" : "neither direct nor copied");
+		bool zero_copy = (v->flags & VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY) != 0;
+		kt_assertf(zero_copy == direct,
+			   "vgpu %s: presented flags 0x%x, but the status says %s", v->name,
+			   v->flags, direct ? "direct" : "copied");
+		if (v->expect == EXPECT_DIRECT)
+			kt_assertf(direct, "vgpu %s is not on a plane", v->name);
+		if (v->expect == EXPECT_COPIED || (v->expect == EXPECT_EITHER && copied)) {
+			kt_assertf(copied, "vgpu %s is not copied", v->name);
+			kt_assertf(miss_has(primary, v->miss),
+				   "status: vgpu %s misses, but not for %s", v->name, v->miss);
+		}
+		if (!direct) {
+			kt_assertf(pid->type == JSON_NULL, "status: vgpu %s copied, on a plane",
+				   v->name);
+			const struct json_value *miss = json_get(primary, "miss");
+			kt_assertf(miss != NULL && miss->n > 0, "status: vgpu %s copied, no reason",
+				   v->name);
+			v->plane_id = 0;
+			continue;
+		}
+		kt_assertf(pid->type == JSON_NUMBER, "status: vgpu %s direct without a plane",
+			   v->name);
+		kt_assertf(json_get(primary, "miss")->n == 0, "status: vgpu %s direct with a miss",
+			   v->name);
+		uint32_t plane_id = (uint32_t)pid->number;
+		v->plane_id = plane_id;
+		for (size_t k = 0; k < n_direct; k++)
+			kt_assertf(direct_planes[k] != plane_id, "plane %u holds two vGPUs",
+				   plane_id);
+		direct_planes[n_direct++] = plane_id;
+
+		/* The kernel: that plane, on this CRTC, at the region, with the client's buffer. */
+		const struct kstate_plane *p = kernel_plane(&st, plane_id);
+		kt_assertf(p != NULL, "debugfs: no plane %u", plane_id);
+		printf("  plane %u (%s): crtc %s fb %u at %d,%d %ux%u src %u,%u %ux%u\n", p->id,
+		       p->name, p->crtc, p->fb, p->x, p->y, p->width, p->height, p->src_x >> 16,
+		       p->src_y >> 16, p->src_w >> 16, p->src_h >> 16);
+		kt_assertf(strcmp(p->crtc, crtc_name) == 0, "debugfs: plane %u is on %s, not %s",
+			   plane_id, p->crtc, crtc_name);
+		kt_assertf(p->x == v->region.x && p->y == v->region.y &&
+				   p->width == v->region.width && p->height == v->region.height,
+			   "debugfs: plane %u of vgpu %s is at %d,%d %ux%u, not its region",
+			   plane_id, v->name, p->x, p->y, p->width, p->height);
+		kt_assertf(p->src_x == 0 && p->src_y == 0 &&
+				   p->src_w == KMS_FIXED(v->region.width) &&
+				   p->src_h == KMS_FIXED(v->region.height),
+			   "debugfs: plane %u does not scan out the whole buffer 1:1", plane_id);
+		struct kfb fb = kernel_fb(minor, p->fb);
+		printf("  framebuffer %u: %ux%u, imported %d\n", p->fb, fb.width, fb.height,
+		       fb.imported);
+		kt_assertf(fb.found, "debugfs: no framebuffer %u", p->fb);
+		kt_assertf(fb.width == v->region.width && fb.height == v->region.height,
+			   "debugfs: framebuffer %u of vgpu %s is %ux%u, not its region's size",
+			   p->fb, v->name, fb.width, fb.height);
+		kt_assertf(fb.imported == 1,
+			   "debugfs: framebuffer %u of vgpu %s is not an imported buffer", p->fb,
+			   v->name);
+	}
+
+	/*
+	 * No other plane of the CRTC shows an imported buffer, and the primary
+	 * plane (composition or placeholder) shows the daemon's own.
+	 */
+	size_t n_imported = 0;
+	for (size_t i = 0; i < st.n_planes; i++) {
+		const struct kstate_plane *p = &st.planes[i];
+		if (strcmp(p->crtc, crtc_name) != 0 || p->fb == 0)
+			continue;
+		struct kfb fb = kernel_fb(minor, p->fb);
+		bool listed = false;
+		for (size_t k = 0; k < n_direct; k++)
+			listed |= direct_planes[k] == p->id;
+		printf("  %s plane %u (%s): fb %u %ux%u at %d,%d, imported %d\n",
+		       listed ? "vGPU" : "other", p->id, p->name, p->fb, fb.width, fb.height, p->x,
+		       p->y, fb.imported);
+		if (fb.imported == 1)
+			n_imported++;
+		if (!listed && plane_type(output, p->id) == DRM_PLANE_TYPE_PRIMARY)
+			kt_assertf(fb.imported == 0,
+				   "debugfs: the primary plane %u shows an imported buffer", p->id);
+	}
+	kt_assertf(n_imported == n_direct,
+		   "debugfs: %zu planes of %s show imported buffers, the status says %zu direct",
+		   n_imported, crtc_name, n_direct);
+	kstate_finish(&st);
+	json_value_free(doc);
+}
+
+/* What each VMM of vs drew, in its region, over the placeholder. */
+static void check_pixels(struct kms_output *output, struct vmm **vs, size_t n, const char *what)
+{
+	struct kt_image got, want;
+	tk_capture(dmn->loop, output, &got);
+	kt_assert_ok(kt_image_alloc(&want, got.width, got.height, DRM_FORMAT_XRGB8888));
+	kt_fill_rect(&want, 0, 0, got.width, got.height, PLACEHOLDER);
+	for (size_t i = 0; i < n; i++) {
+		const struct vmm *v = vs[i];
+		struct kt_image pic;
+		kt_assert_ok(kt_image_alloc(&pic, v->region.width, v->region.height,
+					    DRM_FORMAT_XRGB8888));
+		kt_fill_pattern(&pic, v->seed);
+		for (uint32_t y = 0; y < v->region.height; y++) {
+			for (uint32_t x = 0; x < v->region.width; x++) {
+				uint32_t px = *kt_pixel(&pic, x, y);
+				/* The same bytes read as XBGR8888: red and blue swap. */
+				if (v->fourcc == DRM_FORMAT_XBGR8888)
+					px = (px & 0xff00ff00u) | (px >> 16 & 0xffu) |
+					     (px & 0xffu) << 16;
+				*kt_pixel(&want, (uint32_t)v->region.x + x,
+					  (uint32_t)v->region.y + y) = px;
+			}
+		}
+		kt_image_free(&pic);
+	}
+	kt_assertf(kt_compare(&got, &want, 0x00ffffff, what) == 0,
+		   "%s: the capture is not each vGPU's picture in its region", what);
+	kt_image_free(&got);
+	kt_image_free(&want);
+}
+
+/* --- the cases -------------------------------------------------------- */
+
+static struct vmm *add_vmm(const char *name, const char *output, size_t slot, int32_t x, int32_t y,
+			   uint32_t w, uint32_t h, enum expect expect)
+{
+	kt_assert(n_vmms < MAX_VMMS);
+	struct vmm *v = &vmms[n_vmms];
+	*v = (struct vmm){
+		.name = name,
+		.output = output,
+		.slot = slot,
+		.region = {x, y, w, h},
+		.fourcc = DRM_FORMAT_XRGB8888,
+		.seed = 100 + (uint32_t)n_vmms,
+		.expect = expect,
+		.miss = "no-plane",
+	};
+	n_vmms++;
+	return v;
+}
+
+/* The four VMMs of a 2 × 2 grid of Virtual-1. */
+static void add_grid(enum expect expect)
+{
+	uint32_t w = WIDTH / 2, h = HEIGHT / 2;
+	add_vmm("a", "Virtual-1", 0, 0, 0, w, h, expect);
+	add_vmm("b", "Virtual-1", 1, (int32_t)w, 0, w, h, expect);
+	add_vmm("c", "Virtual-1", 2, 0, (int32_t)h, w, h, expect);
+	add_vmm("d", "Virtual-1", 3, (int32_t)w, (int32_t)h, w, h, expect);
+}
+
+static void wait_lit(struct kms_output *output)
+{
+	struct tk_presents p;
+	tk_presents_init(&p, output);
+	uint64_t end = deadline();
+	while (p.count == 0) {
+		kt_assertf(kt_now_ns() < end, "%s was not lit", output->name);
+		dispatch();
+	}
+	tk_presents_finish(&p);
+}
+
+/* One output (Virtual-1) with every VMM in vmms on it. */
+static void one_output(const char *layout, const char *what)
+{
+	const char *names = n_vmms == 2 ? "a, b" : "a, b, c, d";
+	conf_daemon_write(CONF_PATH,
+			  "[daemon]\nsocket = " SOCKET_PATH "\n"
+			  "[output Virtual-1]\nvgpu = %s\nlayout = %s\nmode = %ux%u\n"
+			  "placeholder = #3366cc\n",
+			  names, layout, WIDTH, HEIGHT);
+	dmn = conf_daemon_start(CONF_PATH);
+	struct kms_output *output = display_find_output(dmn->display_manager, "Virtual-1");
+	kt_assert(output != NULL);
+	wait_lit(output);
+	uint32_t w, h;
+	kms_output_get_size(output, &w, &h);
+	kt_assertf(w == WIDTH && h == HEIGHT, "Virtual-1 is %ux%u", w, h);
+
+	struct vmm *vs[MAX_VMMS];
+	for (size_t i = 0; i < n_vmms; i++) {
+		vs[i] = &vmms[i];
+		start_vmm(vs[i]);
+	}
+	wait_reports(vs, n_vmms, 1, "the first presented commit");
+	steady_frame(vs, n_vmms);
+	check_views(output, vs, n_vmms);
+	check_pixels(output, vs, n_vmms, what);
+	for (size_t i = 0; i < n_vmms; i++)
+		stop_vmm(vs[i]);
+}
+
+/* Virtual-1 shows a, b and Virtual-2 c, d, side by side; Virtual-2 has blank = `blank`. */
+static void write_shared_conf(const char *blank)
+{
+	conf_daemon_write(CONF_PATH,
+			  "[daemon]\nsocket = " SOCKET_PATH "\n"
+			  "[output Virtual-1]\nvgpu = a, b\nlayout = columns\nmode = %ux%u\n"
+			  "placeholder = #3366cc\n"
+			  "[output Virtual-2]\nvgpu = c, d\nlayout = columns\nmode = %ux%u\n"
+			  "placeholder = #3366cc\nblank = %s\n",
+			  WIDTH, HEIGHT, WIDTH, HEIGHT, blank);
+}
+
+static void shared(bool scarce)
+{
+	uint32_t w = WIDTH / 2;
+	add_vmm("a", "Virtual-1", 0, 0, 0, w, HEIGHT, EXPECT_DIRECT);
+	add_vmm("b", "Virtual-1", 1, (int32_t)w, 0, w, HEIGHT, EXPECT_DIRECT);
+	add_vmm("c", "Virtual-2", 0, 0, 0, w, HEIGHT, scarce ? EXPECT_COPIED : EXPECT_DIRECT);
+	add_vmm("d", "Virtual-2", 1, (int32_t)w, 0, w, HEIGHT,
+		scarce ? EXPECT_COPIED : EXPECT_DIRECT);
+
+	write_shared_conf("yes");
+	dmn = conf_daemon_start(CONF_PATH);
+	struct kms_output *v1 = display_find_output(dmn->display_manager, "Virtual-1");
+	struct kms_output *v2 = display_find_output(dmn->display_manager, "Virtual-2");
+	kt_assert(v1 != NULL && v2 != NULL);
+	wait_lit(v1);
+	kt_assertf(v2->state == KMS_OUTPUT_OFF, "Virtual-2 is lit although blank = yes");
+
+	/* Virtual-1 alone: a and b on planes. */
+	struct vmm *first[2] = {&vmms[0], &vmms[1]};
+	for (size_t i = 0; i < 2; i++)
+		start_vmm(first[i]);
+	wait_reports(first, 2, 1, "the first presented commit");
+	steady_frame(first, 2);
+	check_views(v1, first, 2);
+	uint32_t planes_before[2] = {vmms[0].plane_id, vmms[1].plane_id};
+	check_pixels(v1, first, 2, "virtual-1-alone");
+
+	/* Virtual-2 lit, c and d on it. */
+	write_shared_conf("no");
+	conf_daemon_reload(dmn);
+	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
+	wait_lit(v2);
+	struct vmm *second[2] = {&vmms[2], &vmms[3]};
+	for (size_t i = 0; i < 2; i++)
+		start_vmm(second[i]);
+	wait_reports(second, 2, 1, "the first presented commit");
+	struct vmm *all[4] = {&vmms[0], &vmms[1], &vmms[2], &vmms[3]};
+	steady_frame(all, 4);
+	check_views(v1, first, 2);
+	check_views(v2, second, 2);
+	for (size_t i = 0; i < 2; i++)
+		kt_assertf(vmms[i].plane_id == planes_before[i],
+			   "vgpu %s moved from plane %u to %u when Virtual-2 was lit", vmms[i].name,
+			   planes_before[i], vmms[i].plane_id);
+	check_pixels(v1, first, 2, "virtual-1");
+	check_pixels(v2, second, 2, "virtual-2");
+	for (size_t i = 0; i < 4; i++)
+		stop_vmm(all[i]);
+}
+
+int main(int argc, char **argv)
+{
+	kt_assertf(argc == 2, "usage: %s columns|grid|composed|few|shared|scarce", argv[0]);
+	const char *which = argv[1];
+	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	struct kt_device vkms;
+	kt_device_open_or_skip(&vkms, "vkms");
+	kt_device_close(&vkms);
+	if (access("/dev/udmabuf", F_OK) != 0)
+		kt_skip("no /dev/udmabuf");
+
+	if (strcmp(which, "columns") == 0) {
+		add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH / 2, HEIGHT, EXPECT_DIRECT);
+		add_vmm("b", "Virtual-1", 1, WIDTH / 2, 0, WIDTH / 2, HEIGHT, EXPECT_DIRECT);
+		one_output("columns", "columns");
+	} else if (strcmp(which, "grid") == 0) {
+		add_grid(EXPECT_DIRECT);
+		one_output("grid", "grid");
+	} else if (strcmp(which, "composed") == 0) {
+		add_grid(EXPECT_DIRECT);
+		vmms[3].fourcc = DRM_FORMAT_XBGR8888;
+		vmms[3].expect = EXPECT_COPIED;
+		vmms[3].miss = "format";
+		one_output("grid", "composed");
+	} else if (strcmp(which, "few") == 0) {
+		add_grid(EXPECT_EITHER);
+		one_output("grid", "few");
+		/* The one overlay takes one vGPU, the other three are copied. */
+		size_t direct = 0;
+		for (size_t i = 0; i < n_vmms; i++)
+			direct += vmms[i].plane_id != 0;
+		kt_assertf(direct == 1, "%zu vGPUs on planes with one overlay, not 1", direct);
+	} else if (strcmp(which, "shared") == 0) {
+		shared(false);
+	} else if (strcmp(which, "scarce") == 0) {
+		shared(true);
+	} else {
+		kt_fail(__FILE__, __LINE__, "unknown case %s", which);
+	}
+	daemon_destroy(dmn);
+	unlink(CONF_PATH);
+	printf("vgpu-%s: ok\n", which);
+	return 0;
+}
