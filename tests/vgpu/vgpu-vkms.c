@@ -25,6 +25,8 @@
  * Cases (argv[1]):
  *  columns   a, b side by side (layout = columns): both on planes.
  *  grid      a, b, c, d in a 2 × 2 grid: all four on planes.
+ *  pip       a fills the output, b is an inset above it (layout = pip):
+ *            both on planes, b's stacked above a's.
  *  composed  the grid, d's picture in XBGR8888, which no vkms plane lists:
  *            d is copied into the primary plane (miss "format"), the
  *            others stay on planes.
@@ -567,6 +569,24 @@ static void check_pixels(struct kms_output *output, struct vmm **vs, size_t n, c
 	kt_image_free(&want);
 }
 
+/*
+ * The cases on vkms with num_outputs= and num_overlays= need the test
+ * bed's patched vkms (tests/vm/patches/vkms-2-outputs.patch): skip
+ * without it, as an unknown module parameter is ignored.
+ */
+static void need_vkms_param(const char *name, unsigned int value)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/module/vkms/parameters/%s", name);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		kt_skip("vkms has no %s parameter (tests/vm/patches/vkms-2-outputs.patch)", name);
+	unsigned int got = 0;
+	kt_assert(fscanf(f, "%u", &got) == 1);
+	fclose(f);
+	kt_assertf(got == value, "vkms %s=%u, the test wants %u", name, got, value);
+}
+
 /* --- the cases -------------------------------------------------------- */
 
 static struct vmm *add_vmm(const char *name, const char *output, size_t slot, int32_t x, int32_t y,
@@ -704,7 +724,7 @@ static void shared(bool scarce)
 
 int main(int argc, char **argv)
 {
-	kt_assertf(argc == 2, "usage: %s columns|grid|composed|few|shared|scarce", argv[0]);
+	kt_assertf(argc == 2, "usage: %s columns|grid|pip|composed|few|shared|scarce", argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
@@ -727,7 +747,14 @@ int main(int argc, char **argv)
 		vmms[3].expect = EXPECT_COPIED;
 		vmms[3].miss = "format";
 		one_output("grid", "composed");
+	} else if (strcmp(which, "pip") == 0) {
+		add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH, HEIGHT, EXPECT_DIRECT);
+		/* W / 4 × H / 4, W / 32 from the right edge and H / 32 from the bottom. */
+		add_vmm("b", "Virtual-1", 1, WIDTH - WIDTH / 32 - WIDTH / 4,
+			HEIGHT - HEIGHT / 32 - HEIGHT / 4, WIDTH / 4, HEIGHT / 4, EXPECT_DIRECT);
+		one_output("pip", "pip");
 	} else if (strcmp(which, "few") == 0) {
+		need_vkms_param("num_overlays", 1);
 		add_grid(EXPECT_EITHER);
 		one_output("grid", "few");
 		/* The one overlay takes one vGPU, the other three are copied. */
@@ -736,8 +763,12 @@ int main(int argc, char **argv)
 			direct += vmms[i].plane_id != 0;
 		kt_assertf(direct == 1, "%zu vGPUs on planes with one overlay, not 1", direct);
 	} else if (strcmp(which, "shared") == 0) {
+		need_vkms_param("num_outputs", 2);
+		need_vkms_param("num_overlays", 4);
 		shared(false);
 	} else if (strcmp(which, "scarce") == 0) {
+		need_vkms_param("num_outputs", 2);
+		need_vkms_param("num_overlays", 2);
 		shared(true);
 	} else {
 		kt_fail(__FILE__, __LINE__, "unknown case %s", which);
