@@ -2,8 +2,9 @@
 /*
  * Several vGPUs on one output of vkms, each on its own planes. The daemon's
  * code runs in this process with a configuration file; each VMM is a forked
- * vscanout-v1 client that commits one udmabuf picture the size of its
- * region (vkms planes cannot scale), at 0,0 of the region.
+ * vscanout-v1 client that commits one udmabuf picture, the size of its
+ * region at 0,0 of it unless the case says otherwise (vkms planes cannot
+ * scale: 1:1).
  *
  * Every case checks three views of the same screen against each other and
  * against the layout's arithmetic, done here by hand:
@@ -15,7 +16,7 @@
  *    which plane) or copied, and why;
  *  - the kernel's (debugfs dri/N/state and dri/N/framebuffer): each direct
  *    view's plane is on the output's CRTC at the region's position and
- *    size, its framebuffer the region's size and an imported (PRIME) GEM
+ *    size, its framebuffer the picture's size and an imported (PRIME) GEM
  *    object: the client's own memory, not the daemon's composition buffer;
  *    the CRTC carries no other imported framebuffer; the primary plane's
  *    framebuffer is the daemon's own (not imported).
@@ -25,6 +26,9 @@
  * Cases (argv[1]):
  *  columns   a, b side by side (layout = columns): both on planes.
  *  grid      a, b, c, d in a 2 × 2 grid: all four on planes.
+ *  clip      the columns with pictures larger than the regions, b's at a
+ *            negative position: each plane scans out the part inside its
+ *            region, from the right place in the picture.
  *  pip       a fills the output, b is an inset above it (layout = pip):
  *            both on planes, b's stacked above a's.
  *  composed  the grid, d's picture in XBGR8888, which no vkms plane lists:
@@ -86,6 +90,8 @@ struct vmm {
 	size_t slot;
 	struct kms_rect region; /* by the layout's arithmetic, done here */
 	uint32_t fourcc;        /* of its picture: XRGB8888 or XBGR8888 */
+	uint32_t width, height; /* of its picture: its region's unless set */
+	int32_t x, y;           /* where in its region it puts the picture */
 	uint32_t seed;
 	enum expect expect;
 	const char *miss; /* with EXPECT_COPIED: the reason the status must give */
@@ -154,8 +160,8 @@ static void run_vmm(int i)
 		client_fail("vgpu %s: %d outputs, the first %ux%u; want one of %ux%u", v->name,
 			    c.n_outputs, c.width, c.height, v->region.width, v->region.height);
 	struct client_image ci;
-	client_image_create(&ci, v->region.width, v->region.height, v->seed);
-	vscanout_vgpu_v1_set_primary(vgpu, make_buffer(vgpu, &ci, v->fourcc), 0, 0);
+	client_image_create(&ci, v->width, v->height, v->seed);
+	vscanout_vgpu_v1_set_primary(vgpu, make_buffer(vgpu, &ci, v->fourcc), v->x, v->y);
 	uint32_t serial = 0;
 	present_and_report(&c, vgpu, &serial, v->report[1]);
 	char go;
@@ -349,6 +355,25 @@ static uint32_t plane_type(const struct kms_output *output, uint32_t id)
 	kt_fail(__FILE__, __LINE__, "no plane %u on the device", id);
 }
 
+/*
+ * The part of v's picture on screen: dst on the output, from sx,sy of the
+ * picture (1:1, clipped to the region).
+ */
+static void visible(const struct vmm *v, struct kms_rect *dst, uint32_t *sx, uint32_t *sy)
+{
+	int32_t x0 = v->region.x + v->x, y0 = v->region.y + v->y;
+	int32_t x1 = x0 + (int32_t)v->width, y1 = y0 + (int32_t)v->height;
+	int32_t rx1 = v->region.x + (int32_t)v->region.width;
+	int32_t ry1 = v->region.y + (int32_t)v->region.height;
+	int32_t cx0 = x0 > v->region.x ? x0 : v->region.x;
+	int32_t cy0 = y0 > v->region.y ? y0 : v->region.y;
+	int32_t cx1 = x1 < rx1 ? x1 : rx1, cy1 = y1 < ry1 ? y1 : ry1;
+	kt_assert(cx1 > cx0 && cy1 > cy0);
+	*dst = (struct kms_rect){cx0, cy0, (uint32_t)(cx1 - cx0), (uint32_t)(cy1 - cy0)};
+	*sx = (uint32_t)(cx0 - x0);
+	*sy = (uint32_t)(cy0 - y0);
+}
+
 /* --- the daemon's view ------------------------------------------------ */
 
 static struct json_value *status_doc(void)
@@ -488,21 +513,26 @@ static void check_views(struct kms_output *output, struct vmm **vs, size_t n)
 		       p->src_y >> 16, p->src_w >> 16, p->src_h >> 16);
 		kt_assertf(strcmp(p->crtc, crtc_name) == 0, "debugfs: plane %u is on %s, not %s",
 			   plane_id, p->crtc, crtc_name);
-		kt_assertf(p->x == v->region.x && p->y == v->region.y &&
-				   p->width == v->region.width && p->height == v->region.height,
-			   "debugfs: plane %u of vgpu %s is at %d,%d %ux%u, not its region",
-			   plane_id, v->name, p->x, p->y, p->width, p->height);
-		kt_assertf(p->src_x == 0 && p->src_y == 0 &&
-				   p->src_w == KMS_FIXED(v->region.width) &&
-				   p->src_h == KMS_FIXED(v->region.height),
-			   "debugfs: plane %u does not scan out the whole buffer 1:1", plane_id);
+		struct kms_rect dst;
+		uint32_t sx, sy;
+		visible(v, &dst, &sx, &sy);
+		kt_assertf(p->x == dst.x && p->y == dst.y && p->width == dst.width &&
+				   p->height == dst.height,
+			   "debugfs: plane %u of vgpu %s is at %d,%d %ux%u, not %d,%d %ux%u",
+			   plane_id, v->name, p->x, p->y, p->width, p->height, dst.x, dst.y,
+			   dst.width, dst.height);
+		kt_assertf(p->src_x == KMS_FIXED(sx) && p->src_y == KMS_FIXED(sy) &&
+				   p->src_w == KMS_FIXED(dst.width) &&
+				   p->src_h == KMS_FIXED(dst.height),
+			   "debugfs: plane %u does not scan out %u,%u %ux%u of the picture 1:1",
+			   plane_id, sx, sy, dst.width, dst.height);
 		struct kfb fb = kernel_fb(minor, p->fb);
 		printf("  framebuffer %u: %ux%u, imported %d\n", p->fb, fb.width, fb.height,
 		       fb.imported);
 		kt_assertf(fb.found, "debugfs: no framebuffer %u", p->fb);
-		kt_assertf(fb.width == v->region.width && fb.height == v->region.height,
-			   "debugfs: framebuffer %u of vgpu %s is %ux%u, not its region's size",
-			   p->fb, v->name, fb.width, fb.height);
+		kt_assertf(fb.width == v->width && fb.height == v->height,
+			   "debugfs: framebuffer %u of vgpu %s is %ux%u, not its picture's %ux%u",
+			   p->fb, v->name, fb.width, fb.height, v->width, v->height);
 		kt_assertf(fb.imported == 1,
 			   "debugfs: framebuffer %u of vgpu %s is not an imported buffer", p->fb,
 			   v->name);
@@ -547,18 +577,19 @@ static void check_pixels(struct kms_output *output, struct vmm **vs, size_t n, c
 	for (size_t i = 0; i < n; i++) {
 		const struct vmm *v = vs[i];
 		struct kt_image pic;
-		kt_assert_ok(kt_image_alloc(&pic, v->region.width, v->region.height,
-					    DRM_FORMAT_XRGB8888));
+		kt_assert_ok(kt_image_alloc(&pic, v->width, v->height, DRM_FORMAT_XRGB8888));
 		kt_fill_pattern(&pic, v->seed);
-		for (uint32_t y = 0; y < v->region.height; y++) {
-			for (uint32_t x = 0; x < v->region.width; x++) {
-				uint32_t px = *kt_pixel(&pic, x, y);
+		struct kms_rect dst;
+		uint32_t sx, sy;
+		visible(v, &dst, &sx, &sy);
+		for (uint32_t y = 0; y < dst.height; y++) {
+			for (uint32_t x = 0; x < dst.width; x++) {
+				uint32_t px = *kt_pixel(&pic, sx + x, sy + y);
 				/* The same bytes read as XBGR8888: red and blue swap. */
 				if (v->fourcc == DRM_FORMAT_XBGR8888)
 					px = (px & 0xff00ff00u) | (px >> 16 & 0xffu) |
 					     (px & 0xffu) << 16;
-				*kt_pixel(&want, (uint32_t)v->region.x + x,
-					  (uint32_t)v->region.y + y) = px;
+				*kt_pixel(&want, (uint32_t)dst.x + x, (uint32_t)dst.y + y) = px;
 			}
 		}
 		kt_image_free(&pic);
@@ -600,6 +631,8 @@ static struct vmm *add_vmm(const char *name, const char *output, size_t slot, in
 		.slot = slot,
 		.region = {x, y, w, h},
 		.fourcc = DRM_FORMAT_XRGB8888,
+		.width = w,
+		.height = h,
 		.seed = 100 + (uint32_t)n_vmms,
 		.expect = expect,
 		.miss = "no-plane",
@@ -724,7 +757,8 @@ static void shared(bool scarce)
 
 int main(int argc, char **argv)
 {
-	kt_assertf(argc == 2, "usage: %s columns|grid|pip|composed|few|shared|scarce", argv[0]);
+	kt_assertf(argc == 2, "usage: %s columns|clip|grid|pip|composed|few|shared|scarce",
+		   argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
@@ -747,6 +781,19 @@ int main(int argc, char **argv)
 		vmms[3].expect = EXPECT_COPIED;
 		vmms[3].miss = "format";
 		one_output("grid", "composed");
+	} else if (strcmp(which, "clip") == 0) {
+		/* a's picture is the whole output's size, b's larger and up-left of its region. */
+		struct vmm *a =
+			add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH / 2, HEIGHT, EXPECT_DIRECT);
+		a->width = WIDTH;
+		a->height = HEIGHT;
+		struct vmm *b = add_vmm("b", "Virtual-1", 1, WIDTH / 2, 0, WIDTH / 2, HEIGHT,
+					EXPECT_DIRECT);
+		b->width = 600;
+		b->height = 800;
+		b->x = -50;
+		b->y = -20;
+		one_output("columns", "clip");
 	} else if (strcmp(which, "pip") == 0) {
 		add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH, HEIGHT, EXPECT_DIRECT);
 		/* W / 4 × H / 4, W / 32 from the right edge and H / 32 from the bottom. */
