@@ -125,6 +125,14 @@ void vfio_source_set_clock(struct vfio_source *source, struct kms_output *output
 void vfio_source_output_changed(struct vfio_source *source);
 
 /*
+ * The guest is shown in a width x height region of its clock output (0 x 0
+ * or the output's whole size: all of it): the EDID then describes a mode
+ * of the region's size (generated, also with edid = monitor), so that the
+ * guest renders at the size it is shown.
+ */
+void vfio_source_set_region(struct vfio_source *source, uint32_t width, uint32_t height);
+
+/*
  * A frame that carried buffers of this source reached the screen of the
  * clock output at time_ns (CLOCK_MONOTONIC): learns the margin, records
  * latency. primary is the primary buffer of that frame.

@@ -96,6 +96,9 @@ void vgpu_handle_view_gone(struct vgpu_view *view);
 /* vgpu.c: answer every frame not answered yet with discarded. */
 void vgpu_discard_commits(struct vgpu *vgpu);
 
+/* vgpu.c: tell the source its region of the clock output (it moved, or the clock did). */
+void vgpu_tell_clock_region(struct vgpu *vgpu);
+
 /* vgpu.c: choose the clock again (views or configuration changed). */
 void vgpu_update_clock(struct vgpu *vgpu);
 

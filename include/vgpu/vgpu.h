@@ -70,6 +70,11 @@ struct vgpu_source_impl {
 	 * whenever the configuration is applied: it must be idempotent.
 	 */
 	void (*set_clock)(struct vgpu_source *source, struct kms_output *clock);
+	/*
+	 * The vGPU's region of its clock output is now width x height (also
+	 * after set_clock; 0 x 0 while it has none).
+	 */
+	void (*set_clock_region)(struct vgpu_source *source, uint32_t width, uint32_t height);
 	/* The clock output has a new mode or rotation (its first frame was presented). */
 	void (*clock_mode_changed)(struct vgpu_source *source);
 	/* Every frame of the clock output that shows the vGPU, once on screen. */

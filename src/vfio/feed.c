@@ -28,6 +28,11 @@ static void feed_set_clock(struct vgpu_source *base, struct kms_output *clock)
 	vfio_source_set_clock(feed_of(base)->source, clock);
 }
 
+static void feed_set_clock_region(struct vgpu_source *base, uint32_t width, uint32_t height)
+{
+	vfio_source_set_region(feed_of(base)->source, width, height);
+}
+
 static void feed_clock_mode_changed(struct vgpu_source *base)
 {
 	vfio_source_output_changed(feed_of(base)->source);
@@ -40,6 +45,7 @@ static void feed_presented(struct vgpu_source *base, const struct vgpu_present *
 
 static const struct vgpu_source_impl feed_impl = {
 	.set_clock = feed_set_clock,
+	.set_clock_region = feed_set_clock_region,
 	.clock_mode_changed = feed_clock_mode_changed,
 	.presented = feed_presented,
 };

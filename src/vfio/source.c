@@ -87,6 +87,8 @@ struct vfio_source {
 
 	struct kms_output *clock;         /* may be NULL */
 	struct wl_listener clock_destroy; /* clock's events.destroy */
+	/* The guest's region of the clock output (vfio_source_set_region()), 0 x 0: all of it */
+	uint32_t region_width, region_height;
 	struct pacer pacer;
 
 	/*
@@ -586,7 +588,39 @@ static void arm_timer(struct vfio_source *source)
 		log_error_errno("%s: arming the poll timer", source->display->name);
 }
 
-/* Write the EDID describing the clock output, if the device takes one. */
+/*
+ * A mode of width x height at the refresh rate of `mode`, replacing it:
+ * blanking as small as CVT's reduced blanking (160 pixels, 30 lines), so
+ * that a guest takes the region's size as its preferred mode.
+ */
+static void region_mode(drmModeModeInfo *mode, uint32_t width, uint32_t height)
+{
+	uint32_t mhz = kms_mode_refresh_mhz(mode);
+	if (mhz == 0)
+		mhz = 60000;
+	width &= ~7u; /* DTDs and guests like whole character cells */
+	if (width > 4096)
+		width = 4096;
+	if (height > 4095 - 30)
+		height = 4095 - 30;
+	drmModeModeInfo m = {0};
+	m.hdisplay = (uint16_t)width;
+	m.hsync_start = (uint16_t)(width + 48);
+	m.hsync_end = (uint16_t)(width + 80);
+	m.htotal = (uint16_t)(width + 160);
+	m.vdisplay = (uint16_t)height;
+	m.vsync_start = (uint16_t)(height + 3);
+	m.vsync_end = (uint16_t)(height + 8);
+	m.vtotal = (uint16_t)(height + 30);
+	m.clock = (uint32_t)((uint64_t)m.htotal * m.vtotal * mhz / 1000000u);
+	m.vrefresh = (mhz + 500) / 1000;
+	m.flags = DRM_MODE_FLAG_PHSYNC | DRM_MODE_FLAG_NVSYNC;
+	snprintf(m.name, sizeof(m.name), "%ux%u", width, height);
+	*mode = m;
+}
+
+/* Write the EDID describing the clock output (or the guest's region of it), if the device takes
+ * one. */
 static void write_edid(struct vfio_source *source)
 {
 	const struct vfio_display *display = source->display;
@@ -600,8 +634,13 @@ static void write_edid(struct vfio_source *source)
 	/* A turned monitor's own EDID describes it unturned: the guest gets its upright mode. */
 	enum kms_rotation rotation = output->settings.rotation;
 	bool turned = kms_rotation_swaps(rotation);
+	uint32_t width, height;
+	kms_output_get_size(output, &width, &height);
+	/* A region of the output: the guest gets a mode of the region's size. */
+	bool region = source->region_width != 0 &&
+		      (source->region_width != width || source->region_height != height);
 
-	if (source->options.edid == VFIO_SOURCE_EDID_MONITOR && !turned) {
+	if (source->options.edid == VFIO_SOURCE_EDID_MONITOR && !turned && !region) {
 		uint8_t *monitor = NULL;
 		size_t monitor_size = 0;
 		drmModeModeInfo preferred;
@@ -622,7 +661,18 @@ static void write_edid(struct vfio_source *source)
 		kms_output_get_physical_size(output, &mm[0], &mm[1]);
 		drmModeModeInfo mode;
 		kms_rotation_mode(rotation, &output->mode, &mode);
-		if (edid_generate(&mode, mm[turned], mm[!turned], output->name, blob) != 0) {
+		uint32_t mm_width = mm[turned], mm_height = mm[!turned];
+		if (region) {
+			region_mode(&mode, source->region_width, source->region_height);
+			mm_width = width > 0
+					   ? (uint32_t)((uint64_t)mm_width * mode.hdisplay / width)
+					   : 0;
+			mm_height =
+				height > 0
+					? (uint32_t)((uint64_t)mm_height * mode.vdisplay / height)
+					: 0;
+		}
+		if (edid_generate(&mode, mm_width, mm_height, output->name, blob) != 0) {
 			log_warn("%s: output %s: mode %s cannot be described in an EDID",
 				 display->name, output->name, output->mode.name);
 			return;
@@ -642,8 +692,12 @@ static void write_edid(struct vfio_source *source)
 	} else {
 		source->edid_size = 0;
 	}
-	log_info("%s: EDID for output %s written (%s, %ux%u)", display->name, output->name, what,
-		 output->mode.hdisplay, output->mode.vdisplay);
+	if (region)
+		log_info("%s: EDID for its %ux%u region of output %s written (generated)",
+			 display->name, source->region_width, source->region_height, output->name);
+	else
+		log_info("%s: EDID for output %s written (%s, %ux%u)", display->name, output->name,
+			 what, output->mode.hdisplay, output->mode.vdisplay);
 }
 
 static void handle_clock_destroy(struct wl_listener *listener, void *data)
@@ -753,6 +807,15 @@ void vfio_source_set_clock(struct vfio_source *source, struct kms_output *output
 		poll_device(source);
 		arm_timer(source);
 	}
+}
+
+void vfio_source_set_region(struct vfio_source *source, uint32_t width, uint32_t height)
+{
+	if (source->region_width == width && source->region_height == height)
+		return;
+	source->region_width = width;
+	source->region_height = height;
+	write_edid(source);
 }
 
 void vfio_source_output_changed(struct vfio_source *source)

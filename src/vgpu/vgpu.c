@@ -92,6 +92,7 @@ void vgpu_update_clock(struct vgpu *vgpu)
 	struct kms_output *output = clock_output(vgpu);
 	if (vgpu->source != NULL && vgpu->source->impl->set_clock != NULL)
 		vgpu->source->impl->set_clock(vgpu->source, output);
+	vgpu_tell_clock_region(vgpu);
 	/* Shown nowhere: the vblank source stays where it was. */
 	if (vgpu->vblank_source != NULL && output != NULL)
 		kms_vblank_source_set_output(vgpu->vblank_source, output);
@@ -271,6 +272,16 @@ void vgpu_get_owner(const struct vgpu *vgpu, struct vgpu_owner_info *owner)
 	*owner = vgpu->owner;
 }
 
+void vgpu_tell_clock_region(struct vgpu *vgpu)
+{
+	struct vgpu_source *source = vgpu->source;
+	if (source == NULL || source->impl->set_clock_region == NULL)
+		return;
+	struct kms_rect none = {0};
+	const struct kms_rect *r = vgpu->clock != NULL ? &vgpu->clock->region : &none;
+	source->impl->set_clock_region(source, r->width, r->height);
+}
+
 void vgpu_set_source(struct vgpu *vgpu, struct vgpu_source *source)
 {
 	if (vgpu->source == source)
@@ -279,6 +290,7 @@ void vgpu_set_source(struct vgpu *vgpu, struct vgpu_source *source)
 	vgpu->source = source;
 	if (source != NULL && source->impl->set_clock != NULL)
 		source->impl->set_clock(source, clock_output(vgpu));
+	vgpu_tell_clock_region(vgpu);
 }
 
 struct vgpu_source *vgpu_get_source(const struct vgpu *vgpu)

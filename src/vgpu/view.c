@@ -239,5 +239,7 @@ bool vgpu_view_update(struct vgpu_view *view, const struct config_output *co)
 	view->region = region;
 	if ((replace || moved) && view->primary != NULL && view->cursor != NULL)
 		vgpu_view_show(view);
+	if (moved && view->vgpu->clock == view)
+		vgpu_tell_clock_region(view->vgpu);
 	return moved;
 }

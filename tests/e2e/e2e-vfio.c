@@ -59,6 +59,7 @@
 #include "vfio/edid.h"
 #include "vfio/feed.h"
 #include "vfio/source.h"
+#include "vgpu/vgpu.h"
 
 #define SOCKET_PATH "/tmp/vscanout-vfio-test/vscanout-0"
 #define PLACEHOLDER 0x3366ccu
@@ -223,17 +224,20 @@ static void child_mbochs(int arg)
 		client_fail("pan");
 	report("3", 1);
 
-	/* 4: the EDID as the guest reads it (BAR2 offsets 0..127). */
-	if (next_command() != '4')
+	/* 4: the EDID as the guest reads it (BAR2 offsets 0..127), as often as asked. */
+	char cmd = next_command();
+	if (cmd != '4')
 		client_fail("bad command");
-	uint8_t edid[128];
-	if (pread(guest->device_fd, edid, sizeof(edid), (off_t)guest->mmio_region.offset) !=
-	    (ssize_t)sizeof(edid))
-		client_fail("reading the EDID: %s", strerror(errno));
-	report(edid, sizeof(edid));
+	for (; cmd == '4'; cmd = next_command()) {
+		uint8_t edid[128];
+		if (pread(guest->device_fd, edid, sizeof(edid), (off_t)guest->mmio_region.offset) !=
+		    (ssize_t)sizeof(edid))
+			client_fail("reading the EDID: %s", strerror(errno));
+		report(edid, sizeof(edid));
+	}
 
 	/* 6: the guest turns its display off. */
-	if (next_command() != '6')
+	if (cmd != '6')
 		client_fail("bad command");
 	if (vg_vbe_write(guest, VG_VBE_ENABLE, 0) != 0)
 		client_fail("disable");
@@ -572,6 +576,29 @@ static void test_mbochs(void)
 	kt_assertf(after.poll_stride == 8, "polled every %u refreshes", after.poll_stride);
 	kt_assertf(cpu * 100 < wall, "CPU %.2f%% for a static guest",
 		   100.0 * (double)cpu / (double)wall);
+
+	/*
+	 * 5b. The output shows a second vGPU beside it (columns): the guest's
+	 *     EDID now describes its 512x768 region, at the output's refresh.
+	 */
+	struct config_output *co = config_find_output(&dmn->config, "Virtual-1");
+	kt_assert(co != NULL && config_output_assign(co, 1, "beside") == 0);
+	vgpu_manager_reconfigure(dmn->vgpus);
+	kt_assert_errno(write(cmd_w, "4", 1) == 1);
+	wait_report(edid, sizeof(edid), "the guest's EDID in its region");
+	kt_assertf(edid_valid(edid, sizeof(edid)), "the guest's region EDID is not valid");
+	kt_assert_ok(edid_preferred_mode(edid, sizeof(edid), &mode));
+	uint32_t refresh = kms_mode_refresh_mhz(&mode), want_refresh = kms_mode_refresh_mhz(m);
+	kt_assertf(mode.hdisplay == WIDTH / 2 && mode.vdisplay == HEIGHT &&
+			   refresh + 500 > want_refresh && refresh < want_refresh + 500,
+		   "region EDID %ux%u at %u mHz, want %ux%u at %u mHz", mode.hdisplay,
+		   mode.vdisplay, refresh, WIDTH / 2, HEIGHT, want_refresh);
+	printf("region EDID: %ux%u at %u mHz\n", mode.hdisplay, mode.vdisplay, refresh);
+	/* Alone again (the configuration has no request for that: its list is cut). */
+	free(co->vgpus[1]);
+	co->vgpus[1] = NULL;
+	co->n_vgpus = 1;
+	vgpu_manager_reconfigure(dmn->vgpus);
 
 	/* 6. The guest's display goes off. */
 	command('6', "the guest disabling its display");
