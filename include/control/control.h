@@ -36,6 +36,9 @@ struct wl_display;
  *  - blank, unblank: DPMS off and on for one output, its CRTC turned off
  *    and lit again with its settings and layers kept (control/blank.h),
  *    answered at once.
+ *  - reload, assign and (version 2) assign_slot: through the daemon's
+ *    actions (control_set_actions()), answered at once. assign_slot's
+ *    slot counts from 1 on the wire; 0 is answered failed.
  *
  * status and screenshot write into an fd the client passes: it must be a regular file or
  * memfd open for writing (protocol error invalid_fd otherwise), and is
@@ -49,6 +52,9 @@ struct wl_display;
  * the KMS core, and its result goes nowhere.
  */
 struct control;
+
+/* The version of vscanout_control_v1 advertised: 2 adds assign_slot. */
+#define CONTROL_VERSION 2
 
 /* Screenshots one control object may have waiting at a time. */
 #define CONTROL_MAX_SCREENSHOTS 4
@@ -65,12 +71,15 @@ struct control *control_create(struct wl_display *display, const struct config *
 			       struct vgpu_manager *vgpus);
 
 /*
- * What the daemon does for the reload and assign requests: 0, or a
- * negative errno with the reason in msg.
+ * What the daemon does for the reload, assign and assign_slot requests: 0,
+ * or a negative errno with the reason in msg. assign gets the slot from 0
+ * (the first place of the output's vgpu= list, 1 on the wire); plain
+ * assign is slot 0.
  */
 struct control_actions {
 	int (*reload)(void *data, char *msg, size_t msg_size);
-	int (*assign)(void *data, const char *vgpu, const char *output, char *msg, size_t msg_size);
+	int (*assign)(void *data, const char *vgpu, const char *output, size_t slot, char *msg,
+		      size_t msg_size);
 	void *data;
 };
 

@@ -83,11 +83,17 @@ void daemon_destroy(struct daemon *daemon);
 int daemon_reload(struct daemon *daemon);
 
 /*
- * Show vGPU vgpu on the configured output from now on, in the running
- * configuration (a reload from the file undoes it). Returns 0, or a
- * negative errno with the reason in msg.
+ * Show vGPU vgpu in slot `slot` (0: the first place of its vgpu= list) of
+ * the configured output from now on, in the running configuration (a
+ * reload from the file undoes it): config_output_assign() (a vGPU shown
+ * in another slot of the output swaps with the one there; slot = the
+ * number shown adds one on top), then every vGPU moves to its region, no
+ * modeset. Returns 0, or a negative errno with the reason in msg for
+ * people (slots counted from 1 there): -ENOENT for an output or vGPU the
+ * configuration does not have, -ERANGE for a slot the output does not
+ * have, -EEXIST for adding a vGPU the output already shows.
  */
-int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, char *msg,
-		  size_t msg_size);
+int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, size_t slot,
+		  char *msg, size_t msg_size);
 
 #endif

@@ -20,10 +20,13 @@
  * framebuffer through its picture's placement (scale=). Touchscreens go to
  * the output their [touchscreen NAME] section binds them to, else the
  * first lit output. The hotkeys of [daemon] move the pointer and the
- * keyboard focus to the next or previous output, or make the output under
- * the pointer show the next or previous vGPU of the configuration
- * (config_cycle_vgpu(), through the assign callback, as vscanoutctl
- * assign does); the vGPU shown there then has the pointer and keyboard.
+ * keyboard focus to the next or previous output, or make the region under
+ * the pointer (of the output's layout, vgpu/layout.h) show the next or
+ * previous vGPU of the configuration after the one there
+ * (config_cycle_vgpu(), through the assign callback into that region's
+ * slot, as vscanoutctl assign does: a vGPU the output shows elsewhere
+ * swaps places with it); the vGPU shown there then has the pointer and
+ * keyboard.
  */
 
 struct config;
@@ -52,11 +55,12 @@ void input_forward_destroy(struct input_forward *forward);
 void input_forward_reconfigure(struct input_forward *forward);
 
 /*
- * Show the vGPU called vgpu on the output called output, changing the
- * running configuration: 0, or a negative errno with the reason in msg.
+ * Show the vGPU called vgpu in slot `slot` (from 0: its place in the
+ * output's vgpu= list) of the output called output, changing the running
+ * configuration: 0, or a negative errno with the reason in msg.
  */
-typedef int (*input_forward_assign_fn)(void *data, const char *vgpu, const char *output, char *msg,
-				       size_t msg_size);
+typedef int (*input_forward_assign_fn)(void *data, const char *vgpu, const char *output,
+				       size_t slot, char *msg, size_t msg_size);
 
 /* What the vGPU hotkeys call; without it they do nothing. NULL forward is a no-op. */
 void input_forward_set_assign(struct input_forward *forward, input_forward_assign_fn assign,

@@ -182,22 +182,42 @@ static void control_handle_reload(struct wl_client *client, struct wl_resource *
 		vscanout_control_v1_send_done(resource, serial, 0);
 }
 
-static void control_handle_assign(struct wl_client *client, struct wl_resource *resource,
-				  uint32_t serial, const char *vgpu, const char *output)
+/* assign and assign_slot: slot counts from 1, as on the wire. */
+static void assign(struct wl_resource *resource, uint32_t serial, const char *vgpu,
+		   const char *output, uint32_t slot)
 {
 	struct control_resource *cr = wl_resource_get_user_data(resource);
 	if (cr == NULL || !check_allowed(cr))
 		return;
 	struct control *control = cr->control;
 	char msg[256] = "assign is not available";
-	int ret = control->actions.assign != NULL
-			  ? control->actions.assign(control->actions.data, vgpu, output, msg,
-						    sizeof(msg))
-			  : -ENOTSUP;
+	int ret;
+	if (slot == 0) {
+		snprintf(msg, sizeof(msg), "slot 0 of output %s: slots count from 1", output);
+		ret = -EINVAL;
+	} else if (control->actions.assign != NULL) {
+		ret = control->actions.assign(control->actions.data, vgpu, output, slot - 1, msg,
+					      sizeof(msg));
+	} else {
+		ret = -ENOTSUP;
+	}
 	if (ret < 0)
 		control_send_failed(resource, serial, "%s", msg);
 	else
 		vscanout_control_v1_send_done(resource, serial, 0);
+}
+
+static void control_handle_assign(struct wl_client *client, struct wl_resource *resource,
+				  uint32_t serial, const char *vgpu, const char *output)
+{
+	assign(resource, serial, vgpu, output, 1);
+}
+
+static void control_handle_assign_slot(struct wl_client *client, struct wl_resource *resource,
+				       uint32_t serial, const char *vgpu, const char *output,
+				       uint32_t slot)
+{
+	assign(resource, serial, vgpu, output, slot);
 }
 
 void control_set_actions(struct control *control, const struct control_actions *actions)
@@ -213,6 +233,7 @@ static const struct vscanout_control_v1_interface control_impl = {
 	.unblank = control_handle_unblank,
 	.reload = control_handle_reload,
 	.assign = control_handle_assign,
+	.assign_slot = control_handle_assign_slot,
 };
 
 static void control_resource_free(struct control_resource *cr)
@@ -288,8 +309,8 @@ struct control *control_create(struct wl_display *display, const struct config *
 	control->vgpus = vgpus;
 	wl_list_init(&control->resources);
 	wl_list_init(&control->captures);
-	control->global =
-		wl_global_create(display, &vscanout_control_v1_interface, 1, control, control_bind);
+	control->global = wl_global_create(display, &vscanout_control_v1_interface, CONTROL_VERSION,
+					   control, control_bind);
 	if (control->global == NULL) {
 		log_error("cannot create the vscanout_control_v1 global");
 		free(control);

@@ -132,8 +132,48 @@ static int action_reload(void *data, char *msg, size_t msg_size)
 	return ret;
 }
 
-int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, char *msg,
-		  size_t msg_size)
+/* Whether slot (from 0) of co may take vgpu; the reason in msg otherwise. */
+static int check_slot(const struct config_output *co, const char *vgpu, size_t slot, char *msg,
+		      size_t msg_size)
+{
+	size_t n = config_output_n_vgpus(co);
+	if (co->layout == CONFIG_LAYOUT_REGIONS && slot >= co->n_file_vgpus) {
+		snprintf(msg, msg_size,
+			 "output %s has no slot %zu: its layout = regions has %zu region%s "
+			 "(slots 1 to %zu)",
+			 co->name, slot + 1, co->n_file_vgpus, co->n_file_vgpus == 1 ? "" : "s",
+			 co->n_file_vgpus);
+		return -ERANGE;
+	}
+	if (slot >= CONFIG_OUTPUT_MAX_VGPUS || slot > n) {
+		if (n == CONFIG_OUTPUT_MAX_VGPUS)
+			snprintf(msg, msg_size,
+				 "output %s has no slot %zu: it shows %zu vGPUs, the most an "
+				 "output can (slots 1 to %zu)",
+				 co->name, slot + 1, n, n);
+		else if (n == 0)
+			snprintf(msg, msg_size,
+				 "output %s has no slot %zu: it shows no vGPU (slot 1 adds one)",
+				 co->name, slot + 1);
+		else
+			snprintf(msg, msg_size,
+				 "output %s has no slot %zu: it shows %zu vGPU%s (slots 1 to %zu, "
+				 "%zu adds one)",
+				 co->name, slot + 1, n, n == 1 ? "" : "s", n, n + 1);
+		return -ERANGE;
+	}
+	int at = config_output_vgpu_index(co, vgpu);
+	if (slot == n && at >= 0) {
+		snprintf(msg, msg_size,
+			 "output %s shows vGPU %s already, in slot %d: it cannot be added again",
+			 co->name, vgpu, at + 1);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, size_t slot,
+		  char *msg, size_t msg_size)
 {
 	struct config_output *co = config_find_output(&daemon->config, output);
 	if (co == NULL) {
@@ -144,22 +184,28 @@ int daemon_assign(struct daemon *daemon, const char *vgpu, const char *output, c
 		snprintf(msg, msg_size, "no vGPU \"%s\" in the configuration", vgpu);
 		return -ENOENT;
 	}
-	int ret = config_output_assign(co, 0, vgpu);
+	int ret = check_slot(co, vgpu, slot, msg, msg_size);
+	if (ret < 0)
+		return ret;
+	ret = config_output_assign(co, slot, vgpu);
 	if (ret < 0) {
 		snprintf(msg, msg_size,
-			 ret == -ENOMEM ? "out of memory" : "vGPU \"%s\" cannot go there", vgpu);
+			 ret == -ENOMEM ? "out of memory"
+					: "vGPU \"%s\" cannot go to slot %zu of output %s",
+			 vgpu, slot + 1, output);
 		return ret;
 	}
-	log_info("output %s: now shows vGPU %s (until the next reload)", output, vgpu);
+	log_info("output %s: now shows vGPU %s in slot %zu (until the next reload)", output, vgpu,
+		 slot + 1);
 	vgpu_manager_reconfigure(daemon->vgpus);
-	snprintf(msg, msg_size, "output %s shows vGPU %s", output, vgpu);
+	snprintf(msg, msg_size, "output %s shows vGPU %s in slot %zu", output, vgpu, slot + 1);
 	return 0;
 }
 
-static int action_assign(void *data, const char *vgpu, const char *output, char *msg,
+static int action_assign(void *data, const char *vgpu, const char *output, size_t slot, char *msg,
 			 size_t msg_size)
 {
-	return daemon_assign(data, vgpu, output, msg, msg_size);
+	return daemon_assign(data, vgpu, output, slot, msg, msg_size);
 }
 
 static void handle_display_lost(struct wl_listener *listener, void *data)

@@ -16,6 +16,7 @@
 #include "kms/output.h"
 #include "render/cursor.h"
 #include "util/log.h"
+#include "vgpu/layout.h"
 #include "vgpu/vgpu.h"
 
 enum forward_action {
@@ -321,19 +322,48 @@ static void handle_event(struct wl_listener *listener, void *data)
 	}
 }
 
-/* The output under the pointer shows the next (previous) vGPU of the configuration. */
+/*
+ * The slot of co whose region of `here` holds the pointer: the topmost, or
+ * the only one (a vGPU alone on its output has all of it), or 0 when the
+ * output shows none. -1 when the pointer is in no region.
+ */
+static int slot_at_pointer(struct input_forward *forward, struct layout_output *here,
+			   const struct config_output *co)
+{
+	uint32_t width = 0, height = 0;
+	if (here->data != NULL)
+		kms_output_get_size(here->data, &width, &height);
+	struct kms_rect regions[CONFIG_OUTPUT_MAX_VGPUS];
+	size_t n = vgpu_layout_output(co, width, height, regions);
+	if (n <= 1)
+		return 0;
+	double lx, ly;
+	layout_to_box(here, forward->x, forward->y, &lx, &ly);
+	return vgpu_layout_slot_at(regions, n, lx, ly);
+}
+
+/* The region under the pointer shows the next (previous) vGPU of the configuration. */
 static void cycle_vgpu(struct input_forward *forward, struct layout_output *here, bool next)
 {
 	if (here == NULL || forward->assign == NULL)
 		return;
 	const struct config_output *co = config_find_output(forward->config, here->name);
-	const char *vgpu = config_cycle_vgpu(forward->config,
-					     co != NULL ? config_output_vgpu(co, 0) : NULL, next);
-	if (co == NULL || vgpu == NULL)
+	if (co == NULL)
+		return;
+	int slot = slot_at_pointer(forward, here, co);
+	if (slot < 0) {
+		log_debug("input: hotkey: the pointer is in no vGPU's region of output %s",
+			  here->name);
+		return;
+	}
+	const char *vgpu =
+		config_cycle_vgpu(forward->config, config_output_vgpu(co, (size_t)slot), next);
+	if (vgpu == NULL)
 		return;
 	char name[64], msg[256];
 	snprintf(name, sizeof(name), "%s", vgpu); /* the configuration changes under it */
-	if (forward->assign(forward->assign_data, name, here->name, msg, sizeof(msg)) < 0) {
+	if (forward->assign(forward->assign_data, name, here->name, (size_t)slot, msg,
+			    sizeof(msg)) < 0) {
 		log_warn("input: hotkey: %s", msg);
 		return;
 	}

@@ -65,7 +65,7 @@ static int action_reload(void *data, char *msg, size_t msg_size)
 	return 0;
 }
 
-static int action_assign(void *data, const char *vgpu, const char *output, char *msg,
+static int action_assign(void *data, const char *vgpu, const char *output, size_t slot, char *msg,
 			 size_t msg_size)
 {
 	assigns++;

@@ -679,11 +679,11 @@ int main(void)
 	struct child until;
 	start_until_discarded(daemon, &until, &report);
 	char msg[256];
-	kt_assertf(daemon_assign(daemon, "b", "Virtual-1", msg, sizeof(msg)) == 0, "assign: %s",
+	kt_assertf(daemon_assign(daemon, "b", "Virtual-1", 0, msg, sizeof(msg)) == 0, "assign: %s",
 		   msg);
 	child_wait(daemon, &until, "the client whose output went to another vGPU");
 	pipe_watch_finish(&report);
-	kt_assertf(daemon_assign(daemon, "a", "Virtual-1", msg, sizeof(msg)) == 0, "assign: %s",
+	kt_assertf(daemon_assign(daemon, "a", "Virtual-1", 0, msg, sizeof(msg)) == 0, "assign: %s",
 		   msg);
 
 	/* 5. The output blanked under a vGPU with a commit waiting for it. */
