@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@
 #define DEBUGFS_DRI_DIR   "/sys/kernel/debug/dri"
 /* Tries at a status and debugfs read between which vscanoutd committed nothing. */
 #define DEBUGFS_TRIES 8
+/* The vscanout_control_v1 version this build speaks: 2 adds assign_slot. */
+#define CONTROL_VERSION 2
 
 static const char usage[] =
 	"Usage: vscanoutctl [--socket PATH] COMMAND [ARGS]\n"
@@ -53,7 +56,11 @@ static const char usage[] =
 	"  unblank OUTPUT            light a blanked OUTPUT again\n"
 	"  reload                    read the configuration file again; exit 1 with\n"
 	"                            the reason when it has errors (nothing changes)\n"
-	"  assign VGPU OUTPUT        show VGPU on OUTPUT from now on (until a reload)\n"
+	"  assign VGPU OUTPUT [SLOT] show VGPU on OUTPUT from now on (until a reload),\n"
+	"                            in the region of place SLOT of its vgpu= list\n"
+	"                            (default 1; a VGPU shown at another place swaps\n"
+	"                            with the one at SLOT; one more than the vGPUs\n"
+	"                            shown adds VGPU on top)\n"
 	"  debugfs [--dir DIR]       the kernel's state of vscanoutd's CRTCs and planes\n"
 	"                            (DIR/MINOR/state, DIR: " DEBUGFS_DRI_DIR ")\n"
 	"                            beside vscanoutd's; exit 1 when they disagree\n"
@@ -70,6 +77,7 @@ struct ctl {
 	struct wl_display *display;
 	struct vscanout_control_v1 *control;
 	uint32_t control_name;
+	uint32_t control_version; /* as bound: the daemon's, at most CONTROL_VERSION */
 	/* The answer to the request in flight. */
 	uint32_t serial;
 	bool answered, failed;
@@ -99,8 +107,10 @@ static void registry_global(void *data, struct wl_registry *registry, uint32_t n
 			    const char *interface, uint32_t version)
 {
 	struct ctl *ctl = data;
-	if (strcmp(interface, vscanout_control_v1_interface.name) == 0 && ctl->control_name == 0)
+	if (strcmp(interface, vscanout_control_v1_interface.name) == 0 && ctl->control_name == 0) {
 		ctl->control_name = name;
+		ctl->control_version = version < CONTROL_VERSION ? version : CONTROL_VERSION;
+	}
 }
 
 static void registry_global_remove(void *data, struct wl_registry *registry, uint32_t name)
@@ -219,8 +229,8 @@ static int connect_daemon(struct ctl *ctl)
 		wl_registry_destroy(registry);
 		return -1;
 	}
-	ctl->control =
-		wl_registry_bind(registry, ctl->control_name, &vscanout_control_v1_interface, 1);
+	ctl->control = wl_registry_bind(registry, ctl->control_name, &vscanout_control_v1_interface,
+					ctl->control_version);
 	vscanout_control_v1_add_listener(ctl->control, &control_listener, ctl);
 	wl_registry_destroy(registry);
 	return 0;
@@ -556,21 +566,49 @@ static int cmd_blank(struct ctl *ctl, int argc, char **argv, bool blank)
 	return 0;
 }
 
-/* reload, or assign VGPU OUTPUT: send and wait for the answer. */
+/* SLOT of assign: a place in the vgpu= list, from 1. Returns 0 or -1 (reported). */
+static int parse_slot(const char *text, uint32_t *slot)
+{
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || value == 0 ||
+	    value > UINT32_MAX) {
+		error("assign: SLOT must be a place in the output's vgpu= list, from 1 (got '%s')",
+		      text);
+		return -1;
+	}
+	*slot = (uint32_t)value;
+	return 0;
+}
+
+/* reload, or assign VGPU OUTPUT [SLOT]: send and wait for the answer. */
 static int cmd_config(struct ctl *ctl, int argc, char **argv, bool assign)
 {
 	const char *cmd = assign ? "assign" : "reload";
-	if (argc != (assign ? 2 : 0)) {
-		error("%s: expected %s (try --help)", cmd, assign ? "VGPU OUTPUT" : "no arguments");
+	if (assign ? argc != 2 && argc != 3 : argc != 0) {
+		error("%s: expected %s (try --help)", cmd,
+		      assign ? "VGPU OUTPUT [SLOT]" : "no arguments");
 		return 1;
 	}
+	uint32_t slot = 1;
+	if (assign && argc == 3 && parse_slot(argv[2], &slot) != 0)
+		return 1;
 	if (connect_daemon(ctl) != 0)
 		return 1;
 	ctl->serial = 1;
-	if (assign)
+	if (assign && ctl->control_version >= 2) {
+		vscanout_control_v1_assign_slot(ctl->control, ctl->serial, argv[0], argv[1], slot);
+	} else if (assign && slot == 1) {
 		vscanout_control_v1_assign(ctl->control, ctl->serial, argv[0], argv[1]);
-	else
+	} else if (assign) {
+		error("assign: vscanoutd at %s speaks control version %u, without slots: only "
+		      "SLOT 1 works there",
+		      ctl->socket_path, ctl->control_version);
+		return 1;
+	} else {
 		vscanout_control_v1_reload(ctl->control, ctl->serial);
+	}
 	if (wait_answer(ctl) != 0)
 		return 1;
 	if (ctl->failed) {
@@ -578,7 +616,7 @@ static int cmd_config(struct ctl *ctl, int argc, char **argv, bool assign)
 		return 1;
 	}
 	if (assign)
-		printf("%s now shows %s\n", argv[1], argv[0]);
+		printf("%s now shows %s in slot %u\n", argv[1], argv[0], slot);
 	else
 		printf("configuration reloaded\n");
 	return 0;
