@@ -560,6 +560,9 @@ static void check_views(struct kms_output *output, struct vmm **vs, size_t n)
 			kt_assertf(fb.imported == 0,
 				   "debugfs: the primary plane %u shows an imported buffer", p->id);
 	}
+	/* vscanoutctl debugfs finds no difference either. */
+	unsigned int differs = kstate_compare(doc, &st, 1, stdout);
+	kt_assertf(differs == 0, "vscanoutctl's comparison: %u differences", differs);
 	kt_assertf(n_imported == n_direct,
 		   "debugfs: %zu planes of %s show imported buffers, the status says %zu direct",
 		   n_imported, crtc_name, n_direct);
