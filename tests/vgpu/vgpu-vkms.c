@@ -31,6 +31,10 @@
  *            region, from the right place in the picture.
  *  pip       a fills the output, b is an inset above it (layout = pip):
  *            both on planes, b's stacked above a's.
+ *  pip-composed  the same with b's inset in XBGR8888, which no plane
+ *            lists: b is copied into the primary plane, so a, under it,
+ *            may not be on a plane above the primary; whatever the daemon
+ *            does, the inset must show over a.
  *  composed  the grid, d's picture in XBGR8888, which no vkms plane lists:
  *            d is copied into the primary plane (miss "format"), the
  *            others stay on planes.
@@ -760,7 +764,8 @@ static void shared(bool scarce)
 
 int main(int argc, char **argv)
 {
-	kt_assertf(argc == 2, "usage: %s columns|clip|grid|pip|composed|few|shared|scarce",
+	kt_assertf(argc == 2,
+		   "usage: %s columns|clip|grid|pip|pip-composed|composed|few|shared|scarce",
 		   argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
@@ -797,12 +802,20 @@ int main(int argc, char **argv)
 		b->x = -50;
 		b->y = -20;
 		one_output("columns", "clip");
-	} else if (strcmp(which, "pip") == 0) {
-		add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH, HEIGHT, EXPECT_DIRECT);
+	} else if (strcmp(which, "pip") == 0 || strcmp(which, "pip-composed") == 0) {
+		bool composed = strcmp(which, "pip-composed") == 0;
+		struct vmm *a = add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH, HEIGHT,
+					composed ? EXPECT_EITHER : EXPECT_DIRECT);
 		/* W / 4 × H / 4, W / 32 from the right edge and H / 32 from the bottom. */
-		add_vmm("b", "Virtual-1", 1, WIDTH - WIDTH / 32 - WIDTH / 4,
-			HEIGHT - HEIGHT / 32 - HEIGHT / 4, WIDTH / 4, HEIGHT / 4, EXPECT_DIRECT);
-		one_output("pip", "pip");
+		struct vmm *b = add_vmm("b", "Virtual-1", 1, WIDTH - WIDTH / 32 - WIDTH / 4,
+					HEIGHT - HEIGHT / 32 - HEIGHT / 4, WIDTH / 4, HEIGHT / 4,
+					composed ? EXPECT_COPIED : EXPECT_DIRECT);
+		if (composed) {
+			b->fourcc = DRM_FORMAT_XBGR8888;
+			b->miss = "format";
+			a->miss = "no-plane";
+		}
+		one_output("pip", which);
 	} else if (strcmp(which, "few") == 0) {
 		need_vkms_param("num_overlays", 1);
 		add_grid(EXPECT_EITHER);
