@@ -194,8 +194,11 @@ struct kms_output {
 	bool placed_any_visible;
 	uint32_t placed_comp_plane;   /* plane of the composition/placeholder buffer, 0: none */
 	struct wl_event_source *idle; /* may be NULL: a frame is scheduled */
-	bool frame_wanted;            /* something changed since the last commit */
-	bool flip_pending;            /* a commit with an event is in flight */
+	struct wl_event_source *frame_timer; /* may be NULL: made on first use */
+	bool frame_timer_armed;              /* a frame waits for its commit deadline */
+	uint64_t last_flip_ns; /* CLOCK_MONOTONIC time of the last flip event, 0: none */
+	bool frame_wanted;     /* something changed since the last commit */
+	bool flip_pending;     /* a commit with an event is in flight */
 	enum kms_flip_method queued_method;
 	enum kms_async_probe atomic_async_probe;
 	enum kms_async_probe legacy_async_probe;

@@ -4,6 +4,7 @@
 #include <libliftoff.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buffer/buffer.h"
 #include "kms/fb.h"
@@ -57,11 +58,71 @@ static void handle_idle(void *data)
 	kms_output_commit(output);
 }
 
+static int handle_frame_timer(void *data)
+{
+	struct kms_output *output = data;
+	output->frame_timer_armed = false;
+	if (output->frame_wanted)
+		kms_output_commit(output);
+	return 0;
+}
+
+/* Whether the next frame may be an async flip, which does not wait for a vblank. */
+static bool may_flip_async(const struct kms_output *output)
+{
+	const struct kms_device *device = output->device;
+	return output->settings.flip == KMS_FLIP_ASYNC &&
+	       ((device->caps.atomic_async_page_flip &&
+		 output->atomic_async_probe != KMS_ASYNC_REJECTED) ||
+		(device->caps.async_page_flip && output->legacy_async_probe != KMS_ASYNC_REJECTED));
+}
+
+/*
+ * When a frame that flips on a vblank is committed: not before a third of
+ * a refresh ahead of the vblank it aims at. A commit made earlier would
+ * flip on that same vblank, but changes made after it would then wait for
+ * its flip event and the next vblank: two vGPUs of one output (or a guest
+ * and the host cursor) each answering their own presented event would take
+ * turns, each at half the refresh rate. Waiting until the deadline puts
+ * all the changes of one refresh into one commit. Returns the deadline
+ * (CLOCK_MONOTONIC), or 0 to commit at once (past it, no flip seen yet, or
+ * async flips possible).
+ */
+static uint64_t frame_deadline(const struct kms_output *output)
+{
+	uint32_t mhz = kms_mode_refresh_mhz(&output->mode);
+	if (output->last_flip_ns == 0 || mhz == 0 || may_flip_async(output))
+		return 0;
+	uint64_t period = 1000000000000ull / mhz;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now < output->last_flip_ns)
+		return 0;
+	uint64_t vblank =
+		output->last_flip_ns + ((now - output->last_flip_ns) / period + 1) * period;
+	uint64_t deadline = vblank - period / 3;
+	return deadline > now + 1000000u ? deadline - now : 0;
+}
+
 void kms_output_schedule_frame(struct kms_output *output)
 {
 	output->frame_wanted = true;
-	if (output->idle != NULL || output->flip_pending || output->state != KMS_OUTPUT_ON)
+	if (output->idle != NULL || output->frame_timer_armed || output->flip_pending ||
+	    output->state != KMS_OUTPUT_ON)
 		return;
+	uint64_t wait_ns = frame_deadline(output);
+	if (wait_ns > 0) {
+		if (output->frame_timer == NULL)
+			output->frame_timer = wl_event_loop_add_timer(output->device->loop,
+								      handle_frame_timer, output);
+		if (output->frame_timer != NULL &&
+		    wl_event_source_timer_update(output->frame_timer, (int)(wait_ns / 1000000u)) ==
+			    0) {
+			output->frame_timer_armed = true;
+			return;
+		}
+	}
 	output->idle = wl_event_loop_add_idle(output->device->loop, handle_idle, output);
 	if (output->idle == NULL)
 		log_error("output %s: cannot schedule a frame", output->name);
@@ -143,6 +204,10 @@ void kms_output_release_hw(struct kms_output *output)
 	if (output->idle != NULL)
 		wl_event_source_remove(output->idle);
 	output->idle = NULL;
+	if (output->frame_timer_armed)
+		wl_event_source_timer_update(output->frame_timer, 0);
+	output->frame_timer_armed = false;
+	output->last_flip_ns = 0;
 	struct kms_layer *layer, *tmp;
 	wl_list_for_each (layer, &output->layers, link) {
 		kms_layer_drop_slots(layer);
@@ -357,6 +422,9 @@ void kms_output_destroy(struct kms_output *output)
 		kms_output_release_hw(output);
 	}
 	buffer_waiter_cancel(&output->readable_wait);
+	if (output->frame_timer != NULL)
+		wl_event_source_remove(output->frame_timer);
+	output->frame_timer = NULL;
 	struct kms_layer *layer, *tmp;
 	wl_list_for_each_safe (layer, tmp, &output->layers, link)
 		kms_layer_free(layer);

@@ -117,6 +117,7 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 	}
 
 	struct kms_present_event *ev = &output->present_event;
+	output->last_flip_ns = time_ns;
 	ev->time_ns = time_ns;
 	ev->sequence = sequence;
 	if (output->queued_method == KMS_FLIP_METHOD_VSYNC)
@@ -146,6 +147,7 @@ void kms_output_handle_flip(struct kms_output *output, uint32_t sequence, uint64
 	for (size_t i = 0; i < n_replaced; i++)
 		buffer_unlock(replaced[i]);
 
+	/* Changes made meanwhile go out by their deadline, with those still to come. */
 	if (output->frame_wanted && output->state == KMS_OUTPUT_ON)
-		kms_output_commit(output);
+		kms_output_schedule_frame(output);
 }
