@@ -26,6 +26,8 @@
  * Cases (argv[1]):
  *  columns   a, b side by side (layout = columns): both on planes.
  *  grid      a, b, c, d in a 2 × 2 grid: all four on planes.
+ *  cursor    the columns, each vGPU with a cursor over its picture: four
+ *            planes, each cursor above its own vGPU's picture.
  *  clip      the columns with pictures larger than the regions, b's at a
  *            negative position: each plane scans out the part inside its
  *            region, from the right place in the picture.
@@ -80,6 +82,7 @@
 #define HEIGHT      768
 #define PLACEHOLDER 0x3366ccu
 #define MAX_VMMS    4
+#define CURSOR_SIZE 64
 
 /* What the status and the kernel must show for a view. */
 enum expect {
@@ -96,6 +99,8 @@ struct vmm {
 	uint32_t fourcc;        /* of its picture: XRGB8888 or XBGR8888 */
 	uint32_t width, height; /* of its picture: its region's unless set */
 	int32_t x, y;           /* where in its region it puts the picture */
+	bool cursor;            /* it shows a CURSOR_SIZE² cursor too (ARGB8888, opaque) */
+	int32_t cursor_x, cursor_y;
 	uint32_t seed;
 	enum expect expect;
 	const char *miss; /* with EXPECT_COPIED: the reason the status must give */
@@ -166,6 +171,12 @@ static void run_vmm(int i)
 	struct client_image ci;
 	client_image_create(&ci, v->width, v->height, v->seed);
 	vscanout_vgpu_v1_set_primary(vgpu, make_buffer(vgpu, &ci, v->fourcc), v->x, v->y);
+	struct client_image cursor;
+	if (v->cursor) {
+		client_image_create(&cursor, CURSOR_SIZE, CURSOR_SIZE, v->seed + 50);
+		vscanout_vgpu_v1_set_cursor(vgpu, make_buffer(vgpu, &cursor, DRM_FORMAT_ARGB8888),
+					    v->cursor_x, v->cursor_y, 0, 0);
+	}
 	uint32_t serial = 0;
 	present_and_report(&c, vgpu, &serial, v->report[1]);
 	char go;
@@ -418,6 +429,49 @@ static bool miss_has(const struct json_value *layer, const char *reason)
 }
 
 /*
+ * The cursor layer of v's view in the status, and its plane in the kernel
+ * when direct (added to planes[*n]). Returns whether it is direct.
+ */
+static bool check_cursor(const struct vmm *v, const struct json_value *view,
+			 const struct kstate *st, unsigned int minor, const char *crtc_name,
+			 uint32_t *planes, size_t *n)
+{
+	const struct json_value *cur = json_get(view, "cursor");
+	kt_assert(cur != NULL);
+	bool direct = json_get_bool(cur, "direct", false);
+	bool copied = json_get_bool(cur, "copied", false);
+	printf("vgpu %s: cursor %s\n", v->name, direct ? "direct" : copied ? "copied" : "neither");
+	kt_assertf(direct != copied, "status: vgpu %s's cursor is %s", v->name,
+		   direct ? "both direct and copied" : "neither direct nor copied");
+	if (v->expect == EXPECT_DIRECT)
+		kt_assertf(direct, "vgpu %s's cursor is not on a plane", v->name);
+	if (!direct)
+		return false;
+	uint32_t plane_id = (uint32_t)json_get_number(cur, "plane_id", 0);
+	kt_assertf(plane_id != 0, "status: vgpu %s's cursor direct without a plane", v->name);
+	for (size_t k = 0; k < *n; k++)
+		kt_assertf(planes[k] != plane_id, "plane %u holds two layers", plane_id);
+	planes[(*n)++] = plane_id;
+	const struct kstate_plane *p = kernel_plane(st, plane_id);
+	kt_assertf(p != NULL, "debugfs: no plane %u", plane_id);
+	printf("  plane %u (%s): crtc %s fb %u at %d,%d %ux%u\n", p->id, p->name, p->crtc, p->fb,
+	       p->x, p->y, p->width, p->height);
+	int32_t x = v->region.x + v->cursor_x, y = v->region.y + v->cursor_y;
+	kt_assertf(strcmp(p->crtc, crtc_name) == 0 && p->x == x && p->y == y &&
+			   p->width == CURSOR_SIZE && p->height == CURSOR_SIZE && p->src_x == 0 &&
+			   p->src_y == 0 && p->src_w == KMS_FIXED(CURSOR_SIZE) &&
+			   p->src_h == KMS_FIXED(CURSOR_SIZE),
+		   "debugfs: the cursor plane %u of vgpu %s is not at %d,%d %ux%u of %s", plane_id,
+		   v->name, x, y, CURSOR_SIZE, CURSOR_SIZE, crtc_name);
+	struct kfb fb = kernel_fb(minor, p->fb);
+	kt_assertf(fb.found && fb.width == CURSOR_SIZE && fb.height == CURSOR_SIZE &&
+			   fb.imported == 1,
+		   "debugfs: framebuffer %u of vgpu %s's cursor is not its imported %ux%u buffer",
+		   p->fb, v->name, CURSOR_SIZE, CURSOR_SIZE);
+	return true;
+}
+
+/*
  * The status, debugfs and each other agree on where every VMM of vs (all
  * on `output`) is shown, as each expects.
  */
@@ -439,7 +493,7 @@ static void check_views(struct kms_output *output, struct vmm **vs, size_t n)
 	}
 	kt_assertf(crtc_name != NULL, "debugfs: no CRTC %u", output->crtc->id);
 
-	uint32_t direct_planes[MAX_VMMS];
+	uint32_t direct_planes[2 * MAX_VMMS];
 	size_t n_direct = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct vmm *v = vs[i];
@@ -478,10 +532,16 @@ static void check_views(struct kms_output *output, struct vmm **vs, size_t n)
 		       pid->type == JSON_NUMBER ? pid->string : "null", v->flags);
 		kt_assertf(direct != copied, "status: vgpu %s is %s", v->name,
 			   direct ? "both direct and copied" : "neither direct nor copied");
+		bool cursor_direct = true;
+		if (v->cursor)
+			cursor_direct = check_cursor(v, view, &st, minor, crtc_name, direct_planes,
+						     &n_direct);
 		bool zero_copy = (v->flags & VSCANOUT_VGPU_V1_PRESENTED_FLAGS_ZERO_COPY) != 0;
-		kt_assertf(zero_copy == direct,
-			   "vgpu %s: presented flags 0x%x, but the status says %s", v->name,
-			   v->flags, direct ? "direct" : "copied");
+		kt_assertf(zero_copy == (direct && cursor_direct),
+			   "vgpu %s: presented flags 0x%x, but the status says the primary is %s, "
+			   "the cursor %s",
+			   v->name, v->flags, direct ? "direct" : "copied",
+			   cursor_direct ? "direct" : "copied");
 		if (v->expect == EXPECT_DIRECT)
 			kt_assertf(direct, "vgpu %s is not on a plane", v->name);
 		if (v->expect == EXPECT_COPIED || (v->expect == EXPECT_EITHER && copied)) {
@@ -600,6 +660,19 @@ static void check_pixels(struct kms_output *output, struct vmm **vs, size_t n, c
 			}
 		}
 		kt_image_free(&pic);
+		if (v->cursor) {
+			kt_assert_ok(kt_image_alloc(&pic, CURSOR_SIZE, CURSOR_SIZE,
+						    DRM_FORMAT_XRGB8888));
+			kt_fill_pattern(&pic, v->seed + 50);
+			for (uint32_t y = 0; y < CURSOR_SIZE; y++) {
+				for (uint32_t x = 0; x < CURSOR_SIZE; x++) {
+					*kt_pixel(&want, (uint32_t)(v->region.x + v->cursor_x) + x,
+						  (uint32_t)(v->region.y + v->cursor_y) + y) =
+						*kt_pixel(&pic, x, y);
+				}
+			}
+			kt_image_free(&pic);
+		}
 	}
 	kt_assertf(kt_compare(&got, &want, 0x00ffffff, what) == 0,
 		   "%s: the capture is not each vGPU's picture in its region", what);
@@ -765,7 +838,7 @@ static void shared(bool scarce)
 int main(int argc, char **argv)
 {
 	kt_assertf(argc == 2,
-		   "usage: %s columns|clip|grid|pip|pip-composed|composed|few|shared|scarce",
+		   "usage: %s columns|cursor|clip|grid|pip|pip-composed|composed|few|shared|scarce",
 		   argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
@@ -789,6 +862,15 @@ int main(int argc, char **argv)
 		vmms[3].expect = EXPECT_COPIED;
 		vmms[3].miss = "format";
 		one_output("grid", "composed");
+	} else if (strcmp(which, "cursor") == 0) {
+		for (int i = 0; i < 2; i++) {
+			struct vmm *v = add_vmm(i == 0 ? "a" : "b", "Virtual-1", (size_t)i,
+						i * WIDTH / 2, 0, WIDTH / 2, HEIGHT, EXPECT_DIRECT);
+			v->cursor = true;
+			v->cursor_x = 100 + 50 * i;
+			v->cursor_y = 200;
+		}
+		one_output("columns", "cursor");
 	} else if (strcmp(which, "clip") == 0) {
 		/* a's picture is the whole output's size, b's larger and up-left of its region. */
 		struct vmm *a =
