@@ -132,34 +132,45 @@ static int action_reload(void *data, char *msg, size_t msg_size)
 	return ret;
 }
 
+/* "slot 1" or "slots 1 to n", for messages. */
+static void slot_range(size_t n, char *buf, size_t size)
+{
+	if (n == 1)
+		snprintf(buf, size, "slot 1");
+	else
+		snprintf(buf, size, "slots 1 to %zu", n);
+}
+
 /* Whether slot (from 0) of co may take vgpu; the reason in msg otherwise. */
 static int check_slot(const struct config_output *co, const char *vgpu, size_t slot, char *msg,
 		      size_t msg_size)
 {
 	size_t n = config_output_n_vgpus(co);
+	char range[32];
 	if (co->layout == CONFIG_LAYOUT_REGIONS && slot >= co->n_file_vgpus) {
+		slot_range(co->n_file_vgpus, range, sizeof(range));
 		snprintf(msg, msg_size,
-			 "output %s has no slot %zu: its layout = regions has %zu region%s "
-			 "(slots 1 to %zu)",
+			 "output %s has no slot %zu: its layout = regions has %zu region%s (%s)",
 			 co->name, slot + 1, co->n_file_vgpus, co->n_file_vgpus == 1 ? "" : "s",
-			 co->n_file_vgpus);
+			 range);
 		return -ERANGE;
 	}
 	if (slot >= CONFIG_OUTPUT_MAX_VGPUS || slot > n) {
+		slot_range(n, range, sizeof(range));
 		if (n == CONFIG_OUTPUT_MAX_VGPUS)
 			snprintf(msg, msg_size,
 				 "output %s has no slot %zu: it shows %zu vGPUs, the most an "
-				 "output can (slots 1 to %zu)",
-				 co->name, slot + 1, n, n);
+				 "output can (%s)",
+				 co->name, slot + 1, n, range);
 		else if (n == 0)
 			snprintf(msg, msg_size,
 				 "output %s has no slot %zu: it shows no vGPU (slot 1 adds one)",
 				 co->name, slot + 1);
 		else
-			snprintf(msg, msg_size,
-				 "output %s has no slot %zu: it shows %zu vGPU%s (slots 1 to %zu, "
-				 "%zu adds one)",
-				 co->name, slot + 1, n, n == 1 ? "" : "s", n, n + 1);
+			snprintf(
+				msg, msg_size,
+				"output %s has no slot %zu: it shows %zu vGPU%s (%s, %zu adds one)",
+				co->name, slot + 1, n, n == 1 ? "" : "s", range, n + 1);
 		return -ERANGE;
 	}
 	int at = config_output_vgpu_index(co, vgpu);
