@@ -113,7 +113,10 @@ void kms_place_flipped(struct kms_output *output);
 /* Output lit nothing any more (off or gone): its planes are free. */
 void kms_place_released(struct kms_output *output);
 
-/* Add the planes output has on screen or in flight, turned off, to atomic. */
+/*
+ * Add the planes output has on screen or in flight, and those someone else
+ * left on its CRTC (read from the kernel), turned off, to atomic.
+ */
 void kms_place_add_planes_off(struct kms_output *output, struct kms_atomic *atomic);
 
 const struct kms_plane *kms_plane_by_id(const struct kms_device *device, uint32_t id);

@@ -44,9 +44,11 @@
  *    job). The real request gets this output's planes only: the ones its
  *    layers and composition buffer were placed on, written from the
  *    placement with the property ids resolved at start, and the ones it
- *    had on screen and no longer uses, turned off (at a modeset also the
- *    other planes its CRTC can use that no output holds, left over by a
- *    previous DRM master). Another output's plane is never in it.
+ *    had on screen and no longer uses, turned off (at a modeset, and when
+ *    the CRTC goes off, also the planes the kernel has on its CRTC that no
+ *    output of ours holds, left over by the console or a previous DRM
+ *    master). Another output's plane, or a plane on another CRTC, is never
+ *    in it.
  *  - each plane records the output whose commit in flight and whose frame
  *    on screen use it (kms_plane.queued_on/current_on), moved along by the
  *    commits and flip events. A placement that puts a layer on a plane
@@ -243,8 +245,25 @@ static bool frame_uses(struct kms_output *output, uint32_t plane_id)
 }
 
 /*
+ * Whether the kernel has plane on output's CRTC now (the state of the last
+ * commit, flipped or not), although no output of ours put it there: left by
+ * the console or a previous DRM master. Asks the kernel, so only for the
+ * rare commits that light or turn off a CRTC.
+ */
+static bool plane_stray_on(const struct kms_plane *plane, const struct kms_output *output)
+{
+	uint64_t crtc_id = 0;
+	if (!kms_plane_can_use_crtc(plane, output->crtc) || kms_plane_busy(plane, output))
+		return false;
+	return kms_prop_get(output->device->fd, plane->id, DRM_MODE_OBJECT_PLANE,
+			    plane->props[KMS_PLANE_CRTC_ID], &crtc_id) == 0 &&
+	       crtc_id == output->crtc->id;
+}
+
+/*
  * Turn off the planes this output had and the frame no longer uses; at a
- * modeset also every plane its CRTC can use that no other output holds.
+ * modeset also the planes someone else left on its CRTC. A plane on another
+ * CRTC is never written: that would pull the other CRTC into the commit.
  */
 static void add_unused_off(struct kms_output *output, struct kms_frame *frame)
 {
@@ -252,9 +271,9 @@ static void add_unused_off(struct kms_output *output, struct kms_frame *frame)
 	for (size_t i = 0; i < device->n_planes; i++) {
 		const struct kms_plane *plane = &device->planes[i];
 		bool had = plane->current_on == output || plane->queued_on == output;
-		bool stray = frame->modeset && kms_plane_can_use_crtc(plane, output->crtc) &&
-			     !kms_plane_busy(plane, output);
-		if ((had || stray) && !frame_uses(output, plane->id))
+		if (frame_uses(output, plane->id))
+			continue;
+		if (had || (frame->modeset && plane_stray_on(plane, output)))
 			add_plane_off(&frame->atomic, plane);
 	}
 }
@@ -535,7 +554,12 @@ void kms_place_add_planes_off(struct kms_output *output, struct kms_atomic *atom
 	struct kms_device *device = output->device;
 	for (size_t i = 0; i < device->n_planes; i++) {
 		const struct kms_plane *plane = &device->planes[i];
-		if (plane->queued_on == output || plane->current_on == output)
+		/*
+		 * Also the planes left on its CRTC by someone else: the kernel
+		 * refuses an inactive CRTC with a plane showing a framebuffer.
+		 */
+		if (plane->queued_on == output || plane->current_on == output ||
+		    plane_stray_on(plane, output))
 			add_plane_off(atomic, plane);
 	}
 }
