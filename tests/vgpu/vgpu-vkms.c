@@ -26,6 +26,10 @@
  * Cases (argv[1]):
  *  columns   a, b side by side (layout = columns): both on planes.
  *  grid      a, b, c, d in a 2 × 2 grid: all four on planes.
+ *  relayout  the columns, then a reload turns them into rows: each VMM
+ *            gets an output event of its new region, shows a picture of
+ *            that size, and both are on planes at their new regions,
+ *            without a modeset.
  *  cursor    the columns, each vGPU with a cursor over its picture: four
  *            planes, each cursor above its own vGPU's picture.
  *  clip      the columns with pictures larger than the regions, b's at a
@@ -137,6 +141,71 @@ static struct vscanout_buffer_v1 *make_buffer(struct vscanout_vgpu_v1 *vgpu,
 	return buffer;
 }
 
+/*
+ * The VMM's view of its vGPU: client.h's struct client, whose commits
+ * client_commit() answers, and the size of the last output event (the
+ * region's, sent again when it moves).
+ */
+struct vmm_client {
+	struct client c;
+	uint32_t width, height;
+	unsigned int n_outputs;
+};
+
+static void on_output(void *data, struct vscanout_vgpu_v1 *vgpu, const char *name, uint32_t width,
+		      uint32_t height, uint32_t refresh_mhz, uint32_t mm_width, uint32_t mm_height)
+{
+	struct vmm_client *vc = data;
+	vc->width = width;
+	vc->height = height;
+	vc->n_outputs++;
+}
+
+static void on_done(void *data, struct vscanout_vgpu_v1 *vgpu)
+{
+	struct vmm_client *vc = data;
+	vc->c.done = true;
+}
+
+static void on_presented(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t serial,
+			 uint32_t tv_sec_hi, uint32_t tv_sec_lo, uint32_t tv_nsec,
+			 uint32_t refresh_ns, uint32_t sequence_hi, uint32_t sequence_lo,
+			 uint32_t flags)
+{
+	struct vmm_client *vc = data;
+	vc->c.last_presented = serial;
+	vc->c.presented_flags = flags;
+	vc->c.n_presented++;
+}
+
+static void on_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t serial)
+{
+	struct vmm_client *vc = data;
+	vc->c.last_discarded = serial;
+	vc->c.n_discarded++;
+}
+
+static void on_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int32_t eventfd,
+			     int32_t memfd, uint32_t flags)
+{
+	close(eventfd);
+	close(memfd);
+}
+
+static void on_vfio_status(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t status,
+			   const char *message)
+{
+}
+
+static const struct vscanout_vgpu_v1_listener vmm_listener = {
+	.output = on_output,
+	.done = on_done,
+	.presented = on_presented,
+	.discarded = on_discarded,
+	.vblank_source = on_vblank_source,
+	.vfio_status = on_vfio_status,
+};
+
 /* Commit until one is presented, and report its flags. */
 static void present_and_report(struct client *c, struct vscanout_vgpu_v1 *vgpu, uint32_t *serial,
 			       int report_fd)
@@ -160,15 +229,17 @@ static void run_vmm(int i)
 			close(vmms[j].report[0]);
 		}
 	}
-	struct client c;
-	client_connect(&c, SOCKET_PATH);
-	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, v->name);
-	while (!c.done)
-		client_roundtrip(&c);
+	struct vmm_client vc = {0};
+	struct client *c = &vc.c;
+	client_connect(c, SOCKET_PATH);
+	struct vscanout_vgpu_v1 *vgpu = vscanout_manager_v1_attach(c->manager, v->name);
+	vscanout_vgpu_v1_add_listener(vgpu, &vmm_listener, &vc);
+	while (!c->done)
+		client_roundtrip(c);
 	/* The client sees its region, not the whole output. */
-	if (c.n_outputs != 1 || c.width != v->region.width || c.height != v->region.height)
-		client_fail("vgpu %s: %d outputs, the first %ux%u; want one of %ux%u", v->name,
-			    c.n_outputs, c.width, c.height, v->region.width, v->region.height);
+	if (vc.n_outputs != 1 || vc.width != v->region.width || vc.height != v->region.height)
+		client_fail("vgpu %s: %u outputs, the last %ux%u; want one of %ux%u", v->name,
+			    vc.n_outputs, vc.width, vc.height, v->region.width, v->region.height);
 	struct client_image ci;
 	client_image_create(&ci, v->width, v->height, v->seed);
 	vscanout_vgpu_v1_set_primary(vgpu, make_buffer(vgpu, &ci, v->fourcc), v->x, v->y);
@@ -179,10 +250,20 @@ static void run_vmm(int i)
 					    v->cursor_x, v->cursor_y, 0, 0);
 	}
 	uint32_t serial = 0;
-	present_and_report(&c, vgpu, &serial, v->report[1]);
+	present_and_report(c, vgpu, &serial, v->report[1]);
 	char go;
-	while (read(v->go[0], &go, 1) == 1)
-		present_and_report(&c, vgpu, &serial, v->report[1]);
+	while (read(v->go[0], &go, 1) == 1) {
+		if (go == 'r') {
+			/* The region changed: a picture of its new size. */
+			client_roundtrip(c);
+			if (vc.width == ci.img.width && vc.height == ci.img.height)
+				client_fail("vgpu %s: no output event of a new size (%u events)",
+					    v->name, vc.n_outputs);
+			client_image_create(&ci, vc.width, vc.height, v->seed);
+			vscanout_vgpu_v1_set_primary(vgpu, make_buffer(vgpu, &ci, v->fourcc), 0, 0);
+		}
+		present_and_report(c, vgpu, &serial, v->report[1]);
+	}
 	_exit(0);
 }
 
@@ -248,12 +329,12 @@ static void wait_reports(struct vmm **vs, size_t n, unsigned int count, const ch
  * Every VMM of vs commits once more, now that all are on screen: the
  * steady state whose flags are checked.
  */
-static void steady_frame(struct vmm **vs, size_t n)
+static void steady_frame_after(struct vmm **vs, size_t n, const char *byte)
 {
 	unsigned int counts[MAX_VMMS];
 	for (size_t i = 0; i < n; i++) {
 		counts[i] = vs[i]->n_reports;
-		kt_assert_errno(write(vs[i]->go[1], "g", 1) == 1);
+		kt_assert_errno(write(vs[i]->go[1], byte, 1) == 1);
 	}
 	for (size_t i = 0; i < n; i++)
 		wait_reports(&vs[i], 1, counts[i] + 1, "a steady frame");
@@ -272,6 +353,11 @@ static void steady_frame(struct vmm **vs, size_t n)
 		kt_assertf(v->flags == want, "vgpu %s: presented with flags 0x%x, want 0x%x",
 			   v->name, v->flags, want);
 	}
+}
+
+static void steady_frame(struct vmm **vs, size_t n)
+{
+	steady_frame_after(vs, n, "g");
 }
 
 static void stop_vmm(struct vmm *v)
@@ -780,7 +866,7 @@ static void wait_lit(struct kms_output *output)
 }
 
 /* One output (Virtual-1) with every VMM in vmms on it. */
-static void one_output(const char *layout, const char *what)
+static void write_one_output_conf(const char *layout)
 {
 	const char *names = n_vmms == 2 ? "a, b" : "a, b, c, d";
 	conf_daemon_write(CONF_PATH,
@@ -788,6 +874,35 @@ static void one_output(const char *layout, const char *what)
 			  "[output Virtual-1]\nvgpu = %s\nlayout = %s\nmode = %ux%u\n"
 			  "placeholder = #3366cc\n",
 			  names, layout, WIDTH, HEIGHT);
+}
+
+/*
+ * Two VMMs on Virtual-1, the layout turned from columns to rows by a
+ * reload: each VMM is told its new region, shows a picture of that size,
+ * and both are on planes there; no modeset.
+ */
+static void relayout(struct kms_output *output, struct vmm **vs)
+{
+	uint64_t modesets = output->stats.modesets;
+	write_one_output_conf("rows");
+	conf_daemon_reload(dmn);
+	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
+	for (int i = 0; i < 2; i++) {
+		struct vmm *v = vs[i];
+		v->region = (struct kms_rect){0, i * HEIGHT / 2, WIDTH, HEIGHT / 2};
+		v->width = v->region.width;
+		v->height = v->region.height;
+		v->x = v->y = 0;
+	}
+	steady_frame_after(vs, 2, "r");
+	kt_assertf(output->stats.modesets == modesets, "the new layout took a modeset");
+	check_views(output, vs, 2);
+	check_pixels(output, vs, 2, "rows");
+}
+
+static void one_output(const char *layout, const char *what)
+{
+	write_one_output_conf(layout);
 	dmn = conf_daemon_start(CONF_PATH);
 	struct kms_output *output = display_find_output(dmn->display_manager, "Virtual-1");
 	kt_assert(output != NULL);
@@ -805,6 +920,8 @@ static void one_output(const char *layout, const char *what)
 	steady_frame(vs, n_vmms);
 	check_views(output, vs, n_vmms);
 	check_pixels(output, vs, n_vmms, what);
+	if (strcmp(what, "relayout") == 0)
+		relayout(output, vs);
 	for (size_t i = 0; i < n_vmms; i++)
 		stop_vmm(vs[i]);
 }
@@ -882,7 +999,8 @@ static void shared(bool scarce)
 int main(int argc, char **argv)
 {
 	kt_assertf(argc == 2,
-		   "usage: %s columns|cursor|clip|grid|pip|pip-composed|composed|few|shared|scarce",
+		   "usage: %s "
+		   "columns|relayout|cursor|clip|grid|pip|pip-composed|composed|few|shared|scarce",
 		   argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
@@ -893,10 +1011,10 @@ int main(int argc, char **argv)
 	if (access("/dev/udmabuf", F_OK) != 0)
 		kt_skip("no /dev/udmabuf");
 
-	if (strcmp(which, "columns") == 0) {
+	if (strcmp(which, "columns") == 0 || strcmp(which, "relayout") == 0) {
 		add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH / 2, HEIGHT, EXPECT_DIRECT);
 		add_vmm("b", "Virtual-1", 1, WIDTH / 2, 0, WIDTH / 2, HEIGHT, EXPECT_DIRECT);
-		one_output("columns", "columns");
+		one_output("columns", which);
 	} else if (strcmp(which, "grid") == 0) {
 		add_grid(EXPECT_DIRECT);
 		one_output("grid", "grid");
