@@ -37,6 +37,8 @@
  *            region, from the right place in the picture.
  *  pip       a fills the output, b is an inset above it (layout = pip):
  *            both on planes, b's stacked above a's.
+ *  pip-under-composed  the pip with a's picture in XBGR8888: a is copied
+ *            into the primary plane, b's inset on a plane above it.
  *  pip-composed  the same with b's inset in XBGR8888, which no plane
  *            lists: b is copied into the primary plane, so a, under it,
  *            may not be on a plane above the primary; whatever the daemon
@@ -1000,7 +1002,8 @@ int main(int argc, char **argv)
 {
 	kt_assertf(argc == 2,
 		   "usage: %s "
-		   "columns|relayout|cursor|clip|grid|pip|pip-composed|composed|few|shared|scarce",
+		   "columns|relayout|cursor|clip|grid|pip|pip-under-composed|pip-composed|composed|"
+		   "few|shared|scarce",
 		   argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
@@ -1046,6 +1049,13 @@ int main(int argc, char **argv)
 		b->x = -50;
 		b->y = -20;
 		one_output("columns", "clip");
+	} else if (strcmp(which, "pip-under-composed") == 0) {
+		struct vmm *a = add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH, HEIGHT, EXPECT_COPIED);
+		a->fourcc = DRM_FORMAT_XBGR8888;
+		a->miss = "format";
+		add_vmm("b", "Virtual-1", 1, WIDTH - WIDTH / 32 - WIDTH / 4,
+			HEIGHT - HEIGHT / 32 - HEIGHT / 4, WIDTH / 4, HEIGHT / 4, EXPECT_DIRECT);
+		one_output("pip", which);
 	} else if (strcmp(which, "pip") == 0 || strcmp(which, "pip-composed") == 0) {
 		bool composed = strcmp(which, "pip-composed") == 0;
 		struct vmm *a = add_vmm("a", "Virtual-1", 0, 0, 0, WIDTH, HEIGHT,
