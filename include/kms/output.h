@@ -209,6 +209,8 @@ struct kms_output {
 	struct wl_list dead_layers;             /* kms_layer.link, destroyed, buffers still shown */
 	bool off_committed;                     /* DISABLING: the off commit is in flight */
 	struct buffer_waiter readable_wait;     /* a buffer to copy is still being written */
+	/* The frames' request, kept emptied between them (commit.c). */
+	struct kms_atomic atomic_spare;
 
 	struct kms_output_stats stats;
 	/* µs from a layer getting a buffer to the flip that showed it (kms_layer_set_buffer()) */

@@ -77,26 +77,53 @@ int kms_props_resolve(int fd, uint32_t obj_id, uint32_t obj_type, const char *co
  */
 int kms_prop_get(int fd, uint32_t obj_id, uint32_t obj_type, uint32_t prop_id, uint64_t *value);
 
+/* One property of an atomic request. */
+struct kms_atomic_item {
+	uint32_t obj_id, prop_id;
+	uint64_t value;
+};
+
 /*
  * An atomic request that remembers its first failure, so that no result of
- * drmModeAtomicAddProperty() is dropped and a sequence of additions needs
- * one check, at commit time.
+ * an addition is dropped and a sequence of additions needs one check, at
+ * commit time.
+ *
+ * The properties are kept twice: in items, which kms_atomic_commit() hands
+ * to the kernel itself (drmModeAtomicCommit() copies and clears a page-sized
+ * request on every call), and in req, the same request for libdrm users
+ * (libliftoff's test commits). Both keep their memory across
+ * kms_atomic_reset(), so that a request reused frame after frame allocates
+ * nothing.
  */
 struct kms_atomic {
 	drmModeAtomicReq *req; /* NULL if allocation failed (then error is -ENOMEM) */
 	int error;             /* 0, or the first failure as a negative errno */
+	/* private */
+	struct kms_atomic_item *items;
+	size_t n_items, cap_items;
+	uint32_t *ioctl_objs, *ioctl_counts, *ioctl_props; /* the ioctl's arrays, cap_items long */
+	uint64_t *ioctl_values;
+	size_t cap_ioctl;
 };
 
 /* Start an empty request. */
 void kms_atomic_init(struct kms_atomic *atomic);
+
+/*
+ * Empty the request for the next one, keeping its memory; a request zeroed
+ * or finished is initialised.
+ */
+void kms_atomic_reset(struct kms_atomic *atomic);
 
 /* Set property prop_id (0: records -ENOENT) of object obj_id to value. */
 void kms_atomic_add(struct kms_atomic *atomic, uint32_t obj_id, uint32_t prop_id, uint64_t value);
 
 /*
  * Commit the request on fd with flags (DRM_MODE_ATOMIC_*,
- * DRM_MODE_PAGE_FLIP_*). user_data goes to the page-flip events. Returns the
- * first recorded failure without committing, otherwise 0 or the commit's
+ * DRM_MODE_PAGE_FLIP_*), as drmModeAtomicCommit() would: objects in id
+ * order, a property set twice taking its last value, nothing sent for an
+ * empty request. user_data goes to the page-flip events. Returns the first
+ * recorded failure without committing, otherwise 0 or the commit's
  * negative errno; EINTR and EAGAIN are retried. Logs nothing: the caller
  * decides whether a rejection is an error.
  */

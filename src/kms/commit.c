@@ -96,10 +96,16 @@ void kms_output_add_off(struct kms_output *output, struct kms_atomic *atomic)
 	kms_place_add_planes_off(output, atomic);
 }
 
-/* The request's start: flags, the mode when it goes out, a writeback job. */
+/*
+ * The request's start: flags, the mode when it goes out, a writeback job.
+ * The request is the output's, emptied: nothing is allocated frame after
+ * frame.
+ */
 static void request_begin(struct kms_output *output, struct kms_frame *frame)
 {
-	kms_atomic_init(&frame->atomic);
+	frame->atomic = output->atomic_spare;
+	output->atomic_spare = (struct kms_atomic){0};
+	kms_atomic_reset(&frame->atomic);
 	frame->flags = DRM_MODE_ATOMIC_NONBLOCK | DRM_MODE_PAGE_FLIP_EVENT;
 	if (frame->modeset) {
 		add_modeset(output, &frame->atomic);
@@ -112,6 +118,16 @@ static void request_begin(struct kms_output *output, struct kms_frame *frame)
 		if (bind)
 			frame->flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
 	}
+}
+
+/* The request is done with: the output keeps it for the next one. */
+static void request_end(struct kms_output *output, struct kms_frame *frame)
+{
+	if (frame->atomic.req == NULL && frame->atomic.items == NULL)
+		return;
+	kms_atomic_finish(&output->atomic_spare);
+	output->atomic_spare = frame->atomic;
+	frame->atomic = (struct kms_atomic){0};
 }
 
 /* Step 4: commit with the flip method chosen; async falls back to vsync. */
@@ -211,7 +227,7 @@ static enum submit_result commit_frame(struct kms_output *output, struct kms_fra
 		/* Step 5: the rejection changed nothing; place the same frame anew. */
 		log_debug("output %s: the last placement was rejected (%s), placing again",
 			  output->name, strerror(-error));
-		kms_atomic_finish(&frame->atomic);
+		request_end(output, frame);
 		frame->reuse = false;
 		res = submit(output, frame, &error);
 	}
@@ -233,7 +249,7 @@ static enum submit_result commit_frame(struct kms_output *output, struct kms_fra
 	struct kms_layer *layer;
 	wl_list_for_each (layer, &output->layers, link)
 		layer->refused = layer->state.direct;
-	kms_atomic_finish(&frame->atomic);
+	request_end(output, frame);
 	output->placed_valid = false;
 	output->stats.copy_fallbacks++;
 	*refused = -error;
@@ -269,7 +285,7 @@ void kms_output_commit(struct kms_output *output)
 	struct kms_layer *layer;
 	switch (res) {
 	case SUBMIT_OK:
-		kms_atomic_finish(&frame.atomic);
+		request_end(output, &frame);
 		/* The copies went out: the buffers the kernel refused are copied from now on. */
 		wl_list_for_each (layer, &output->layers, link) {
 			if (layer->refused && layer->buffer != NULL)
@@ -288,13 +304,13 @@ void kms_output_commit(struct kms_output *output)
 		return;
 	case SUBMIT_WAIT:
 		output->placed_valid = false;
-		kms_atomic_finish(&frame.atomic);
+		request_end(output, &frame);
 		output->frame_wanted = true;
 		return;
 	case SUBMIT_NO_CONFIG:
 	case SUBMIT_REFUSED:
 		output->placed_valid = false;
-		kms_atomic_finish(&frame.atomic);
+		request_end(output, &frame);
 		wl_list_for_each (layer, &output->layers, link)
 			layer->refused = false;
 		kms_output_frame_failed(output);

@@ -425,6 +425,7 @@ void kms_output_destroy(struct kms_output *output)
 	if (output->frame_timer != NULL)
 		wl_event_source_remove(output->frame_timer);
 	output->frame_timer = NULL;
+	kms_atomic_finish(&output->atomic_spare);
 	struct kms_layer *layer, *tmp;
 	wl_list_for_each_safe (layer, tmp, &output->layers, link)
 		kms_layer_free(layer);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <xf86drm.h>
 
 #include "kms/properties.h"
@@ -81,8 +83,21 @@ int kms_prop_get(int fd, uint32_t obj_id, uint32_t obj_type, uint32_t prop_id, u
 
 void kms_atomic_init(struct kms_atomic *atomic)
 {
+	*atomic = (struct kms_atomic){0};
 	atomic->req = drmModeAtomicAlloc();
 	atomic->error = atomic->req == NULL ? -ENOMEM : 0;
+}
+
+void kms_atomic_reset(struct kms_atomic *atomic)
+{
+	if (atomic->req == NULL) {
+		kms_atomic_finish(atomic);
+		kms_atomic_init(atomic);
+		return;
+	}
+	drmModeAtomicSetCursor(atomic->req, 0);
+	atomic->n_items = 0;
+	atomic->error = 0;
 }
 
 void kms_atomic_add(struct kms_atomic *atomic, uint32_t obj_id, uint32_t prop_id, uint64_t value)
@@ -93,20 +108,103 @@ void kms_atomic_add(struct kms_atomic *atomic, uint32_t obj_id, uint32_t prop_id
 		atomic->error = -ENOENT;
 		return;
 	}
+	if (atomic->n_items == atomic->cap_items) {
+		size_t cap = atomic->cap_items != 0 ? 2 * atomic->cap_items : 64;
+		struct kms_atomic_item *items = realloc(atomic->items, cap * sizeof(*items));
+		if (items == NULL) {
+			atomic->error = -ENOMEM;
+			return;
+		}
+		atomic->items = items;
+		atomic->cap_items = cap;
+	}
 	int ret = drmModeAtomicAddProperty(atomic->req, obj_id, prop_id, value);
-	if (ret < 0)
+	if (ret < 0) {
 		atomic->error = ret;
+		return;
+	}
+	atomic->items[atomic->n_items++] =
+		(struct kms_atomic_item){.obj_id = obj_id, .prop_id = prop_id, .value = value};
+}
+
+/* Room for n entries in each of the ioctl's arrays. */
+static int reserve_ioctl(struct kms_atomic *atomic, size_t n)
+{
+	if (n <= atomic->cap_ioctl)
+		return 0;
+	free(atomic->ioctl_objs);
+	free(atomic->ioctl_counts);
+	free(atomic->ioctl_props);
+	free(atomic->ioctl_values);
+	atomic->ioctl_objs = malloc(n * sizeof(*atomic->ioctl_objs));
+	atomic->ioctl_counts = malloc(n * sizeof(*atomic->ioctl_counts));
+	atomic->ioctl_props = malloc(n * sizeof(*atomic->ioctl_props));
+	atomic->ioctl_values = malloc(n * sizeof(*atomic->ioctl_values));
+	if (atomic->ioctl_objs == NULL || atomic->ioctl_counts == NULL ||
+	    atomic->ioctl_props == NULL || atomic->ioctl_values == NULL) {
+		atomic->cap_ioctl = 0;
+		return -ENOMEM;
+	}
+	atomic->cap_ioctl = n;
+	return 0;
+}
+
+/*
+ * Sort the items by object, then property, keeping the order of additions
+ * among equal ones (insertion sort: a frame's request is a few dozen items,
+ * usually in order already).
+ */
+static void sort_items(struct kms_atomic_item *items, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct kms_atomic_item item = items[i];
+		size_t j = i;
+		while (j > 0 && (items[j - 1].obj_id > item.obj_id ||
+				 (items[j - 1].obj_id == item.obj_id &&
+				  items[j - 1].prop_id > item.prop_id))) {
+			items[j] = items[j - 1];
+			j--;
+		}
+		items[j] = item;
+	}
 }
 
 int kms_atomic_commit(struct kms_atomic *atomic, int fd, uint32_t flags, void *user_data)
 {
 	if (atomic->error != 0)
 		return atomic->error;
+	if (atomic->n_items == 0)
+		return 0;
+	if (reserve_ioctl(atomic, atomic->n_items) < 0)
+		return -ENOMEM;
+	sort_items(atomic->items, atomic->n_items);
+	uint32_t n_objs = 0, n_props = 0;
+	for (size_t i = 0; i < atomic->n_items; i++) {
+		const struct kms_atomic_item *item = &atomic->items[i];
+		/* A property set again: the last value, as the sort kept the order. */
+		if (i + 1 < atomic->n_items && atomic->items[i + 1].obj_id == item->obj_id &&
+		    atomic->items[i + 1].prop_id == item->prop_id)
+			continue;
+		if (n_objs == 0 || atomic->ioctl_objs[n_objs - 1] != item->obj_id) {
+			atomic->ioctl_objs[n_objs] = item->obj_id;
+			atomic->ioctl_counts[n_objs++] = 0;
+		}
+		atomic->ioctl_counts[n_objs - 1]++;
+		atomic->ioctl_props[n_props] = item->prop_id;
+		atomic->ioctl_values[n_props++] = item->value;
+	}
+	struct drm_mode_atomic args = {
+		.flags = flags,
+		.count_objs = n_objs,
+		.objs_ptr = (uint64_t)(uintptr_t)atomic->ioctl_objs,
+		.count_props_ptr = (uint64_t)(uintptr_t)atomic->ioctl_counts,
+		.props_ptr = (uint64_t)(uintptr_t)atomic->ioctl_props,
+		.prop_values_ptr = (uint64_t)(uintptr_t)atomic->ioctl_values,
+		.user_data = (uint64_t)(uintptr_t)user_data,
+	};
 	int ret;
 	do {
-		ret = drmModeAtomicCommit(fd, atomic->req, flags, user_data);
-		if (ret < 0 && errno > 0)
-			ret = -errno;
+		ret = ioctl(fd, DRM_IOCTL_MODE_ATOMIC, &args) < 0 ? -errno : 0;
 	} while (ret == -EINTR || ret == -EAGAIN);
 	return ret;
 }
@@ -114,8 +212,12 @@ int kms_atomic_commit(struct kms_atomic *atomic, int fd, uint32_t flags, void *u
 void kms_atomic_finish(struct kms_atomic *atomic)
 {
 	drmModeAtomicFree(atomic->req);
-	atomic->req = NULL;
-	atomic->error = 0;
+	free(atomic->items);
+	free(atomic->ioctl_objs);
+	free(atomic->ioctl_counts);
+	free(atomic->ioctl_props);
+	free(atomic->ioctl_values);
+	*atomic = (struct kms_atomic){0};
 }
 
 const char *kms_commit_flags_str(uint32_t flags, char *buf, size_t size)
