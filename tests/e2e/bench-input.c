@@ -33,6 +33,7 @@
 #include "client.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "input-harness.h"
 #include "input/forward.h"
 #include "kmstest.h"
 #include "util/percentile.h"
@@ -64,62 +65,8 @@ static void in_key(void *d, struct vscanout_input_v1 *in, uint32_t hi, uint32_t 
 		arrivals[n_proto++].proto_ns = kt_now_ns();
 }
 
-static void in_noop_keys(void *d, struct vscanout_input_v1 *in, struct wl_array *keys)
-{
-}
-
-static void in_noop_xy(void *d, struct vscanout_input_v1 *in, wl_fixed_t x, wl_fixed_t y)
-{
-}
-
-static void in_noop(void *d, struct vscanout_input_v1 *in)
-{
-}
-
-static void in_noop_motion(void *d, struct vscanout_input_v1 *in, uint32_t hi, uint32_t lo,
-			   wl_fixed_t x, wl_fixed_t y)
-{
-}
-
-static void in_noop_button(void *d, struct vscanout_input_v1 *in, uint32_t hi, uint32_t lo,
-			   uint32_t b, uint32_t s)
-{
-}
-
-static void in_noop_scroll(void *d, struct vscanout_input_v1 *in, uint32_t hi, uint32_t lo,
-			   uint32_t a, int32_t v)
-{
-}
-
-static void in_noop_touch(void *d, struct vscanout_input_v1 *in, uint32_t hi, uint32_t lo,
-			  int32_t id, wl_fixed_t x, wl_fixed_t y)
-{
-}
-
-static void in_noop_up(void *d, struct vscanout_input_v1 *in, uint32_t hi, uint32_t lo, int32_t id)
-{
-}
-
-static void in_noop_uinput(void *d, struct vscanout_input_v1 *in, uint32_t k, const char *p)
-{
-}
-
-static const struct vscanout_input_v1_listener listener = {
-	.keyboard_enter = in_noop_keys,
-	.keyboard_leave = in_noop_keys,
-	.key = in_key,
-	.pointer_enter = in_noop_xy,
-	.pointer_leave = in_noop,
-	.pointer_motion = in_noop_motion,
-	.pointer_relative_motion = in_noop_motion,
-	.pointer_button = in_noop_button,
-	.pointer_scroll = in_noop_scroll,
-	.touch_down = in_noop_touch,
-	.touch_motion = in_noop_touch,
-	.touch_up = in_noop_up,
-	.touch_frame = in_noop,
-	.uinput_device = in_noop_uinput,
-};
+/* Every other event only logged, never handed over. */
+static struct vscanout_input_v1_listener listener;
 
 static void vmm(int arg)
 {
@@ -131,6 +78,8 @@ static void vmm(int arg)
 	client_connect(&c, SOCKET_PATH);
 	struct vscanout_vgpu_v1 *vgpu = client_attach(&c, "a");
 	struct vscanout_input_v1 *input = vscanout_vgpu_v1_get_input(vgpu);
+	listener = harness_log_listener;
+	listener.key = in_key;
 	vscanout_input_v1_add_listener(input, &listener, NULL);
 	client_roundtrip(&c);
 	if (write(ready_w, "r", 1) != 1)
@@ -160,33 +109,24 @@ static void vmm(int arg)
 	_exit(0);
 }
 
-static void emit(int fd, int type, int code, int value)
-{
-	struct input_event ev = {.type = (uint16_t)type, .code = (uint16_t)code, .value = value};
-	kt_assert_errno(write(fd, &ev, sizeof(ev)) == sizeof(ev));
-}
+static const int keyboard_keys[] = {KEY_A};
+
+static const struct harness_device keyboard_device = {
+	.name = KBD_NAME,
+	.product = 2,
+	.keys = keyboard_keys,
+	.n_keys = 1,
+};
 
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		n_events = atoi(argv[1]);
-	setenv("LIBSEAT_BACKEND", "noop", 1);
-	log_init(LOG_LEVEL_WARN);
-	signal(SIGPIPE, SIG_IGN);
-	if (access("/dev/uinput", F_OK) != 0)
-		kt_skip("no /dev/uinput");
 	struct kt_device dev;
-	kt_device_open_or_skip(&dev, "virtio_gpu");
+	harness_init(LOG_LEVEL_WARN, &dev);
 	kt_device_close(&dev);
 
-	int kbd = open("/dev/uinput", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	kt_assert_errno(kbd >= 0);
-	kt_assert_errno(ioctl(kbd, UI_SET_EVBIT, EV_KEY) == 0);
-	kt_assert_errno(ioctl(kbd, UI_SET_KEYBIT, KEY_A) == 0);
-	struct uinput_setup setup = {.id = {.bustype = BUS_USB, .vendor = 0x1234, .product = 2}};
-	snprintf(setup.name, sizeof(setup.name), KBD_NAME);
-	kt_assert_errno(ioctl(kbd, UI_DEV_SETUP, &setup) == 0);
-	kt_assert_errno(ioctl(kbd, UI_DEV_CREATE) == 0);
+	int kbd = harness_device_create(&keyboard_device);
 	char sysname[64];
 	kt_assert_errno(ioctl(kbd, UI_GET_SYSNAME(sizeof(sysname)), sysname) >= 0);
 	for (int i = 0; i < 32 && evdev_path[0] == '\0'; i++) {
@@ -196,16 +136,8 @@ int main(int argc, char **argv)
 			snprintf(evdev_path, sizeof(evdev_path), "/dev/input/event%d", i);
 	}
 	kt_assert(evdev_path[0] != '\0');
-	kt_assert(system("udevadm settle") == 0);
 
-	struct config config;
-	config_init(&config);
-	FILE *f = fmemopen((void *)config_text, strlen(config_text), "r");
-	kt_assert(f != NULL);
-	kt_assert_ok(config_parse(&config, f, "bench.conf"));
-	fclose(f);
-	struct daemon *dmn = daemon_create(&config);
-	kt_assert(dmn != NULL && dmn->forward != NULL);
+	struct daemon *dmn = harness_daemon_create(config_text);
 
 	int times[2], ready[2];
 	kt_assert_errno(pipe2(times, O_CLOEXEC) == 0);
@@ -233,8 +165,7 @@ int main(int argc, char **argv)
 		uint64_t now = kt_now_ns();
 		if (now >= next) {
 			t0[i] = kt_now_ns();
-			emit(kbd, EV_KEY, KEY_A, i % 2 == 0);
-			emit(kbd, EV_SYN, SYN_REPORT, 0);
+			harness_send(kbd, EV_KEY, KEY_A, i % 2 == 0);
 			i++;
 			next = now + 5000000u;
 		}
@@ -281,7 +212,6 @@ int main(int argc, char **argv)
 	       percentile_get(&added, 50) / 1000.0, percentile_get(&added, 99) / 1000.0);
 	bool met = percentile_get(&added, 99) < 1000;
 	printf("%s: added p99 < 1 ms\n", met ? "met" : "NOT met");
-	daemon_destroy(dmn);
-	config_finish(&config);
+	harness_finish();
 	return met ? 0 : 1;
 }
