@@ -219,13 +219,20 @@ static void layer_offer(struct kms_layer *layer)
 		liftoff_layer_set_property(layer->liftoff, "FB_ID", 0);
 		return;
 	}
-	if (st->miss != 0) {
-		liftoff_layer_set_fb_composited(layer->liftoff);
-		return;
-	}
 	struct kms_rect mode_dst;
 	struct kms_fixed_rect src;
 	layer_mode_rects(layer, &mode_dst, &src);
+	if (st->miss != 0) {
+		/*
+		 * Composited, but with its place and zpos: libliftoff keeps a
+		 * layer below it that it overlaps off the planes above the
+		 * composition (a guest under a copied inset would cover it).
+		 */
+		set_layer_rect(layer->liftoff, 0, &mode_dst, &src, DRM_MODE_ROTATE_0);
+		liftoff_layer_set_property(layer->liftoff, "zpos", (uint64_t)(int64_t)layer->zpos);
+		liftoff_layer_set_fb_composited(layer->liftoff);
+		return;
+	}
 	set_layer_rect(layer->liftoff, layer->fb->fb_id, &mode_dst, &src,
 		       kms_rotation_plane_value(layer->output->settings.rotation));
 	liftoff_layer_set_property(layer->liftoff, "zpos", (uint64_t)(int64_t)layer->zpos);
