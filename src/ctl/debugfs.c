@@ -323,7 +323,7 @@ static void print_view(FILE *out, const char *who, const struct plane_view *v)
 }
 
 static unsigned int compare_plane(FILE *out, const struct kstate *st, const struct json_value *jp,
-				  const struct kstate_plane *kp)
+				  const struct kstate_plane *kp, uint32_t crtc_id)
 {
 	uint32_t id = json_u32(jp, "id");
 	const char *content = json_get_string(jp, "content");
@@ -375,6 +375,16 @@ static unsigned int compare_plane(FILE *out, const struct kstate *st, const stru
 		.rotation = kp->rotation,
 	};
 	print_view(out, "kernel:", &k);
+
+	/*
+	 * A plane every CRTC of the card may use, off for this output and on
+	 * another CRTC in the kernel: another output has it (the other output's
+	 * section compares it).
+	 */
+	if (d.fb == 0 && d.crtc == 0 && k.crtc != 0 && k.crtc != crtc_id) {
+		fprintf(out, "    on CRTC %" PRIu32 " (%s): another output's\n", k.crtc, kp->crtc);
+		return 0;
+	}
 
 	unsigned int n = 0;
 	if (d.fb != k.fb) {
@@ -538,7 +548,7 @@ static unsigned int compare_output(FILE *out, const struct kstate *st, const str
 	const struct json_value *planes = json_get(o, "planes");
 	for (size_t i = 0; planes != NULL && i < planes->n; i++) {
 		const struct json_value *jp = json_at(planes, i);
-		n += compare_plane(out, st, jp, find_plane(st, json_u32(jp, "id")));
+		n += compare_plane(out, st, jp, find_plane(st, json_u32(jp, "id")), crtc_id);
 	}
 	/* Planes the kernel shows on this CRTC that vscanoutd does not hold. */
 	for (size_t i = 0; crtc_id != 0 && i < st->n_planes; i++) {

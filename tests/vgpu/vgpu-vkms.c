@@ -714,11 +714,10 @@ static void check_views(struct kms_output *output, struct vmm **vs, size_t n)
 				   "debugfs: the primary plane %u shows an imported buffer", p->id);
 	}
 	/*
-	 * vscanoutctl debugfs finds no difference on this output either. Not
-	 * with two outputs: it counts an overlay the other output holds as a
-	 * difference of this one.
+	 * vscanoutctl debugfs finds no difference on this output either (with
+	 * two outputs, an overlay the other one holds is not this one's).
 	 */
-	if (n_outputs_lit == 1) {
+	{
 		struct json_value just_out = {
 			.type = JSON_ARRAY, .n = 1, .items = (struct json_value *)out};
 		char *outputs_key = "outputs";
