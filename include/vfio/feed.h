@@ -2,6 +2,7 @@
 #ifndef VSCANOUT_VFIO_FEED_H
 #define VSCANOUT_VFIO_FEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <wayland-server-core.h>
 
@@ -38,6 +39,9 @@ struct vfio_feed *vfio_feed_create(struct wl_event_loop *loop, const struct conf
 void vfio_feed_destroy(struct vfio_feed *feed);
 
 struct vfio_source *vfio_feed_get_source(struct vfio_feed *feed);
+
+/* Whether the device's planes are regions read by the CPU (mdpy), not dma-bufs. */
+bool vfio_feed_is_region(const struct vfio_feed *feed);
 
 /* The VFIO source of a vGPU's source, or NULL when that is not a VFIO feed. */
 struct vfio_source *vfio_feed_source_of(struct vgpu_source *source);

@@ -204,11 +204,13 @@ struct kms_output *vgpu_get_clock(const struct vgpu *vgpu);
 const char *vgpu_get_clock_name(const struct vgpu *vgpu);
 
 /*
- * The vGPU's vblank source on its clock output, made on first use and
- * following the clock. NULL when it is shown nowhere or out of memory
- * (*no_output says which).
+ * New fds of the vGPU's vblank source (kms/vblank.h) on its clock output,
+ * made on first use and following the clock: the ticks fd and the sealed
+ * record memfd (the caller closes both); *timer tells that the ticks come
+ * from a timer (the output is off). Returns 0, -ENODEV when the vGPU is
+ * shown nowhere, or -ENOMEM.
  */
-struct kms_vblank_source *vgpu_get_vblank_source(struct vgpu *vgpu, bool *no_output);
+int vgpu_get_vblank_fds(struct vgpu *vgpu, int *ticks, int *memfd, bool *timer);
 
 /* Where the vGPU is shown: one view per output. */
 struct vgpu_view_info {
@@ -216,6 +218,8 @@ struct vgpu_view_info {
 	struct kms_output *output;
 	size_t slot;            /* its place in the output's vgpu= list */
 	struct kms_rect region; /* of the output's logical space; empty while it has no mode */
+	uint32_t refresh_mhz;   /* of the output's mode, 0 while it has none */
+	uint32_t mm_width, mm_height; /* the region's share of the monitor, 0 if unknown */
 	struct kms_layer *primary, *cursor;
 };
 

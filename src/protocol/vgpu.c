@@ -14,12 +14,9 @@
 
 #include "buffer/buffer.h"
 #include "config/config.h"
-#include "kms/output.h"
-#include "kms/vblank.h"
 #include "protocol/private.h"
 #include "util/log.h"
 #include "vfio/feed.h"
-#include "vfio/source.h"
 #include "vgpu/vgpu.h"
 #include "vscanout-v1-server-protocol.h"
 
@@ -30,19 +27,10 @@
 static void send_outputs(struct protocol_vgpu *vgpu)
 {
 	struct vgpu_view_info view;
-	for (size_t i = 0; vgpu_get_view(vgpu->core, i, &view); i++) {
-		struct kms_output *output = view.output;
-		uint32_t width, height, mm_width, mm_height;
-		kms_output_get_size(output, &width, &height);
-		uint32_t refresh = width > 0 ? kms_mode_refresh_mhz(&output->mode) : 0;
-		kms_output_get_physical_size(output, &mm_width, &mm_height);
-		if (width > 0 && height > 0) {
-			mm_width = (uint32_t)((uint64_t)mm_width * view.region.width / width);
-			mm_height = (uint32_t)((uint64_t)mm_height * view.region.height / height);
-		}
+	for (size_t i = 0; vgpu_get_view(vgpu->core, i, &view); i++)
 		vscanout_vgpu_v1_send_output(vgpu->resource, view.output_name, view.region.width,
-					     view.region.height, refresh, mm_width, mm_height);
-	}
+					     view.region.height, view.refresh_mhz, view.mm_width,
+					     view.mm_height);
 	vscanout_vgpu_v1_send_done(vgpu->resource);
 }
 
@@ -186,23 +174,20 @@ static void vgpu_handle_commit(struct wl_client *client, struct wl_resource *res
 static void vgpu_handle_get_vblank_source(struct wl_client *client, struct wl_resource *resource)
 {
 	struct protocol_vgpu *vgpu = wl_resource_get_user_data(resource);
-	bool no_output;
-	struct kms_vblank_source *vblank = vgpu_get_vblank_source(vgpu->core, &no_output);
-	if (no_output) {
+	int ticks, memfd;
+	bool timer;
+	int ret = vgpu_get_vblank_fds(vgpu->core, &ticks, &memfd, &timer);
+	if (ret == -ENODEV) {
 		wl_resource_post_error(resource, VSCANOUT_VGPU_V1_ERROR_NO_OUTPUT,
 				       "get_vblank_source: vGPU \"%s\" is shown on no output",
 				       vgpu->name);
 		return;
 	}
-	int ticks, memfd;
-	if (vblank == NULL || kms_vblank_source_get_fds(vblank, &ticks, &memfd) != 0) {
+	if (ret != 0) {
 		wl_client_post_no_memory(client);
 		return;
 	}
-	struct kms_vblank_state state;
-	kms_vblank_source_get_state(vblank, &state);
-	uint32_t flags =
-		(state.flags & KMS_VBLANK_TIMER) ? VSCANOUT_VGPU_V1_VBLANK_SOURCE_FLAGS_TIMER : 0;
+	uint32_t flags = timer ? VSCANOUT_VGPU_V1_VBLANK_SOURCE_FLAGS_TIMER : 0;
 	/* libwayland sends duplicates: ours are closed right away. */
 	vscanout_vgpu_v1_send_vblank_source(resource, ticks, memfd, flags);
 	close(ticks);
@@ -250,7 +235,7 @@ static void vgpu_handle_set_vfio_device(struct wl_client *client, struct wl_reso
 						  msg);
 		return;
 	}
-	bool region = vfio_source_get_kind(vfio_feed_get_source(vgpu->vfio)) == VFIO_SOURCE_REGION;
+	bool region = vfio_feed_is_region(vgpu->vfio);
 	log_info("vgpu %s: showing a VFIO device with %s planes", vgpu->name,
 		 region ? "region" : "dma-buf");
 	vscanout_vgpu_v1_send_vfio_status(resource,

@@ -146,6 +146,11 @@ struct vfio_source *vfio_feed_get_source(struct vfio_feed *feed)
 	return feed->source;
 }
 
+bool vfio_feed_is_region(const struct vfio_feed *feed)
+{
+	return vfio_source_get_kind(feed->source) == VFIO_SOURCE_REGION;
+}
+
 struct vfio_source *vfio_feed_source_of(struct vgpu_source *source)
 {
 	return source != NULL && source->impl == &feed_impl ? feed_of(source)->source : NULL;

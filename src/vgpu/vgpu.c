@@ -355,15 +355,20 @@ const char *vgpu_get_clock_name(const struct vgpu *vgpu)
 	return vgpu->clock != NULL ? vgpu->clock->name : NULL;
 }
 
-struct kms_vblank_source *vgpu_get_vblank_source(struct vgpu *vgpu, bool *no_output)
+int vgpu_get_vblank_fds(struct vgpu *vgpu, int *ticks, int *memfd, bool *timer)
 {
 	struct kms_output *clock = clock_output(vgpu);
-	*no_output = clock == NULL;
 	if (clock == NULL)
-		return NULL;
+		return -ENODEV;
 	if (vgpu->vblank_source == NULL)
 		vgpu->vblank_source = kms_vblank_source_create(clock);
-	return vgpu->vblank_source;
+	if (vgpu->vblank_source == NULL ||
+	    kms_vblank_source_get_fds(vgpu->vblank_source, ticks, memfd) != 0)
+		return -ENOMEM;
+	struct kms_vblank_state state;
+	kms_vblank_source_get_state(vgpu->vblank_source, &state);
+	*timer = (state.flags & KMS_VBLANK_TIMER) != 0;
+	return 0;
 }
 
 size_t vgpu_n_views(const struct vgpu *vgpu)
@@ -385,6 +390,16 @@ bool vgpu_get_view(const struct vgpu *vgpu, size_t i, struct vgpu_view_info *inf
 			.primary = view->primary,
 			.cursor = view->cursor,
 		};
+		uint32_t width, height, mm_width, mm_height;
+		kms_output_get_size(view->output, &width, &height);
+		kms_output_get_physical_size(view->output, &mm_width, &mm_height);
+		if (width > 0 && height > 0) {
+			info->refresh_mhz = kms_mode_refresh_mhz(&view->output->mode);
+			info->mm_width =
+				(uint32_t)((uint64_t)mm_width * view->region.width / width);
+			info->mm_height =
+				(uint32_t)((uint64_t)mm_height * view->region.height / height);
+		}
 		return true;
 	}
 	return false;
