@@ -197,9 +197,6 @@ int vgpu_track(struct vgpu *vgpu, uint32_t serial);
 /* Frames tracked with vgpu_track() and not answered yet. */
 size_t vgpu_n_tracked(const struct vgpu *vgpu);
 
-/* The clock output, or NULL while the vGPU is shown nowhere. */
-struct kms_output *vgpu_get_clock(const struct vgpu *vgpu);
-
 /* The configuration's name of the clock output, or NULL. */
 const char *vgpu_get_clock_name(const struct vgpu *vgpu);
 

@@ -345,11 +345,6 @@ size_t vgpu_n_tracked(const struct vgpu *vgpu)
 	return (size_t)wl_list_length(&vgpu->commits);
 }
 
-struct kms_output *vgpu_get_clock(const struct vgpu *vgpu)
-{
-	return clock_output(vgpu);
-}
-
 const char *vgpu_get_clock_name(const struct vgpu *vgpu)
 {
 	return vgpu->clock != NULL ? vgpu->clock->name : NULL;
