@@ -22,9 +22,9 @@
 #include "client.h"
 #include "config/config.h"
 #include "protocol/server.h"
-#include "vgpu/vgpu.h"
 #include "test.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 static char socket_path[108];
 
