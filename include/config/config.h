@@ -68,6 +68,11 @@
  *   clock = HDMI-A-1            # the output whose vblanks pace the vGPU: its
  *                               # vblank source, VFIO polling and presentation
  *                               # feedback (default: the first output showing it)
+ *   qemu = qmp:/run/vm1.qmp     # the vGPU is the D-Bus display of this QEMU
+ *                               # (qemu/qemu.h): qmp:/PATH of its QMP socket
+ *                               # (-display dbus,p2p=yes) or dbus:ADDRESS of a
+ *                               # bus where it owns org.qemu
+ *   qemu-console = 0            # its console (default: the first graphic one)
  *
  *   [touchscreen ELAN Touchscreen]   # a touchscreen by its libinput device name
  *   output = HDMI-A-1           # the output it is laminated to (default: the first
@@ -135,6 +140,9 @@ enum config_cursor {
 
 /* Longest poll= interval, in ms. */
 #define CONFIG_POLL_MAX_MS 10000
+/* Largest qemu-console= and longest qmp: socket path (a sun_path). */
+#define CONFIG_QEMU_CONSOLE_MAX 255
+#define CONFIG_QEMU_PATH_MAX 108
 
 /* The default placeholder colour: dark grey, 0xRRGGBB. */
 #define CONFIG_PLACEHOLDER_DEFAULT 0x202020u
@@ -207,6 +215,8 @@ struct config_vgpu {
 	uint32_t poll_interval_ms; /* 0: paced by vblanks (poll = vblank, the default) */
 	bool uinput;               /* false unless set */
 	char *clock;               /* may be NULL: the first output showing it */
+	char *qemu;                /* may be NULL: qemu= "qmp:/PATH" or "dbus:ADDRESS" */
+	int qemu_console;          /* qemu-console=, -1 unless set: the first graphic one */
 	int clock_line;            /* where clock= is, with clock */
 	int line;                  /* where the section starts, for messages */
 	struct wl_list link;       /* config.vgpus */

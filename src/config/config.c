@@ -57,6 +57,8 @@ enum vgpu_key {
 	VGPU_KEY_POLL = 1 << 3,
 	VGPU_KEY_UINPUT = 1 << 4,
 	VGPU_KEY_CLOCK = 1 << 5,
+	VGPU_KEY_QEMU = 1 << 6,
+	VGPU_KEY_QEMU_CONSOLE = 1 << 7,
 };
 
 /* Longest line accepted, in bytes without its newline. */
@@ -173,6 +175,7 @@ static void free_vgpu(struct config_vgpu *vgpu)
 	free(vgpu->allow_uids);
 	free(vgpu->allow_gids);
 	free(vgpu->clock);
+	free(vgpu->qemu);
 	free(vgpu);
 }
 
@@ -200,6 +203,7 @@ static void begin_vgpu(struct parse *p, const char *name)
 	}
 	vgpu->edid = CONFIG_EDID_MONITOR;
 	vgpu->poll_interval_ms = 0;
+	vgpu->qemu_console = -1;
 	vgpu->line = p->line;
 	wl_list_insert(p->result.vgpus.prev, &vgpu->link);
 	p->section = SECTION_VGPU;
@@ -649,6 +653,41 @@ static int parse_poll(const char *text, uint32_t *interval_ms)
 	return 0;
 }
 
+/*
+ * qemu = qmp:/ABSOLUTE/PATH or dbus:ADDRESS (a D-Bus address such as
+ * unix:path=/run/...; checked for its shape only, sd-bus parses it).
+ */
+static void parse_qemu_address(struct parse *p, const char *value)
+{
+	struct config_vgpu *vgpu = p->vgpu;
+	if (strncmp(value, "qmp:", 4) == 0) {
+		const char *path = value + 4;
+		if (path[0] != '/' || strlen(path) >= CONFIG_QEMU_PATH_MAX) {
+			parse_error(p,
+				    "[vgpu %s] qemu '%s': the QMP socket must be an absolute path "
+				    "shorter than %d bytes",
+				    vgpu->name, value, CONFIG_QEMU_PATH_MAX);
+			return;
+		}
+	} else if (strncmp(value, "dbus:", 5) == 0) {
+		const char *address = value + 5;
+		if (strchr(address, ':') == NULL || strchr(address, '=') == NULL) {
+			parse_error(p,
+				    "[vgpu %s] qemu '%s': '%s' is not a D-Bus address like "
+				    "unix:path=/run/vm.sock",
+				    vgpu->name, value, address);
+			return;
+		}
+	} else {
+		parse_error(p,
+			    "[vgpu %s] qemu '%s' is not qmp:/PATH (QEMU's QMP socket) or "
+			    "dbus:ADDRESS (a D-Bus bus where QEMU owns org.qemu)",
+			    vgpu->name, value);
+		return;
+	}
+	set_string(p, &vgpu->qemu, value);
+}
+
 static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 {
 	struct config_vgpu *vgpu = p->vgpu;
@@ -665,11 +704,15 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		bit = VGPU_KEY_UINPUT;
 	else if (strcmp(key, "clock") == 0)
 		bit = VGPU_KEY_CLOCK;
+	else if (strcmp(key, "qemu") == 0)
+		bit = VGPU_KEY_QEMU;
+	else if (strcmp(key, "qemu-console") == 0)
+		bit = VGPU_KEY_QEMU_CONSOLE;
 	else {
 		parse_error(
 			p,
 			"unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid, edid, "
-			"poll, uinput, clock)",
+			"poll, uinput, clock, qemu, qemu-console)",
 			key, vgpu->name);
 		return;
 	}
@@ -735,6 +778,21 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		set_string(p, &vgpu->clock, value);
 		vgpu->clock_line = p->line;
 		break;
+	case VGPU_KEY_QEMU:
+		parse_qemu_address(p, value);
+		break;
+	case VGPU_KEY_QEMU_CONSOLE: {
+		char *end;
+		errno = 0;
+		long n = strtol(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || errno != 0 || *end != '\0' || n < 0 ||
+		    n > CONFIG_QEMU_CONSOLE_MAX)
+			parse_error(p, "[vgpu %s] qemu-console '%s' is not a number from 0 to %d",
+				    vgpu->name, value, CONFIG_QEMU_CONSOLE_MAX);
+		else
+			vgpu->qemu_console = (int)n;
+		break;
+	}
 	}
 }
 
