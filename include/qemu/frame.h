@@ -124,7 +124,12 @@ struct qemu_frame_info {
 
 void qemu_frame_get_info(const struct qemu_frame *frame, struct qemu_frame_info *info);
 
-/* The DRM fourcc of a pixman format code as QEMU sends it, or 0 when unknown. */
+/*
+ * The DRM fourcc of a pixman format code as QEMU sends it, or 0 when
+ * unknown. A console's picture is opaque: a format with alpha gives its
+ * opaque twin (QEMU 7.2 sends 0x20028888, PIXMAN_a8r8g8b8, whose alpha
+ * byte is not meant as such: XRGB8888).
+ */
 uint32_t qemu_fourcc_from_pixman(uint32_t pixman_format);
 
 #endif
