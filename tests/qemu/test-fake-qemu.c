@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fake-qemu (tests/qemu/fake-qemu.c) against a display of this test's
+ * own, on the host: attached as QEMU's D-Bus display is (QMP getfd with
+ * the fd as SCM_RIGHTS, add_client protocol=@dbus-display), the VM's and
+ * the console's properties read, SetUIInfo and a key press reported by
+ * fake-qemu, RegisterListener's connection set up while its reply is
+ * outstanding, and then the listener receives:
+ *
+ *   pixels  Scanout of the pattern (kt_fill_pattern, seed 7), then
+ *           Update of the whole picture, FRAMES times, each after the
+ *           previous one's reply; fake-qemu prints a reply line each.
+ *   map     the listener lists org.qemu.Display1.Listener.Unix.Map:
+ *           ScanoutMap of a memfd holding the pattern, then UpdateMap.
+ *   dmabuf  (needs /dev/udmabuf: in the VM) ScanoutDMABUF of a udmabuf
+ *           holding the pattern, then UpdateDMABUF, the buffer sent again
+ *           with a new fd every RESEND updates: the same memory each time.
+ *
+ * argv[1]: fake-qemu, argv[2]: pixels | map | dmabuf.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+#include <systemd/sd-bus.h>
+
+#include "kmstest.h"
+
+#define DIR        "/tmp/vscanout-fake-qemu-test"
+#define QMP_PATH   DIR "/qmp"
+#define WIDTH      64
+#define HEIGHT     32
+#define FRAMES     3
+#define RESEND     2
+#define TIMEOUT_MS 10000
+
+static struct {
+	const char *kind;
+	bool map;
+	ino_t dmabuf_ino;
+	pid_t pid;
+	int out; /* fake-qemu's stdout */
+	char buf[8192];
+	size_t len;
+	sd_bus *display, *listener;
+	unsigned int scanouts, updates;
+	struct kt_image want;
+	bool pixels_ok;
+} t = {.out = -1};
+
+/* ---------------------------------------------------------------------- */
+/* Serving both connections and reading fake-qemu's lines                 */
+/* ---------------------------------------------------------------------- */
+
+static void pump(int timeout_ms)
+{
+	sd_bus *buses[2] = {t.display, t.listener};
+	for (int i = 0; i < 2; i++) {
+		while (buses[i] != NULL) {
+			int r = sd_bus_process(buses[i], NULL);
+			kt_assertf(r >= 0, "sd_bus_process: %s", strerror(-r));
+			if (r == 0)
+				break;
+		}
+	}
+	struct pollfd p[3] = {{.fd = t.out, .events = POLLIN}};
+	nfds_t n = 1;
+	for (int i = 0; i < 2; i++) {
+		if (buses[i] == NULL)
+			continue;
+		p[n].fd = sd_bus_get_fd(buses[i]);
+		p[n].events = (short)sd_bus_get_events(buses[i]);
+		n++;
+	}
+	kt_assert_errno(poll(p, n, timeout_ms) >= 0 || errno == EINTR);
+}
+
+/* Serve until fake-qemu printed a line starting with prefix; returns it (static). */
+static const char *wait_line(const char *prefix)
+{
+	static char line[512];
+	uint64_t end = kt_now_ns() + (uint64_t)TIMEOUT_MS * 1000000u;
+	for (;;) {
+		char *nl;
+		while ((nl = memchr(t.buf, '\n', t.len)) != NULL) {
+			size_t n = (size_t)(nl - t.buf);
+			snprintf(line, sizeof(line), "%.*s", (int)n, t.buf);
+			memmove(t.buf, nl + 1, t.len - n - 1);
+			t.len -= n + 1;
+			printf("fake-qemu: %s\n", line);
+			kt_assertf(strncmp(line, "error", 5) != 0, "fake-qemu: %s", line);
+			if (strncmp(line, prefix, strlen(prefix)) == 0)
+				return line;
+		}
+		kt_assertf(kt_now_ns() < end, "fake-qemu never printed '%s'", prefix);
+		pump(20);
+		ssize_t r = read(t.out, t.buf + t.len, sizeof(t.buf) - t.len);
+		if (r < 0 && errno == EAGAIN)
+			continue;
+		kt_assertf(r > 0, "fake-qemu ended before printing '%s'", prefix);
+		t.len += (size_t)r;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* The listener                                                           */
+/* ---------------------------------------------------------------------- */
+
+static void check_pixels(const void *data, size_t size, uint32_t stride, const char *what)
+{
+	kt_assertf(stride == WIDTH * 4 && size >= (size_t)stride * HEIGHT,
+		   "%s: stride %u, %zu bytes", what, stride, size);
+	struct kt_image got = {WIDTH, HEIGHT, stride, DRM_FORMAT_XRGB8888, (void *)data};
+	kt_assertf(kt_compare(&got, &t.want, 0x00ffffff, what) == 0, "%s: not the pattern", what);
+	t.pixels_ok = true;
+}
+
+static int scanout(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	uint32_t w, h, stride, format;
+	const void *pixels;
+	size_t size;
+	kt_assert(sd_bus_message_read(m, "uuuu", &w, &h, &stride, &format) >= 0);
+	kt_assert(sd_bus_message_read_array(m, 'y', &pixels, &size) >= 0);
+	kt_assertf(w == WIDTH && h == HEIGHT && format == 0x20028888u, "Scanout %ux%u format 0x%x",
+		   w, h, format);
+	check_pixels(pixels, size, stride, "Scanout");
+	t.scanouts++;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int update(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	int32_t x, y, w, h;
+	kt_assert(sd_bus_message_read(m, "iiii", &x, &y, &w, &h) >= 0);
+	kt_assertf(x == 0 && y == 0 && w == WIDTH && h == HEIGHT, "%s %d,%d %dx%d",
+		   sd_bus_message_get_member(m), x, y, w, h);
+	kt_assert(t.scanouts >= 1);
+	t.updates++;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int scanout_map(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	int fd;
+	uint32_t offset, w, h, stride, format;
+	kt_assert(sd_bus_message_read(m, "huuuuu", &fd, &offset, &w, &h, &stride, &format) >= 0);
+	kt_assertf(offset == 0 && w == WIDTH && h == HEIGHT && format == 0x20028888u,
+		   "ScanoutMap +%u %ux%u format 0x%x", offset, w, h, format);
+	size_t size = (size_t)stride * h;
+	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	kt_assert_errno(map != MAP_FAILED);
+	check_pixels(map, size, stride, "ScanoutMap");
+	munmap(map, size);
+	t.scanouts++;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int scanout_dmabuf(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	int fd, y0_top;
+	uint32_t w, h, stride, fourcc;
+	uint64_t modifier;
+	kt_assert(sd_bus_message_read(m, "huuuutb", &fd, &w, &h, &stride, &fourcc, &modifier,
+				      &y0_top) >= 0);
+	kt_assertf(w == WIDTH && h == HEIGHT && fourcc == DRM_FORMAT_XRGB8888 &&
+			   modifier == DRM_FORMAT_MOD_LINEAR && y0_top,
+		   "ScanoutDMABUF %ux%u fourcc 0x%x modifier 0x%llx y0_top %d", w, h, fourcc,
+		   (unsigned long long)modifier, y0_top);
+	struct stat st;
+	kt_assert_errno(fstat(fd, &st) == 0);
+	if (t.scanouts == 0)
+		t.dmabuf_ino = st.st_ino;
+	kt_assertf(st.st_ino == t.dmabuf_ino, "ScanoutDMABUF %u: another buffer", t.scanouts + 1);
+	size_t size = (size_t)stride * h;
+	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	kt_assert_errno(map != MAP_FAILED);
+	check_pixels(map, size, stride, "ScanoutDMABUF");
+	munmap(map, size);
+	t.scanouts++;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static int get_interfaces(sd_bus *bus, const char *path, const char *interface,
+			  const char *property, sd_bus_message *reply, void *data,
+			  sd_bus_error *ret_error)
+{
+	if (t.map)
+		return sd_bus_message_append(reply, "as", 1, "org.qemu.Display1.Listener.Unix.Map");
+	return sd_bus_message_append(reply, "as", 0);
+}
+
+static const sd_bus_vtable listener_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD("Scanout", "uuuuay", "", scanout, 0),
+	SD_BUS_METHOD("Update", "iiiiuuay", "", update, 0),
+	SD_BUS_METHOD("ScanoutDMABUF", "huuuutb", "", scanout_dmabuf, 0),
+	SD_BUS_METHOD("UpdateDMABUF", "iiii", "", update, 0),
+	SD_BUS_PROPERTY("Interfaces", "as", get_interfaces, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_VTABLE_END,
+};
+
+static const sd_bus_vtable map_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD("ScanoutMap", "huuuuu", "", scanout_map, 0),
+	SD_BUS_METHOD("UpdateMap", "iiii", "", update, 0),
+	SD_BUS_VTABLE_END,
+};
+
+/* ---------------------------------------------------------------------- */
+/* QMP                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void qmp_send(int fd, const char *text, int pass_fd)
+{
+	struct iovec iov = {(void *)text, strlen(text)};
+	char control[CMSG_SPACE(sizeof(int))] = {0};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (pass_fd >= 0) {
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	kt_assert_errno(sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)iov.iov_len);
+}
+
+/* One reply line; fails unless it is a return. */
+static void qmp_expect_return(FILE *f, const char *what)
+{
+	char line[1024];
+	kt_assertf(fgets(line, sizeof(line), f) != NULL, "QMP %s: no reply", what);
+	kt_assertf(strstr(line, "\"return\"") != NULL, "QMP %s: %s", what, line);
+}
+
+static void attach(void)
+{
+	int qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	kt_assert_errno(qmp >= 0);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = QMP_PATH};
+	kt_assert_errno(connect(qmp, (struct sockaddr *)&addr, sizeof(addr)) == 0);
+	FILE *f = fdopen(dup(qmp), "r");
+	kt_assert(f != NULL);
+	char line[1024];
+	kt_assert(fgets(line, sizeof(line), f) != NULL && strstr(line, "\"QMP\"") != NULL);
+	/* No newline between the commands: QMP is a stream of JSON values. */
+	qmp_send(qmp, "{\"execute\": \"qmp_capabilities\", \"id\": 1}", -1);
+	qmp_expect_return(f, "qmp_capabilities");
+	int pair[2];
+	kt_assert_errno(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+	qmp_send(
+		qmp,
+		"{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"display\"}, \"id\": \"a\"}",
+		pair[1]);
+	close(pair[1]);
+	qmp_expect_return(f, "getfd");
+	qmp_send(qmp,
+		 "{\"execute\": \"add_client\", \"arguments\": {\"protocol\": \"@dbus-display\", "
+		 "\"fdname\": \"display\"}}\n",
+		 -1);
+	qmp_expect_return(f, "add_client");
+	/* A second add_client of the same name: the fd was taken. */
+	qmp_send(qmp,
+		 "{\"execute\": \"add_client\", \"arguments\": {\"protocol\": \"@dbus-display\", "
+		 "\"fdname\": \"display\"}}\n",
+		 -1);
+	kt_assert(fgets(line, sizeof(line), f) != NULL && strstr(line, "\"error\"") != NULL);
+	fclose(f);
+	close(qmp);
+
+	/* The display's side authenticates as the client. */
+	kt_assert(sd_bus_new(&t.display) >= 0);
+	kt_assert(sd_bus_set_fd(t.display, pair[0], pair[0]) >= 0);
+	kt_assert(sd_bus_negotiate_fds(t.display, 1) >= 0);
+	kt_assert(sd_bus_start(t.display) >= 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The test                                                               */
+/* ---------------------------------------------------------------------- */
+
+static void start_fake(const char *program)
+{
+	mkdir(DIR, 0700);
+	int pipefd[2];
+	kt_assert_errno(pipe2(pipefd, O_CLOEXEC) == 0);
+	char frames[16];
+	snprintf(frames, sizeof(frames), "%d", FRAMES);
+	char size_w[16], size_h[16];
+	snprintf(size_w, sizeof(size_w), "%d", WIDTH);
+	snprintf(size_h, sizeof(size_h), "%d", HEIGHT);
+	fflush(stdout);
+	t.pid = fork();
+	kt_assert_errno(t.pid >= 0);
+	if (t.pid == 0) {
+		if (dup2(pipefd[1], 1) < 0)
+			_exit(126);
+		char mode[16], resend[16];
+		snprintf(mode, sizeof(mode), "--%s", t.kind);
+		snprintf(resend, sizeof(resend), "%d", RESEND);
+		execl(program, "fake-qemu", QMP_PATH, mode, size_w, size_h, "--frames", frames,
+		      "--resend", resend, "--timeout", "20", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	t.out = pipefd[0];
+	kt_assert_errno(fcntl(t.out, F_SETFL, O_NONBLOCK) == 0);
+}
+
+static char *get_string(const char *path, const char *interface, const char *property)
+{
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	char *value = NULL;
+	int r = sd_bus_get_property_string(t.display, NULL, path, interface, property, &error,
+					   &value);
+	kt_assertf(r >= 0, "%s.%s: %s", interface, property, error.message);
+	return value;
+}
+
+int main(int argc, char **argv)
+{
+	kt_assertf(argc == 3 && (strcmp(argv[2], "pixels") == 0 || strcmp(argv[2], "map") == 0 ||
+				 strcmp(argv[2], "dmabuf") == 0),
+		   "usage: %s FAKE_QEMU pixels|map|dmabuf", argv[0]);
+	signal(SIGPIPE, SIG_IGN);
+	t.kind = argv[2];
+	t.map = strcmp(argv[2], "map") == 0;
+	bool dmabuf = strcmp(argv[2], "dmabuf") == 0;
+	if (dmabuf && access("/dev/udmabuf", F_OK) != 0)
+		kt_skip("no /dev/udmabuf");
+	kt_assert_ok(kt_image_alloc(&t.want, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888));
+	kt_fill_pattern(&t.want, 7);
+
+	start_fake(argv[1]);
+	wait_line("listening");
+	attach();
+	wait_line("add_client");
+
+	char *name = get_string("/org/qemu/Display1/VM", "org.qemu.Display1.VM", "Name");
+	kt_assertf(strcmp(name, "fake-qemu") == 0, "VM Name %s", name);
+	free(name);
+	char *type =
+		get_string("/org/qemu/Display1/Console_0", "org.qemu.Display1.Console", "Type");
+	kt_assertf(strcmp(type, "Graphic") == 0, "Console Type %s", type);
+	free(type);
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	kt_assertf(sd_bus_call_method(t.display, NULL, "/org/qemu/Display1/Console_0",
+				      "org.qemu.Display1.Console", "SetUIInfo", &error, NULL,
+				      "qqiiuu", 300, 200, 0, 0, 1024u, 768u) >= 0,
+		   "SetUIInfo: %s", error.message);
+	wait_line("ui-info 1024 768");
+	kt_assertf(sd_bus_call_method(t.display, NULL, "/org/qemu/Display1/Console_0",
+				      "org.qemu.Display1.Keyboard", "Press", &error, NULL, "u",
+				      30u) >= 0,
+		   "Press: %s", error.message);
+	wait_line("key Press 30");
+
+	/* The listener: QEMU is the server of its connection too. */
+	int pair[2];
+	kt_assert_errno(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+	kt_assert(sd_bus_call_method_async(t.display, NULL, NULL, "/org/qemu/Display1/Console_0",
+					   "org.qemu.Display1.Console", "RegisterListener", NULL,
+					   NULL, "h", pair[1]) >= 0);
+	close(pair[1]);
+	kt_assert(sd_bus_new(&t.listener) >= 0);
+	kt_assert(sd_bus_set_fd(t.listener, pair[0], pair[0]) >= 0);
+	kt_assert(sd_bus_negotiate_fds(t.listener, 1) >= 0);
+	kt_assert(sd_bus_add_object_vtable(t.listener, NULL, "/org/qemu/Display1/Listener",
+					   "org.qemu.Display1.Listener", listener_vtable,
+					   NULL) >= 0);
+	kt_assert(sd_bus_add_object_vtable(t.listener, NULL, "/org/qemu/Display1/Listener",
+					   "org.qemu.Display1.Listener.Unix.Map", map_vtable,
+					   NULL) >= 0);
+	kt_assert(sd_bus_start(t.listener) >= 0);
+	wait_line("registered");
+	if (t.map)
+		wait_line("interfaces org.qemu.Display1.Listener.Unix.Map");
+	wait_line(t.map    ? "scanout ScanoutMap"
+		  : dmabuf ? "scanout ScanoutDMABUF"
+			   : "scanout Scanout");
+	char want[32];
+	snprintf(want, sizeof(want), "done %d", FRAMES);
+	wait_line(want);
+	/* The dma-buf again before updates RESEND + 1, 2 × RESEND + 1, ... */
+	unsigned int scanouts = dmabuf ? 1 + (FRAMES - 1) / RESEND : 1;
+	kt_assertf(t.scanouts == scanouts && t.updates == FRAMES && t.pixels_ok,
+		   "%u scanouts, %u updates, pixels %s", t.scanouts, t.updates,
+		   t.pixels_ok ? "right" : "unchecked");
+
+	/* Gone: fake-qemu sees its connections close and ends on SIGTERM. */
+	t.listener = sd_bus_flush_close_unref(t.listener);
+	t.display = sd_bus_flush_close_unref(t.display);
+	wait_line("disconnected");
+	kt_assert_errno(kill(t.pid, SIGTERM) == 0);
+	int status;
+	kt_assert_errno(waitpid(t.pid, &status, 0) == t.pid);
+	kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake-qemu status 0x%x", status);
+	kt_image_free(&t.want);
+	rmdir(DIR);
+	printf("fake-qemu %s: ok\n", argv[2]);
+	return 0;
+}
