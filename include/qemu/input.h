@@ -20,6 +20,21 @@
  * a QEMU that stops reading slows nothing. Keys and buttons held when the
  * focus leaves are released; qemu_input_destroy() releases those still
  * held while the connection lives.
+ *
+ * - Absolute mouse: SetAbsPosition with the pixel the pointer is in (the
+ *   coordinates rounded down, negative ones to 0), as QEMU refuses a
+ *   position at or past the console's width or height.
+ * - Relative mouse: RelMotion with the device's unaccelerated motion from
+ *   the target's relative_motion callback once the caller has sent one;
+ *   until then, with the difference between successive positions. The
+ *   fractions of a pixel are carried to the next motion.
+ * - The vertical wheel: a press and release of button 4 (down) or 3 (up)
+ *   per 120 units of value120; the horizontal axis has no QEMU button.
+ * - Touch points take MultiTouch slots 0 to MaxSlots - 1; a point finding
+ *   none, and every point while MaxSlots is unknown or the console has no
+ *   MultiTouch, is dropped.
+ * - A key without a QEMU number (qemu/keymap.h), a button other than left,
+ *   middle, right, side and extra are dropped.
  */
 
 struct input_target;
@@ -34,7 +49,11 @@ struct qemu_input;
  */
 struct qemu_input *qemu_input_create(sd_bus *bus, const char *destination, const char *path);
 
-/* NULL is a no-op. */
+/*
+ * Releases the keys and buttons still held and cancels the touch points
+ * (calls queued on the bus, sent when it next writes, without waiting for
+ * a reply), forgets the calls in flight and frees. NULL is a no-op.
+ */
 void qemu_input_destroy(struct qemu_input *input);
 
 /* The input sink for vgpu_create(). */
@@ -42,12 +61,14 @@ struct input_target *qemu_input_target(struct qemu_input *input);
 
 /* For the status. */
 struct qemu_input_info {
-	bool absolute;       /* the guest's mouse is absolute */
-	int touch_slots;     /* MaxSlots, 0 without MultiTouch */
-	uint64_t sent;       /* calls sent */
-	uint64_t failed;     /* error replies */
-	uint64_t coalesced;  /* motions merged because too many calls were in flight */
+	bool absolute;      /* the guest's mouse is absolute */
+	int touch_slots;    /* MaxSlots, 0 without MultiTouch */
+	uint64_t sent;      /* calls sent */
+	uint64_t failed;    /* error replies */
+	uint64_t coalesced; /* motions merged because too many calls were in flight */
+	uint64_t dropped;   /* events not sent: far too many calls in flight, or no memory */
 	unsigned int keys_held;
+	unsigned int in_flight; /* calls without a reply yet */
 };
 
 void qemu_input_get_info(const struct qemu_input *input, struct qemu_input_info *info);
