@@ -28,11 +28,18 @@
  *                 org.qemu.Display1.Listener.Unix.Map (else as --pixels).
  *   --pixels W H  Scanout, then Update N times (x8r8g8b8).
  *
+ * Commands on stdin, one a line:
+ *   repaint S     paint the picture's memory with the pattern of seed S,
+ *                 telling nobody (no call): a display that scans the
+ *                 buffer out shows it, one that copied it does not.
+ *   update        one more update call of the whole picture.
+ *
  * What happens is printed on stdout, one line each, for the test to read:
  *   listening PATH | qmp connected | add_client | registered |
  *   ui-info W H | key press|release N | mouse ... | interfaces A,B |
  *   scanout KIND | reply N US (the N-th update's reply took US µs) |
- *   done N | error METHOD NAME: MESSAGE | disconnected | timeout
+ *   done N | repainted S | error METHOD NAME: MESSAGE | disconnected |
+ *   timeout
  * Every call has a reply deadline; the whole run ends after --timeout
  * (default 50 s) with status 3. SIGTERM ends it with status 0.
  */
@@ -126,11 +133,11 @@ static void die(const char *fmt, ...)
 /* ---------------------------------------------------------------------- */
 
 /* The pattern, its rows bottom-up unless y0_top, into memory of stride bytes per row. */
-static void paint(void *dst)
+static void paint(void *dst, uint32_t seed)
 {
 	struct kt_image img;
 	kt_assert_ok(kt_image_alloc(&img, fake.width, fake.height, DRM_FORMAT_XRGB8888));
-	kt_fill_pattern(&img, fake.seed);
+	kt_fill_pattern(&img, seed);
 	for (uint32_t y = 0; y < fake.height; y++) {
 		uint32_t from = fake.y0_top ? y : fake.height - 1 - y;
 		memcpy((char *)dst + (size_t)y * fake.stride, kt_pixel(&img, 0, from),
@@ -157,7 +164,7 @@ static void make_picture(void)
 			mmap(NULL, fake.size, PROT_READ | PROT_WRITE, MAP_SHARED, fake.memfd, 0);
 		kt_assert_errno(fake.pixels != MAP_FAILED);
 	}
-	paint(fake.pixels);
+	paint(fake.pixels, fake.seed);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -795,6 +802,41 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *data)
 	exit(3);
 }
 
+static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *data)
+{
+	static char buf[256];
+	static size_t len;
+	ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return 0;
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+		return 0;
+	}
+	len += (size_t)n;
+	char *nl;
+	while ((nl = memchr(buf, '\n', len)) != NULL) {
+		*nl = '\0';
+		unsigned int seed;
+		if (sscanf(buf, "repaint %u", &seed) == 1 && fake.pixels != NULL) {
+			paint(fake.pixels, seed);
+			printf("repainted %u\n", seed);
+		} else if (strcmp(buf, "update") == 0 && fake.listener != NULL &&
+			   fake.pixels != NULL) {
+			fake.frames++;
+			send_update();
+		} else {
+			printf("error stdin %s: not now or unknown\n", buf);
+		}
+		size_t used = (size_t)(nl - buf) + 1;
+		memmove(buf, nl + 1, len - used);
+		len -= used;
+	}
+	if (len == sizeof(buf) - 1)
+		len = 0;
+	return 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* main                                                                   */
 /* ---------------------------------------------------------------------- */
@@ -873,9 +915,13 @@ int main(int argc, char **argv)
 		die("%s: %s", fake.qmp_path, strerror(errno));
 	check_r(sd_event_add_io(fake.event, NULL, fake.listen_fd, EPOLLIN, on_accept, NULL),
 		"listen");
+	/* Commands on stdin, when it is something epoll can watch (not /dev/null). */
+	int r = sd_event_add_io(fake.event, NULL, 0, EPOLLIN, on_stdin, NULL);
+	if (r < 0 && r != -EPERM)
+		check_r(r, "stdin");
 	printf("listening %s\n", fake.qmp_path);
 
-	int r = sd_event_loop(fake.event);
+	r = sd_event_loop(fake.event);
 	check_r(r, "event loop");
 	fake.display = sd_bus_flush_close_unref(fake.display);
 	drop_listener();

@@ -78,28 +78,42 @@ __attribute__((noreturn)) static void qemu_gone(struct nested_qemu *q, const cha
 
 /*
  * Wait until fd is readable (or, with fd -1, for at most `slice_ms`),
- * serving the daemon's loop meanwhile; QEMU exiting or the deadline end
- * the test. Returns whether fd is readable.
+ * serving the daemon's loop meanwhile (serve may be NULL); the child of
+ * pidfd exiting (gone() is called) or the deadline end the test. Returns
+ * whether fd is readable.
  */
-static bool wait_fd(struct nested_qemu *q, int fd, int slice_ms, uint64_t end, const char *what)
+static bool wait_fd_of(int pidfd, nested_serve_fn serve, void *serve_data, int fd, int slice_ms,
+		       uint64_t end, const char *what, void (*gone)(void *data, const char *what),
+		       void *gone_data)
 {
-	struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = q->pidfd, .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
 	uint64_t slice_end = kt_now_ns() + (uint64_t)slice_ms * 1000000u;
 	for (;;) {
-		int timeout = q->serve != NULL ? 0 : 50;
+		int timeout = serve != NULL ? 0 : 50;
 		int n = poll(p, 2, timeout);
 		kt_assert_errno(n >= 0 || errno == EINTR);
 		if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
 			return true;
 		if (n > 0 && p[1].revents != 0)
-			qemu_gone(q, what);
+			gone(gone_data, what);
 		uint64_t now = kt_now_ns();
-		kt_assertf(now < end, "timed out waiting for QEMU: %s", what);
+		kt_assertf(now < end, "timed out waiting for %s", what);
 		if (fd < 0 && now >= slice_end)
 			return false;
-		if (q->serve != NULL)
-			q->serve(q->serve_data, 10);
+		if (serve != NULL)
+			serve(serve_data, 10);
 	}
+}
+
+static void qemu_gone_cb(void *data, const char *what)
+{
+	qemu_gone(data, what);
+}
+
+static bool wait_fd(struct nested_qemu *q, int fd, int slice_ms, uint64_t end, const char *what)
+{
+	return wait_fd_of(q->pidfd, q->serve, q->serve_data, fd, slice_ms, end, what, qemu_gone_cb,
+			  q);
 }
 
 static int connect_unix(const char *path)
@@ -400,4 +414,92 @@ void nested_bus_stop(struct nested_bus *b)
 	b->pid = 0;
 	unlink(b->socket);
 	unlink(b->config);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A child printing lines                                                 */
+/* ---------------------------------------------------------------------- */
+
+static void child_gone(void *data, const char *what)
+{
+	struct nested_child *c = data;
+	int status = 0;
+	pid_t r = waitpid(c->pid, &status, WNOHANG);
+	kt_fail(__FILE__, __LINE__, "%s exited while waiting for %s (status 0x%x)", c->name, what,
+		r == c->pid ? status : -1);
+}
+
+void nested_child_start(struct nested_child *c, char *const argv[])
+{
+	*c = (struct nested_child){.name = argv[0], .in = -1, .out = -1, .pidfd = -1};
+	int in[2], out[2];
+	kt_assert_errno(pipe2(in, O_CLOEXEC) == 0);
+	kt_assert_errno(pipe2(out, O_CLOEXEC) == 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	kt_assert_errno(pid >= 0);
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->pid = pid;
+	c->in = in[1];
+	c->out = out[0];
+	c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	kt_assert_errno(c->pidfd >= 0);
+	kt_assert_errno(fcntl(c->out, F_SETFL, O_NONBLOCK) == 0);
+}
+
+const char *nested_child_wait_line(struct nested_child *c, const char *prefix)
+{
+	uint64_t end = deadline();
+	char what[160];
+	snprintf(what, sizeof(what), "%s to print '%s'", c->name, prefix);
+	for (;;) {
+		char *nl;
+		while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+			size_t n = (size_t)(nl - c->buf);
+			snprintf(c->line, sizeof(c->line), "%.*s", (int)n, c->buf);
+			memmove(c->buf, nl + 1, c->len - n - 1);
+			c->len -= n + 1;
+			printf("%s: %s\n", c->name, c->line);
+			if (strncmp(c->line, prefix, strlen(prefix)) == 0)
+				return c->line;
+		}
+		kt_assertf(c->len < sizeof(c->buf), "%s: a line too long", c->name);
+		wait_fd_of(c->pidfd, c->serve, c->serve_data, c->out, 0, end, what, child_gone, c);
+		ssize_t r = read(c->out, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		kt_assert_errno(r >= 0);
+		if (r == 0)
+			child_gone(c, what);
+		c->len += (size_t)r;
+	}
+}
+
+void nested_child_write(struct nested_child *c, const char *text)
+{
+	kt_assert_errno(write(c->in, text, strlen(text)) == (ssize_t)strlen(text));
+}
+
+int nested_child_stop(struct nested_child *c)
+{
+	if (c->pid == 0)
+		return 0;
+	kt_assert_errno(kill(c->pid, SIGTERM) == 0);
+	int status;
+	while (waitpid(c->pid, &status, 0) < 0)
+		kt_assert_errno(errno == EINTR);
+	c->pid = 0;
+	close(c->pidfd);
+	close(c->in);
+	close(c->out);
+	c->pidfd = c->in = c->out = -1;
+	return status;
 }

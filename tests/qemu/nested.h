@@ -104,6 +104,38 @@ void nested_bus_start(struct nested_bus *b, const char *dir);
 /* SIGKILL and reap it; a no-op when it is not running. */
 void nested_bus_stop(struct nested_bus *b);
 
+/* ---------------------------------------------------------------------- */
+/* A child printing lines (fake-qemu)                                     */
+/* ---------------------------------------------------------------------- */
+
+struct nested_child {
+	const char *name; /* argv[0] */
+	pid_t pid;        /* 0 once stopped */
+	int pidfd;
+	int in, out; /* its stdin (written), its stdout (read) */
+	char buf[16384];
+	size_t len;
+	char line[1024];       /* the last line returned */
+	nested_serve_fn serve; /* may be NULL */
+	void *serve_data;
+};
+
+/* Start argv[0] (a path) with pipes for its stdin and stdout; its stderr is ours. */
+void nested_child_start(struct nested_child *c, char *const argv[]);
+
+/*
+ * Serve until the child printed a line that starts with prefix; every
+ * line read is echoed on stdout. Returns it (c->line, valid until the next
+ * call). The child's exit or the deadline fail the test.
+ */
+const char *nested_child_wait_line(struct nested_child *c, const char *prefix);
+
+/* Write text to the child's stdin. */
+void nested_child_write(struct nested_child *c, const char *text);
+
+/* SIGTERM, reap; returns its wait status. A no-op (0) once stopped. */
+int nested_child_stop(struct nested_child *c);
+
 /* Whether path names an executable program in $PATH (or is one). */
 bool nested_have_program(const char *program);
 
