@@ -44,6 +44,8 @@
 #define CURSOR_MAX    512
 #define CURSOR_FORMAT DRM_FORMAT_ARGB8888
 #define CURSOR_BPP    4
+/* Most bytes of one ring buffer: 8192x8192 XRGB8888 (each side still up to 16384). */
+#define RING_MAX_BYTES (256u << 20)
 
 /* One buffer of our own memory: a ring buffer or the cursor. */
 struct slot {
@@ -316,6 +318,13 @@ static int ring_create(struct qemu_frame *frame, struct slot *ring[RING_SIZE], u
 	const struct fourcc_info *info = fourcc_info_get(fourcc);
 	uint64_t row = (uint64_t)width * info->bpp[0];
 	uint32_t stride = (uint32_t)((row + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN);
+	if ((uint64_t)stride * height > RING_MAX_BYTES) {
+		snprintf(msg, msg_size,
+			 "%s: a %" PRIu32 "x%" PRIu32 " picture needs %" PRIu64
+			 " bytes per copy, more than the %u kept",
+			 call, width, height, (uint64_t)stride * height, RING_MAX_BYTES);
+		return -E2BIG;
+	}
 	int dev = open_udmabuf();
 	for (int i = 0; i < RING_SIZE; i++) {
 		errno = 0;
@@ -385,22 +394,33 @@ static int free_slot(const struct qemu_frame *frame)
 }
 
 /*
- * Copy the boxes of region from src (row 0 at src, src_stride apart, in
- * picture coordinates) into dst at the same place; flip_height != 0 reads
- * row y of the picture from row flip_height - 1 - y of src.
+ * Pixels to copy from: row 0 of data holds the picture's row y0 from
+ * column x0 on (0,0 for a whole picture, the rectangle's corner for an
+ * Update's pixels); flip_height != 0: the picture's row y is read from row
+ * flip_height - 1 - y (a dma-buf upside down).
  */
-static void copy_region(struct slot *dst, const pixman_region32_t *region, const uint8_t *src,
-			uint32_t src_stride, uint32_t bpp, uint32_t flip_height)
+struct source {
+	const uint8_t *data;
+	uint32_t stride;
+	int32_t x0, y0;
+	uint32_t flip_height;
+};
+
+/* Copy the boxes of region (inside what src holds) from src into dst at the same place. */
+static void copy_region(struct slot *dst, const pixman_region32_t *region, const struct source *src,
+			uint32_t bpp)
 {
 	int n;
 	const pixman_box32_t *boxes = pixman_region32_rectangles(region, &n);
 	for (int i = 0; i < n; i++) {
 		size_t x = (size_t)boxes[i].x1 * bpp;
+		size_t sx = (size_t)(boxes[i].x1 - src->x0) * bpp;
 		size_t len = (size_t)(boxes[i].x2 - boxes[i].x1) * bpp;
 		for (int32_t y = boxes[i].y1; y < boxes[i].y2; y++) {
-			size_t sy = flip_height != 0 ? flip_height - 1 - (uint32_t)y : (uint32_t)y;
+			size_t sy = src->flip_height != 0 ? src->flip_height - 1 - (uint32_t)y
+							  : (size_t)(y - src->y0);
 			memcpy((uint8_t *)dst->map + (size_t)y * dst->stride + x,
-			       src + sy * src_stride + x, len);
+			       src->data + sy * src->stride + sx, len);
 		}
 	}
 }
@@ -494,21 +514,22 @@ static int ring_flush(struct qemu_frame *frame, const struct call_pixels *in, ch
 			pixman_region32_fini(&r);
 		}
 		if (cur != NULL)
-			copy_region(dst, &from_cur, cur->map, cur->stride, frame->bpp, 0);
+			copy_region(dst, &from_cur,
+				    &(struct source){cur->map, cur->stride, 0, 0, 0}, frame->bpp);
 		if (frame->staging != NULL)
-			copy_region(dst, &from_staging, frame->staging, frame->staging_stride,
-				    frame->bpp, 0);
+			copy_region(
+				dst, &from_staging,
+				&(struct source){frame->staging, frame->staging_stride, 0, 0, 0},
+				frame->bpp);
 		if (in != NULL) {
 			pixman_region32_t r;
 			pixman_region32_init_rect(&r, in->box.x1, in->box.y1,
 						  (unsigned)(in->box.x2 - in->box.x1),
 						  (unsigned)(in->box.y2 - in->box.y1));
-			/* in->data is the rectangle's first pixel: shift it to picture coordinates
-			 */
-			copy_region(dst, &r,
-				    in->data - (size_t)in->box.y1 * in->stride -
-					    (size_t)in->box.x1 * frame->bpp,
-				    in->stride, frame->bpp, 0);
+			copy_region(
+				dst, &r,
+				&(struct source){in->data, in->stride, in->box.x1, in->box.y1, 0},
+				frame->bpp);
 			pixman_region32_fini(&r);
 		}
 		pixman_region32_fini(&from_cur);
@@ -522,11 +543,14 @@ static int ring_flush(struct qemu_frame *frame, const struct call_pixels *in, ch
 		pixman_region32_init(&from_cur);
 		pixman_region32_subtract(&from_cur, &dst->damage, &frame->staged);
 		if (cur != NULL)
-			copy_region(dst, &from_cur, cur->map, cur->stride, frame->bpp, 0);
+			copy_region(dst, &from_cur,
+				    &(struct source){cur->map, cur->stride, 0, 0, 0}, frame->bpp);
 		pixman_region32_fini(&from_cur);
 		if (frame->map != NULL) {
-			copy_region(dst, &frame->staged, frame->map + frame->map_offset,
-				    frame->map_stride, frame->bpp, 0);
+			copy_region(dst, &frame->staged,
+				    &(struct source){frame->map + frame->map_offset,
+						     frame->map_stride, 0, 0, 0},
+				    frame->bpp);
 		} else {
 			ret = pread_region(frame, dst, &frame->staged);
 			if (ret < 0) {
@@ -554,7 +578,8 @@ static int ring_flush(struct qemu_frame *frame, const struct call_pixels *in, ch
 			snprintf(msg, msg_size, "reading the dma-buf: %s", strerror(-ret));
 			break;
 		}
-		copy_region(dst, &dst->damage, data, stride, frame->bpp, frame->height);
+		copy_region(dst, &dst->damage, &(struct source){data, stride, 0, 0, frame->height},
+			    frame->bpp);
 		buffer_end_read(frame->dmabuf);
 		break;
 	}
@@ -950,7 +975,7 @@ int qemu_frame_scanout_dmabuf(struct qemu_frame *frame, int fd, uint32_t width, 
 			      char *msg, size_t msg_size)
 {
 	const char *call = "ScanoutDMABUF";
-	char name[FOURCC_STR_SIZE];
+	char name[FOURCC_STR_SIZE], mod[FOURCC_STR_SIZE];
 	frame->dmabuf_fds++;
 	int ret = check_size(width, height, msg, msg_size, call);
 	if (ret < 0)
@@ -966,7 +991,7 @@ int qemu_frame_scanout_dmabuf(struct qemu_frame *frame, int fd, uint32_t width, 
 		snprintf(msg, msg_size,
 			 "%s: a picture upside down in %s with modifier %s cannot be turned", call,
 			 fourcc_str(fourcc, name, sizeof(name)),
-			 fourcc_modifier_str(modifier, name, sizeof(name)));
+			 fourcc_modifier_str(modifier, mod, sizeof(mod)));
 		return -EINVAL;
 	}
 	struct stat st;
@@ -985,7 +1010,7 @@ int qemu_frame_scanout_dmabuf(struct qemu_frame *frame, int fd, uint32_t width, 
 		dmabuf_attributes_init(&attrs);
 		attrs.width = width;
 		attrs.height = height;
-		attrs.fourcc = fourcc;
+		attrs.fourcc = info->opaque; /* a console's picture has no alpha */
 		attrs.modifier = modifier;
 		attrs.n_planes = 1;
 		attrs.fd[0] = fd; /* borrowed for the check */
@@ -1024,7 +1049,7 @@ int qemu_frame_scanout_dmabuf(struct qemu_frame *frame, int fd, uint32_t width, 
 	}
 	c->used = ++frame->use_clock;
 	if (!y0_top) {
-		ret = ring_prepare(frame, width, height, fourcc, msg, msg_size, call);
+		ret = ring_prepare(frame, width, height, info->opaque, msg, msg_size, call);
 		if (ret < 0)
 			return ret;
 	}
@@ -1040,7 +1065,7 @@ int qemu_frame_scanout_dmabuf(struct qemu_frame *frame, int fd, uint32_t width, 
 	frame->flipped = !y0_top;
 	frame->width = width;
 	frame->height = height;
-	frame->fourcc = fourcc;
+	frame->fourcc = info->opaque;
 	frame->bpp = info->bpp[0];
 	frame->pixman_format = 0;
 	frame->updates++;

@@ -402,6 +402,15 @@ static void test_bad_input(void)
 	close(p[0]);
 	close(p[1]);
 	close(memfd);
+	/* A picture within the sizes but more memory than a copy may take. */
+	memfd = memfd_create("huge", MFD_CLOEXEC);
+	check(memfd >= 0);
+	check_int_eq(ftruncate(memfd, (off_t)16384 * 16384 * 4), 0); /* sparse */
+	check_int_eq(qemu_frame_scanout_map(frame, memfd, 0, 16384, 16384, 16384 * 4,
+					    PIXMAN_x8r8g8b8, msg, sizeof(msg)),
+		     -E2BIG);
+	check_contains(msg, "ScanoutMap: a 16384x16384 picture needs 1073741824 bytes");
+	close(memfd);
 
 	/* CursorDefine */
 	check(qemu_frame_cursor_define(frame, 513, 1, 0, 0, px, 513 * 4, msg, sizeof(msg)) < 0);

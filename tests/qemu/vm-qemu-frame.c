@@ -6,7 +6,7 @@
  *  - the same dma-buf sent again with another fd is recognised by its
  *    inode and gives the same buffer (no new fd kept); a different one, or
  *    the same one described otherwise, gives another; the cache keeps the
- *    4 most recently sent;
+ *    4 most recently sent; one sent as ARGB8888 is shown opaque;
  *  - an upside-down dma-buf (y0_top false) is copied turned;
  *  - one under a write fence (vgem's, signalled when the test says) is not
  *    read until the fence signals: the call returns at once, the loop
@@ -204,6 +204,13 @@ static void test_recognised(void)
 	kt_assert_ok(scanout_dmabuf(frame, fd2, true));
 	qemu_frame_get_info(frame, &info);
 	kt_assert(info.dmabufs == 7 && info.dmabuf_fds == 9);
+
+	/* Sent as ARGB8888, a console's picture is shown opaque. */
+	kt_assert_ok(qemu_frame_scanout_dmabuf(frame, fd2, W, H, W * 4, DRM_FORMAT_ARGB8888,
+					       DRM_FORMAT_MOD_LINEAR, true, msg, sizeof(msg)));
+	kt_assert(primary(frame)->fourcc == DRM_FORMAT_XRGB8888);
+	qemu_frame_get_info(frame, &info);
+	kt_assert(info.dmabufs == 8 && info.fourcc == DRM_FORMAT_XRGB8888);
 
 	/* A buffer the core holds outlives the frame. */
 	b = primary(frame);
