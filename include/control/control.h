@@ -7,6 +7,7 @@
 struct config;
 struct display;
 struct protocol_server;
+struct qemu_manager;
 struct vgpu_manager;
 struct wl_display;
 
@@ -69,6 +70,9 @@ struct control;
 struct control *control_create(struct wl_display *display, const struct config *config,
 			       struct display *displays, struct protocol_server *server,
 			       struct vgpu_manager *vgpus);
+
+/* The vGPUs that are QEMU's D-Bus displays (borrowed, may be NULL), for the status. */
+void control_set_qemu(struct control *control, struct qemu_manager *qemu);
 
 /*
  * What the daemon does for the reload, assign and assign_slot requests: 0,

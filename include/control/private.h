@@ -19,6 +19,7 @@ struct config;
 struct display;
 struct kms_output;
 struct protocol_server;
+struct qemu_manager;
 struct vgpu_manager;
 
 struct control {
@@ -27,6 +28,7 @@ struct control {
 	struct display *displays;       /* borrowed */
 	struct protocol_server *server; /* may be NULL: borrowed */
 	struct vgpu_manager *vgpus;     /* may be NULL: borrowed */
+	struct qemu_manager *qemu;      /* may be NULL: borrowed */
 	struct wl_global *global;       /* may be NULL while being built */
 	struct wl_list resources;       /* control_resource.link: bound objects */
 	struct wl_list captures;        /* control_capture.link: writeback captures waiting */

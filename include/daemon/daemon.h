@@ -13,6 +13,7 @@ struct input_forward;
 struct notify_watchdog;
 struct display;
 struct protocol_server;
+struct qemu_manager;
 struct vgpu_manager;
 struct wl_display;
 struct wl_event_loop;
@@ -32,6 +33,7 @@ struct daemon {
 	struct config config;
 	struct display *display_manager; /* the seat's displays and outputs */
 	struct vgpu_manager *vgpus;      /* every attached vGPU */
+	struct qemu_manager *qemu;       /* the vGPUs that are QEMU's D-Bus displays */
 	struct protocol_server *server;  /* the vscanout-v1 socket and its clients */
 	struct control *control;         /* vscanout_control_v1, for vscanoutctl */
 	struct input_forward *forward;   /* may be NULL: the seat's input is not forwarded */

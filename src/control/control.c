@@ -293,6 +293,11 @@ static void control_bind(struct wl_client *client, void *data, uint32_t version,
 			 (int)cr->pid, (unsigned int)cr->uid, (unsigned int)cr->gid, held_back);
 }
 
+void control_set_qemu(struct control *control, struct qemu_manager *qemu)
+{
+	control->qemu = qemu;
+}
+
 struct control *control_create(struct wl_display *display, const struct config *config,
 			       struct display *displays, struct protocol_server *server,
 			       struct vgpu_manager *vgpus)

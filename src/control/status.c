@@ -20,6 +20,7 @@
 #include "kms/device.h"
 #include "kms/output.h"
 #include "protocol/server.h"
+#include "qemu/qemu.h"
 #include "seat/session.h"
 #include "util/fourcc.h"
 #include "vfio/feed.h"
@@ -348,6 +349,55 @@ static void write_vfio(struct json_writer *w, const struct vfio_source *vfio)
 	json_end_object(w);
 }
 
+/* A vGPU that is a QEMU's D-Bus display (qemu/qemu.h). */
+static void write_qemu(struct json_writer *w, const struct qemu_info *qemu)
+{
+	json_begin_object(w);
+	json_key(w, "address");
+	json_string(w, qemu->address);
+	json_key(w, "state");
+	json_string(w, qemu_state_name(qemu->state));
+	json_key(w, "name");
+	json_string(w, qemu->qemu_name);
+	json_key(w, "console");
+	if (qemu->console >= 0)
+		json_uint(w, (uint64_t)qemu->console);
+	else
+		json_null(w);
+	key_uint(w, "connects", qemu->connects);
+	bool picture = qemu->state != QEMU_WAITING && qemu->frame.enabled;
+	static const char *const kinds[] = {
+		[QEMU_FRAME_NONE] = "none",
+		[QEMU_FRAME_PIXELS] = "pixels",
+		[QEMU_FRAME_MAP] = "map",
+		[QEMU_FRAME_DMABUF] = "dmabuf",
+	};
+	json_key(w, "scanout");
+	json_string(w, picture ? kinds[qemu->frame.kind] : "none");
+	key_uint(w, "width", picture ? qemu->frame.width : 0);
+	key_uint(w, "height", picture ? qemu->frame.height : 0);
+	json_key(w, "format");
+	char name[FOURCC_STR_SIZE];
+	json_string(w, picture ? fourcc_str(qemu->frame.fourcc, name, sizeof(name)) : NULL);
+	json_key(w, "copied");
+	json_bool(w, picture && (qemu->frame.kind != QEMU_FRAME_DMABUF || qemu->frame.flipped));
+	key_uint(w, "frames", qemu->frames);
+	key_uint(w, "presented", qemu->presented);
+	key_uint(w, "zero_copy", qemu->zero_copy);
+	key_uint(w, "updates", qemu->frame.updates);
+	key_uint(w, "dmabuf_fds", qemu->frame.dmabuf_fds);
+	key_uint(w, "dmabufs", qemu->frame.dmabufs);
+	key_uint(w, "dmabuf_replies", qemu->dmabuf_replies);
+	key_uint(w, "dmabuf_late", qemu->dmabuf_late);
+	json_key(w, "mouse");
+	json_string(w, qemu->state != QEMU_WAITING
+			       ? (qemu->input.absolute ? "absolute" : "relative")
+			       : NULL);
+	json_key(w, "last_error");
+	json_string(w, qemu->last_error);
+	json_end_object(w);
+}
+
 static void write_vgpu(struct json_writer *w, const struct control *control, const char *name)
 {
 	struct vgpu *vgpu = control->vgpus != NULL ? vgpu_manager_find(control->vgpus, name) : NULL;
@@ -400,9 +450,13 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 	}
 	json_end_array(w);
 
+	struct qemu_info qemu;
+	bool is_qemu = qemu_manager_get_info(control->qemu, name, &qemu);
 	const char *source = "none";
 	if (vfio != NULL)
 		source = vfio_source_get_kind(vfio) == VFIO_SOURCE_DMABUF ? "dmabuf" : "region";
+	else if (is_qemu && qemu.state != QEMU_WAITING)
+		source = "qemu";
 	else if (vgpu != NULL &&
 		 (vgpu_get_frame(vgpu)->primary != NULL || vgpu_get_frame(vgpu)->cursor != NULL))
 		source = "client";
@@ -411,6 +465,11 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 	json_key(w, "vfio");
 	if (vfio != NULL)
 		write_vfio(w, vfio);
+	else
+		json_null(w);
+	json_key(w, "qemu");
+	if (is_qemu)
+		write_qemu(w, &qemu);
 	else
 		json_null(w);
 	json_key(w, "input");

@@ -16,6 +16,7 @@
 #include "kms/device.h"
 #include "kms/output.h"
 #include "protocol/server.h"
+#include "qemu/qemu.h"
 #include "util/log.h"
 #include "vgpu/vgpu.h"
 
@@ -111,6 +112,7 @@ int daemon_reload(struct daemon *daemon)
 	config_move(&daemon->config, &next);
 	display_reconfigure(daemon->display_manager);
 	vgpu_manager_reconfigure(daemon->vgpus);
+	qemu_manager_reconfigure(daemon->qemu);
 	input_forward_reconfigure(daemon->forward);
 	config_finish(&old);
 	check_roles(daemon);
@@ -303,6 +305,13 @@ struct daemon *daemon_create(struct config *config)
 		log_warn("the seat's input is not forwarded to the VMs");
 	vgpu_manager_set_input(daemon->vgpus, daemon->forward);
 	input_forward_set_assign(daemon->forward, action_assign, daemon);
+	/* The vGPUs that are QEMU's D-Bus displays: connected as QEMU appears. */
+	daemon->qemu = qemu_manager_create(daemon->loop, &daemon->config, daemon->vgpus);
+	if (daemon->qemu == NULL) {
+		log_error("out of memory");
+		goto error;
+	}
+	control_set_qemu(daemon->control, daemon->qemu);
 
 	return daemon;
 
@@ -336,6 +345,7 @@ void daemon_destroy(struct daemon *daemon)
 		return;
 	wl_list_remove(&daemon->display_lost.link);
 	wl_list_remove(&daemon->display_ready.link);
+	qemu_manager_destroy(daemon->qemu);
 	if (daemon->vgpus != NULL)
 		vgpu_manager_set_input(daemon->vgpus, NULL);
 	input_forward_destroy(daemon->forward);

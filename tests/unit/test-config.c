@@ -140,7 +140,7 @@ static void test_errors(void)
 		{"[vgpu v]\n[vgpu v]\n", "test.conf:2: [vgpu v] is already defined at line 1"},
 		{"[vgpu v]\nallow = 1\n",
 		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid, "
-		 "edid, poll, uinput, clock)"},
+		 "edid, poll, uinput, clock, qemu, qemu-console)"},
 		{"[vgpu v]\nallow-uid = no-such-user-here\n",
 		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
 		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
@@ -648,6 +648,56 @@ static void test_vgpu_clock(void)
 		check_int_eq(cap.lines, 1);
 		check_contains(cap.text, cases[i].message);
 		check(wl_list_empty(&cfg.vgpus));
+		config_finish(&cfg);
+	}
+}
+
+static void test_vgpu_qemu(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(parse(&cfg, &cap,
+			   "[vgpu a]\nqemu = qmp:/run/vm-a.qmp\n"
+			   "[vgpu b]\nqemu = dbus:unix:path=/run/libvirt/qemu/dbus/b-dbus.sock\n"
+			   "qemu-console = 2\n"
+			   "[vgpu c]\n"),
+		     0);
+	check_int_eq(cap.lines, 0);
+	check_str_eq(config_find_vgpu(&cfg, "a")->qemu, "qmp:/run/vm-a.qmp");
+	check_int_eq(config_find_vgpu(&cfg, "a")->qemu_console, -1);
+	check_str_eq(config_find_vgpu(&cfg, "b")->qemu,
+		     "dbus:unix:path=/run/libvirt/qemu/dbus/b-dbus.sock");
+	check_int_eq(config_find_vgpu(&cfg, "b")->qemu_console, 2);
+	check(config_find_vgpu(&cfg, "c")->qemu == NULL);
+	config_finish(&cfg);
+
+	static const struct {
+		const char *text;
+		const char *message;
+	} cases[] = {
+		{"[vgpu v]\nqemu = /run/vm.qmp\n",
+		 "test.conf:2: [vgpu v] qemu '/run/vm.qmp' is not qmp:/PATH (QEMU's QMP socket) or "
+		 "dbus:ADDRESS"},
+		{"[vgpu v]\nqemu = qmp:run/vm.qmp\n",
+		 "test.conf:2: [vgpu v] qemu 'qmp:run/vm.qmp': the QMP socket must be an absolute "
+		 "path"},
+		{"[vgpu v]\nqemu = dbus:session\n",
+		 "test.conf:2: [vgpu v] qemu 'dbus:session': 'session' is not a D-Bus address"},
+		{"[vgpu v]\nqemu = qmp:/a\nqemu = qmp:/b\n",
+		 "test.conf:3: [vgpu v] qemu is set twice"},
+		{"[vgpu v]\nqemu-console = one\n",
+		 "test.conf:2: [vgpu v] qemu-console 'one' is not a number from 0 to 255"},
+		{"[vgpu v]\nqemu-console = 256\n",
+		 "test.conf:2: [vgpu v] qemu-console '256' is not a number from 0 to 255"},
+		{"[vgpu v]\nqemu-console = -1\n",
+		 "test.conf:2: [vgpu v] qemu-console '-1' is not a number from 0 to 255"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		config_init(&cfg);
+		check_int_eq(parse(&cfg, &cap, cases[i].text), -EINVAL);
+		check_int_eq(cap.lines, 1);
+		check_contains(cap.text, cases[i].message);
 		config_finish(&cfg);
 	}
 }
@@ -1172,6 +1222,7 @@ int main(void)
 	test_mode_and_colour();
 	test_daemon_and_vgpus();
 	test_vgpu_clock();
+	test_vgpu_qemu();
 	test_several_vgpus();
 	test_control_group();
 	test_input();
