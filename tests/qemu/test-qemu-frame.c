@@ -602,6 +602,115 @@ static void test_cursor(void)
 	qemu_frame_destroy(frame);
 }
 
+/* A buffer the random core holds, with the pixels it had then. */
+struct held {
+	struct buffer *buffer;
+	uint32_t *pixels;
+	uint32_t w, h;
+};
+
+static uint32_t *read_all(struct buffer *b)
+{
+	uint32_t *px = malloc((size_t)b->width * b->height * 4);
+	const void *data;
+	uint32_t stride;
+	check_int_eq(buffer_begin_read(b, &data, &stride), 0);
+	for (uint32_t y = 0; y < b->height; y++)
+		memcpy(px + (size_t)y * b->width, (const uint8_t *)data + (size_t)y * stride,
+		       (size_t)b->width * 4);
+	check_int_eq(buffer_end_read(b), 0);
+	return px;
+}
+
+/*
+ * Random calls, good and bad, while a random core locks and unlocks what
+ * it is handed: whenever `changed` is called the buffer handed out is the
+ * whole picture, a held buffer never changes, and a bad call changes
+ * nothing.
+ */
+static void test_random(void)
+{
+	static const uint32_t sizes[][2] = {{16, 8}, {24, 10}, {16, 8}};
+	struct qemu_frame *frame = qemu_frame_create(loop, on_changed, NULL);
+	static uint32_t model[24 * 10];
+	uint32_t mw = 0, mh = 0;
+	struct held held[3] = {0};
+	int n_held = 0;
+	uint32_t buf[2 * 24 * 10];
+
+	for (int op = 0; op < 3000; op++) {
+		int before = n_changed;
+		uint32_t kind = rng() % 10;
+		if (kind == 0) {
+			const uint32_t *sz = sizes[rng() % 3];
+			fill_random(buf, sz[0] * sz[1]);
+			bool bad = rng() % 4 == 0;
+			int ret = qemu_frame_scanout(
+				frame, sz[0], sz[1], sz[0] * 4, PIXMAN_x8r8g8b8, buf,
+				sz[0] * sz[1] * 4 - (bad ? 1 : 0), msg, sizeof(msg));
+			check_int_eq(ret, bad ? -EINVAL : 0);
+			if (!bad) {
+				mw = sz[0];
+				mh = sz[1];
+				memcpy(model, buf, (size_t)mw * mh * 4);
+			}
+		} else if (kind == 1 && n_held > 0) {
+			int i = (int)(rng() % (uint32_t)n_held);
+			buffer_unlock(held[i].buffer);
+			free(held[i].pixels);
+			held[i] = held[--n_held];
+		} else if (kind == 2 && n_held < 3) {
+			struct buffer *b = primary(frame);
+			if (b != NULL) {
+				buffer_lock(b);
+				held[n_held++] = (struct held){b, read_all(b), b->width, b->height};
+			}
+		} else if (kind == 3) {
+			check_int_eq(wl_event_loop_dispatch(loop, 0), 0);
+		} else if (kind == 4) {
+			qemu_frame_disable(frame);
+			mw = mh = 0;
+		} else if (mw > 0) {
+			int32_t x = (int32_t)(rng() % mw), y = (int32_t)(rng() % mh);
+			int32_t w = 1 + (int32_t)(rng() % (mw - (uint32_t)x));
+			int32_t h = 1 + (int32_t)(rng() % (mh - (uint32_t)y));
+			bool bad = rng() % 5 == 0;
+			if (bad)
+				w += (int32_t)mw; /* outside */
+			fill_random(buf, (size_t)w * h);
+			int ret = qemu_frame_update(frame, x, y, w, h, (uint32_t)w * 4,
+						    PIXMAN_x8r8g8b8, buf, (size_t)w * h * 4, msg,
+						    sizeof(msg));
+			check_int_eq(ret, bad ? -EINVAL : 0);
+			if (!bad)
+				for (int r = 0; r < h; r++)
+					memcpy(model + (size_t)(y + r) * mw + x,
+					       buf + (size_t)r * w, (size_t)w * 4);
+		}
+		if (n_changed != before) {
+			struct buffer *b = primary(frame);
+			if (mw == 0) {
+				check(b == NULL);
+			} else {
+				check(buffer_equals(b, model, mw, mh));
+				for (int i = 0; i < n_held; i++)
+					check(b != held[i].buffer);
+			}
+		}
+		for (int i = 0; i < n_held; i++)
+			check(buffer_equals(held[i].buffer, held[i].pixels, held[i].w, held[i].h));
+	}
+	/* What is pending is finished once everything is released. */
+	while (n_held > 0) {
+		buffer_unlock(held[n_held - 1].buffer);
+		free(held[--n_held].pixels);
+	}
+	check_int_eq(wl_event_loop_dispatch(loop, 0), 0);
+	if (mw > 0)
+		check(buffer_equals(primary(frame), model, mw, mh));
+	qemu_frame_destroy(frame);
+}
+
 int main(void)
 {
 	loop = wl_event_loop_create();
@@ -620,6 +729,7 @@ int main(void)
 	test_map(false);
 	test_map_shrunk();
 	test_cursor();
+	test_random();
 	wl_event_loop_destroy(loop);
 	return 0;
 }
