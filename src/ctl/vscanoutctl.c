@@ -453,6 +453,23 @@ static void print_vgpu(const struct json_value *vgpu)
 		       num(v, "frames_presented"), num(v, "late_frames"), num(v, "margin_us"),
 		       num(v, "latency_p50_us"), num(v, "latency_p99_us"));
 	}
+	const struct json_value *q = json_get(vgpu, "qemu");
+	if (q != NULL && q->type == JSON_OBJECT) {
+		printf("  qemu %s: %s", str(q, "address"), str(q, "state"));
+		if (strcmp(str(q, "state"), "connected") == 0)
+			printf(" to %s, console %s; %s %sx%s %s, %s", str(q, "name"),
+			       num(q, "console"), str(q, "scanout"), num(q, "width"),
+			       num(q, "height"), str(q, "format"),
+			       json_get_bool(q, "copied", false) ? "copied" : "zero-copy");
+		printf("\n  qemu: %s frames, %s presented (%s zero-copy), %s updates, %s dma-bufs "
+		       "(%s fds), UpdateDMABUF answered %s on screen, %s late\n",
+		       num(q, "frames"), num(q, "presented"), num(q, "zero_copy"),
+		       num(q, "updates"), num(q, "dmabufs"), num(q, "dmabuf_fds"),
+		       num(q, "dmabuf_replies"), num(q, "dmabuf_late"));
+		const struct json_value *e = json_get(q, "last_error");
+		if (e != NULL && e->type == JSON_STRING)
+			printf("  qemu: last error: %s\n", e->string);
+	}
 }
 
 static int print_status(const char *doc, size_t size)
