@@ -103,7 +103,8 @@ struct qemu_frame {
 	struct cached_dmabuf cache[DMABUF_CACHE];
 	uint64_t use_clock;
 
-	struct slot *cursor; /* may be NULL */
+	struct slot *cursor;       /* may be NULL */
+	struct slot *cursor_spare; /* may be NULL: the shape before, reused when free */
 	int32_t hot_x, hot_y, mouse_x, mouse_y;
 	bool cursor_on;
 
@@ -657,6 +658,7 @@ void qemu_frame_destroy(struct qemu_frame *frame)
 	for (int i = 0; i < DMABUF_CACHE; i++)
 		buffer_unref(frame->cache[i].buffer);
 	slot_drop(frame->cursor);
+	slot_drop(frame->cursor_spare);
 	if (frame->idle != NULL)
 		wl_event_source_remove(frame->idle);
 	pixman_region32_fini(&frame->staged);
@@ -1132,26 +1134,37 @@ int qemu_frame_cursor_define(struct qemu_frame *frame, int32_t width, int32_t he
 			 call, hot_x, hot_y, width, height);
 		return -EINVAL;
 	}
-	struct slot *cursor = NULL;
+	/*
+	 * An animated cursor is defined again and again in one size: the shape
+	 * before the last is written anew when the core no longer holds it.
+	 */
+	struct slot *cursor = NULL, *spare = frame->cursor_spare;
 	if (width > 0 && height > 0) {
-		int dev = open_udmabuf();
-		errno = 0;
-		cursor = slot_create(frame, dev, (uint32_t)width, (uint32_t)height, CURSOR_FORMAT,
-				     (uint32_t)width * CURSOR_BPP);
-		int err = errno != 0 ? errno : ENOMEM;
-		if (dev >= 0)
-			close(dev);
-		if (cursor == NULL) {
-			snprintf(msg, msg_size, "%s: no memory for the cursor: %s", call,
-				 strerror(err));
-			return -err;
+		if (spare != NULL && spare->buffer->width == (uint32_t)width &&
+		    spare->buffer->height == (uint32_t)height && spare->buffer->n_locks == 0) {
+			cursor = spare;
+			spare = NULL;
+		} else {
+			int dev = open_udmabuf();
+			errno = 0;
+			cursor = slot_create(frame, dev, (uint32_t)width, (uint32_t)height,
+					     CURSOR_FORMAT, (uint32_t)width * CURSOR_BPP);
+			int err = errno != 0 ? errno : ENOMEM;
+			if (dev >= 0)
+				close(dev);
+			if (cursor == NULL) {
+				snprintf(msg, msg_size, "%s: no memory for the cursor: %s", call,
+					 strerror(err));
+				return -err;
+			}
 		}
 		for (int32_t y = 0; y < height; y++)
 			memcpy((uint8_t *)cursor->map + (size_t)y * cursor->stride,
 			       (const uint8_t *)data + (size_t)y * (size_t)width * CURSOR_BPP,
 			       (size_t)width * CURSOR_BPP);
 	}
-	slot_drop(frame->cursor);
+	slot_drop(spare);
+	frame->cursor_spare = frame->cursor;
 	frame->cursor = cursor;
 	frame->hot_x = hot_x;
 	frame->hot_y = hot_y;

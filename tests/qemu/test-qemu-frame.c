@@ -595,10 +595,42 @@ static void test_cursor(void)
 	check(buffer_equals(old, argb, 5, 3));
 	buffer_unlock(old);
 
+	struct buffer *b2 = out.cursor;
+
 	/* An empty shape: no cursor. */
 	check_int_eq(qemu_frame_cursor_define(frame, 0, 0, 0, 0, NULL, 0, msg, sizeof(msg)), 0);
 	qemu_frame_get(frame, &out);
 	check(out.cursor == NULL);
+
+	/* One size again and again (animated): the shape before the last is reused once free. */
+	uint32_t shapes[4][2 * 2];
+	fill_random(&shapes[0][0], 4 * 4);
+	check_int_eq(qemu_frame_cursor_define(frame, 2, 2, 0, 0, shapes[0], 16, msg, sizeof(msg)),
+		     0);
+	qemu_frame_get(frame, &out);
+	check(out.cursor == b2);
+	check(buffer_equals(b2, shapes[0], 2, 2));
+	buffer_lock(b2); /* on screen */
+	check_int_eq(qemu_frame_cursor_define(frame, 2, 2, 0, 0, shapes[1], 16, msg, sizeof(msg)),
+		     0);
+	qemu_frame_get(frame, &out);
+	struct buffer *b3 = out.cursor;
+	check(b3 != b2);
+	check(buffer_equals(b3, shapes[1], 2, 2));
+	/* b2, the shape before, is still locked: not written, another buffer instead. */
+	check_int_eq(qemu_frame_cursor_define(frame, 2, 2, 0, 0, shapes[2], 16, msg, sizeof(msg)),
+		     0);
+	qemu_frame_get(frame, &out);
+	check(out.cursor != b2 && out.cursor != b3);
+	check(buffer_equals(out.cursor, shapes[2], 2, 2));
+	check(buffer_equals(b2, shapes[0], 2, 2));
+	buffer_unlock(b2);
+	/* b3 is free: written again. */
+	check_int_eq(qemu_frame_cursor_define(frame, 2, 2, 0, 0, shapes[3], 16, msg, sizeof(msg)),
+		     0);
+	qemu_frame_get(frame, &out);
+	check(out.cursor == b3);
+	check(buffer_equals(b3, shapes[3], 2, 2));
 	qemu_frame_destroy(frame);
 }
 
