@@ -434,7 +434,14 @@ static int pread_region(struct qemu_frame *frame, struct slot *dst, const pixman
 	for (int i = 0; i < n; i++) {
 		size_t x = (size_t)boxes[i].x1 * frame->bpp;
 		size_t len = (size_t)(boxes[i].x2 - boxes[i].x1) * frame->bpp;
-		for (int32_t y = boxes[i].y1; y < boxes[i].y2; y++) {
+		int32_t rows = 1;
+		/* Whole rows laid out alike: one read for them all (and the padding between). */
+		if (boxes[i].x1 == 0 && (uint32_t)boxes[i].x2 == frame->width &&
+		    dst->stride == frame->map_stride) {
+			rows = boxes[i].y2 - boxes[i].y1;
+			len += (size_t)(rows - 1) * dst->stride;
+		}
+		for (int32_t y = boxes[i].y1; y < boxes[i].y2; y += rows) {
 			uint64_t off = frame->map_offset + (uint64_t)y * frame->map_stride + x;
 			ssize_t got = pread(frame->map_fd,
 					    (uint8_t *)dst->map + (size_t)y * dst->stride + x, len,

@@ -475,10 +475,10 @@ static void test_resize(void)
 }
 
 /* ScanoutMap/UpdateMap: the picture read from shared memory. */
-static void test_map(bool sealed)
+static void test_map(bool sealed, uint32_t stride)
 {
 	struct qemu_frame *frame = qemu_frame_create(loop, on_changed, NULL);
-	const uint32_t offset = 4096, stride = W * 4 + 64;
+	const uint32_t offset = 4096;
 	size_t size = offset + (size_t)stride * H;
 	int fd = memfd_create("qemu-surface", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	check(fd >= 0);
@@ -757,8 +757,10 @@ int main(void)
 	test_pending();
 	test_bad_input();
 	test_resize();
-	test_map(true);
-	test_map(false);
+	/* Mapped (sealed), or read (the rows as the ring's, or not). */
+	test_map(true, W * 4 + 64);
+	test_map(false, W * 4 + 64);
+	test_map(false, W * 4);
 	test_map_shrunk();
 	test_cursor();
 	test_random();
