@@ -53,7 +53,12 @@ void qemu_frame_destroy(struct qemu_frame *frame);
  * scanout"); the picture is then left as it was.
  */
 
-/* Scanout: a new picture of width x height; data holds height rows of stride bytes. */
+/*
+ * Scanout: a new picture of width x height; data holds height rows of
+ * stride bytes. A copy of the picture (with rows aligned to 256 bytes)
+ * must fit in 256 MiB: -E2BIG otherwise (also for ScanoutMap and an
+ * upside-down ScanoutDMABUF).
+ */
 int qemu_frame_scanout(struct qemu_frame *frame, uint32_t width, uint32_t height, uint32_t stride,
 		       uint32_t pixman_format, const void *data, size_t size, char *msg,
 		       size_t msg_size);
@@ -63,7 +68,12 @@ int qemu_frame_update(struct qemu_frame *frame, int32_t x, int32_t y, int32_t wi
 		      int32_t height, uint32_t stride, uint32_t pixman_format, const void *data,
 		      size_t size, char *msg, size_t msg_size);
 
-/* ScanoutMap: the picture is in the shared memory fd (borrowed; duplicated) at offset. */
+/*
+ * ScanoutMap: the picture is in the shared memory fd (borrowed) at offset.
+ * Memory sealed against shrinking (F_SEAL_SHRINK) is mapped read-only;
+ * other memory, which QEMU could shrink under a mapping's reader, is
+ * duplicated and read with pread() (a shrunk memory is then an error).
+ */
 int qemu_frame_scanout_map(struct qemu_frame *frame, int fd, uint32_t offset, uint32_t width,
 			   uint32_t height, uint32_t stride, uint32_t pixman_format, char *msg,
 			   size_t msg_size);
@@ -92,7 +102,10 @@ int qemu_frame_cursor_define(struct qemu_frame *frame, int32_t width, int32_t he
 			     int32_t hot_x, int32_t hot_y, const void *data, size_t size, char *msg,
 			     size_t msg_size);
 
-/* MouseSet: the pointer is at x,y of the picture; on == 0 hides the cursor. */
+/*
+ * MouseSet: the pointer is at x,y of the picture; on == 0 hides the
+ * cursor. The cursor stays hidden until the first MouseSet with on != 0.
+ */
 void qemu_frame_mouse_set(struct qemu_frame *frame, int32_t x, int32_t y, int32_t on);
 
 /*
