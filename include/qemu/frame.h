@@ -64,9 +64,9 @@ int qemu_frame_scanout(struct qemu_frame *frame, uint32_t width, uint32_t height
 		       size_t msg_size);
 
 /* Update: the rectangle x,y width x height; data holds its rows, stride bytes apart. */
-int qemu_frame_update(struct qemu_frame *frame, int32_t x, int32_t y, int32_t width,
-		      int32_t height, uint32_t stride, uint32_t pixman_format, const void *data,
-		      size_t size, char *msg, size_t msg_size);
+int qemu_frame_update(struct qemu_frame *frame, int32_t x, int32_t y, int32_t width, int32_t height,
+		      uint32_t stride, uint32_t pixman_format, const void *data, size_t size,
+		      char *msg, size_t msg_size);
 
 /*
  * ScanoutMap: the picture is in the shared memory fd (borrowed) at offset.
@@ -98,8 +98,8 @@ int qemu_frame_update_dmabuf(struct qemu_frame *frame, int32_t x, int32_t y, int
 void qemu_frame_disable(struct qemu_frame *frame);
 
 /* CursorDefine: data holds width x height ARGB8888 pixels (4 × width bytes per row). */
-int qemu_frame_cursor_define(struct qemu_frame *frame, int32_t width, int32_t height,
-			     int32_t hot_x, int32_t hot_y, const void *data, size_t size, char *msg,
+int qemu_frame_cursor_define(struct qemu_frame *frame, int32_t width, int32_t height, int32_t hot_x,
+			     int32_t hot_y, const void *data, size_t size, char *msg,
 			     size_t msg_size);
 
 /*

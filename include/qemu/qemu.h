@@ -50,17 +50,17 @@ enum qemu_state {
 };
 
 struct qemu_info {
-	const char *address;   /* the configuration's qemu= */
+	const char *address; /* the configuration's qemu= */
 	enum qemu_state state;
-	const char *qemu_name; /* the VM's Name property ("QEMU 7.2.22"), or NULL */
-	int console;           /* the console shown, -1 before one is chosen */
-	uint64_t connects;     /* connections made */
-	uint64_t frames;       /* frames handed to the vGPU */
-	uint64_t presented;    /* of them, shown on the clock output */
-	uint64_t zero_copy;    /* of those, shown with every layer on a plane */
-	uint64_t dmabuf_replies; /* UpdateDMABUF answered once on screen */
-	uint64_t dmabuf_late;    /* UpdateDMABUF answered by the deadline instead */
-	const char *last_error;  /* the last problem with this QEMU, or NULL */
+	const char *qemu_name;        /* the VM's Name property ("QEMU 7.2.22"), or NULL */
+	int console;                  /* the console shown, -1 before one is chosen */
+	uint64_t connects;            /* connections made */
+	uint64_t frames;              /* frames handed to the vGPU */
+	uint64_t presented;           /* of them, shown on the clock output */
+	uint64_t zero_copy;           /* of those, shown with every layer on a plane */
+	uint64_t dmabuf_replies;      /* UpdateDMABUF answered once on screen */
+	uint64_t dmabuf_late;         /* UpdateDMABUF answered by the deadline instead */
+	const char *last_error;       /* the last problem with this QEMU, or NULL */
 	struct qemu_frame_info frame; /* valid while connected */
 	struct qemu_input_info input; /* valid while connected */
 };
