@@ -65,7 +65,7 @@
 #include "kmstest.h"
 
 #define CALL_TIMEOUT_US (10 * 1000000ull)
-#define PIXMAN_X8R8G8B8 0x20028888u
+#define PIXMAN_X8R8G8B8 0x20020888u /* as QEMU 7.2 sends the std VGA's */
 #define MAX_FDS         8
 #define QMP_BUF         65536
 #define LISTENER_PATH   "/org/qemu/Display1/Listener"

@@ -133,7 +133,7 @@ static int scanout(sd_bus_message *m, void *data, sd_bus_error *ret_error)
 	size_t size;
 	kt_assert(sd_bus_message_read(m, "uuuu", &w, &h, &stride, &format) >= 0);
 	kt_assert(sd_bus_message_read_array(m, 'y', &pixels, &size) >= 0);
-	kt_assertf(w == WIDTH && h == HEIGHT && format == 0x20028888u, "Scanout %ux%u format 0x%x",
+	kt_assertf(w == WIDTH && h == HEIGHT && format == 0x20020888u, "Scanout %ux%u format 0x%x",
 		   w, h, format);
 	check_pixels(pixels, size, stride, "Scanout");
 	t.scanouts++;
@@ -156,7 +156,7 @@ static int scanout_map(sd_bus_message *m, void *data, sd_bus_error *ret_error)
 	int fd;
 	uint32_t offset, w, h, stride, format;
 	kt_assert(sd_bus_message_read(m, "huuuuu", &fd, &offset, &w, &h, &stride, &format) >= 0);
-	kt_assertf(offset == 0 && w == WIDTH && h == HEIGHT && format == 0x20028888u,
+	kt_assertf(offset == 0 && w == WIDTH && h == HEIGHT && format == 0x20020888u,
 		   "ScanoutMap +%u %ux%u format 0x%x", offset, w, h, format);
 	size_t size = (size_t)stride * h;
 	void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
