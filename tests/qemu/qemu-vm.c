@@ -29,8 +29,13 @@
  *           telling anyone, the new pattern: the plane reads fake-qemu's
  *           own memory. Then a fake-qemu with y0_top false: the picture is
  *           copied turned and shows upright.
+ *  copies   fake-qemu with ScanoutMap/UpdateMap (the daemon's listener
+ *           lists org.qemu.Display1.Listener.Unix.Map), then with
+ *           Scanout/Update: the capture is the pattern; fake-qemu's memory
+ *           repainted without a call leaves the screen as it was (a copy),
+ *           and one more update brings the new pattern.
  *
- * argv[2]: the guest image (display, bus) or fake-qemu (dmabuf).
+ * argv[2]: the guest image (display, bus) or fake-qemu (dmabuf, copies).
  */
 #include <errno.h>
 #include <linux/input.h>
@@ -452,11 +457,11 @@ static void qemu_bus(const char *image)
 	nested_bus_stop(&bus);
 }
 
-/* fake-qemu's update replies: FRAMES of them, each with its time in µs. */
-static void read_replies(struct nested_child *fake, unsigned int frames)
+/* fake-qemu's update replies first .. first + frames - 1, each with its time in µs. */
+static void read_replies_from(struct nested_child *fake, unsigned int first, unsigned int frames)
 {
 	uint64_t min = UINT64_MAX, max = 0, sum = 0;
-	for (unsigned int i = 1; i <= frames; i++) {
+	for (unsigned int i = first; i < first + frames; i++) {
 		const char *line = nested_child_wait_line(fake, "reply ");
 		unsigned int n;
 		unsigned long long us;
@@ -467,9 +472,14 @@ static void read_replies(struct nested_child *fake, unsigned int frames)
 		sum += us;
 	}
 	nested_child_wait_line(fake, "done");
-	printf("UpdateDMABUF replies: %u, min %llu us, mean %llu us, max %llu us\n", frames,
+	printf("update replies: %u, min %llu us, mean %llu us, max %llu us\n", frames,
 	       (unsigned long long)min, (unsigned long long)(sum / frames),
 	       (unsigned long long)max);
+}
+
+static void read_replies(struct nested_child *fake, unsigned int frames)
+{
+	read_replies_from(fake, 1, frames);
 }
 
 static void start_fake(struct nested_child *fake, const char *program, bool y0_top,
@@ -551,9 +561,63 @@ static void qemu_dmabuf(const char *program)
 		   (unsigned long long)connects, (unsigned long long)(info().connects - connects));
 }
 
+/* fake-qemu in `mode` (--map or --pixels): copied on each update, never before. */
+static void copied(const char *program, const char *mode, enum qemu_frame_kind kind, int seed)
+{
+	struct nested_child fake;
+	char w[16], h[16], s[16], repaint[32], repainted[32];
+	snprintf(w, sizeof(w), "%u", PIC_W);
+	snprintf(h, sizeof(h), "%u", PIC_H);
+	snprintf(s, sizeof(s), "%d", seed);
+	char *argv[] = {(char *)program, FAKE_QMP, (char *)mode, w,    h,   "--frames", "3",
+			"--seed",        s,        "--timeout",  "55", NULL};
+	nested_child_start(&fake, argv);
+	fake.serve = dmn != NULL ? serve : NULL;
+	nested_child_wait_line(&fake, "listening");
+	uint64_t connects = 0;
+	if (dmn == NULL)
+		start_daemon("qmp:" FAKE_QMP);
+	else
+		connects = info().connects;
+	fake.serve = serve;
+	nested_child_wait_line(&fake, "registered");
+	if (kind == QEMU_FRAME_MAP)
+		nested_child_wait_line(&fake, "interfaces");
+	read_replies(&fake, 3);
+	wait_picture(connects + 1, mode + 2);
+	struct qemu_info i = info();
+	kt_assertf(i.frame.kind == kind, "%s: the picture is %s, not %s", mode,
+		   kind_name(i.frame.kind), kind_name(kind));
+	expect_pattern((uint32_t)seed, mode + 2);
+
+	/* Repainted behind the daemon's back: still the copy, until an update. */
+	snprintf(repaint, sizeof(repaint), "repaint %d\n", seed + 1);
+	snprintf(repainted, sizeof(repainted), "repainted %d", seed + 1);
+	nested_child_write(&fake, repaint);
+	nested_child_wait_line(&fake, repainted);
+	snprintf(repaint, sizeof(repaint), "%s-unannounced", mode + 2);
+	expect_pattern((uint32_t)seed, repaint);
+	nested_child_write(&fake, "update\n");
+	read_replies_from(&fake, 4, 1);
+	snprintf(repaint, sizeof(repaint), "%s-updated", mode + 2);
+	/* The update is answered once copied; the copy shows at the next frame. */
+	uint64_t frames = info().frames, end = deadline();
+	while (info().presented < frames && kt_now_ns() < end)
+		conf_daemon_dispatch(dmn, 20);
+	expect_pattern((uint32_t)seed + 1, repaint);
+	kt_assertf(WIFEXITED(nested_child_stop(&fake)), "fake-qemu did not end on SIGTERM");
+	wait_waiting(mode + 2);
+}
+
+static void qemu_copies(const char *program)
+{
+	copied(program, "--map", QEMU_FRAME_MAP, 21);
+	copied(program, "--pixels", QEMU_FRAME_PIXELS, 31);
+}
+
 int main(int argc, char **argv)
 {
-	kt_assertf(argc == 3, "usage: %s display|bus|dmabuf GUEST_IMAGE|FAKE_QEMU", argv[0]);
+	kt_assertf(argc == 3, "usage: %s display|bus|dmabuf|copies GUEST_IMAGE|FAKE_QEMU", argv[0]);
 	const char *which = argv[1];
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
@@ -570,6 +634,8 @@ int main(int argc, char **argv)
 		qemu_bus(argv[2]);
 	else if (strcmp(which, "dmabuf") == 0)
 		qemu_dmabuf(argv[2]);
+	else if (strcmp(which, "copies") == 0)
+		qemu_copies(argv[2]);
 	else
 		kt_fail(__FILE__, __LINE__, "unknown case %s", which);
 	daemon_destroy(dmn);
