@@ -27,6 +27,16 @@ typedef void (*qemu_bus_lost_fn)(void *data, int error);
 struct qemu_bus *qemu_bus_create(struct wl_event_loop *loop, sd_bus *bus, qemu_bus_lost_fn lost,
 				 void *data);
 
+/*
+ * A peer-to-peer client connection on the socket fd (taken), to a peer
+ * that authenticates as the server and may pass fds from its first call
+ * on (QEMU): sd-bus is made and started here, the authentication is
+ * carried as the top of bus.c says. NULL with *error (a positive errno)
+ * on failure.
+ */
+struct qemu_bus *qemu_bus_create_peer(struct wl_event_loop *loop, int fd, qemu_bus_lost_fn lost,
+				      void *data, int *error);
+
 /* Close the connection without flushing (never waits) and free. NULL is a no-op. */
 void qemu_bus_destroy(struct qemu_bus *watch);
 

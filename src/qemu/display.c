@@ -386,23 +386,11 @@ static void register_listener(struct qemu_display *display)
 
 	/* QEMU authenticates as the server on the listener connection; the display is its client.
 	 */
-	sd_bus *listener = NULL;
-	ret = sd_bus_new(&listener);
-	if (ret >= 0)
-		ret = sd_bus_set_fd(listener, sv[0], sv[0]);
-	else
-		close(sv[0]);
-	if (ret >= 0)
-		ret = sd_bus_start(listener);
-	if (ret < 0) {
-		sd_bus_unref(listener);
-		fail(display, "listener connection: %s", strerror(-ret));
-		return;
-	}
-	display->listener_bus = qemu_bus_create(manager->loop, listener, handle_bus_lost, display);
-	sd_bus_unref(listener);
+	int error = 0;
+	display->listener_bus =
+		qemu_bus_create_peer(manager->loop, sv[0], handle_bus_lost, display, &error);
 	if (display->listener_bus == NULL) {
-		fail(display, "listener connection: out of memory");
+		fail(display, "listener connection: %s", strerror(error));
 		return;
 	}
 	display->frame = qemu_frame_create(manager->loop, frame_changed, display);
@@ -606,45 +594,41 @@ static void handle_qmp_done(void *data, int error, const char *message)
 }
 
 /* The connection to QEMU's display objects: peer to peer through QMP, or on a bus. */
-static int connect_bus(struct qemu_display *display, sd_bus **out)
+static int connect_bus(struct qemu_display *display)
 {
-	sd_bus *bus = NULL;
-	int ret = sd_bus_new(&bus);
-	if (ret < 0)
-		return ret;
+	struct wl_event_loop *loop = display->manager->loop;
 	if (is_qmp(display)) {
 		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-			ret = -errno;
-			sd_bus_unref(bus);
-			return ret;
-		}
-		display->qmp = qemu_qmp_attach(display->manager->loop, display->address + 4, sv[1],
-					       handle_qmp_done, display);
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		display->qmp = qemu_qmp_attach(loop, display->address + 4, sv[1], handle_qmp_done,
+					       display);
 		if (display->qmp == NULL) {
 			close(sv[0]);
-			sd_bus_unref(bus);
 			return -ENOMEM;
 		}
 		/* QEMU authenticates as the server: the display is the client. */
-		ret = sd_bus_set_fd(bus, sv[0], sv[0]);
-		if (ret < 0)
-			close(sv[0]);
 		display->destination = NULL;
-	} else {
-		ret = sd_bus_set_address(bus, display->address + 5);
-		if (ret >= 0)
-			ret = sd_bus_set_bus_client(bus, 1);
-		display->destination = "org.qemu";
+		int error = 0;
+		display->bus = qemu_bus_create_peer(loop, sv[0], handle_bus_lost, display, &error);
+		return display->bus != NULL ? 0 : -error;
 	}
+	sd_bus *bus = NULL;
+	int ret = sd_bus_new(&bus);
+	if (ret >= 0)
+		ret = sd_bus_set_address(bus, display->address + 5);
+	if (ret >= 0)
+		ret = sd_bus_set_bus_client(bus, 1);
 	if (ret >= 0)
 		ret = sd_bus_start(bus);
-	if (ret < 0) {
-		sd_bus_unref(bus);
-		return ret;
+	if (ret >= 0) {
+		display->destination = "org.qemu";
+		display->bus = qemu_bus_create(loop, bus, handle_bus_lost, display);
+		if (display->bus == NULL)
+			ret = -ENOMEM;
 	}
-	*out = bus;
-	return 0;
+	sd_bus_unref(bus);
+	return ret;
 }
 
 static void start(struct qemu_display *display)
@@ -652,16 +636,9 @@ static void start(struct qemu_display *display)
 	display->state = QEMU_CONNECTING;
 	display->console = -1;
 	wl_event_source_timer_update(display->setup_deadline, QEMU_SETUP_TIMEOUT_MS);
-	sd_bus *bus = NULL;
-	int ret = connect_bus(display, &bus);
+	int ret = connect_bus(display);
 	if (ret < 0) {
 		fail(display, "connect: %s", strerror(-ret));
-		return;
-	}
-	display->bus = qemu_bus_create(display->manager->loop, bus, handle_bus_lost, display);
-	sd_bus_unref(bus);
-	if (display->bus == NULL) {
-		fail(display, "out of memory");
 		return;
 	}
 	/* Queued now; QEMU reads it once it took the connection. */
