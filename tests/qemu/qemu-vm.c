@@ -35,7 +35,9 @@
  *           repainted without a call leaves the screen as it was (a copy),
  *           and one more update brings the new pattern.
  *
- * argv[2]: the guest image (display, bus) or fake-qemu (dmabuf, copies).
+ * argv[2]: the guest image (display, bus) or fake-qemu (dmabuf, copies);
+ * argv[3], optional: vscanoutctl, whose `status --json` (checked against
+ * its schema) must say what the daemon's state says, where a case checks it.
  */
 #include <errno.h>
 #include <linux/input.h>
@@ -52,9 +54,11 @@
 #include "buffer/buffer.h"
 #include "common.h"
 #include "conf-daemon.h"
+#include "control/json.h"
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "debugfs.h"
+#include "helpers.h"
 #include "input-harness.h"
 #include "kms/output.h"
 #include "kmstest.h"
@@ -78,6 +82,7 @@
 #define SEED        7
 
 static struct daemon *dmn;
+static const char *ctl_path; /* vscanoutctl, or NULL: the status is not checked */
 static struct kms_output *output;
 static unsigned int vkms_minor; /* of /dev/dri/cardN */
 
@@ -402,6 +407,39 @@ static void expect_imported_plane(void)
 		   PIC_H, PIC_X, PIC_Y);
 }
 
+/*
+ * vscanoutctl status --json (schema-checked by ctl_status()) on vm1's QEMU:
+ * its state, how its picture comes (NULL: not checked) and whether it is
+ * copied.
+ */
+static void expect_status(const char *state, const char *scanout, bool copied, const char *what)
+{
+	if (ctl_path == NULL)
+		return;
+	struct json_value *st = ctl_status(dmn->display, ctl_path, SOCKET_PATH);
+	const struct json_value *vgpu = status_vgpu(st, "vm1");
+	kt_assertf(vgpu != NULL, "%s: the status has no vGPU vm1", what);
+	const struct json_value *q = json_get(vgpu, "qemu");
+	kt_assertf(q != NULL && q->type == JSON_OBJECT, "%s: vm1 has no qemu object", what);
+	const char *s = json_get_string(q, "state");
+	kt_assertf(s != NULL && strcmp(s, state) == 0, "%s: qemu state %s, not %s", what,
+		   s != NULL ? s : "(none)", state);
+	if (scanout != NULL) {
+		s = json_get_string(q, "scanout");
+		kt_assertf(s != NULL && strcmp(s, scanout) == 0, "%s: qemu scanout %s, not %s",
+			   what, s != NULL ? s : "(none)", scanout);
+		kt_assertf(json_get_bool(q, "copied", !copied) == copied, "%s: copied is not %s",
+			   what, copied ? "true" : "false");
+		kt_assertf(json_get_number(q, "width", 0) == PIC_W &&
+				   json_get_number(q, "height", 0) == PIC_H,
+			   "%s: the status' picture is not %ux%u", what, PIC_W, PIC_H);
+	}
+	s = json_get_string(vgpu, "source");
+	kt_assertf(s != NULL && strcmp(s, strcmp(state, "waiting") == 0 ? "none" : "qemu") == 0,
+		   "%s: vm1's source is %s", what, s != NULL ? s : "(none)");
+	json_value_free(st);
+}
+
 /* ---------------------------------------------------------------------- */
 /* The cases                                                              */
 /* ---------------------------------------------------------------------- */
@@ -427,6 +465,7 @@ static void qemu_display(const char *image)
 	wait_picture(1, "first");
 	struct kt_image first, after_key, again;
 	expect_as_qemu(&q, NULL, "first", &first);
+	expect_status("connected", "pixels", true, "first");
 
 	/* A key on the host's keyboard: the guest repaints. */
 	uint64_t sent = info().input.sent;
@@ -440,6 +479,7 @@ static void qemu_display(const char *image)
 	nested_qemu_kill(&q);
 	wait_waiting("qemu-killed");
 	expect_placeholder("qemu-killed");
+	expect_status("waiting", NULL, false, "qemu-killed");
 	uint64_t connects = info().connects;
 	nested_qemu_start(&q);
 	wait_picture(connects + 1, "qemu-restarted");
@@ -554,6 +594,7 @@ static void qemu_dmabuf(const char *program)
 	kt_assertf(i.zero_copy > 0, "no frame of vm1 was shown zero copy");
 	expect_imported_plane();
 	expect_pattern(SEED, "dmabuf");
+	expect_status("connected", "dmabuf", false, "dmabuf");
 	/* fake-qemu's memory changed behind everyone's back is what the screen shows. */
 	nested_child_write(&fake, "repaint 99\n");
 	nested_child_wait_line(&fake, "repainted 99");
@@ -640,8 +681,11 @@ static void qemu_copies(const char *program)
 
 int main(int argc, char **argv)
 {
-	kt_assertf(argc == 3, "usage: %s display|bus|dmabuf|copies GUEST_IMAGE|FAKE_QEMU", argv[0]);
+	kt_assertf(argc == 3 || argc == 4,
+		   "usage: %s display|bus|dmabuf|copies GUEST_IMAGE|FAKE_QEMU [VSCANOUTCTL]",
+		   argv[0]);
 	const char *which = argv[1];
+	ctl_path = argc == 4 ? argv[3] : NULL;
 	log_init(getenv("VSCANOUT_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	/* The daemon must be the card's first opener (its DRM master): closed at once. */
