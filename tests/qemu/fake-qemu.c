@@ -33,12 +33,17 @@
  *                 telling nobody (no call): a display that scans the
  *                 buffer out shows it, one that copied it does not.
  *   update        one more update call of the whole picture.
+ *   cursor W H HX HY X Y
+ *                 CursorDefine of a W x H cursor (ARGB8888, opaque,
+ *                 colour 0xff00ff00), hotspot HX,HY, then MouseSet X,Y on.
+ *   disable       Disable: the display is off.
  *
  * What happens is printed on stdout, one line each, for the test to read:
  *   listening PATH | qmp connected | add_client | registered |
  *   ui-info W H | key press|release N | mouse ... | interfaces A,B |
  *   scanout KIND | reply N US (the N-th update's reply took US µs) |
- *   done N | repainted S | error METHOD NAME: MESSAGE | disconnected |
+ *   done N | repainted S | cursor | disabled |
+ *   error METHOD NAME: MESSAGE | disconnected |
  *   timeout
  * Every call has a reply deadline; the whole run ends after --timeout
  * (default 50 s) with status 3. SIGTERM ends it with status 0.
@@ -215,6 +220,41 @@ static int on_update_reply(sd_bus_message *m, void *data, sd_bus_error *ret_erro
 	else
 		send_update();
 	return 0;
+}
+
+/* A call's reply prints `what` (or its error). */
+static int on_said(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	const char *what = data;
+	if (reply_ok(m, what))
+		printf("%s\n", what);
+	return 0;
+}
+
+static void send_cursor(int32_t w, int32_t h, int32_t hx, int32_t hy, int32_t x, int32_t y)
+{
+	size_t size = (size_t)w * (size_t)h * 4;
+	uint32_t *argb = malloc(size > 0 ? size : 4);
+	if (argb == NULL)
+		die("out of memory");
+	for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+		argb[i] = 0xff00ff00u;
+	sd_bus_message *m = NULL;
+	int r = sd_bus_message_new_method_call(fake.listener, &m, NULL, LISTENER_PATH,
+					       LISTENER_IFACE, "CursorDefine");
+	check_r(r, "CursorDefine");
+	r = sd_bus_message_append(m, "iiii", w, h, hx, hy);
+	check_r(r, "CursorDefine");
+	r = sd_bus_message_append_array(m, 'y', argb, size);
+	check_r(r, "CursorDefine");
+	r = sd_bus_call_async(fake.listener, NULL, m, on_said, (void *)"cursor-defined",
+			      CALL_TIMEOUT_US);
+	check_r(r, "CursorDefine");
+	sd_bus_message_unref(m);
+	free(argb);
+	r = sd_bus_call_method_async(fake.listener, NULL, NULL, LISTENER_PATH, LISTENER_IFACE,
+				     "MouseSet", on_said, (void *)"cursor", "iii", x, y, 1);
+	check_r(r, "MouseSet");
 }
 
 static void send_scanout(void)
@@ -818,6 +858,7 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *data)
 	while ((nl = memchr(buf, '\n', len)) != NULL) {
 		*nl = '\0';
 		unsigned int seed;
+		int cw, ch, chx, chy, cx, cy;
 		if (sscanf(buf, "repaint %u", &seed) == 1 && fake.pixels != NULL) {
 			paint(fake.pixels, seed);
 			printf("repainted %u\n", seed);
@@ -825,6 +866,15 @@ static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *data)
 			   fake.pixels != NULL) {
 			fake.frames++;
 			send_update();
+		} else if (sscanf(buf, "cursor %d %d %d %d %d %d", &cw, &ch, &chx, &chy, &cx,
+				  &cy) == 6 &&
+			   fake.listener != NULL) {
+			send_cursor(cw, ch, chx, chy, cx, cy);
+		} else if (strcmp(buf, "disable") == 0 && fake.listener != NULL) {
+			int r = sd_bus_call_method_async(fake.listener, NULL, NULL, LISTENER_PATH,
+							 LISTENER_IFACE, "Disable", on_said,
+							 (void *)"disabled", "");
+			check_r(r, "Disable");
 		} else {
 			printf("error stdin %s: not now or unknown\n", buf);
 		}
