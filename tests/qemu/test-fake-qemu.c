@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * fake-qemu (tests/qemu/fake-qemu.c) against a display of this test's
- * own, on the host: attached as QEMU's D-Bus display is (QMP getfd with
+ * own, on the host, whose connections are qemu/bus.c's peer-to-peer
+ * connections on a wl_event_loop, as the daemon's are (fake-qemu, like
+ * QEMU, sends its first call, fd and all, right after authenticating:
+ * the connections must survive it): attached as QEMU's D-Bus display is (QMP getfd with
  * the fd as SCM_RIGHTS, add_client protocol=@dbus-display), the VM's and
  * the console's properties read, SetUIInfo and a key press reported by
  * fake-qemu, RegisterListener's connection set up while its reply is
@@ -34,8 +37,10 @@
 
 #include <drm_fourcc.h>
 #include <systemd/sd-bus.h>
+#include <wayland-server-core.h>
 
 #include "kmstest.h"
+#include "qemu/bus.h"
 
 #define DIR        "/tmp/vscanout-fake-qemu-test"
 #define QMP_PATH   DIR "/qmp"
@@ -53,7 +58,9 @@ static struct {
 	int out; /* fake-qemu's stdout */
 	char buf[8192];
 	size_t len;
-	sd_bus *display, *listener;
+	struct wl_event_loop *loop;
+	struct qemu_bus *display, *listener;
+	bool closing; /* the connections are closed on purpose */
 	unsigned int scanouts, updates;
 	struct kt_image want;
 	bool pixels_ok;
@@ -63,27 +70,26 @@ static struct {
 /* Serving both connections and reading fake-qemu's lines                 */
 /* ---------------------------------------------------------------------- */
 
+static void handle_lost(void *data, int error)
+{
+	kt_assertf(t.closing, "%s connection lost: %s", (const char *)data, strerror(error));
+}
+
 static void pump(int timeout_ms)
 {
-	sd_bus *buses[2] = {t.display, t.listener};
-	for (int i = 0; i < 2; i++) {
-		while (buses[i] != NULL) {
-			int r = sd_bus_process(buses[i], NULL);
-			kt_assertf(r >= 0, "sd_bus_process: %s", strerror(-r));
-			if (r == 0)
-				break;
-		}
-	}
-	struct pollfd p[3] = {{.fd = t.out, .events = POLLIN}};
-	nfds_t n = 1;
-	for (int i = 0; i < 2; i++) {
-		if (buses[i] == NULL)
-			continue;
-		p[n].fd = sd_bus_get_fd(buses[i]);
-		p[n].events = (short)sd_bus_get_events(buses[i]);
-		n++;
-	}
-	kt_assert_errno(poll(p, n, timeout_ms) >= 0 || errno == EINTR);
+	kt_assert_errno(wl_event_loop_dispatch(t.loop, 0) == 0);
+	struct pollfd p[2] = {{.fd = t.out, .events = POLLIN},
+			      {.fd = wl_event_loop_get_fd(t.loop), .events = POLLIN}};
+	kt_assert_errno(poll(p, 2, timeout_ms) >= 0 || errno == EINTR);
+}
+
+static struct qemu_bus *connect_peer(int fd, const char *what)
+{
+	int error = 0;
+	struct qemu_bus *watch =
+		qemu_bus_create_peer(t.loop, fd, handle_lost, (void *)what, &error);
+	kt_assertf(watch != NULL, "%s connection: %s", what, strerror(error));
+	return watch;
 }
 
 /* Serve until fake-qemu printed a line starting with prefix; returns it (static). */
@@ -283,10 +289,7 @@ static void attach(void)
 	close(qmp);
 
 	/* The display's side authenticates as the client. */
-	kt_assert(sd_bus_new(&t.display) >= 0);
-	kt_assert(sd_bus_set_fd(t.display, pair[0], pair[0]) >= 0);
-	kt_assert(sd_bus_negotiate_fds(t.display, 1) >= 0);
-	kt_assert(sd_bus_start(t.display) >= 0);
+	t.display = connect_peer(pair[0], "display");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -321,14 +324,59 @@ static void start_fake(const char *program)
 	kt_assert_errno(fcntl(t.out, F_SETFL, O_NONBLOCK) == 0);
 }
 
+struct reply {
+	bool done;
+	sd_bus_message *m; /* the return, may be NULL */
+	char error[256];
+};
+
+static int handle_reply(sd_bus_message *m, void *data, sd_bus_error *ret_error)
+{
+	struct reply *r = data;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+	r->done = true;
+	if (e != NULL)
+		snprintf(r->error, sizeof(r->error), "%s: %s", e->name, e->message);
+	else
+		r->m = sd_bus_message_ref(m);
+	return 0;
+}
+
+/* Call on the display connection (m taken) and serve until the reply came: the return. */
+static sd_bus_message *call(sd_bus_message *m, const char *what)
+{
+	struct reply r = {0};
+	kt_assert(sd_bus_call_async(qemu_bus_get(t.display), NULL, m, handle_reply, &r, 0) >= 0);
+	sd_bus_message_unref(m);
+	qemu_bus_kick(t.display);
+	uint64_t end = kt_now_ns() + (uint64_t)TIMEOUT_MS * 1000000u;
+	while (!r.done) {
+		kt_assertf(kt_now_ns() < end, "%s: no reply", what);
+		pump(20);
+	}
+	kt_assertf(r.m != NULL, "%s: %s", what, r.error);
+	return r.m;
+}
+
+static sd_bus_message *method(const char *path, const char *interface, const char *member)
+{
+	sd_bus_message *m = NULL;
+	kt_assert(sd_bus_message_new_method_call(qemu_bus_get(t.display), &m, NULL, path, interface,
+						 member) >= 0);
+	return m;
+}
+
 static char *get_string(const char *path, const char *interface, const char *property)
 {
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	char *value = NULL;
-	int r = sd_bus_get_property_string(t.display, NULL, path, interface, property, &error,
-					   &value);
-	kt_assertf(r >= 0, "%s.%s: %s", interface, property, error.message);
-	return value;
+	sd_bus_message *m = method(path, "org.freedesktop.DBus.Properties", "Get");
+	kt_assert(sd_bus_message_append(m, "ss", interface, property) >= 0);
+	sd_bus_message *reply = call(m, property);
+	const char *value = NULL;
+	kt_assert(sd_bus_message_read(reply, "v", "s", &value) >= 0);
+	char *copy = strdup(value);
+	kt_assert(copy != NULL);
+	sd_bus_message_unref(reply);
+	return copy;
 }
 
 int main(int argc, char **argv)
@@ -345,6 +393,8 @@ int main(int argc, char **argv)
 	kt_assert_ok(kt_image_alloc(&t.want, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888));
 	kt_fill_pattern(&t.want, 7);
 
+	t.loop = wl_event_loop_create();
+	kt_assert(t.loop != NULL);
 	start_fake(argv[1]);
 	wait_line("listening");
 	attach();
@@ -357,35 +407,33 @@ int main(int argc, char **argv)
 		get_string("/org/qemu/Display1/Console_0", "org.qemu.Display1.Console", "Type");
 	kt_assertf(strcmp(type, "Graphic") == 0, "Console Type %s", type);
 	free(type);
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	kt_assertf(sd_bus_call_method(t.display, NULL, "/org/qemu/Display1/Console_0",
-				      "org.qemu.Display1.Console", "SetUIInfo", &error, NULL,
-				      "qqiiuu", 300, 200, 0, 0, 1024u, 768u) >= 0,
-		   "SetUIInfo: %s", error.message);
+	sd_bus_message *m =
+		method("/org/qemu/Display1/Console_0", "org.qemu.Display1.Console", "SetUIInfo");
+	kt_assert(sd_bus_message_append(m, "qqiiuu", 300, 200, 0, 0, 1024u, 768u) >= 0);
+	sd_bus_message_unref(call(m, "SetUIInfo"));
 	wait_line("ui-info 1024 768");
-	kt_assertf(sd_bus_call_method(t.display, NULL, "/org/qemu/Display1/Console_0",
-				      "org.qemu.Display1.Keyboard", "Press", &error, NULL, "u",
-				      30u) >= 0,
-		   "Press: %s", error.message);
+	m = method("/org/qemu/Display1/Console_0", "org.qemu.Display1.Keyboard", "Press");
+	kt_assert(sd_bus_message_append(m, "u", 30u) >= 0);
+	sd_bus_message_unref(call(m, "Press"));
 	wait_line("key Press 30");
 
 	/* The listener: QEMU is the server of its connection too. */
 	int pair[2];
 	kt_assert_errno(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
-	kt_assert(sd_bus_call_method_async(t.display, NULL, NULL, "/org/qemu/Display1/Console_0",
+	kt_assert(sd_bus_call_method_async(qemu_bus_get(t.display), NULL, NULL,
+					   "/org/qemu/Display1/Console_0",
 					   "org.qemu.Display1.Console", "RegisterListener", NULL,
 					   NULL, "h", pair[1]) >= 0);
 	close(pair[1]);
-	kt_assert(sd_bus_new(&t.listener) >= 0);
-	kt_assert(sd_bus_set_fd(t.listener, pair[0], pair[0]) >= 0);
-	kt_assert(sd_bus_negotiate_fds(t.listener, 1) >= 0);
-	kt_assert(sd_bus_add_object_vtable(t.listener, NULL, "/org/qemu/Display1/Listener",
+	qemu_bus_kick(t.display);
+	t.listener = connect_peer(pair[0], "listener");
+	sd_bus *listener = qemu_bus_get(t.listener);
+	kt_assert(sd_bus_add_object_vtable(listener, NULL, "/org/qemu/Display1/Listener",
 					   "org.qemu.Display1.Listener", listener_vtable,
 					   NULL) >= 0);
-	kt_assert(sd_bus_add_object_vtable(t.listener, NULL, "/org/qemu/Display1/Listener",
+	kt_assert(sd_bus_add_object_vtable(listener, NULL, "/org/qemu/Display1/Listener",
 					   "org.qemu.Display1.Listener.Unix.Map", map_vtable,
 					   NULL) >= 0);
-	kt_assert(sd_bus_start(t.listener) >= 0);
 	wait_line("registered");
 	if (t.map)
 		wait_line("interfaces org.qemu.Display1.Listener.Unix.Map");
@@ -402,14 +450,17 @@ int main(int argc, char **argv)
 		   t.pixels_ok ? "right" : "unchecked");
 
 	/* Gone: fake-qemu sees its connections close and ends on SIGTERM. */
-	t.listener = sd_bus_flush_close_unref(t.listener);
-	t.display = sd_bus_flush_close_unref(t.display);
+	t.closing = true;
+	qemu_bus_destroy(t.listener);
+	qemu_bus_destroy(t.display);
+	t.listener = t.display = NULL;
 	wait_line("disconnected");
 	kt_assert_errno(kill(t.pid, SIGTERM) == 0);
 	int status;
 	kt_assert_errno(waitpid(t.pid, &status, 0) == t.pid);
 	kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake-qemu status 0x%x", status);
 	kt_image_free(&t.want);
+	wl_event_loop_destroy(t.loop);
 	rmdir(DIR);
 	printf("fake-qemu %s: ok\n", argv[2]);
 	return 0;
