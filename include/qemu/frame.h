@@ -63,7 +63,14 @@ int qemu_frame_scanout(struct qemu_frame *frame, uint32_t width, uint32_t height
 		       uint32_t pixman_format, const void *data, size_t size, char *msg,
 		       size_t msg_size);
 
-/* Update: the rectangle x,y width x height; data holds its rows, stride bytes apart. */
+/*
+ * Update: the rectangle x,y width x height; data holds its rows, stride
+ * bytes apart. A rectangle outside the picture but inside one of the
+ * largest size gives -ERANGE (nothing is written): QEMU changes the
+ * picture's size without a Scanout until a whole-picture update, which
+ * its VGA text mode never sends (qemu/display.c then asks for the
+ * picture again). Any other bad rectangle is -EINVAL.
+ */
 int qemu_frame_update(struct qemu_frame *frame, int32_t x, int32_t y, int32_t width, int32_t height,
 		      uint32_t stride, uint32_t pixman_format, const void *data, size_t size,
 		      char *msg, size_t msg_size);

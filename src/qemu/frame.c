@@ -736,7 +736,11 @@ static int check_rect(const struct qemu_frame *frame, int32_t x, int32_t y, int3
 			 "%s: rectangle %" PRId32 ",%" PRId32 " %" PRId32 "x%" PRId32
 			 " is outside the %" PRIu32 "x%" PRIu32 " scanout",
 			 call, x, y, width, height, frame->width, frame->height);
-		return -EINVAL;
+		/* Inside a picture of another size: QEMU's may have changed without a Scanout. */
+		bool fits_larger = x >= 0 && y >= 0 && width >= 0 && height >= 0 &&
+				   (int64_t)x + width <= DMABUF_MAX_DIMENSION &&
+				   (int64_t)y + height <= DMABUF_MAX_DIMENSION;
+		return fits_larger ? -ERANGE : -EINVAL;
 	}
 	*empty = width == 0 || height == 0;
 	return 0;
