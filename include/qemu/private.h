@@ -20,6 +20,10 @@
 #define QEMU_DMABUF_REPLY_TIMEOUT_MS 500
 /* UpdateDMABUF calls waiting for their frame; more are answered at once. */
 #define QEMU_MAX_PENDING_REPLIES 8
+/* The listener is registered again at most this often (QEMU's picture changed size). */
+#define QEMU_RESYNC_MIN_MS 1000
+/* A replaced listener connection QEMU did not close itself is closed by then. */
+#define QEMU_OLD_LISTENER_MS 3000
 
 struct qemu_bus;
 struct qemu_qmp;
@@ -53,8 +57,16 @@ struct qemu_display {
 	struct qemu_bus *bus;          /* QEMU's display objects */
 	const char *destination;       /* "org.qemu" on a bus, NULL peer to peer */
 	struct qemu_bus *listener_bus; /* QEMU calls the listener here */
-	sd_bus_slot *call;             /* the set-up call in flight, may be NULL */
-	sd_bus_slot *ui_info_call;     /* SetUIInfo in flight, may be NULL */
+	struct qemu_bus
+		*old_listener_bus;        /* replaced by a resync, its calls dropped; may be NULL */
+	sd_bus_slot *old_listener_filter; /* drops them */
+	sd_bus_slot *resync_call;         /* RegisterListener of a resync in flight, may be NULL */
+	struct wl_event_source *resync_timer;
+	struct wl_event_source *old_listener_timer;
+	uint64_t resync_ns;        /* CLOCK_MONOTONIC of the last resync, 0 before */
+	bool resync_refused;       /* QEMU refused a second listener: no more resyncs */
+	sd_bus_slot *call;         /* the set-up call in flight, may be NULL */
+	sd_bus_slot *ui_info_call; /* SetUIInfo in flight, may be NULL */
 	uint32_t *console_ids;
 	size_t n_console_ids, next_console; /* looking for the first graphic one */
 	int console;                        /* chosen, -1 before */
@@ -76,7 +88,7 @@ struct qemu_display {
 	bool ui_info_refused;                 /* QEMU said no to SetUIInfo (logged once) */
 
 	char qemu_name[128];
-	uint64_t connects, frames, presented, zero_copy, dmabuf_replies, dmabuf_late;
+	uint64_t connects, frames, presented, zero_copy, dmabuf_replies, dmabuf_late, resyncs;
 	char last_error[256];
 	bool error_logged; /* the last error was logged: retries repeat it at debug level */
 };
@@ -89,6 +101,14 @@ void qemu_display_show(struct qemu_display *display);
 
 /* display.c: a call QEMU made was refused; logged once per kind and kept for the status. */
 void qemu_display_error(struct qemu_display *display, const char *message);
+
+/*
+ * display.c: an Update fell outside the picture (msg says how): QEMU's
+ * picture changed size without a Scanout. The listener is registered
+ * again on a new connection, which makes QEMU send its whole picture
+ * (Scanout); at most once per QEMU_RESYNC_MIN_MS, never waited for.
+ */
+void qemu_display_resync(struct qemu_display *display, const char *msg);
 
 /* display.c: answer UpdateDMABUF `call` once the frame just shown is on screen. */
 void qemu_display_reply_when_shown(struct qemu_display *display, sd_bus_message *call);

@@ -273,8 +273,18 @@ static void teardown(struct qemu_display *display)
 	display->frame = NULL;
 	display->call = sd_bus_slot_unref(display->call);
 	display->ui_info_call = sd_bus_slot_unref(display->ui_info_call);
+	display->resync_call = sd_bus_slot_unref(display->resync_call);
+	display->old_listener_filter = sd_bus_slot_unref(display->old_listener_filter);
+	qemu_bus_destroy(display->old_listener_bus);
+	display->old_listener_bus = NULL;
 	qemu_bus_destroy(display->listener_bus);
 	display->listener_bus = NULL;
+	display->resync_ns = 0;
+	display->resync_refused = false;
+	if (display->resync_timer != NULL)
+		wl_event_source_timer_update(display->resync_timer, 0);
+	if (display->old_listener_timer != NULL)
+		wl_event_source_timer_update(display->old_listener_timer, 0);
 	qemu_bus_destroy(display->bus);
 	display->bus = NULL;
 	qemu_qmp_destroy(display->qmp);
@@ -359,6 +369,168 @@ static int handle_register_reply(sd_bus_message *m, void *data, sd_bus_error *er
 	return 1;
 }
 
+static void drop_old_listener(struct qemu_display *display)
+{
+	display->old_listener_filter = sd_bus_slot_unref(display->old_listener_filter);
+	qemu_bus_destroy(display->old_listener_bus);
+	display->old_listener_bus = NULL;
+	wl_event_source_timer_update(display->old_listener_timer, 0);
+}
+
+/* The new listener is not to be: the replaced one is the listener again. */
+static void restore_old_listener(struct qemu_display *display)
+{
+	qemu_bus_destroy(display->listener_bus);
+	display->listener_bus = display->old_listener_bus;
+	display->old_listener_bus = NULL;
+	display->old_listener_filter = sd_bus_slot_unref(display->old_listener_filter);
+	wl_event_source_timer_update(display->old_listener_timer, 0);
+}
+
+/*
+ * A listener connection closed: the current one is a failure; one
+ * replaced by a resync is closed by QEMU 7.2 itself once the new
+ * listener took its place.
+ */
+static void handle_listener_lost(void *data, int error)
+{
+	struct qemu_display *display = data;
+	if (display->old_listener_bus != NULL &&
+	    !sd_bus_is_open(qemu_bus_get(display->old_listener_bus))) {
+		log_debug("vGPU %s: QEMU closed the replaced listener connection", display->name);
+		drop_old_listener(display);
+		if (display->listener_bus != NULL &&
+		    sd_bus_is_open(qemu_bus_get(display->listener_bus)))
+			return;
+	}
+	/* A new listener QEMU refused (its end closed): the old one serves on. */
+	if (display->resync_call != NULL && display->old_listener_bus != NULL) {
+		restore_old_listener(display);
+		return;
+	}
+	fail(display, "QEMU closed the listener connection (%s)", strerror(error));
+}
+
+/* Calls on a replaced listener connection: the new listener's Scanout supersedes them. */
+static int drop_old_call(sd_bus_message *m, void *data, sd_bus_error *error)
+{
+	uint8_t type = 0;
+	if (sd_bus_message_get_type(m, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
+		return 0;
+	sd_bus_reply_method_errorf(m, SD_BUS_ERROR_FAILED, "this listener was replaced");
+	return 1;
+}
+
+/*
+ * QEMU 7.2 keeps one peer-to-peer listener per console (and one per bus
+ * name): the new one replaces the old, whose connection QEMU closes. Newer
+ * QEMU keeps both until the old connection closes: closed here, late
+ * enough that a QEMU replacing it has done so (closing it while 7.2
+ * replaces it would race its own clean-up).
+ */
+static int handle_old_listener_timer(void *data)
+{
+	drop_old_listener(data);
+	return 0;
+}
+
+static int handle_resync_reply(sd_bus_message *m, void *data, sd_bus_error *error)
+{
+	struct qemu_display *display = data;
+	display->resync_call = sd_bus_slot_unref(display->resync_call);
+	const char *err = reply_error(m);
+	if (err == NULL) {
+		wl_event_source_timer_update(display->old_listener_timer, QEMU_OLD_LISTENER_MS);
+		return 1;
+	}
+	/* On a bus, QEMU 7.2 refuses a second listener of the same name: keep the first. */
+	log_info("vGPU %s: QEMU refused a new listener (%s); pictures that change size "
+		 "without a Scanout stay refused",
+		 display->name, err);
+	display->resync_refused = true;
+	if (display->old_listener_bus != NULL)
+		restore_old_listener(display);
+	return 1;
+}
+
+/* Register the listener again on a new connection: QEMU sends its whole picture there. */
+static void resync(struct qemu_display *display, const char *msg)
+{
+	if (display->state == QEMU_WAITING || display->resync_call != NULL ||
+	    display->resync_refused)
+		return;
+	/*
+	 * Once RegisterListener is answered; one replaced connection at a
+	 * time, closed by QEMU or by the timer: never here, where QEMU 7.2
+	 * may not be done replacing it.
+	 */
+	if (display->state != QEMU_CONNECTED || display->old_listener_bus != NULL) {
+		wl_event_source_timer_update(display->resync_timer, QEMU_RESYNC_MIN_MS);
+		return;
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_warn("vGPU %s: resync: socketpair: %s", display->name, strerror(errno));
+		return;
+	}
+	int ret = sd_bus_call_method_async(qemu_bus_get(display->bus), &display->resync_call,
+					   display->destination, display->console_path,
+					   CONSOLE_IFACE, "RegisterListener", handle_resync_reply,
+					   display, "h", sv[1]);
+	close(sv[1]);
+	if (ret < 0) {
+		close(sv[0]);
+		log_warn("vGPU %s: resync: RegisterListener: %s", display->name, strerror(-ret));
+		return;
+	}
+	qemu_bus_kick(display->bus);
+	int error = 0;
+	struct qemu_bus *bus = qemu_bus_create_peer(display->manager->loop, sv[0],
+						    handle_listener_lost, display, &error);
+	if (bus == NULL) {
+		fail(display, "new listener connection: %s", strerror(error));
+		return;
+	}
+	display->old_listener_bus = display->listener_bus;
+	display->listener_bus = bus;
+	ret = sd_bus_add_filter(qemu_bus_get(display->old_listener_bus),
+				&display->old_listener_filter, drop_old_call, display);
+	if (ret >= 0)
+		ret = qemu_listener_export(display);
+	if (ret < 0) {
+		fail(display, "new listener: %s", strerror(-ret));
+		return;
+	}
+	display->resync_ns = now_ns();
+	display->resyncs++;
+	log_info("vGPU %s: QEMU's picture changed size without a Scanout (%s): listener "
+		 "registered again for the whole picture",
+		 display->name, msg);
+}
+
+static int handle_resync_timer(void *data)
+{
+	resync(data, "again within the last second");
+	return 0;
+}
+
+void qemu_display_resync(struct qemu_display *display, const char *msg)
+{
+	if (display->resync_refused) {
+		qemu_display_error(display, msg);
+		return;
+	}
+	if (display->resync_call != NULL)
+		return; /* its Scanout is coming */
+	uint64_t next = display->resync_ns + QEMU_RESYNC_MIN_MS * 1000000ull, now = now_ns();
+	if (display->resync_ns == 0 || next <= now) {
+		resync(display, msg);
+		return;
+	}
+	/* Later ones until then are served by the same resync. */
+	wl_event_source_timer_update(display->resync_timer, (int)((next - now) / 1000000u) + 1);
+}
+
 static void register_listener(struct qemu_display *display)
 {
 	struct qemu_manager *manager = display->manager;
@@ -388,7 +560,7 @@ static void register_listener(struct qemu_display *display)
 	 */
 	int error = 0;
 	display->listener_bus =
-		qemu_bus_create_peer(manager->loop, sv[0], handle_bus_lost, display, &error);
+		qemu_bus_create_peer(manager->loop, sv[0], handle_listener_lost, display, &error);
 	if (display->listener_bus == NULL) {
 		fail(display, "listener connection: %s", strerror(error));
 		return;
@@ -656,6 +828,10 @@ static void display_destroy(struct qemu_display *display)
 		wl_event_source_remove(display->setup_deadline);
 	if (display->reply_timer != NULL)
 		wl_event_source_remove(display->reply_timer);
+	if (display->resync_timer != NULL)
+		wl_event_source_remove(display->resync_timer);
+	if (display->old_listener_timer != NULL)
+		wl_event_source_remove(display->old_listener_timer);
 	wl_list_remove(&display->link);
 	free(display->name);
 	free(display->address);
@@ -679,8 +855,13 @@ static struct qemu_display *display_create(struct qemu_manager *manager,
 	display->setup_deadline =
 		wl_event_loop_add_timer(manager->loop, handle_setup_deadline, display);
 	display->reply_timer = wl_event_loop_add_timer(manager->loop, handle_reply_timer, display);
+	display->resync_timer =
+		wl_event_loop_add_timer(manager->loop, handle_resync_timer, display);
+	display->old_listener_timer =
+		wl_event_loop_add_timer(manager->loop, handle_old_listener_timer, display);
 	if (display->name == NULL || display->address == NULL || display->retry == NULL ||
-	    display->setup_deadline == NULL || display->reply_timer == NULL) {
+	    display->setup_deadline == NULL || display->reply_timer == NULL ||
+	    display->resync_timer == NULL || display->old_listener_timer == NULL) {
 		display_destroy(display);
 		return NULL;
 	}

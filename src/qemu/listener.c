@@ -68,6 +68,11 @@ static int handle_update(sd_bus_message *m, void *data, sd_bus_error *error)
 	char msg[256];
 	ret = qemu_frame_update(display->frame, x, y, width, height, stride, format, pixels, size,
 				msg, sizeof(msg));
+	if (ret == -ERANGE) {
+		/* The picture changed size without a Scanout: ask QEMU for it whole. */
+		qemu_display_resync(display, msg);
+		return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_INVALID_ARGS, "%s", msg);
+	}
 	return answer(display, m, ret, msg);
 }
 
