@@ -29,17 +29,24 @@
  *           telling anyone, the new pattern: the plane reads fake-qemu's
  *           own memory. Then a fake-qemu with y0_top false: the picture is
  *           copied turned and shows upright.
+ *  text     Debian's QEMU with a floppy of zeros: SeaBIOS's "No bootable
+ *           device" in VGA text mode, 720x400, which QEMU 7.2 sends as
+ *           Update calls of its rows with no Scanout of that size: the
+ *           daemon asks for the whole picture (registers its listener
+ *           again), and the capture's middle equals the screendump.
  *  copies   fake-qemu with ScanoutMap/UpdateMap (the daemon's listener
  *           lists org.qemu.Display1.Listener.Unix.Map), then with
  *           Scanout/Update: the capture is the pattern; fake-qemu's memory
  *           repainted without a call leaves the screen as it was (a copy),
  *           and one more update brings the new pattern.
  *
- * argv[2]: the guest image (display, bus) or fake-qemu (dmabuf, copies);
+ * argv[2]: the guest image (display, bus), fake-qemu (dmabuf, copies) or
+ * "-" (text);
  * argv[3], optional: vscanoutctl, whose `status --json` (checked against
  * its schema) must say what the daemon's state says, where a case checks it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/input.h>
 #include <signal.h>
 #include <stdio.h>
@@ -523,6 +530,84 @@ static void qemu_bus(const char *image)
 	nested_bus_stop(&bus);
 }
 
+/*
+ * Serve until the output shows QEMU's screendump, of whatever size, in
+ * its middle (scale = center, 1:1) and the daemon's picture has that
+ * size. The screendump is kept in *dump.
+ */
+static void expect_centered_as_qemu(struct nested_qemu *q, const char *what, struct kt_image *dump)
+{
+	uint64_t end = deadline();
+	char name[64];
+	snprintf(name, sizeof(name), "%s-screendump", what);
+	for (;;) {
+		uint64_t frames = info().frames;
+		nested_qemu_screendump(q, name, dump);
+		kt_assert(dump->width <= WIDTH && dump->height <= HEIGHT);
+		struct kt_image cap, pic;
+		tk_capture(dmn->loop, output, &cap);
+		kt_assert_ok(kt_image_alloc(&pic, dump->width, dump->height, DRM_FORMAT_XRGB8888));
+		uint32_t x0 = (WIDTH - dump->width) / 2, y0 = (HEIGHT - dump->height) / 2;
+		for (uint32_t y = 0; y < dump->height; y++)
+			memcpy(kt_pixel(&pic, 0, y), kt_pixel(&cap, x0, y0 + y),
+			       (size_t)dump->width * 4);
+		struct qemu_info i = info();
+		uint64_t n = differing(&pic, dump);
+		bool sized = i.frame.width == dump->width && i.frame.height == dump->height;
+		if ((n == 0 && sized) || kt_now_ns() >= end) {
+			print_info(what);
+			kt_compare(&pic, dump, 0x00ffffff, what);
+			kt_assertf(
+				n == 0 && sized,
+				"%s: the screen is not QEMU's %ux%u picture (%llu pixels differ; "
+				"the daemon's picture is %ux%u)",
+				what, dump->width, dump->height, (unsigned long long)n,
+				i.frame.width, i.frame.height);
+			kt_image_free(&pic);
+			kt_image_free(&cap);
+			return;
+		}
+		kt_image_free(&pic);
+		kt_image_free(&cap);
+		kt_image_free(dump);
+		/* A new frame from QEMU (its text cursor blinks), or half a second. */
+		uint64_t slice = kt_now_ns() + 500000000u;
+		while (info().frames == frames && kt_now_ns() < slice)
+			conf_daemon_dispatch(dmn, 20);
+	}
+}
+
+static void qemu_text(void)
+{
+	/* A floppy of zeros: SeaBIOS finds nothing to boot and says so, in VGA text mode. */
+	const char *blank = DIR "/blank.img";
+	int fd = open(blank, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	kt_assert(fd >= 0 && ftruncate(fd, 1474560) == 0);
+	close(fd);
+	struct nested_qemu q;
+	nested_qemu_init(&q, "vm1", DIR, blank, "dbus,p2p=yes");
+	start_daemon("qmp:" DIR "/vm1-daemon.qmp");
+	q.serve = serve;
+	nested_qemu_start(&q);
+	/* QEMU's text screen is 720x400: 9x16 cells, 80x25. */
+	struct kt_image dump;
+	uint64_t end = deadline();
+	for (;;) {
+		nested_qemu_screendump(&q, "text-wait", &dump);
+		bool text = dump.width == 720 && dump.height == 400;
+		kt_image_free(&dump);
+		if (text)
+			break;
+		kt_assertf(kt_now_ns() < end, "QEMU shows no 720x400 text screen");
+		conf_daemon_dispatch(dmn, 100);
+	}
+	expect_centered_as_qemu(&q, "text", &dump);
+	kt_image_free(&dump);
+	q.serve = NULL;
+	nested_qemu_kill(&q);
+	unlink(blank);
+}
+
 /* fake-qemu's update replies first .. first + frames - 1, each with its time in µs. */
 static void read_replies_from(struct nested_child *fake, unsigned int first, unsigned int frames)
 {
@@ -682,7 +767,7 @@ static void qemu_copies(const char *program)
 int main(int argc, char **argv)
 {
 	kt_assertf(argc == 3 || argc == 4,
-		   "usage: %s display|bus|dmabuf|copies GUEST_IMAGE|FAKE_QEMU [VSCANOUTCTL]",
+		   "usage: %s display|bus|dmabuf|copies|text GUEST_IMAGE|FAKE_QEMU|- [VSCANOUTCTL]",
 		   argv[0]);
 	const char *which = argv[1];
 	ctl_path = argc == 4 ? argv[3] : NULL;
@@ -703,6 +788,8 @@ int main(int argc, char **argv)
 		qemu_dmabuf(argv[2]);
 	else if (strcmp(which, "copies") == 0)
 		qemu_copies(argv[2]);
+	else if (strcmp(which, "text") == 0)
+		qemu_text();
 	else
 		kt_fail(__FILE__, __LINE__, "unknown case %s", which);
 	daemon_destroy(dmn);
