@@ -11,8 +11,9 @@
  * get the fd too, and it drops a connection that passes an fd during
  * authentication. So on such a connection sd-bus reads a socketpair of
  * the watch's own at first: the watch moves QEMU's authentication lines
- * over one by one (peeking for each line's end, then reading exactly that
- * line, which never takes the bytes or fds of the call behind it), and
+ * over one by one (peeking for each line's end, then reading no further,
+ * which never takes the bytes or fds of the call behind it; a line that
+ * is still coming is read as far as it came and kept), and
  * once sd-bus has read the last of them and is running, the socketpair's
  * end under sd-bus's input fd number is replaced by QEMU's socket
  * (dup3()), where the call waits unread.
@@ -56,6 +57,9 @@ struct qemu_bus {
 	bool auth_ok;    /* the peer's OK line was moved */
 	bool auth_moved; /* every line sd-bus needs was moved */
 	struct wl_event_source *peer_source;
+	/* The line being read from the peer, line_len bytes of it so far. */
+	char line[AUTH_LINE_MAX];
+	size_t line_len;
 };
 
 static void arm(struct qemu_bus *watch);
@@ -185,30 +189,37 @@ static int handle_peer(int fd, uint32_t mask, void *data)
 {
 	struct qemu_bus *watch = data;
 	while (!watch->auth_moved && !watch->closed) {
-		char line[AUTH_LINE_MAX];
-		ssize_t n = recv(watch->peer, line, sizeof(line), MSG_PEEK | MSG_DONTWAIT);
+		char *line = watch->line, *at = line + watch->line_len;
+		size_t room = sizeof(watch->line) - watch->line_len;
+		ssize_t n = recv(watch->peer, at, room, MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (n <= 0) {
 			close_with(watch, n < 0 ? errno : ECONNRESET);
 			return 0;
 		}
-		char *end = memmem(line, (size_t)n, "\r\n", 2);
-		if (end == NULL) {
-			if (n == (ssize_t)sizeof(line))
-				close_with(watch, EPROTO); /* no line is that long */
-			break;
-		}
-		size_t len = (size_t)(end - line) + 2;
-		if (recv(watch->peer, line, len, MSG_DONTWAIT) != (ssize_t)len ||
-		    write(watch->relay, line, len) != (ssize_t)len) {
+		/* Up to the first line feed: the rest may follow the line. */
+		char *lf = memchr(at, '\n', (size_t)n);
+		size_t take = lf != NULL ? (size_t)(lf - at) + 1 : (size_t)n;
+		if (recv(watch->peer, at, take, MSG_DONTWAIT) != (ssize_t)take) {
 			close_with(watch, EIO);
 			return 0;
 		}
+		size_t len = watch->line_len += take;
+		if (len < 2 || memcmp(line + len - 2, "\r\n", 2) != 0) {
+			if (len == sizeof(watch->line))
+				close_with(watch, EPROTO); /* no line is that long */
+			continue;
+		}
+		watch->line_len = 0;
+		if (write(watch->relay, line, len) != (ssize_t)len) {
+			close_with(watch, EIO);
+			return 0;
+		}
+		/* After a refusal, sd-bus still reads the answers to the lines it sent. */
 		if (len >= 4 && memcmp(line, "OK ", 3) == 0)
 			watch->auth_ok = true;
 		else if (strncmp(line, "AGREE_UNIX_FD", 13) == 0 ||
-			 strncmp(line, "REJECTED", 8) == 0 ||
 			 (watch->auth_ok && strncmp(line, "ERROR", 5) == 0))
 			watch->auth_moved = true;
 	}
