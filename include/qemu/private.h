@@ -61,6 +61,7 @@ struct qemu_display {
 		*old_listener_bus;        /* replaced by a resync, its calls dropped; may be NULL */
 	sd_bus_slot *old_listener_filter; /* drops them */
 	sd_bus_slot *resync_call;         /* RegisterListener of a resync in flight, may be NULL */
+	struct qemu_bus *resync_bus;      /* on a bus: the connection making it, may be NULL */
 	struct wl_event_source *resync_timer;
 	struct wl_event_source *old_listener_timer;
 	uint64_t resync_ns;        /* CLOCK_MONOTONIC of the last resync, 0 before */

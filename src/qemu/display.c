@@ -274,6 +274,8 @@ static void teardown(struct qemu_display *display)
 	display->call = sd_bus_slot_unref(display->call);
 	display->ui_info_call = sd_bus_slot_unref(display->ui_info_call);
 	display->resync_call = sd_bus_slot_unref(display->resync_call);
+	qemu_bus_destroy(display->resync_bus);
+	display->resync_bus = NULL;
 	display->old_listener_filter = sd_bus_slot_unref(display->old_listener_filter);
 	qemu_bus_destroy(display->old_listener_bus);
 	display->old_listener_bus = NULL;
@@ -369,6 +371,26 @@ static int handle_register_reply(sd_bus_message *m, void *data, sd_bus_error *er
 	return 1;
 }
 
+/* A connection to the bus of dbus: (never waits: Hello is answered later). */
+static int open_bus(struct qemu_display *display, qemu_bus_lost_fn lost, struct qemu_bus **out)
+{
+	sd_bus *bus = NULL;
+	int ret = sd_bus_new(&bus);
+	if (ret >= 0)
+		ret = sd_bus_set_address(bus, display->address + 5);
+	if (ret >= 0)
+		ret = sd_bus_set_bus_client(bus, 1);
+	if (ret >= 0)
+		ret = sd_bus_start(bus);
+	if (ret >= 0) {
+		*out = qemu_bus_create(display->manager->loop, bus, lost, display);
+		if (*out == NULL)
+			ret = -ENOMEM;
+	}
+	sd_bus_unref(bus);
+	return ret;
+}
+
 static void drop_old_listener(struct qemu_display *display)
 {
 	display->old_listener_filter = sd_bus_slot_unref(display->old_listener_filter);
@@ -438,12 +460,13 @@ static int handle_resync_reply(sd_bus_message *m, void *data, sd_bus_error *erro
 {
 	struct qemu_display *display = data;
 	display->resync_call = sd_bus_slot_unref(display->resync_call);
+	qemu_bus_destroy(display->resync_bus);
+	display->resync_bus = NULL;
 	const char *err = reply_error(m);
 	if (err == NULL) {
 		wl_event_source_timer_update(display->old_listener_timer, QEMU_OLD_LISTENER_MS);
 		return 1;
 	}
-	/* On a bus, QEMU 7.2 refuses a second listener of the same name: keep the first. */
 	log_info("vGPU %s: QEMU refused a new listener (%s); pictures that change size "
 		 "without a Scanout stay refused",
 		 display->name, err);
@@ -453,7 +476,25 @@ static int handle_resync_reply(sd_bus_message *m, void *data, sd_bus_error *erro
 	return 1;
 }
 
-/* Register the listener again on a new connection: QEMU sends its whole picture there. */
+/* The bus connection of a resync's RegisterListener closed before the answer. */
+static void handle_resync_bus_lost(void *data, int error)
+{
+	struct qemu_display *display = data;
+	log_warn("vGPU %s: the connection registering a new listener closed (%s)", display->name,
+		 strerror(error));
+	display->resync_call = sd_bus_slot_unref(display->resync_call);
+	qemu_bus_destroy(display->resync_bus);
+	display->resync_bus = NULL;
+	if (display->old_listener_bus != NULL)
+		restore_old_listener(display);
+}
+
+/*
+ * Register the listener again on a new connection: QEMU sends its whole
+ * picture there. On a bus the call goes on a connection of its own (a
+ * new name), closed once answered: QEMU 7.2 refuses a second listener of
+ * one name, and forgets a listener only when its own connection closes.
+ */
 static void resync(struct qemu_display *display, const char *msg)
 {
 	if (display->state == QEMU_WAITING || display->resync_call != NULL ||
@@ -473,17 +514,26 @@ static void resync(struct qemu_display *display, const char *msg)
 		log_warn("vGPU %s: resync: socketpair: %s", display->name, strerror(errno));
 		return;
 	}
-	int ret = sd_bus_call_method_async(qemu_bus_get(display->bus), &display->resync_call,
-					   display->destination, display->console_path,
-					   CONSOLE_IFACE, "RegisterListener", handle_resync_reply,
-					   display, "h", sv[1]);
+	struct qemu_bus *caller = display->bus;
+	int ret = 0;
+	if (display->destination != NULL) {
+		ret = open_bus(display, handle_resync_bus_lost, &display->resync_bus);
+		caller = display->resync_bus;
+	}
+	if (ret >= 0)
+		ret = sd_bus_call_method_async(qemu_bus_get(caller), &display->resync_call,
+					       display->destination, display->console_path,
+					       CONSOLE_IFACE, "RegisterListener",
+					       handle_resync_reply, display, "h", sv[1]);
 	close(sv[1]);
 	if (ret < 0) {
 		close(sv[0]);
+		qemu_bus_destroy(display->resync_bus);
+		display->resync_bus = NULL;
 		log_warn("vGPU %s: resync: RegisterListener: %s", display->name, strerror(-ret));
 		return;
 	}
-	qemu_bus_kick(display->bus);
+	qemu_bus_kick(caller);
 	int error = 0;
 	struct qemu_bus *bus = qemu_bus_create_peer(display->manager->loop, sv[0],
 						    handle_listener_lost, display, &error);
@@ -785,22 +835,8 @@ static int connect_bus(struct qemu_display *display)
 		display->bus = qemu_bus_create_peer(loop, sv[0], handle_bus_lost, display, &error);
 		return display->bus != NULL ? 0 : -error;
 	}
-	sd_bus *bus = NULL;
-	int ret = sd_bus_new(&bus);
-	if (ret >= 0)
-		ret = sd_bus_set_address(bus, display->address + 5);
-	if (ret >= 0)
-		ret = sd_bus_set_bus_client(bus, 1);
-	if (ret >= 0)
-		ret = sd_bus_start(bus);
-	if (ret >= 0) {
-		display->destination = "org.qemu";
-		display->bus = qemu_bus_create(loop, bus, handle_bus_lost, display);
-		if (display->bus == NULL)
-			ret = -ENOMEM;
-	}
-	sd_bus_unref(bus);
-	return ret;
+	display->destination = "org.qemu";
+	return open_bus(display, handle_bus_lost, &display->bus);
 }
 
 static void start(struct qemu_display *display)
