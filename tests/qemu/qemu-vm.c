@@ -34,6 +34,8 @@
  *           Update calls of its rows with no Scanout of that size: the
  *           daemon asks for the whole picture (registers its listener
  *           again), and the capture's middle equals the screendump.
+ *  text-bus the same through a private dbus-daemon, where QEMU 7.2 takes
+ *           one listener per bus name.
  *  copies   fake-qemu with ScanoutMap/UpdateMap (the daemon's listener
  *           lists org.qemu.Display1.Listener.Unix.Map), then with
  *           Scanout/Update: the capture is the pattern; fake-qemu's memory
@@ -41,7 +43,7 @@
  *           and one more update brings the new pattern.
  *
  * argv[2]: the guest image (display, bus), fake-qemu (dmabuf, copies) or
- * "-" (text);
+ * "-" (text, text-bus);
  * argv[3], optional: vscanoutctl, whose `status --json` (checked against
  * its schema) must say what the daemon's state says, where a case checks it.
  */
@@ -577,16 +579,23 @@ static void expect_centered_as_qemu(struct nested_qemu *q, const char *what, str
 	}
 }
 
-static void qemu_text(void)
+static void qemu_text(bool on_bus)
 {
 	/* A floppy of zeros: SeaBIOS finds nothing to boot and says so, in VGA text mode. */
 	const char *blank = DIR "/blank.img";
 	int fd = open(blank, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	kt_assert(fd >= 0 && ftruncate(fd, 1474560) == 0);
 	close(fd);
+	struct nested_bus bus = {0};
+	char display[256] = "dbus,p2p=yes", qemu[256] = "qmp:" DIR "/vm1-daemon.qmp";
+	if (on_bus) {
+		nested_bus_start(&bus, DIR);
+		snprintf(display, sizeof(display), "dbus,addr=%s", bus.address);
+		snprintf(qemu, sizeof(qemu), "dbus:%s", bus.address);
+	}
 	struct nested_qemu q;
-	nested_qemu_init(&q, "vm1", DIR, blank, "dbus,p2p=yes");
-	start_daemon("qmp:" DIR "/vm1-daemon.qmp");
+	nested_qemu_init(&q, "vm1", DIR, blank, display);
+	start_daemon(qemu);
 	q.serve = serve;
 	nested_qemu_start(&q);
 	/* QEMU's text screen is 720x400: 9x16 cells, 80x25. */
@@ -605,6 +614,8 @@ static void qemu_text(void)
 	kt_image_free(&dump);
 	q.serve = NULL;
 	nested_qemu_kill(&q);
+	if (on_bus)
+		nested_bus_stop(&bus);
 	unlink(blank);
 }
 
@@ -767,7 +778,8 @@ static void qemu_copies(const char *program)
 int main(int argc, char **argv)
 {
 	kt_assertf(argc == 3 || argc == 4,
-		   "usage: %s display|bus|dmabuf|copies|text GUEST_IMAGE|FAKE_QEMU|- [VSCANOUTCTL]",
+		   "usage: %s display|bus|dmabuf|copies|text|text-bus GUEST_IMAGE|FAKE_QEMU|- "
+		   "[VSCANOUTCTL]",
 		   argv[0]);
 	const char *which = argv[1];
 	ctl_path = argc == 4 ? argv[3] : NULL;
@@ -789,7 +801,9 @@ int main(int argc, char **argv)
 	else if (strcmp(which, "copies") == 0)
 		qemu_copies(argv[2]);
 	else if (strcmp(which, "text") == 0)
-		qemu_text();
+		qemu_text(false);
+	else if (strcmp(which, "text-bus") == 0)
+		qemu_text(true);
 	else
 		kt_fail(__FILE__, __LINE__, "unknown case %s", which);
 	daemon_destroy(dmn);
