@@ -560,7 +560,7 @@ static void resync(struct qemu_display *display, const char *msg)
 
 static int handle_resync_timer(void *data)
 {
-	resync(data, "again within the last second");
+	resync(data, "an Update outside the picture, held back");
 	return 0;
 }
 
