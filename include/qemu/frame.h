@@ -101,7 +101,7 @@ int qemu_frame_scanout_dmabuf(struct qemu_frame *frame, int fd, uint32_t width, 
 int qemu_frame_update_dmabuf(struct qemu_frame *frame, int32_t x, int32_t y, int32_t width,
 			     int32_t height, char *msg, size_t msg_size);
 
-/* Disable: no picture (the vGPU shows nothing; the placeholder is drawn there). */
+/* Disable: no picture and no cursor (the vGPU shows nothing; the placeholder is drawn there). */
 void qemu_frame_disable(struct qemu_frame *frame);
 
 /* CursorDefine: data holds width x height ARGB8888 pixels (4 × width bytes per row). */

@@ -1199,7 +1199,8 @@ void qemu_frame_get(struct qemu_frame *frame, struct vgpu_frame *out)
 		out->primary = frame->dmabuf;
 	else if (frame->kind != QEMU_FRAME_NONE && frame->current >= 0)
 		out->primary = frame->ring[frame->current]->buffer;
-	if (frame->cursor != NULL && frame->cursor_on) {
+	/* The cursor is placed in the picture's pixels: no picture (Disable), no cursor. */
+	if (out->primary != NULL && frame->cursor != NULL && frame->cursor_on) {
 		out->cursor = frame->cursor->buffer;
 		out->cursor_x = (int32_t)((int64_t)frame->mouse_x - frame->hot_x);
 		out->cursor_y = (int32_t)((int64_t)frame->mouse_y - frame->hot_y);

@@ -42,7 +42,7 @@
  *   listening PATH | qmp connected | add_client | registered |
  *   ui-info W H | key press|release N | mouse ... | interfaces A,B |
  *   scanout KIND | reply N US (the N-th update's reply took US µs) |
- *   done N | repainted S | cursor | disabled |
+ *   done N | repainted S | cursor-defined | mouse-set | disabled |
  *   error METHOD NAME: MESSAGE | disconnected |
  *   timeout
  * Every call has a reply deadline; the whole run ends after --timeout
@@ -253,7 +253,7 @@ static void send_cursor(int32_t w, int32_t h, int32_t hx, int32_t hy, int32_t x,
 	sd_bus_message_unref(m);
 	free(argb);
 	r = sd_bus_call_method_async(fake.listener, NULL, NULL, LISTENER_PATH, LISTENER_IFACE,
-				     "MouseSet", on_said, (void *)"cursor", "iii", x, y, 1);
+				     "MouseSet", on_said, (void *)"mouse-set", "iii", x, y, 1);
 	check_r(r, "MouseSet");
 }
 

@@ -41,6 +41,9 @@
  *           Scanout/Update: the capture is the pattern; fake-qemu's memory
  *           repainted without a call leaves the screen as it was (a copy),
  *           and one more update brings the new pattern.
+ *  extras   fake-qemu with pixels: SetUIInfo carries the output's size; a
+ *           cursor QEMU defines and places shows at its place, hotspot
+ *           applied; Disable brings the placeholder back.
  *
  * argv[2]: the guest image (display, bus), fake-qemu (dmabuf, copies) or
  * "-" (text, text-bus);
@@ -74,6 +77,7 @@
 #include "nested.h"
 #include "qemu/qemu.h"
 #include "util/log.h"
+#include "vgpu/vgpu.h"
 
 #define DIR         "/tmp/vscanout-qemu-test"
 #define CONF_PATH   DIR "/vscanout.conf"
@@ -91,6 +95,8 @@
 #define SEED        7
 
 static struct daemon *dmn;
+/* The output's cursor= (the guest's cursor): hidden unless a case shows it. */
+static const char *cursor_setting = "hidden";
 static const char *ctl_path; /* vscanoutctl, or NULL: the status is not checked */
 static struct kms_output *output;
 static unsigned int vkms_minor; /* of /dev/dri/cardN */
@@ -158,9 +164,9 @@ static void start_daemon(const char *qemu)
 	conf_daemon_write(CONF_PATH,
 			  "[daemon]\nsocket = " SOCKET_PATH "\n"
 			  "[output Virtual-1]\nvgpu = vm1\nmode = %ux%u\nscale = center\n"
-			  "placeholder = #3366cc\ncursor = hidden\n"
+			  "placeholder = #3366cc\ncursor = %s\n"
 			  "[vgpu vm1]\nqemu = %s\n",
-			  WIDTH, HEIGHT, qemu);
+			  WIDTH, HEIGHT, cursor_setting, qemu);
 	dmn = conf_daemon_start(CONF_PATH);
 	output = display_find_output(dmn->display_manager, "Virtual-1");
 	kt_assert(output != NULL);
@@ -769,6 +775,69 @@ static void copied(const char *program, const char *mode, enum qemu_frame_kind k
 	wait_waiting(mode + 2);
 }
 
+/* Serve until the picture's rectangle x,y w x h (picture pixels) is all `colour`. */
+static void expect_rect_soon(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t colour,
+			     const char *what)
+{
+	uint64_t end = deadline();
+	for (;;) {
+		struct kt_image pic;
+		capture_picture(&pic, NULL);
+		uint64_t n = 0;
+		for (uint32_t j = y; j < y + h; j++)
+			for (uint32_t i = x; i < x + w; i++)
+				n += ((*kt_pixel(&pic, i, j) ^ colour) & 0xffffff) != 0;
+		kt_image_free(&pic);
+		if (n == 0)
+			return;
+		kt_assertf(kt_now_ns() < end, "%s: %llu pixels of %ux%u at %u,%u are not #%06x",
+			   what, (unsigned long long)n, w, h, x, y, colour & 0xffffff);
+		conf_daemon_dispatch(dmn, 50);
+	}
+}
+
+/*
+ * fake-qemu with pixels: SetUIInfo carries the output's size; a cursor
+ * defined and placed by QEMU shows at its place in the picture, hotspot
+ * applied, on the pattern; Disable leaves the placeholder alone.
+ */
+static void qemu_extras(const char *program)
+{
+	struct nested_child fake;
+	char w[16], h[16];
+	snprintf(w, sizeof(w), "%u", PIC_W);
+	snprintf(h, sizeof(h), "%u", PIC_H);
+	char *argv[] = {(char *)program, FAKE_QMP, "--pixels",  w,    h,   "--frames", "1",
+			"--seed",        "51",     "--timeout", "55", NULL};
+	nested_child_start(&fake, argv);
+	fake.serve = NULL;
+	nested_child_wait_line(&fake, "listening");
+	cursor_setting = "shown";
+	start_daemon("qmp:" FAKE_QMP);
+	fake.serve = serve;
+	/* The vGPU's region is the whole 1024x768 output. */
+	const char *line = nested_child_wait_line(&fake, "ui-info ");
+	unsigned int uw, uh;
+	kt_assertf(sscanf(line, "ui-info %u %u", &uw, &uh) == 2 && uw == WIDTH && uh == HEIGHT,
+		   "SetUIInfo: '%s', not the output's %ux%u", line, WIDTH, HEIGHT);
+	wait_picture(1, "extras");
+	expect_pattern(51, "extras");
+
+	/* A 16x16 cursor with its hotspot at 2,3, the pointer at 100,50 of the picture. */
+	nested_child_write(&fake, "cursor 16 16 2 3 100 50\n");
+	nested_child_wait_line(&fake, "mouse-set");
+	expect_rect_soon(98, 47, 16, 16, 0x00ff00, "cursor");
+	kt_assertf(vgpu_has_cursor(vgpu_manager_find(dmn->vgpus, "vm1")),
+		   "the vGPU shows no cursor of its own");
+
+	nested_child_write(&fake, "disable\n");
+	nested_child_wait_line(&fake, "disabled");
+	expect_placeholder("disabled");
+	kt_assertf(!info().frame.enabled, "the picture is still enabled after Disable");
+	kt_assertf(WIFEXITED(nested_child_stop(&fake)), "fake-qemu did not end on SIGTERM");
+	wait_waiting("extras");
+}
+
 static void qemu_copies(const char *program)
 {
 	copied(program, "--map", QEMU_FRAME_MAP, 21);
@@ -798,6 +867,8 @@ int main(int argc, char **argv)
 		qemu_bus(argv[2]);
 	else if (strcmp(which, "dmabuf") == 0)
 		qemu_dmabuf(argv[2]);
+	else if (strcmp(which, "extras") == 0)
+		qemu_extras(argv[2]);
 	else if (strcmp(which, "copies") == 0)
 		qemu_copies(argv[2]);
 	else if (strcmp(which, "text") == 0)
