@@ -574,6 +574,9 @@ static void test_cursor(void)
 	qemu_frame_mouse_set(frame, 100, 50, 1);
 	check_int_eq(n_changed, 2);
 	qemu_frame_get(frame, &out);
+	check(out.cursor == NULL); /* placed, but there is no picture to place it in */
+	scanout(frame);
+	qemu_frame_get(frame, &out);
 	check(out.cursor != NULL);
 	check_int_eq(out.cursor->fourcc, DRM_FORMAT_ARGB8888);
 	check(buffer_equals(out.cursor, argb, 5, 3));
@@ -638,6 +641,11 @@ static void test_cursor(void)
 	qemu_frame_get(frame, &out);
 	check(out.cursor == b3);
 	check(buffer_equals(b3, shapes[3], 2, 2));
+
+	/* Disabled: neither picture nor cursor. */
+	qemu_frame_disable(frame);
+	qemu_frame_get(frame, &out);
+	check(out.primary == NULL && out.cursor == NULL);
 	qemu_frame_destroy(frame);
 }
 
