@@ -142,7 +142,7 @@ enum config_cursor {
 #define CONFIG_POLL_MAX_MS 10000
 /* Largest qemu-console= and longest qmp: socket path (a sun_path). */
 #define CONFIG_QEMU_CONSOLE_MAX 255
-#define CONFIG_QEMU_PATH_MAX 108
+#define CONFIG_QEMU_PATH_MAX    108
 
 /* The default placeholder colour: dark grey, 0xRRGGBB. */
 #define CONFIG_PLACEHOLDER_DEFAULT 0x202020u
