@@ -73,6 +73,8 @@
  *                               # (-display dbus,p2p=yes) or dbus:ADDRESS of a
  *                               # bus where it owns org.qemu
  *   qemu-console = 0            # its console (default: the first graphic one)
+ *   vfio-from = qmp:/run/vm1.qmp   # take the mediated vGPU's VFIO device from
+ *   mdev = 4b20d080-...         # the QEMU of this QMP socket (vfio/take.h)
  *
  *   [touchscreen ELAN Touchscreen]   # a touchscreen by its libinput device name
  *   output = HDMI-A-1           # the output it is laminated to (default: the first
@@ -217,6 +219,10 @@ struct config_vgpu {
 	char *clock;               /* may be NULL: the first output showing it */
 	char *qemu;                /* may be NULL: qemu= "qmp:/PATH" or "dbus:ADDRESS" */
 	int qemu_console;          /* qemu-console=, -1 unless set: the first graphic one */
+	char *vfio_from;           /* may be NULL: vfio-from= "qmp:/PATH" */
+	int vfio_from_line;        /* where vfio-from= is, 0 if absent */
+	char *mdev;                /* may be NULL: mdev=, the UUID (with vfio-from) */
+	int mdev_line;             /* where mdev= is, 0 if absent */
 	int clock_line;            /* where clock= is, with clock */
 	int line;                  /* where the section starts, for messages */
 	struct wl_list link;       /* config.vgpus */

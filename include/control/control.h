@@ -8,6 +8,7 @@ struct config;
 struct display;
 struct protocol_server;
 struct qemu_manager;
+struct vfio_take_manager;
 struct vgpu_manager;
 struct wl_display;
 
@@ -73,6 +74,9 @@ struct control *control_create(struct wl_display *display, const struct config *
 
 /* The vGPUs that are QEMU's D-Bus displays (borrowed, may be NULL), for the status. */
 void control_set_qemu(struct control *control, struct qemu_manager *qemu);
+
+/* The VFIO devices taken from running QEMUs (borrowed, may be NULL), for the status. */
+void control_set_vfio_take(struct control *control, struct vfio_take_manager *take);
 
 /*
  * What the daemon does for the reload, assign and assign_slot requests: 0,

@@ -20,19 +20,21 @@ struct display;
 struct kms_output;
 struct protocol_server;
 struct qemu_manager;
+struct vfio_take_manager;
 struct vgpu_manager;
 
 struct control {
-	struct wl_display *display;     /* borrowed */
-	const struct config *config;    /* borrowed */
-	struct display *displays;       /* borrowed */
-	struct protocol_server *server; /* may be NULL: borrowed */
-	struct vgpu_manager *vgpus;     /* may be NULL: borrowed */
-	struct qemu_manager *qemu;      /* may be NULL: borrowed */
-	struct wl_global *global;       /* may be NULL while being built */
-	struct wl_list resources;       /* control_resource.link: bound objects */
-	struct wl_list captures;        /* control_capture.link: writeback captures waiting */
-	struct control_actions actions; /* reload and assign, from the daemon */
+	struct wl_display *display;          /* borrowed */
+	const struct config *config;         /* borrowed */
+	struct display *displays;            /* borrowed */
+	struct protocol_server *server;      /* may be NULL: borrowed */
+	struct vgpu_manager *vgpus;          /* may be NULL: borrowed */
+	struct qemu_manager *qemu;           /* may be NULL: borrowed */
+	struct vfio_take_manager *vfio_take; /* may be NULL: borrowed */
+	struct wl_global *global;            /* may be NULL while being built */
+	struct wl_list resources;            /* control_resource.link: bound objects */
+	struct wl_list captures;             /* control_capture.link: writeback captures waiting */
+	struct control_actions actions;      /* reload and assign, from the daemon */
 };
 
 /* One bound vscanout_control_v1 object. */

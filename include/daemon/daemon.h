@@ -14,6 +14,7 @@ struct notify_watchdog;
 struct display;
 struct protocol_server;
 struct qemu_manager;
+struct vfio_take_manager;
 struct vgpu_manager;
 struct wl_display;
 struct wl_event_loop;
@@ -31,12 +32,13 @@ struct daemon {
 	struct wl_event_source *sigint_source;
 	struct wl_event_source *sigterm_source;
 	struct config config;
-	struct display *display_manager; /* the seat's displays and outputs */
-	struct vgpu_manager *vgpus;      /* every attached vGPU */
-	struct qemu_manager *qemu;       /* the vGPUs that are QEMU's D-Bus displays */
-	struct protocol_server *server;  /* the vscanout-v1 socket and its clients */
-	struct control *control;         /* vscanout_control_v1, for vscanoutctl */
-	struct input_forward *forward;   /* may be NULL: the seat's input is not forwarded */
+	struct display *display_manager;     /* the seat's displays and outputs */
+	struct vgpu_manager *vgpus;          /* every attached vGPU */
+	struct qemu_manager *qemu;           /* the vGPUs that are QEMU's D-Bus displays */
+	struct vfio_take_manager *vfio_take; /* VFIO devices taken from running QEMUs */
+	struct protocol_server *server;      /* the vscanout-v1 socket and its clients */
+	struct control *control;             /* vscanout_control_v1, for vscanoutctl */
+	struct input_forward *forward;       /* may be NULL: the seat's input is not forwarded */
 	struct wl_event_source *sighup_source;
 	struct notify_watchdog *watchdog; /* may be NULL: no service watchdog */
 	char *config_path;                /* may be NULL: built-in defaults, nothing to reload */

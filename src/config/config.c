@@ -59,6 +59,8 @@ enum vgpu_key {
 	VGPU_KEY_CLOCK = 1 << 5,
 	VGPU_KEY_QEMU = 1 << 6,
 	VGPU_KEY_QEMU_CONSOLE = 1 << 7,
+	VGPU_KEY_VFIO_FROM = 1 << 8,
+	VGPU_KEY_MDEV = 1 << 9,
 };
 
 /* Longest line accepted, in bytes without its newline. */
@@ -176,6 +178,8 @@ static void free_vgpu(struct config_vgpu *vgpu)
 	free(vgpu->allow_gids);
 	free(vgpu->clock);
 	free(vgpu->qemu);
+	free(vgpu->vfio_from);
+	free(vgpu->mdev);
 	free(vgpu);
 }
 
@@ -653,6 +657,18 @@ static int parse_poll(const char *text, uint32_t *interval_ms)
 	return 0;
 }
 
+/* 8-4-4-4-12 hexadecimal digits, as /sys/bus/mdev/devices names them. */
+static bool valid_uuid(const char *text)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	if (strlen(text) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == '-' ? text[i] != '-' : !isxdigit((unsigned char)text[i]))
+			return false;
+	return true;
+}
+
 /*
  * qemu = qmp:/ABSOLUTE/PATH or dbus:ADDRESS (a D-Bus address such as
  * unix:path=/run/...; checked for its shape only, sd-bus parses it).
@@ -708,11 +724,15 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		bit = VGPU_KEY_QEMU;
 	else if (strcmp(key, "qemu-console") == 0)
 		bit = VGPU_KEY_QEMU_CONSOLE;
+	else if (strcmp(key, "vfio-from") == 0)
+		bit = VGPU_KEY_VFIO_FROM;
+	else if (strcmp(key, "mdev") == 0)
+		bit = VGPU_KEY_MDEV;
 	else {
 		parse_error(
 			p,
 			"unknown key '%s' in [vgpu %s] (known keys: allow-uid, allow-gid, edid, "
-			"poll, uinput, clock, qemu, qemu-console)",
+			"poll, uinput, clock, qemu, qemu-console, vfio-from, mdev)",
 			key, vgpu->name);
 		return;
 	}
@@ -780,6 +800,27 @@ static void parse_vgpu_key(struct parse *p, const char *key, const char *value)
 		break;
 	case VGPU_KEY_QEMU:
 		parse_qemu_address(p, value);
+		break;
+	case VGPU_KEY_VFIO_FROM:
+		if (strncmp(value, "qmp:/", 5) != 0 || strlen(value + 4) >= CONFIG_QEMU_PATH_MAX)
+			parse_error(p,
+				    "[vgpu %s] vfio-from '%s' is not qmp:/PATH (the QMP socket of "
+				    "the QEMU that holds the device, an absolute path shorter than "
+				    "%d bytes)",
+				    vgpu->name, value, CONFIG_QEMU_PATH_MAX);
+		else
+			set_string(p, &vgpu->vfio_from, value);
+		vgpu->vfio_from_line = p->line;
+		break;
+	case VGPU_KEY_MDEV:
+		if (!valid_uuid(value))
+			parse_error(p,
+				    "[vgpu %s] mdev '%s' is not a UUID like "
+				    "4b20d080-1b54-4048-85b3-a6a62d165c01",
+				    vgpu->name, value);
+		else
+			set_string(p, &vgpu->mdev, value);
+		vgpu->mdev_line = p->line;
 		break;
 	case VGPU_KEY_QEMU_CONSOLE: {
 		char *end;
@@ -1597,6 +1638,24 @@ static void check_vgpu_clock(struct parse *p, const struct config_vgpu *vgpu)
 			    what, shown);
 }
 
+/* vfio-from= needs mdev= (and the other way round), and is not qemu=. */
+static void check_vgpu_vfio_from(struct parse *p, const struct config_vgpu *vgpu)
+{
+	/* A key given with a bad value was reported where it is. */
+	p->line = vgpu->vfio_from != NULL ? vgpu->vfio_from_line : vgpu->line;
+	if (vgpu->vfio_from_line == 0 && vgpu->mdev != NULL)
+		parse_error(p, "[vgpu %s] mdev needs vfio-from (the QMP socket of its QEMU)",
+			    vgpu->name);
+	else if (vgpu->vfio_from != NULL && vgpu->mdev_line == 0)
+		parse_error(p, "[vgpu %s] vfio-from needs mdev (the UUID of the mediated device)",
+			    vgpu->name);
+	if (vgpu->vfio_from != NULL && vgpu->qemu != NULL)
+		parse_error(p,
+			    "[vgpu %s] has both qemu and vfio-from: one source feeds a vGPU (take "
+			    "the device with vfio-from, or show QEMU's display with qemu)",
+			    vgpu->name);
+}
+
 /* Checks across sections, once the whole file is read. */
 static void check_whole(struct parse *p)
 {
@@ -1604,6 +1663,7 @@ static void check_whole(struct parse *p)
 	wl_list_for_each (vgpu, &p->result.vgpus, link) {
 		if (vgpu->clock != NULL)
 			check_vgpu_clock(p, vgpu);
+		check_vgpu_vfio_from(p, vgpu);
 	}
 	struct config_touchscreen *ts;
 	wl_list_for_each (ts, &p->result.touchscreens, link) {

@@ -298,6 +298,11 @@ void control_set_qemu(struct control *control, struct qemu_manager *qemu)
 	control->qemu = qemu;
 }
 
+void control_set_vfio_take(struct control *control, struct vfio_take_manager *take)
+{
+	control->vfio_take = take;
+}
+
 struct control *control_create(struct wl_display *display, const struct config *config,
 			       struct display *displays, struct protocol_server *server,
 			       struct vgpu_manager *vgpus)

@@ -25,6 +25,7 @@
 #include "util/fourcc.h"
 #include "vfio/feed.h"
 #include "vfio/source.h"
+#include "vfio/take.h"
 #include "vgpu/vgpu.h"
 
 static const char *const state_names[] = {
@@ -472,6 +473,28 @@ static void write_vgpu(struct json_writer *w, const struct control *control, con
 		write_qemu(w, &qemu);
 	else
 		json_null(w);
+	json_key(w, "vfio_from");
+	struct vfio_take_info take;
+	if (vfio_take_manager_get_info(control->vfio_take, name, &take)) {
+		json_begin_object(w);
+		json_key(w, "address");
+		json_string(w, take.address);
+		json_key(w, "mdev");
+		json_string(w, take.mdev);
+		json_key(w, "taken");
+		json_bool(w, take.taken);
+		json_key(w, "pid");
+		if (take.taken)
+			json_uint(w, (uint64_t)take.pid);
+		else
+			json_null(w);
+		key_uint(w, "takes", take.takes);
+		json_key(w, "last_error");
+		json_string(w, take.last_error);
+		json_end_object(w);
+	} else {
+		json_null(w);
+	}
 	json_key(w, "input");
 	json_bool(w, owner.input);
 	json_key(w, "uinput");

@@ -470,6 +470,18 @@ static void print_vgpu(const struct json_value *vgpu)
 		if (e != NULL && e->type == JSON_STRING)
 			printf("  qemu: last error: %s\n", e->string);
 	}
+	const struct json_value *t = json_get(vgpu, "vfio_from");
+	if (t != NULL && t->type == JSON_OBJECT) {
+		printf("  vfio-from %s, mdev %s: ", str(t, "address"), str(t, "mdev"));
+		if (json_get_bool(t, "taken", false))
+			printf("taken from pid %s", num(t, "pid"));
+		else
+			printf("waiting");
+		printf(", %s taken since the start\n", num(t, "takes"));
+		const struct json_value *e = json_get(t, "last_error");
+		if (e != NULL && e->type == JSON_STRING)
+			printf("  vfio-from: last error: %s\n", e->string);
+	}
 }
 
 static int print_status(const char *doc, size_t size)

@@ -18,6 +18,7 @@
 #include "protocol/server.h"
 #include "qemu/qemu.h"
 #include "util/log.h"
+#include "vfio/take.h"
 #include "vgpu/vgpu.h"
 
 /* STATUS= for systemctl status: "STATE: N outputs lit, M vGPUs configured". */
@@ -113,6 +114,7 @@ int daemon_reload(struct daemon *daemon)
 	display_reconfigure(daemon->display_manager);
 	vgpu_manager_reconfigure(daemon->vgpus);
 	qemu_manager_reconfigure(daemon->qemu);
+	vfio_take_manager_reconfigure(daemon->vfio_take);
 	input_forward_reconfigure(daemon->forward);
 	config_finish(&old);
 	check_roles(daemon);
@@ -312,6 +314,13 @@ struct daemon *daemon_create(struct config *config)
 		goto error;
 	}
 	control_set_qemu(daemon->control, daemon->qemu);
+	/* The mediated vGPUs whose VFIO device is taken from their running QEMU. */
+	daemon->vfio_take = vfio_take_manager_create(daemon->loop, &daemon->config, daemon->vgpus);
+	if (daemon->vfio_take == NULL) {
+		log_error("out of memory");
+		goto error;
+	}
+	control_set_vfio_take(daemon->control, daemon->vfio_take);
 
 	return daemon;
 
@@ -345,6 +354,7 @@ void daemon_destroy(struct daemon *daemon)
 		return;
 	wl_list_remove(&daemon->display_lost.link);
 	wl_list_remove(&daemon->display_ready.link);
+	vfio_take_manager_destroy(daemon->vfio_take);
 	qemu_manager_destroy(daemon->qemu);
 	if (daemon->vgpus != NULL)
 		vgpu_manager_set_input(daemon->vgpus, NULL);

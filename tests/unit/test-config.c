@@ -140,7 +140,7 @@ static void test_errors(void)
 		{"[vgpu v]\n[vgpu v]\n", "test.conf:2: [vgpu v] is already defined at line 1"},
 		{"[vgpu v]\nallow = 1\n",
 		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid, "
-		 "edid, poll, uinput, clock, qemu, qemu-console)"},
+		 "edid, poll, uinput, clock, qemu, qemu-console, vfio-from, mdev)"},
 		{"[vgpu v]\nallow-uid = no-such-user-here\n",
 		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
 		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
@@ -661,9 +661,14 @@ static void test_vgpu_qemu(void)
 			   "[vgpu a]\nqemu = qmp:/run/vm-a.qmp\n"
 			   "[vgpu b]\nqemu = dbus:unix:path=/run/libvirt/qemu/dbus/b-dbus.sock\n"
 			   "qemu-console = 2\n"
-			   "[vgpu c]\n"),
+			   "[vgpu c]\n"
+			   "[vgpu d]\nvfio-from = qmp:/run/vm-d.qmp\n"
+			   "mdev = 4B20D080-1b54-4048-85b3-a6a62d165c01\n"),
 		     0);
 	check_int_eq(cap.lines, 0);
+	check_str_eq(config_find_vgpu(&cfg, "d")->vfio_from, "qmp:/run/vm-d.qmp");
+	check_str_eq(config_find_vgpu(&cfg, "d")->mdev, "4B20D080-1b54-4048-85b3-a6a62d165c01");
+	check(config_find_vgpu(&cfg, "a")->vfio_from == NULL);
 	check_str_eq(config_find_vgpu(&cfg, "a")->qemu, "qmp:/run/vm-a.qmp");
 	check_int_eq(config_find_vgpu(&cfg, "a")->qemu_console, -1);
 	check_str_eq(config_find_vgpu(&cfg, "b")->qemu,
@@ -692,6 +697,17 @@ static void test_vgpu_qemu(void)
 		 "test.conf:2: [vgpu v] qemu-console '256' is not a number from 0 to 255"},
 		{"[vgpu v]\nqemu-console = -1\n",
 		 "test.conf:2: [vgpu v] qemu-console '-1' is not a number from 0 to 255"},
+		{"[vgpu v]\nvfio-from = /run/vm.qmp\nmdev = 4b20d080-1b54-4048-85b3-a6a62d165c01\n",
+		 "test.conf:2: [vgpu v] vfio-from '/run/vm.qmp' is not qmp:/PATH"},
+		{"[vgpu v]\nvfio-from = qmp:/run/vm.qmp\nmdev = 4b20d080-1b54\n",
+		 "test.conf:3: [vgpu v] mdev '4b20d080-1b54' is not a UUID"},
+		{"[vgpu v]\nvfio-from = qmp:/run/vm.qmp\n",
+		 "test.conf:2: [vgpu v] vfio-from needs mdev (the UUID of the mediated device)"},
+		{"[vgpu v]\nmdev = 4b20d080-1b54-4048-85b3-a6a62d165c01\n",
+		 "test.conf:1: [vgpu v] mdev needs vfio-from"},
+		{"[vgpu v]\nqemu = qmp:/run/a.qmp\nvfio-from = qmp:/run/a.qmp\n"
+		 "mdev = 4b20d080-1b54-4048-85b3-a6a62d165c01\n",
+		 "test.conf:3: [vgpu v] has both qemu and vfio-from"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		config_init(&cfg);
