@@ -99,7 +99,11 @@ int vfio_take_device(pid_t pid, int pidfd, const char *uuid, char *msg, size_t m
 	DIR *dir = opendir(path);
 	if (dir == NULL) {
 		int error = errno;
-		snprintf(msg, msg_size, "QEMU's fds (%s): %s", path, strerror(error));
+		snprintf(
+			msg, msg_size,
+			"QEMU's fds (%s): %s: vscanoutd must see QEMU's process in /proc (a unit's "
+			"ProtectProc=invisible hides it) and may need CAP_SYS_PTRACE",
+			path, strerror(error));
 		return -error;
 	}
 	int group_fd = -1, device_fd = -1, n_devices = 0;
