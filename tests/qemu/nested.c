@@ -224,11 +224,17 @@ void nested_qemu_start(struct nested_qemu *q)
 	snprintf(qmp_daemon, sizeof(qmp_daemon), "unix:%s,server=on,wait=off", q->daemon_qmp);
 	snprintf(qmp_test, sizeof(qmp_test), "unix:%s,server=on,wait=off", q->test_qmp);
 	snprintf(drive, sizeof(drive), "file=%s,format=raw,if=floppy,readonly=on", q->image);
-	char *argv[] = {
+	char *argv[48] = {
 		QEMU_PROGRAM, "-accel", "tcg",      "-m",       "16",         "-nodefaults",
 		"-vga",       "std",    "-display", q->display, "-qmp",       qmp_daemon,
 		"-qmp",       qmp_test, "-drive",   drive,      "-no-reboot", NULL,
 	};
+	size_t argc = 17;
+	for (size_t i = 0; q->extra != NULL && q->extra[i] != NULL; i++) {
+		kt_assert(argc + 1 < sizeof(argv) / sizeof(argv[0]));
+		argv[argc++] = (char *)q->extra[i];
+	}
+	argv[argc] = NULL;
 	dprintf(log_fd, "--- start %u:", q->starts + 1);
 	for (char **a = argv; *a != NULL; a++)
 		dprintf(log_fd, " %s", *a);

@@ -43,6 +43,7 @@ struct nested_qemu {
 	nested_serve_fn serve; /* may be NULL */
 	void *serve_data;
 	unsigned int starts;
+	const char *const *extra; /* more arguments for QEMU, NULL-terminated; may be NULL */
 };
 
 /*
