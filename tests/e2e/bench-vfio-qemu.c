@@ -25,13 +25,16 @@
  * the composition buffer, or the buffer on the plane).
  *
  * Prints p50/p90/p99 of both and the ratio (b)/(a). Exits with status 1
- * only on a clear regression of (a): when its p50 exceeds one refresh
- * period + 4 ms (polled just before each vblank, a change waits half a
- * period on average for the poll and flips at that vblank; a poll no
- * longer paced to the vblank adds a whole period), or when its p50 is not
- * below (b)'s (QEMU's 30 ms refresh alone averages 15 ms before the daemon
- * even sees the change). p99 is printed, not judged: over 40 changes it is
- * the slowest one, which a stall of the TCG host decides.
+ * only on a clear regression of (a): when its p50 is not below (b)'s (the
+ * reason to take the device: QEMU's 30 ms refresh alone averages 15 ms
+ * before the daemon even sees a change), or exceeds one refresh period +
+ * 8 ms (polled just before each vblank, a change waits on average half a
+ * period for the poll and flips at that vblank). Measured at 60 Hz: (a)
+ * p50 12-15 ms, p90 18-26 ms; (b) p50 29-37 ms. The tails are printed,
+ * not judged: over 40 changes under nested TCG they vary by a period
+ * between runs, and so cannot tell vblank pacing from a fixed 30 ms poll
+ * of the taken device (poll = 30ms gave p50 19 ms, p90 34 ms), which
+ * bench-vfio judges over 300 pans.
  * usage: bench-vfio-qemu [CHANGES]
  */
 #include <errno.h>
@@ -349,9 +352,9 @@ int main(int argc, char **argv)
 	       "ratio p50 %.2f, p90 %.2f, p99 %.2f\n",
 	       p50[0], p90[0], p99[0], p50[1], p90[1], p99[1], p50[0] > 0 ? p50[1] / p50[0] : 0.0,
 	       p90[0] > 0 ? p90[1] / p90[0] : 0.0, p99[0] > 0 ? p99[1] / p99[0] : 0.0);
-	double limit = runs[0].period_us / 1000.0 + 4.0;
+	double limit = runs[0].period_us / 1000.0 + 8.0;
 	bool met = p50[0] <= limit && p50[0] < p50[1];
-	printf("%s: taken p50 %.2f ms <= %.2f ms (one refresh period + 4 ms) and below QEMU's "
+	printf("%s: taken p50 %.2f ms <= %.2f ms (one refresh period + 8 ms) and below QEMU's "
 	       "display's %.2f ms\n",
 	       met ? "met" : "NOT met", p50[0], limit, p50[1]);
 	return met ? 0 : 1;
