@@ -169,8 +169,8 @@ int vfio_take_device(pid_t pid, int pidfd, const char *uuid, char *msg, size_t m
 	return fd;
 }
 
-/* QEMU's pid: the peer credentials of its QMP socket, connected and closed at once. */
-static pid_t qmp_pid(const char *path, char *msg, size_t msg_size)
+/* QEMU's credentials: the peer's of its QMP socket, connected and closed at once. */
+static pid_t qmp_peer(const char *path, struct ucred *peer, char *msg, size_t msg_size)
 {
 	int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (sock < 0) {
@@ -186,8 +186,10 @@ static pid_t qmp_pid(const char *path, char *msg, size_t msg_size)
 		snprintf(msg, msg_size, "connect %s: %s", path, strerror(errno));
 	else if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
 		snprintf(msg, msg_size, "the peer of %s: %s", path, strerror(errno));
-	else
+	else {
 		pid = cred.pid;
+		*peer = cred;
+	}
 	close(sock);
 	return pid;
 }
@@ -216,7 +218,8 @@ static void try_take(struct vfio_take *take)
 {
 	struct vfio_take_manager *manager = take->manager;
 	char msg[256];
-	pid_t pid = qmp_pid(take->address + 4, msg, sizeof(msg));
+	struct ucred peer = {0};
+	pid_t pid = qmp_peer(take->address + 4, &peer, msg, sizeof(msg));
 	if (pid < 0) {
 		set_error(take, msg);
 		wl_event_source_timer_update(take->retry, VFIO_TAKE_RETRY_MS);
@@ -262,7 +265,8 @@ static void try_take(struct vfio_take *take)
 		wl_event_source_timer_update(take->retry, VFIO_TAKE_RETRY_MS);
 		return;
 	}
-	struct vgpu_owner_info owner = {.known = true, .pid = pid};
+	struct vgpu_owner_info owner = {
+		.known = true, .pid = pid, .uid = peer.uid, .gid = peer.gid};
 	vgpu_set_owner(take->vgpu, &owner);
 	take->takes++;
 	take->last_error[0] = '\0';
