@@ -11,7 +11,8 @@
  * the vGPU's source (vgpu/vgpu.h). Its guest planes go to vgpu_show(),
  * scaled into each region; the vGPU's clock output paces its polls and
  * the frames presented there feed its pacer. The VMM hands the device
- * over (protocol/vgpu.c); the feed applies the vGPU's poll= and edid=.
+ * over (protocol/vgpu.c), or the daemon takes it from a running QEMU
+ * (vfio/take.c); the feed applies the vGPU's poll= and edid=.
  */
 
 struct config;

@@ -16,7 +16,9 @@
  *
  * A struct vgpu exists while something feeds the configuration's vGPU of
  * that name: a vscanout-v1 client that attached it (protocol/vgpu.c), and
- * through it a VFIO device (vfio/source.c). It owns
+ * through it a VFIO device (vfio/source.c); a QEMU whose D-Bus display it
+ * is (qemu/qemu.h); or a VFIO device taken from a running QEMU
+ * (vfio/take.h). It owns
  *
  *  - its views: one per output whose vgpu= lists it, each a region of the
  *    output (vgpu/layout.h) with a primary and a cursor layer there;
@@ -33,7 +35,8 @@
  *    it.
  *
  * Sources feed it through struct vgpu_source; the one in charge is the
- * attaching client's own, or the VFIO source it handed a device to.
+ * attaching client's own, the VFIO source it handed a device to, QEMU's
+ * display (qemu/display.c) or the VFIO source of a device taken from QEMU.
  */
 
 struct buffer;
