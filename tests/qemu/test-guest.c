@@ -11,6 +11,7 @@
  *
  * argv[1]: the floppy image.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,21 @@
 #include "kmstest.h"
 #include "nested.h"
 
-#define DIR     "/tmp/vscanout-qemu-guest-test"
 #define BLOCK_W 32
 #define BLOCK_H 64
 
-/* The colour of each block, after checking that each block has one colour. */
-static void blocks(const struct kt_image *img, uint32_t *colours, size_t n)
+/*
+ * The colour of each block of a 640x400 screendump; false (with why in
+ * `why`) when it is not that size or a block has several colours: the
+ * guest is still painting it.
+ */
+static bool blocks(const struct kt_image *img, uint32_t *colours, size_t n, char *why,
+		   size_t why_size)
 {
-	kt_assertf(img->width == 640 && img->height == 400, "screendump %ux%u, not 640x400",
-		   img->width, img->height);
+	if (img->width != 640 || img->height != 400) {
+		snprintf(why, why_size, "screendump %ux%u, not 640x400", img->width, img->height);
+		return false;
+	}
 	uint32_t bw = img->width / BLOCK_W, bh = (img->height + BLOCK_H - 1) / BLOCK_H;
 	kt_assert(n >= (size_t)bw * bh);
 	for (uint32_t y = 0; y < img->height; y++) {
@@ -37,51 +44,59 @@ static void blocks(const struct kt_image *img, uint32_t *colours, size_t n)
 			uint32_t *b = &colours[(y / BLOCK_H) * bw + x / BLOCK_W];
 			if (x % BLOCK_W == 0 && y % BLOCK_H == 0)
 				*b = c;
-			kt_assertf(*b == c, "pixel %u,%u is 0x%06x, its block's 0x%06x", x, y, c,
-				   *b);
+			if (*b != c) {
+				snprintf(why, why_size, "pixel %u,%u is 0x%06x, its block's 0x%06x",
+					 x, y, c, *b);
+				return false;
+			}
 		}
 	}
+	return true;
 }
 
 int main(int argc, char **argv)
 {
 	kt_assertf(argc == 2, "usage: %s GUEST_IMAGE", argv[0]);
-	mkdir(DIR, 0700);
+	/* A folder of this run's own: the asan build's run may be at the same time. */
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/tmp/vscanout-qemu-guest-test-%d", (int)getpid());
+	mkdir(dir, 0700);
 	struct nested_qemu q;
-	nested_qemu_init(&q, "qemu-guest", DIR, argv[1], "dbus,p2p=yes");
+	nested_qemu_init(&q, "qemu-guest", dir, argv[1], "dbus,p2p=yes");
 	nested_qemu_start(&q);
 	kt_assert(nested_qemu_running(&q));
 
 	/*
-	 * The first screendumps may show the BIOS' text or a blank screen:
-	 * take them until the guest's mode is up (a 640x400 picture).
+	 * The first screendumps may show the BIOS' text, a blank screen or
+	 * the guest halfway through painting: take them until the guest's
+	 * whole picture is up (640x400, one colour per block).
 	 */
 	struct kt_image before = {0}, after = {0};
 	uint64_t end = kt_now_ns() + (uint64_t)NESTED_TIMEOUT_MS * 1000000u;
+	enum { BW = 640 / BLOCK_W, BH = (400 + BLOCK_H - 1) / BLOCK_H };
+	uint32_t a[BW * BH], b[BW * BH];
+	char why[128];
 	for (;;) {
 		nested_qemu_screendump(&q, "qemu-guest-before", &before);
-		if (before.width == 640 && before.height == 400)
+		if (blocks(&before, a, BW * BH, why, sizeof(why)) && a[0] != a[1])
 			break;
-		kt_assertf(kt_now_ns() < end, "the guest's mode never came (screendump %ux%u)",
-			   before.width, before.height);
+		kt_assertf(kt_now_ns() < end, "the guest's picture never came: %s", why);
 		kt_image_free(&before);
 		/* Nothing to wait on in QEMU for the guest's progress: a pause. */
 		usleep(100 * 1000);
 	}
-	enum { BW = 640 / BLOCK_W, BH = (400 + BLOCK_H - 1) / BLOCK_H };
-	uint32_t a[BW * BH], b[BW * BH];
-	blocks(&before, a, BW * BH);
 	kt_assertf(a[0] != a[1] && a[0] != a[BW], "the pattern has no bands: 0x%06x everywhere",
 		   a[0]);
 
 	nested_qemu_send_key(&q, "a");
-	/* The guest repaints as soon as it reads the key: until the picture changes. */
+	/* The guest repaints as soon as it reads the key: until the whole picture changed. */
 	for (;;) {
 		nested_qemu_screendump(&q, "qemu-guest-after", &after);
-		blocks(&after, b, BW * BH);
-		if (memcmp(a, b, sizeof(a)) != 0)
+		bool whole = blocks(&after, b, BW * BH, why, sizeof(why));
+		if (whole && b[BW * BH - 2] != a[BW * BH - 2])
 			break;
-		kt_assertf(kt_now_ns() < end, "the key changed nothing");
+		kt_assertf(kt_now_ns() < end, "the key changed nothing (%s)",
+			   whole ? "the picture is as before" : why);
 		kt_image_free(&after);
 		usleep(100 * 1000);
 	}
@@ -98,7 +113,7 @@ int main(int argc, char **argv)
 		   "QEMU's sockets are left");
 	kt_image_free(&before);
 	kt_image_free(&after);
-	rmdir(DIR);
+	rmdir(dir);
 	printf("qemu-guest: ok\n");
 	return 0;
 }
