@@ -42,8 +42,8 @@
 #include "kmstest.h"
 #include "qemu/bus.h"
 
-#define DIR        "/tmp/vscanout-fake-qemu-test"
-#define QMP_PATH   DIR "/qmp"
+/* A folder of this run's own: the tests of several modes run at the same time. */
+static char dir[64], qmp_path[96];
 #define WIDTH      64
 #define HEIGHT     32
 #define FRAMES     3
@@ -257,7 +257,8 @@ static void attach(void)
 {
 	int qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	kt_assert_errno(qmp >= 0);
-	struct sockaddr_un addr = {.sun_family = AF_UNIX, .sun_path = QMP_PATH};
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", qmp_path);
 	kt_assert_errno(connect(qmp, (struct sockaddr *)&addr, sizeof(addr)) == 0);
 	FILE *f = fdopen(dup(qmp), "r");
 	kt_assert(f != NULL);
@@ -298,7 +299,9 @@ static void attach(void)
 
 static void start_fake(const char *program)
 {
-	mkdir(DIR, 0700);
+	snprintf(dir, sizeof(dir), "/tmp/vscanout-fake-qemu-test-%d", (int)getpid());
+	snprintf(qmp_path, sizeof(qmp_path), "%s/qmp", dir);
+	mkdir(dir, 0700);
 	int pipefd[2];
 	kt_assert_errno(pipe2(pipefd, O_CLOEXEC) == 0);
 	char frames[16];
@@ -315,7 +318,7 @@ static void start_fake(const char *program)
 		char mode[16], resend[16];
 		snprintf(mode, sizeof(mode), "--%s", t.kind);
 		snprintf(resend, sizeof(resend), "%d", RESEND);
-		execl(program, "fake-qemu", QMP_PATH, mode, size_w, size_h, "--frames", frames,
+		execl(program, "fake-qemu", qmp_path, mode, size_w, size_h, "--frames", frames,
 		      "--resend", resend, "--timeout", "20", (char *)NULL);
 		_exit(127);
 	}
@@ -461,7 +464,7 @@ int main(int argc, char **argv)
 	kt_assertf(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fake-qemu status 0x%x", status);
 	kt_image_free(&t.want);
 	wl_event_loop_destroy(t.loop);
-	rmdir(DIR);
+	rmdir(dir);
 	printf("fake-qemu %s: ok\n", argv[2]);
 	return 0;
 }
