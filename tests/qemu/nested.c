@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -244,6 +245,8 @@ void nested_qemu_start(struct nested_qemu *q)
 	pid_t pid = fork();
 	kt_assert_errno(pid >= 0);
 	if (pid == 0) {
+		/* A test that fails leaves no QEMU behind to load the machine. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int null = open("/dev/null", O_RDONLY);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
 			_exit(126);
@@ -375,6 +378,7 @@ void nested_bus_start(struct nested_bus *b, const char *dir)
 	pid_t pid = fork();
 	kt_assert_errno(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* The address goes to the pipe's write end, kept open across exec. */
 		int fd = dup(pipefd[1]);
 		if (fd < 0)
@@ -446,6 +450,7 @@ void nested_child_start(struct nested_child *c, char *const argv[])
 	pid_t pid = fork();
 	kt_assert_errno(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
 			_exit(126);
 		execv(argv[0], argv);
