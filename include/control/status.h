@@ -15,11 +15,17 @@ struct control;
  *
  * doc/vscanoutctl-status.schema.json (installed into DATADIR/vscanout) is
  * the same as a JSON Schema (draft 2020-12): every object with its
- * required keys and no others, types and enumerations. The tests check
- * every document they take against it, so a key added here must be added
- * there too.
+ * required keys, types and enumerations. It lets keys it does not name
+ * appear, so that consumers keep working when keys are added; the tests
+ * check every document they take against it in strict mode (no key the
+ * schema does not name), so a key added here must be added there too.
+ *
+ * "version" is the document's own version, CONTROL_STATUS_VERSION: keys
+ * may be added without changing it; removing, renaming or retyping a key,
+ * or changing what a value means, increments it.
  *
  * {
+ *   "version": 1,                          CONTROL_STATUS_VERSION
  *   "daemon": {
  *     "version": "0.1.0",                  vscanoutd's version
  *     "pid": 1234,                         its process id
@@ -139,6 +145,9 @@ struct control;
  *   ]
  * }
  */
+
+/* The status document's version: see above. */
+#define CONTROL_STATUS_VERSION 1
 
 /*
  * The status document of control's daemon. Returns the NUL-terminated text

@@ -554,6 +554,7 @@ char *control_status_json(const struct control *control, size_t *size)
 	struct json_writer w;
 	json_writer_init(&w);
 	json_begin_object(&w);
+	key_uint(&w, "version", CONTROL_STATUS_VERSION);
 	write_daemon(&w, control);
 	write_outputs(&w, control);
 	write_vgpus(&w, control);

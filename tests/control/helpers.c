@@ -125,8 +125,8 @@ void status_check_schema(const char *text, size_t len)
 	pid_t pid = fork();
 	kt_assert_errno(pid >= 0);
 	if (pid == 0) {
-		execl(STATUS_PYTHON, STATUS_PYTHON, STATUS_VALIDATOR, STATUS_SCHEMA, path,
-		      (char *)NULL);
+		execl(STATUS_PYTHON, STATUS_PYTHON, STATUS_VALIDATOR, "--strict", STATUS_SCHEMA,
+		      path, (char *)NULL);
 		_exit(127);
 	}
 	int status;

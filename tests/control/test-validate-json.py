@@ -6,8 +6,14 @@ usage: test-validate-json.py VALIDATOR SCHEMA SAMPLE
 
 The sample status document is valid; each change below (a required key
 missing, a wrong type, a value outside an enum or pattern, a key the
-schema does not know) makes the validator exit 1 naming where the
-document is wrong; an unreadable file makes it exit 2.
+schema does not know) makes the validator exit 1 in strict mode, as the
+tests run it, naming where the document is wrong; an unreadable file
+makes it exit 2.
+
+The published schema is open: a key it does not know, added to every
+object of the sample at once, validates without --strict (consumers keep
+working when keys are added) and is refused with it at each place; a
+missing or mistyped "version" is refused both ways.
 """
 import copy
 import json
@@ -17,7 +23,7 @@ import sys
 import tempfile
 
 
-def run(validator, schema, document):
+def run(validator, schema, document, strict=True):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         if isinstance(document, str):
             f.write(document)
@@ -25,7 +31,8 @@ def run(validator, schema, document):
             json.dump(document, f)
         path = f.name
     try:
-        r = subprocess.run([sys.executable, validator, schema, path],
+        args = [validator, "--strict", schema, path] if strict else [validator, schema, path]
+        r = subprocess.run([sys.executable] + args,
                            capture_output=True, text=True, check=False)
     finally:
         os.unlink(path)
@@ -46,7 +53,30 @@ def put(doc, path, value):
     parent[path[-1]] = value
 
 
-# (what, how to spoil the sample, text the error must contain)
+def add_everywhere(doc, where="$"):
+    """Adds a key the schema does not know to every object; returns their places."""
+    places = []
+    if isinstance(doc, dict):
+        for key, value in list(doc.items()):
+            places += add_everywhere(value, f"{where}.{key}")
+        doc["added_later"] = {"any": ["thing"]}
+        places.append(where)
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            places += add_everywhere(value, f"{where}[{i}]")
+    return places
+
+
+# (what, how to spoil the sample, text the error must contain), in both modes
+BOTH = [
+    ("a missing version", lambda d: delete(d, ["version"]), "$: 'version' is a required property"),
+    ("a string version", lambda d: put(d, ["version"], "1"), "$.version: '1' is not of type 'integer'"),
+    ("a fractional version", lambda d: put(d, ["version"], 1.5), "$.version: 1.5 is not of type 'integer'"),
+    ("a version of 0", lambda d: put(d, ["version"], 0), "$.version: 0 is less than the minimum of 1"),
+    ("a string for a number", lambda d: put(d, ["outputs", 0, "connector_id"], "35"), "$.outputs[0].connector_id:"),
+]
+
+# (what, how to spoil the sample, text the error must contain), strict mode
 CASES = [
     ("a missing daemon key", lambda d: delete(d, ["daemon", "pid"]), "$.daemon: 'pid' is a required property"),
     ("a missing output key", lambda d: delete(d, ["outputs", 0, "rotation"]), "$.outputs[0]: 'rotation' is a required property"),
@@ -89,6 +119,40 @@ def main(argv):
             failed += 1
         else:
             print(f"ok: {what}: {err.strip().splitlines()[0]}")
+
+    for strict in (False, True):
+        mode = "strict" if strict else "open"
+        code, err = run(validator, schema, sample, strict)
+        if code != 0:
+            print(f"FAIL: {mode}: the sample is refused (exit {code}):\n{err}")
+            failed += 1
+        for what, spoil, want in BOTH:
+            doc = copy.deepcopy(sample)
+            spoil(doc)
+            code, err = run(validator, schema, doc, strict)
+            if code != 1 or want not in err:
+                print(f"FAIL: {mode}: {what}: exit {code}, want 1 and {want!r} in:\n{err}")
+                failed += 1
+            else:
+                print(f"ok: {mode}: {what}: {err.strip().splitlines()[0]}")
+
+    doc = copy.deepcopy(sample)
+    places = add_everywhere(doc)
+    code, err = run(validator, schema, doc, strict=False)
+    if code != 0:
+        print(f"FAIL: open: a key added to all {len(places)} objects is refused (exit {code}):\n{err}")
+        failed += 1
+    else:
+        print(f"ok: open: a key added to all {len(places)} objects validates")
+    code, err = run(validator, schema, doc, strict=True)
+    refused = {line.split(": ")[1] for line in err.splitlines()
+               if "Additional properties" in line and "'added_later'" in line}
+    if code != 1 or refused != set(places):
+        missed = sorted(set(places) - refused)
+        print(f"FAIL: strict: a key added to every object: exit {code}, not refused at {missed}:\n{err}")
+        failed += 1
+    else:
+        print(f"ok: strict: a key added to every object is refused at all {len(places)}")
 
     code, err = run(validator, schema, "{ not json")
     if code != 2:
