@@ -9,7 +9,11 @@
 /*
  * The daemon's logger.
  *
- * Messages go to stderr, one line each, as "[file:line] message". When
+ * Messages go to stderr, one line each: "message", or "[file:line] message"
+ * with the source location when log_set_source_locations() turned it on (a
+ * debugging aid: vscanoutd does so for -vv only, so that what users read,
+ * e.g. "FILE:LINE: message" of a configuration error, is the message
+ * alone). When
  * stderr is connected to the systemd journal (JOURNAL_STREAM matches it),
  * each line starts with a "<N>" syslog priority prefix so the journal keeps
  * the level. Every logging call preserves errno, so it may be called between
@@ -28,8 +32,8 @@ enum log_level {
 /*
  * A function that receives every message that passes the level filter.
  * The default writes to stderr; tests install their own to capture lines.
- * `line` is the formatted message including its "[file:line] " prefix and
- * without a trailing newline.
+ * `line` is the formatted message, with its "[file:line] " prefix when
+ * source locations are on, without a trailing newline.
  */
 typedef void (*log_sink_func)(enum log_level level, const char *line, void *data);
 
@@ -40,6 +44,13 @@ typedef void (*log_sink_func)(enum log_level level, const char *line, void *data
  * level.
  */
 void log_init(enum log_level level);
+
+/*
+ * Whether messages start with "[file:line] ", where the daemon's code wrote
+ * them. Off by default; independent of the level.
+ */
+void log_set_source_locations(bool show);
+bool log_source_locations(void);
 
 /* The current level. */
 enum log_level log_get_level(void);

@@ -18,6 +18,7 @@ static enum log_level current_level = LOG_LEVEL_INFO;
 static log_sink_func current_sink; /* may be NULL: stderr */
 static void *current_sink_data;
 static int journal_mode = -1; /* -1: not checked yet */
+static bool show_source;      /* "[file:line] " before each message */
 
 static const char *const level_names[LOG_LEVEL__COUNT] = {
 	[LOG_LEVEL_SILENT] = "silent", [LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARN] = "warning",
@@ -72,6 +73,16 @@ bool log_enabled(enum log_level level)
 	return level != LOG_LEVEL_SILENT && level <= current_level;
 }
 
+void log_set_source_locations(bool show)
+{
+	show_source = show;
+}
+
+bool log_source_locations(void)
+{
+	return show_source;
+}
+
 void log_set_sink(log_sink_func sink, void *data)
 {
 	current_sink = sink;
@@ -85,7 +96,7 @@ static void emit(enum log_level level, const char *prefix, const char *file, int
 	size_t len = 0;
 	int n;
 
-	if (file != NULL)
+	if (file != NULL && show_source)
 		n = snprintf(buf, sizeof(buf), "[%s:%d] %s", file, line, prefix);
 	else
 		n = snprintf(buf, sizeof(buf), "%s", prefix);

@@ -29,17 +29,16 @@ static void test_levels_and_location(void)
 	log_init(LOG_LEVEL_INFO);
 
 	log_error("error %d", 1);
-	int line = __LINE__ - 1;
 	log_warn("warning %s", "two");
 	log_info("info");
 	log_debug("debug is filtered");
 	check_int_eq(cap.count, 3);
 
-	char want[128];
-	snprintf(want, sizeof(want), "[tests/unit/test-log.c:%d] error 1", line);
-	check_str_eq(cap.lines[0], want);
+	/* What users read is the message alone: no source location. */
+	check(!log_source_locations());
+	check_str_eq(cap.lines[0], "error 1");
 	check_int_eq(cap.levels[0], LOG_LEVEL_ERROR);
-	check_contains(cap.lines[1], "] warning two");
+	check_str_eq(cap.lines[1], "warning two");
 	check_int_eq(cap.levels[1], LOG_LEVEL_WARN);
 	check_int_eq(cap.levels[2], LOG_LEVEL_INFO);
 
@@ -53,6 +52,19 @@ static void test_levels_and_location(void)
 	log_init(LOG_LEVEL_SILENT);
 	log_error("silent");
 	check_int_eq(cap.count, 4);
+
+	/* With source locations on (vscanoutd -vv), each line says where it comes from. */
+	log_init(LOG_LEVEL_INFO);
+	log_set_source_locations(true);
+	log_error("error %d", 2);
+	int line = __LINE__ - 1;
+	char want[128];
+	snprintf(want, sizeof(want), "[tests/unit/test-log.c:%d] error 2", line);
+	check_int_eq(cap.count, 5);
+	check_str_eq(cap.lines[4], want);
+	log_set_source_locations(false);
+	log_info("plain again");
+	check_str_eq(cap.lines[5], "plain again");
 	log_set_sink(NULL, NULL);
 }
 
