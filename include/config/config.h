@@ -57,7 +57,7 @@
  *                               # of local time (TZ); may cross midnight
  *
  *   [vgpu kiosk-a]              # who may attach to a vGPU (root always may)
- *   allow-uid = 1000, qemu      # user ids or names
+ *   allow-uid = 1000, libvirt-qemu  # user ids or names
  *   allow-gid = kvm             # group ids or names (the client's primary or
  *                               # any of its supplementary groups)
  *   edid = monitor              # monitor | generate | off: what a VFIO device's
@@ -241,6 +241,7 @@ struct config {
 	enum log_level log_level;         /* LOG_LEVEL_INFO unless set */
 	bool log_level_set;               /* whether the file set log-level */
 	char *seat;                       /* may be NULL: libseat's default seat */
+	int seat_line;                    /* where seat= is, with seat from the file */
 	char *socket_path;                /* may be NULL: the default (see config_socket_path()) */
 	bool control_gid_set;             /* whether the file set control-group */
 	gid_t control_gid;                /* its group, valid when control_gid_set */
@@ -282,6 +283,15 @@ int config_parse(struct config *cfg, FILE *file, const char *name);
  * path).
  */
 int config_load(struct config *cfg, const char *path);
+
+/*
+ * Make `cfg` drive `seat` (vscanoutd --seat, e.g. from the instance name of
+ * vscanoutd@SEAT.service): without [daemon] seat the seat becomes `seat`
+ * (copied); with one naming another seat, "NAME:LINE: [daemon] seat = X,
+ * but vscanoutd was started for seat Y (--seat Y)" is logged (`name`: the
+ * file's name) and -EINVAL returned. Returns 0, -EINVAL or -ENOMEM.
+ */
+int config_require_seat(struct config *cfg, const char *seat, const char *name);
 
 /* The [vgpu NAME] section called `name`, or NULL. */
 struct config_vgpu *config_find_vgpu(const struct config *cfg, const char *name);

@@ -42,6 +42,7 @@ struct daemon {
 	struct wl_event_source *sighup_source;
 	struct notify_watchdog *watchdog; /* may be NULL: no service watchdog */
 	char *config_path;                /* may be NULL: built-in defaults, nothing to reload */
+	int verbosity;                    /* -v given: log-level is ignored, on reload too */
 	/* The last reload (SIGHUP), for inspection. */
 	uint64_t reloads;
 	bool reload_failed;

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config.h"
 
@@ -427,11 +428,19 @@ static void set_string(struct parse *p, char **field, const char *value)
 		p->out_of_memory = true;
 }
 
+/* Whether getpwnam_r()/getgrnam_r() failing with err means "no such name". */
+static bool not_found(int err)
+{
+	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM;
+}
+
 /*
  * A user (or group) id or name: a number, or looked up in the user (group)
- * database. Returns false when no such name exists.
+ * database with getpwnam_r (getgrnam_r). Returns 0, -ENOENT when no such
+ * name exists, or another negative errno when the database could not be
+ * read.
  */
-static bool parse_id(const char *tok, bool users, unsigned *id)
+static int parse_id(const char *tok, bool users, unsigned *id)
 {
 	unsigned long n;
 	char *end;
@@ -439,20 +448,58 @@ static bool parse_id(const char *tok, bool users, unsigned *id)
 	n = strtoul(tok, &end, 10);
 	if (isdigit((unsigned char)tok[0]) && *end == '\0' && errno == 0 && n < UINT32_MAX) {
 		*id = (unsigned)n;
-		return true;
+		return 0;
 	}
-	if (users) {
-		struct passwd *pw = getpwnam(tok);
-		if (pw == NULL)
-			return false;
-		*id = pw->pw_uid;
-	} else {
-		struct group *gr = getgrnam(tok);
-		if (gr == NULL)
-			return false;
-		*id = gr->gr_gid;
+	long hint = sysconf(users ? _SC_GETPW_R_SIZE_MAX : _SC_GETGR_R_SIZE_MAX);
+	size_t size = hint > 0 ? (size_t)hint : 4096;
+	for (;;) {
+		char *buf = malloc(size);
+		if (buf == NULL)
+			return -ENOMEM;
+		int ret;
+		bool found = false;
+		if (users) {
+			struct passwd pw, *result = NULL;
+			ret = getpwnam_r(tok, &pw, buf, size, &result);
+			if (ret == 0 && result != NULL) {
+				*id = pw.pw_uid;
+				found = true;
+			}
+		} else {
+			struct group gr, *result = NULL;
+			ret = getgrnam_r(tok, &gr, buf, size, &result);
+			if (ret == 0 && result != NULL) {
+				*id = gr.gr_gid;
+				found = true;
+			}
+		}
+		free(buf);
+		if (found)
+			return 0;
+		/* A group with many members needs a larger buffer. */
+		if (ret == ERANGE && size < (1u << 24)) {
+			size *= 2;
+			continue;
+		}
+		return not_found(ret) ? -ENOENT : -ret;
 	}
-	return true;
+}
+
+/*
+ * Report why `key` (e.g. "[vgpu a] allow-uid") cannot take the user (group)
+ * `name`, after parse_id() returned `err`.
+ */
+static void id_error(struct parse *p, const char *key, bool users, const char *name, int err)
+{
+	const char *what = users ? "user" : "group";
+	if (err == -ENOMEM)
+		p->out_of_memory = true;
+	else if (err == -ENOENT)
+		parse_error(
+			p, "%s: no %s '%s' on this system (a %s id, or the name of an existing %s)",
+			key, what, name, what, what);
+	else
+		parse_error(p, "%s: cannot look up %s '%s': %s", key, what, name, strerror(-err));
 }
 
 /* The [daemon] hotkey keys, and where each keeps its combination. */
@@ -555,8 +602,10 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 	if (strcmp(key, "seat") == 0) {
 		if (!valid_name(value, false))
 			parse_error(p, "[daemon] seat '%s' is not a seat name like seat0", value);
-		else
+		else {
 			set_string(p, &p->result.seat, value);
+			p->result.seat_line = p->line;
+		}
 		return;
 	}
 	if (strcmp(key, "socket") == 0) {
@@ -571,11 +620,12 @@ static void parse_daemon_key(struct parse *p, const char *key, const char *value
 	}
 	if (strcmp(key, "control-group") == 0) {
 		unsigned gid;
+		int ret;
 		if (value[0] == '\0' || strpbrk(value, ", \t") != NULL)
 			parse_error(p, "[daemon] control-group '%s' is not one group name or id",
 				    value);
-		else if (!parse_id(value, false, &gid))
-			parse_error(p, "[daemon] control-group: no group '%s'", value);
+		else if ((ret = parse_id(value, false, &gid)) < 0)
+			id_error(p, "[daemon] control-group", false, value, ret);
 		else {
 			p->result.control_gid = (gid_t)gid;
 			p->result.control_gid_set = true;
@@ -611,9 +661,11 @@ static ssize_t parse_id_list(struct parse *p, const char *key, const char *value
 	for (char *tok = strtok_r(copy, ", \t", &save); tok != NULL;
 	     tok = strtok_r(NULL, ", \t", &save)) {
 		unsigned id;
-		if (!parse_id(tok, users, &id)) {
-			parse_error(p, "[vgpu %s] %s: no %s '%s'", p->vgpu->name, key,
-				    users ? "user" : "group", tok);
+		int ret = parse_id(tok, users, &id);
+		if (ret < 0) {
+			char where[NAME_MAX_LEN + 32];
+			snprintf(where, sizeof(where), "[vgpu %s] %s", p->vgpu->name, key);
+			id_error(p, where, users, tok, ret);
 			goto error;
 		}
 		unsigned *grown = realloc(list, (n + 1) * sizeof(*list));
@@ -1835,6 +1887,19 @@ int config_parse(struct config *cfg, FILE *file, const char *name)
 
 	config_move(cfg, &p.result);
 	return 0;
+}
+
+int config_require_seat(struct config *cfg, const char *seat, const char *name)
+{
+	if (cfg->seat == NULL) {
+		cfg->seat = strdup(seat);
+		return cfg->seat != NULL ? 0 : -ENOMEM;
+	}
+	if (strcmp(cfg->seat, seat) == 0)
+		return 0;
+	log_error("%s:%d: [daemon] seat = %s, but vscanoutd was started for seat %s (--seat %s)",
+		  name, cfg->seat_line, cfg->seat, seat, seat);
+	return -EINVAL;
 }
 
 int config_load(struct config *cfg, const char *path)

@@ -11,6 +11,7 @@
 #include "daemon/daemon.h"
 #include "daemon/display.h"
 #include "daemon/notify.h"
+#include "daemon/options.h"
 #include "daemon/roles.h"
 #include "input/forward.h"
 #include "kms/device.h"
@@ -75,7 +76,8 @@ int daemon_reload(struct daemon *daemon)
 	daemon->reload_failed = false;
 	if (daemon->config_path == NULL) {
 		snprintf(daemon->reload_message, sizeof(daemon->reload_message),
-			 "no configuration file: nothing to reload");
+			 "no configuration file (none given, none at %s): nothing to reload",
+			 daemon_options_default_config());
 		log_info("reload: %s", daemon->reload_message);
 		return 0;
 	}
@@ -104,8 +106,8 @@ int daemon_reload(struct daemon *daemon)
 	next.seat = daemon->config.seat != NULL ? strdup(daemon->config.seat) : NULL;
 	next.socket_path =
 		daemon->config.socket_path != NULL ? strdup(daemon->config.socket_path) : NULL;
-	if (next.log_level_set)
-		log_init(next.log_level);
+	/* -v on the command line outlives the file's log-level. */
+	log_init(daemon_options_log_level(daemon->verbosity, &next));
 
 	struct config old;
 	config_init(&old);

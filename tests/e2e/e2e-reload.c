@@ -7,7 +7,9 @@
  *  1. The file changes Virtual-2 from vGPU b to c and SIGHUP arrives: c's
  *     frame appears on Virtual-2, and Virtual-1 is not touched — the same
  *     mode blob, no modeset, no commit (the daemon's counters), the same
- *     framebuffer on its CRTC (the kernel's view, drmModeGetCrtc).
+ *     framebuffer on its CRTC (the kernel's view, drmModeGetCrtc). The
+ *     daemon runs as with -v: the file's log-level = warning leaves it
+ *     logging debug messages.
  *  2. A bad file and SIGHUP: refused with the reason kept, the running
  *     configuration (c on Virtual-2) stays.
  *  3. vscanoutctl assign and reload.
@@ -51,6 +53,7 @@ static const char first_text[] = "[daemon]\n"
 				 "[vgpu a]\n[vgpu b]\n[vgpu c]\n";
 static const char second_text[] = "[daemon]\n"
 				  "socket = " SOCKET_PATH "\n"
+				  "log-level = warning\n"
 				  "[output Virtual-1]\n"
 				  "vgpu = a\n"
 				  "mode = 1024x768\n"
@@ -132,8 +135,15 @@ int main(int argc, char **argv)
 	drmModeCrtc *before = drmModeGetCrtc(v1->device->fd, v1->crtc->id);
 	kt_assert(before != NULL);
 	write_conf(second_text);
+	/* As vscanoutd -v: the file's log-level = warning does not undo -v. */
+	dmn->verbosity = 1;
+	log_init(LOG_LEVEL_DEBUG);
 	conf_daemon_reload(dmn);
 	kt_assertf(!dmn->reload_failed, "reload refused: %s", dmn->reload_message);
+	kt_assertf(log_get_level() == LOG_LEVEL_DEBUG, "the reload lost -v: level %s",
+		   log_level_name(log_get_level()));
+	dmn->verbosity = 0;
+	log_init(LOG_LEVEL_INFO);
 	conf_daemon_wait_shown(dmn, v2, 256, "c's frame on Virtual-2 after the reload");
 	for (int i = 0; i < 10; i++)
 		dispatch();

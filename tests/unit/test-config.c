@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
+#include <grp.h>
 #include <linux/input-event-codes.h>
+#include <pwd.h>
 #include <stdarg.h>
 
 #include "config/config.h"
@@ -142,9 +144,11 @@ static void test_errors(void)
 		 "test.conf:2: unknown key 'allow' in [vgpu v] (known keys: allow-uid, allow-gid, "
 		 "edid, poll, uinput, clock, qemu, qemu-console, vfio-from, mdev)"},
 		{"[vgpu v]\nallow-uid = no-such-user-here\n",
-		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here'"},
+		 "test.conf:2: [vgpu v] allow-uid: no user 'no-such-user-here' on this system (a "
+		 "user id, or the name of an existing user)\n"},
 		{"[vgpu v]\nallow-gid = 5, no-such-group-here\n",
-		 "test.conf:2: [vgpu v] allow-gid: no group 'no-such-group-here'"},
+		 "test.conf:2: [vgpu v] allow-gid: no group 'no-such-group-here' on this system "
+		 "(a group id, or the name of an existing group)\n"},
 		{"[vgpu v]\nallow-uid = ,\n", "test.conf:2: [vgpu v] allow-uid is empty"},
 		{"[vgpu v]\nallow-uid = 1\nallow-uid = 2\n",
 		 "test.conf:3: [vgpu v] allow-uid is set twice"},
@@ -172,7 +176,8 @@ static void test_errors(void)
 		{"[vgpu v]\npoll = vblank\npoll = 5ms\n",
 		 "test.conf:3: [vgpu v] poll is set twice"},
 		{"[daemon]\ncontrol-group = no-such-group-here\n",
-		 "test.conf:2: [daemon] control-group: no group 'no-such-group-here'"},
+		 "test.conf:2: [daemon] control-group: no group 'no-such-group-here' on this "
+		 "system (a group id, or the name of an existing group)\n"},
 		{"[daemon]\ncontrol-group = wheel, kvm\n",
 		 "test.conf:2: [daemon] control-group 'wheel, kvm' is not one group name or id"},
 		{"[daemon]\ncontrol-group =\n",
@@ -947,6 +952,74 @@ static void test_control_group(void)
 	config_finish(&cfg);
 }
 
+/* Users and groups by name, looked up as the file is read. */
+static void test_names(void)
+{
+	struct passwd *pw = getpwnam("daemon");
+	struct group *gr = getgrnam("root");
+	check(pw != NULL && gr != NULL);
+	uid_t daemon_uid = pw->pw_uid;
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	check_int_eq(
+		parse(&cfg, &cap, "[vgpu v]\nallow-uid = daemon, 1000 root\nallow-gid = root,44\n"),
+		0);
+	check_int_eq(cap.lines, 0);
+	struct config_vgpu *v = config_find_vgpu(&cfg, "v");
+	check(v != NULL);
+	check_int_eq(v->n_allow_uids, 3);
+	check_int_eq(v->allow_uids[0], daemon_uid);
+	check_int_eq(v->allow_uids[1], 1000);
+	check_int_eq(v->allow_uids[2], 0);
+	check_int_eq(v->n_allow_gids, 2);
+	check_int_eq(v->allow_gids[0], 0);
+	check_int_eq(v->allow_gids[1], 44);
+	check(config_vgpu_allows(&cfg, "v", daemon_uid, 12345, NULL, 0));
+
+	/* One line naming the key and the name; the whole file is refused. */
+	check_int_eq(
+		parse(&cfg, &cap,
+		      "[vgpu w]\nallow-uid = 1000\n[vgpu q]\nallow-uid = 7, qemu-nobody-has\n"),
+		-EINVAL);
+	check_int_eq(cap.lines, 1);
+	check_str_eq(cap.text, "test.conf:4: [vgpu q] allow-uid: no user 'qemu-nobody-has' on this "
+			       "system (a user id, or the name of an existing user)\n");
+	check(config_find_vgpu(&cfg, "v") != NULL);
+	check(config_find_vgpu(&cfg, "w") == NULL);
+	config_finish(&cfg);
+}
+
+/* --seat against [daemon] seat. */
+static void test_require_seat(void)
+{
+	struct config cfg;
+	struct capture cap;
+	config_init(&cfg);
+	/* No seat = in the file: the option decides. */
+	check_int_eq(parse(&cfg, &cap, "[daemon]\nlog-level = info\n"), 0);
+	check(cfg.seat == NULL);
+	check_int_eq(config_require_seat(&cfg, "seat1", "test.conf"), 0);
+	check_str_eq(cfg.seat, "seat1");
+
+	/* The same seat: fine. */
+	check_int_eq(parse(&cfg, &cap, "[daemon]\nseat = seat1\n"), 0);
+	check_int_eq(config_require_seat(&cfg, "seat1", "test.conf"), 0);
+	check_str_eq(cfg.seat, "seat1");
+
+	/* Another seat: an error naming the file, the line and both seats. */
+	check_int_eq(parse(&cfg, &cap, "# seat 0\n[daemon]\n\nseat = seat0\n"), 0);
+	memset(&cap, 0, sizeof(cap));
+	log_set_sink(capture_sink, &cap);
+	check_int_eq(config_require_seat(&cfg, "seat1", "/etc/vscanout/seat1.conf"), -EINVAL);
+	log_set_sink(NULL, NULL);
+	check_int_eq(cap.lines, 1);
+	check_str_eq(cap.text, "/etc/vscanout/seat1.conf:4: [daemon] seat = seat0, but vscanoutd "
+			       "was started for seat seat1 (--seat seat1)\n");
+	check_str_eq(cfg.seat, "seat0");
+	config_finish(&cfg);
+}
+
 static void test_input(void)
 {
 	struct config cfg;
@@ -1241,6 +1314,8 @@ int main(void)
 	test_vgpu_qemu();
 	test_several_vgpus();
 	test_control_group();
+	test_names();
+	test_require_seat();
 	test_input();
 	test_missing_file();
 	return 0;

@@ -299,6 +299,8 @@ static void test_bad_config(void)
 	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
 	check_contains(err, "bad.conf:3: [daemon] log-level 'shouting'");
 	check_int_eq(count_lines(err), 1);
+	/* The message alone: no "[src/...:N]" before FILE:LINE. */
+	check(strncmp(err, path, strlen(path)) == 0);
 	unlink(path);
 }
 
@@ -333,6 +335,58 @@ static void test_check_config(void)
 	unlink(bad);
 }
 
+/* Without -c: the default file, here absent, so the built-in defaults. */
+static void test_check_default(void)
+{
+	char out[4096], err[4096];
+	char *argv[] = {"vscanoutd", "--check-config", NULL};
+	struct child c = spawn(argv, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
+	check_contains(out, "/vscanout/vscanout.conf does not exist: vscanoutd runs with the "
+			    "built-in defaults");
+	check_str_eq(err, "");
+}
+
+/* --seat against the file's [daemon] seat, and where messages come from. */
+static void test_seat_and_source_locations(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/seat0.conf", tmpdir);
+	FILE *f = fopen(path, "w");
+	check(f != NULL);
+	fputs("[daemon]\nseat = seat0\n", f);
+	fclose(f);
+
+	char out[4096], err[4096], want[256];
+	char *same[] = {"vscanoutd", "-t", "--seat", "seat0", "-c", path, NULL};
+	struct child c = spawn(same, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
+	check_contains(out, "seat0.conf: valid");
+
+	char *other[] = {"vscanoutd", "-t", "--seat", "seat1", "-c", path, NULL};
+	c = spawn(other, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	snprintf(want, sizeof(want),
+		 "%s:2: [daemon] seat = seat0, but vscanoutd was started for seat seat1 "
+		 "(--seat seat1)\n",
+		 path);
+	/* One line, FILE:LINE: message, nothing before it. */
+	check_str_eq(err, want);
+	check_str_eq(out, "");
+
+	/* -v: still the message alone; -vv: where in the source it was written. */
+	char *verbose[] = {"vscanoutd", "-v", "-t", "--seat", "seat1", "-c", path, NULL};
+	c = spawn(verbose, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check_str_eq(err, want);
+	char *debug[] = {"vscanoutd", "-vv", "-t", "--seat", "seat1", "-c", path, NULL};
+	c = spawn(debug, NULL);
+	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 1);
+	check(strncmp(err, "[src/config/config.c:", 21) == 0);
+	check_contains(err, want);
+	unlink(path);
+}
+
 static void test_version_and_help(void)
 {
 	char out[4096], err[4096];
@@ -346,6 +400,7 @@ static void test_version_and_help(void)
 	c = spawn(help, NULL);
 	check_int_eq(finish(&c, out, sizeof(out), err, sizeof(err)), 0);
 	check_contains(out, "Usage: vscanoutd");
+	check_contains(out, "--seat");
 }
 
 int main(int argc, char *argv[])
@@ -372,6 +427,8 @@ int main(int argc, char *argv[])
 	test_bad_config();
 	test_version_and_help();
 	test_check_config();
+	test_check_default();
+	test_seat_and_source_locations();
 
 	rmdir(tmpdir);
 	return 0;

@@ -46,6 +46,54 @@ static void test_good(void)
 	check_int_eq(parse(&opts, err, sizeof(err), check_long), 0);
 	check(opts.check_config);
 	check_str_eq(err, "");
+
+	/* Without -c, --check-config checks the default file. */
+	char *check_alone[] = {"vscanoutd", "--check-config", NULL};
+	check_int_eq(parse(&opts, err, sizeof(err), check_alone), 0);
+	check(opts.check_config);
+	check(opts.config_path == NULL);
+	check(opts.seat == NULL);
+
+	/* The seat, as vscanoutd@seat1.service passes it. */
+	char *seat_long[] = {"vscanoutd", "--seat", "seat1", "-c", "/s.conf", NULL};
+	check_int_eq(parse(&opts, err, sizeof(err), seat_long), 0);
+	check_str_eq(opts.seat, "seat1");
+	check_str_eq(opts.config_path, "/s.conf");
+	char *seat_short[] = {"vscanoutd", "-tsseat-2.b_c", NULL};
+	check_int_eq(parse(&opts, err, sizeof(err), seat_short), 0);
+	check_str_eq(opts.seat, "seat-2.b_c");
+	check(opts.check_config);
+	char *seat_joined[] = {"vscanoutd", "--seat=seat0", NULL};
+	check_int_eq(parse(&opts, err, sizeof(err), seat_joined), 0);
+	check_str_eq(opts.seat, "seat0");
+	check_str_eq(err, "");
+}
+
+static void test_default_config(void)
+{
+	const char *path = daemon_options_default_config();
+	check(path[0] == '/');
+	size_t len = strlen(path);
+	const char *tail = "/vscanout/vscanout.conf";
+	check(len > strlen(tail));
+	check_str_eq(path + len - strlen(tail), tail);
+}
+
+/* -v wins over the file's log-level, at start and on every reload. */
+static void test_log_level(void)
+{
+	struct config cfg;
+	config_init(&cfg);
+	check_int_eq(daemon_options_log_level(0, &cfg), LOG_LEVEL_INFO);
+	check_int_eq(daemon_options_log_level(1, &cfg), LOG_LEVEL_DEBUG);
+	cfg.log_level = LOG_LEVEL_WARN;
+	cfg.log_level_set = true;
+	check_int_eq(daemon_options_log_level(0, &cfg), LOG_LEVEL_WARN);
+	check_int_eq(daemon_options_log_level(1, &cfg), LOG_LEVEL_DEBUG);
+	check_int_eq(daemon_options_log_level(2, &cfg), LOG_LEVEL_DEBUG);
+	cfg.log_level = LOG_LEVEL_ERROR;
+	check_int_eq(daemon_options_log_level(0, &cfg), LOG_LEVEL_ERROR);
+	config_finish(&cfg);
 }
 
 static void test_bad(void)
@@ -76,11 +124,21 @@ static void test_bad(void)
 	check_int_eq(parse(&opts, err, sizeof(err), empty), -EINVAL);
 	check_contains(err, "--config needs a file name");
 
-	char *check_alone[] = {"vscanoutd", "--check-config", NULL};
+	char *seat_empty[] = {"vscanoutd", "--seat=", NULL};
 	memset(err, 0, sizeof(err));
-	check_int_eq(parse(&opts, err, sizeof(err), check_alone), -EINVAL);
-	check_contains(err, "--check-config needs --config FILE");
-	check(!opts.check_config);
+	check_int_eq(parse(&opts, err, sizeof(err), seat_empty), -EINVAL);
+	check_contains(err, "option --seat: '' is not a seat name like seat0");
+	check(opts.seat == NULL);
+
+	char *seat_bad[] = {"vscanoutd", "-s", "seat/1", NULL};
+	memset(err, 0, sizeof(err));
+	check_int_eq(parse(&opts, err, sizeof(err), seat_bad), -EINVAL);
+	check_contains(err, "option --seat: 'seat/1' is not a seat name");
+
+	char *seat_missing[] = {"vscanoutd", "--seat", NULL};
+	memset(err, 0, sizeof(err));
+	check_int_eq(parse(&opts, err, sizeof(err), seat_missing), -EINVAL);
+	check_contains(err, "option '--seat' needs an argument");
 
 	char *stray[] = {"vscanoutd", "-v", "extra", NULL};
 	memset(err, 0, sizeof(err));
@@ -101,6 +159,10 @@ static void test_usage(void)
 	check_contains(out, "--check-config");
 	check_contains(out, "--verbose");
 	check_contains(out, "--version");
+	check_contains(out, "--seat SEAT");
+	check_contains(out, "-v[v]");
+	check_contains(out, daemon_options_default_config());
+	check_contains(out, "2 a bad\ncommand line");
 }
 
 int main(void)
@@ -108,5 +170,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_usage();
+	test_default_config();
+	test_log_level();
 	return 0;
 }
