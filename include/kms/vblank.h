@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vscanout-vblank.h"
+
 /*
  * Vblank sources: the clock of an output, handed to a VMM as two fds.
  *
@@ -30,9 +32,10 @@
  *    output, where the sequence jumps (to the CRTC's counter, or on from
  *    the last value) while the pipe counts only ticks. Once the source is
  *    destroyed the read end reports end of file;
- *  - a memfd holding one struct kms_vblank_record (below), rewritten at
- *    every vblank *before* the count is written, so a VMM woken by the
- *    pipe finds that vblank's sequence and timestamp there. The memfd is
+ *  - a memfd holding one struct vscanout_vblank_record (the public
+ *    vscanout-vblank.h), rewritten at every vblank *before* the count is
+ *    written, so a VMM woken by the pipe finds that vblank's sequence and
+ *    timestamp there. The memfd is
  *    sealed (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL):
  *    clients can only map it read-only (a PROT_WRITE MAP_SHARED mmap and a
  *    write() fail with EPERM); vscanoutd writes through a mapping it made
@@ -48,16 +51,16 @@
  *  - Drivers without vblank events (drmCrtcGetSequence/QueueSequence fail
  *    with EOPNOTSUPP, e.g. virtio-gpu, whose flip events arrive at once):
  *    a timerfd on the event loop with an absolute, drift-free period of the
- *    mode's refresh. The record's flags say KMS_VBLANK_TIMER, its sequence
- *    counts ticks (continuing from its last value) and its timestamp is the
- *    tick's due time. A driver that has vblank events but refuses to queue
+ *    mode's refresh. The record's flags say VSCANOUT_VBLANK_TIMER, its
+ *    sequence counts ticks (continuing from its last value) and its
+ *    timestamp is the tick's due time. A driver that has vblank events but refuses to queue
  *    one while the output is on (another DRM master turned the CRTC off
  *    while our session is inactive) gets the timer too, and tries vblank
  *    events again at every tick and at the output's next present event.
  *
  * Output off, connector gone, CRTC turned off: no ticks. The record keeps
- * the last vblank with KMS_VBLANK_STOPPED set; nothing is written to the
- * pipe. Ticks resume by themselves at the output's next present event
+ * the last vblank with VSCANOUT_VBLANK_STOPPED set; nothing is written to
+ * the pipe. Ticks resume by themselves at the output's next present event
  * (kms_output.events.present, which the KMS core emits when it lights the
  * CRTC again, after a hotplug, a mode change or the session's return), with
  * the new mode's refresh. The clock follows the output's state by itself:
@@ -72,63 +75,15 @@ struct kms_device;
 struct kms_output;
 struct kms_vblank_source;
 
-/* Bits of kms_vblank_record.flags. */
-enum kms_vblank_flags {
-	/* Ticks come from a timer at the mode's refresh, not from the CRTC. */
-	KMS_VBLANK_TIMER = 1u << 0,
-	/* No ticks now (output off): the record holds the last one. */
-	KMS_VBLANK_STOPPED = 1u << 1,
-};
-
 /*
- * The memfd's contents: exactly this record at offset 0, in the host's byte
- * order (the memfd is sizeof(struct kms_vblank_record) = 32 bytes long;
- * clients should accept a longer one, later versions may append fields).
- *
- *   offset  size  field
- *        0     4  seq           seqlock counter: odd while being written
- *        4     4  flags         enum kms_vblank_flags
- *        8     8  sequence      vblank count of the CRTC (or timer ticks)
- *       16     8  timestamp_ns  CLOCK_MONOTONIC time of that vblank, ns
- *       24     8  refresh_ns    refresh period of the current mode, ns
- *
- * All fields are naturally aligned and accessed with single atomic loads
- * and stores. Before the first vblank everything is 0; timestamp_ns 0
- * means "no vblank yet".
- *
- * Writer (vscanoutd), kms_vblank_record_write():
- *   1. store seq + 1 (odd), relaxed; release fence;
- *   2. store flags, sequence, timestamp_ns, refresh_ns, relaxed;
- *   3. store seq + 2 (even) with release ordering.
- * Reader (a VMM), kms_vblank_record_try_read():
- *   1. s1 = load seq with acquire ordering; odd: a write is in progress, retry;
- *   2. load flags, sequence, timestamp_ns, refresh_ns, relaxed;
- *   3. acquire fence; s2 = load seq, relaxed;
- *   4. s1 != s2: the values may be torn, retry; else they are one snapshot.
- * The writer runs once per vblank, so a reader retries at most a few times.
+ * The record in the memfd, its flags and its snapshot are the public ones
+ * VMMs read (protocol/vscanout-vblank.h, installed for them): one
+ * definition of the layout for both sides.
  */
-struct kms_vblank_record {
-	_Atomic uint32_t seq;
-	_Atomic uint32_t flags;
-	_Atomic uint64_t sequence;
-	_Atomic uint64_t timestamp_ns;
-	_Atomic uint64_t refresh_ns;
-};
-
-_Static_assert(sizeof(struct kms_vblank_record) == 32, "the record's layout is ABI");
-_Static_assert(__GCC_ATOMIC_LLONG_LOCK_FREE == 2, "shared-memory atomics must be lock-free");
-
-/* One snapshot of a record. */
-struct kms_vblank_state {
-	uint32_t flags; /* enum kms_vblank_flags */
-	uint64_t sequence;
-	uint64_t timestamp_ns;
-	uint64_t refresh_ns;
-};
 
 /* Publish state in record (the single writer's side of the seqlock). */
-static inline void kms_vblank_record_write(struct kms_vblank_record *record,
-					   const struct kms_vblank_state *state)
+static inline void kms_vblank_record_write(struct vscanout_vblank_record *record,
+					   const struct vscanout_vblank_state *state)
 {
 	uint32_t seq = atomic_load_explicit(&record->seq, memory_order_relaxed);
 	atomic_store_explicit(&record->seq, seq + 1, memory_order_relaxed);
@@ -138,35 +93,6 @@ static inline void kms_vblank_record_write(struct kms_vblank_record *record,
 	atomic_store_explicit(&record->timestamp_ns, state->timestamp_ns, memory_order_relaxed);
 	atomic_store_explicit(&record->refresh_ns, state->refresh_ns, memory_order_relaxed);
 	atomic_store_explicit(&record->seq, seq + 2, memory_order_release);
-}
-
-/*
- * One attempt to read record (may be a read-only mapping). Returns true
- * and fills state with a consistent snapshot, or false when a write was in
- * progress or happened meanwhile (state then holds garbage: retry).
- */
-static inline bool kms_vblank_record_try_read(const struct kms_vblank_record *record,
-					      struct kms_vblank_state *state)
-{
-	/* The loads do not modify the record; C11 just lacks const atomics. */
-	struct kms_vblank_record *r = (struct kms_vblank_record *)record;
-	uint32_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
-	if (s1 & 1)
-		return false;
-	state->flags = atomic_load_explicit(&r->flags, memory_order_relaxed);
-	state->sequence = atomic_load_explicit(&r->sequence, memory_order_relaxed);
-	state->timestamp_ns = atomic_load_explicit(&r->timestamp_ns, memory_order_relaxed);
-	state->refresh_ns = atomic_load_explicit(&r->refresh_ns, memory_order_relaxed);
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&r->seq, memory_order_relaxed) == s1;
-}
-
-/* Read record, retrying until a consistent snapshot is had. */
-static inline void kms_vblank_record_read(const struct kms_vblank_record *record,
-					  struct kms_vblank_state *state)
-{
-	while (!kms_vblank_record_try_read(record, state))
-		;
 }
 
 /*
@@ -212,7 +138,7 @@ int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *tick_fd, in
 
 /* The last record written to source's memfd, for inspection and tests. */
 void kms_vblank_source_get_state(const struct kms_vblank_source *source,
-				 struct kms_vblank_state *state);
+				 struct vscanout_vblank_state *state);
 
 /*
  * The CLOCK_MONOTONIC time of the last vblank of the output's CRTC

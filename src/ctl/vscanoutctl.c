@@ -36,8 +36,14 @@
 /* The vscanout_control_v1 version this build speaks: 2 adds assign_slot. */
 #define CONTROL_VERSION 2
 
+/* Exit status for a bad command line, as vscanoutd's; 1 is a failure. */
+#define EXIT_USAGE 2
+
+/* The system service's socket (vscanoutd.service; vscanoutd as root without XDG_RUNTIME_DIR). */
+#define SYSTEM_SOCKET "/run/vscanout/vscanout-0"
+
 static const char usage[] =
-	"Usage: vscanoutctl [--socket PATH] COMMAND [ARGS]\n"
+	"Usage: vscanoutctl [-s PATH] COMMAND [ARGS]\n"
 	"\n"
 	"Inspect and steer a running vscanoutd. Only root and the members of its\n"
 	"[daemon] control-group (operators, e.g. group vscanout-admin) may; VMM users\n"
@@ -66,14 +72,22 @@ static const char usage[] =
 	"                            beside vscanoutd's; exit 1 when they disagree\n"
 	"\n"
 	"Options:\n"
-	"  -s, --socket PATH         the daemon's socket (default: $VSCANOUT_SOCKET,\n"
-	"                            else $XDG_RUNTIME_DIR/vscanout-0, else\n"
-	"                            /run/vscanout/vscanout-0)\n"
+	"  -s, --socket PATH         the daemon's socket (default: $VSCANOUT_SOCKET;\n"
+	"                            without it the first of\n"
+	"                            $XDG_RUNTIME_DIR/vscanout-0 and\n"
+	"                            " SYSTEM_SOCKET " where a daemon answers)\n"
 	"  -h, --help                show this help and exit\n"
-	"  -V, --version             show the version and exit\n";
+	"  -V, --version             show the version and exit\n"
+	"\n"
+	"Exit status: 0 done, 1 failed (one line says why), 2 a bad command line.\n";
+
+/* Most sockets tried without -s: the user's daemon's, then the system's. */
+#define MAX_SOCKETS 2
 
 struct ctl {
-	const char *socket_path;
+	const char *socket_path;        /* the one connected to, or given (-s, $VSCANOUT_SOCKET) */
+	char sockets[MAX_SOCKETS][108]; /* the candidates without one given */
+	size_t n_sockets;
 	struct wl_display *display;
 	struct vscanout_control_v1 *control;
 	uint32_t control_name;
@@ -148,18 +162,83 @@ static const struct vscanout_control_v1_listener control_listener = {
 	.failed = control_failed,
 };
 
-/* The default socket path, as vscanoutd chooses it without a socket= setting. */
-static const char *default_socket(char *buf, size_t size)
+/*
+ * Where to look for vscanoutd without -s: $VSCANOUT_SOCKET alone when set;
+ * else, in this order, $XDG_RUNTIME_DIR/vscanout-0 (where vscanoutd run by
+ * this user listens by default) and the system service's socket, so that
+ * the system daemon is found from a login shell, whose XDG_RUNTIME_DIR is
+ * set, too.
+ */
+static void default_sockets(struct ctl *ctl)
 {
 	const char *env = getenv("VSCANOUT_SOCKET");
-	if (env != NULL && env[0] != '\0')
-		return env;
-	const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
-	if (runtime_dir != NULL && runtime_dir[0] == '/') {
-		snprintf(buf, size, "%s/vscanout-0", runtime_dir);
-		return buf;
+	if (env != NULL && env[0] != '\0') {
+		ctl->socket_path = env;
+		return;
 	}
-	return "/run/vscanout/vscanout-0";
+	const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+	char *slot = ctl->sockets[ctl->n_sockets];
+	if (runtime_dir != NULL && runtime_dir[0] == '/') {
+		int n = snprintf(slot, sizeof(ctl->sockets[0]), "%s/vscanout-0", runtime_dir);
+		if (n > 0 && (size_t)n < sizeof(ctl->sockets[0]) &&
+		    strcmp(slot, SYSTEM_SOCKET) != 0)
+			ctl->n_sockets++;
+	}
+	snprintf(ctl->sockets[ctl->n_sockets++], sizeof(ctl->sockets[0]), "%s", SYSTEM_SOCKET);
+}
+
+/* A socket connected to path, or -1 with errno set. */
+static int connect_path(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		int err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Connect to the socket given, or to the first candidate where a daemon
+ * answers (ctl->socket_path then names it). Returns the fd, or -1 after
+ * saying which paths were tried and why each failed.
+ */
+static int connect_socket(struct ctl *ctl)
+{
+	if (ctl->socket_path != NULL) {
+		int fd = connect_path(ctl->socket_path);
+		if (fd < 0)
+			error("cannot connect to vscanoutd at %s: %s", ctl->socket_path,
+			      strerror(errno));
+		return fd;
+	}
+	char tried[1024] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < ctl->n_sockets; i++) {
+		int fd = connect_path(ctl->sockets[i]);
+		if (fd >= 0) {
+			ctl->socket_path = ctl->sockets[i];
+			return fd;
+		}
+		int n = snprintf(tried + len, sizeof(tried) - len, "%s%s (%s)", i > 0 ? ", " : "",
+				 ctl->sockets[i], strerror(errno));
+		if (n > 0 && (size_t)n < sizeof(tried) - len)
+			len += (size_t)n;
+	}
+	error("cannot connect to vscanoutd: tried %s; is it running? Name its socket with "
+	      "--socket PATH or $VSCANOUT_SOCKET",
+	      tried);
+	return -1;
 }
 
 /* Describe why the connection failed: a protocol error's text, or errno. */
@@ -195,19 +274,9 @@ static void report_connection_error(struct ctl *ctl)
 
 static int connect_daemon(struct ctl *ctl)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(ctl->socket_path) >= sizeof(addr.sun_path)) {
-		error("cannot connect to vscanoutd at %s: the path is too long", ctl->socket_path);
+	int fd = connect_socket(ctl);
+	if (fd < 0)
 		return -1;
-	}
-	strcpy(addr.sun_path, ctl->socket_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-		error("cannot connect to vscanoutd at %s: %s", ctl->socket_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	ctl->display = wl_display_connect_to_fd(fd); /* takes fd, also on failure */
 	if (ctl->display == NULL) {
 		error("cannot connect to vscanoutd at %s: %s", ctl->socket_path, strerror(errno));
@@ -548,7 +617,7 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 			json = true;
 		} else {
 			error("status: unknown argument '%s' (try --help)", argv[i]);
-			return 1;
+			return EXIT_USAGE;
 		}
 	}
 	if (connect_daemon(ctl) != 0)
@@ -576,7 +645,7 @@ static int cmd_blank(struct ctl *ctl, int argc, char **argv, bool blank)
 	const char *cmd = blank ? "blank" : "unblank";
 	if (argc != 1) {
 		error("%s: expected OUTPUT (try --help)", cmd);
-		return 1;
+		return EXIT_USAGE;
 	}
 	if (connect_daemon(ctl) != 0)
 		return 1;
@@ -618,11 +687,11 @@ static int cmd_config(struct ctl *ctl, int argc, char **argv, bool assign)
 	if (assign ? argc != 2 && argc != 3 : argc != 0) {
 		error("%s: expected %s (try --help)", cmd,
 		      assign ? "VGPU OUTPUT [SLOT]" : "no arguments");
-		return 1;
+		return EXIT_USAGE;
 	}
 	uint32_t slot = 1;
 	if (assign && argc == 3 && parse_slot(argv[2], &slot) != 0)
-		return 1;
+		return EXIT_USAGE;
 	if (connect_daemon(ctl) != 0)
 		return 1;
 	ctl->serial = 1;
@@ -702,7 +771,7 @@ static int cmd_debugfs(struct ctl *ctl, int argc, char **argv)
 			dir = argv[++i];
 		} else {
 			error("debugfs: unknown argument '%s' (try --help)", argv[i]);
-			return 1;
+			return EXIT_USAGE;
 		}
 	}
 	if (connect_daemon(ctl) != 0)
@@ -787,7 +856,7 @@ static int cmd_screenshot(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc != 2) {
 		error("screenshot: expected OUTPUT FILE (try --help)");
-		return 1;
+		return EXIT_USAGE;
 	}
 	const char *output = argv[0], *path = argv[1];
 	if (connect_daemon(ctl) != 0)
@@ -851,13 +920,17 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	char default_path[4096];
 	struct ctl ctl = {0};
-	ctl.socket_path = default_socket(default_path, sizeof(default_path));
+	default_sockets(&ctl);
 	int opt;
-	while ((opt = getopt_long(argc, argv, "+s:hV", options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:s:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
+			if (optarg[0] == '\0') {
+				error("option --socket needs a path (try --help)");
+				return EXIT_USAGE;
+			}
 			ctl.socket_path = optarg;
 			break;
 		case 'h':
@@ -866,14 +939,20 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("vscanoutctl %s\n", VSCANOUT_VERSION);
 			return 0;
+		case ':':
+			error("option '%s' needs an argument (try --help)", argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
-			fputs("Try 'vscanoutctl --help'.\n", stderr);
-			return 1;
+			if (optopt != 0)
+				error("unknown option '-%c' (try --help)", optopt);
+			else
+				error("unknown option '%s' (try --help)", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		error("no command given (try --help)");
-		return 1;
+		return EXIT_USAGE;
 	}
 	wl_log_set_handler_client(handle_log);
 	const char *command = argv[optind];
@@ -892,7 +971,7 @@ int main(int argc, char **argv)
 		ret = cmd_debugfs(&ctl, sub_argc, sub_argv);
 	} else {
 		error("unknown command '%s' (try --help)", command);
-		return 1;
+		return EXIT_USAGE;
 	}
 	if (ctl.control != NULL)
 		vscanout_control_v1_destroy(ctl.control);

@@ -48,7 +48,7 @@ struct vblank_clock {
 	enum clock_mode mode;
 	bool queued;           /* a sequence event for the output is in flight */
 	bool no_vblank_events; /* the driver answered EOPNOTSUPP */
-	struct kms_vblank_state state;
+	struct vscanout_vblank_state state;
 
 	int timer_fd; /* -1 until the timer is first needed */
 	struct wl_event_source *timer_source;
@@ -66,7 +66,7 @@ struct kms_vblank_source {
 	uint64_t unsent;     /* ticks not yet written, without tick_reclaim */
 	struct log_ratelimit write_log;
 	int memfd;
-	struct kms_vblank_record *record; /* writable mapping made before sealing */
+	struct vscanout_vblank_record *record; /* writable mapping made before sealing */
 };
 
 static uint64_t now_ns(void)
@@ -148,7 +148,7 @@ static void clock_stop(struct vblank_clock *clock)
 {
 	timer_disarm(clock);
 	clock->mode = CLOCK_STOPPED;
-	clock->state.flags = KMS_VBLANK_STOPPED;
+	clock->state.flags = VSCANOUT_VBLANK_STOPPED;
 	publish(clock, 0);
 }
 
@@ -179,7 +179,7 @@ static int vblank_start(struct vblank_clock *clock)
 			return 0;
 		timer_disarm(clock);
 		clock->mode = CLOCK_VBLANK;
-		clock->state = (struct kms_vblank_state){
+		clock->state = (struct vscanout_vblank_state){
 			.sequence = sequence,
 			.timestamp_ns = ns,
 			.refresh_ns = mode_period_ns(&output->mode),
@@ -192,7 +192,7 @@ static int vblank_start(struct vblank_clock *clock)
 		return ret;
 	timer_disarm(clock);
 	clock->mode = CLOCK_VBLANK;
-	clock->state = (struct kms_vblank_state){
+	clock->state = (struct vscanout_vblank_state){
 		.sequence = sequence,
 		.timestamp_ns = ns,
 		.refresh_ns = mode_period_ns(&output->mode),
@@ -249,7 +249,7 @@ static int timer_arm(struct vblank_clock *clock)
 	if (timerfd_settime(clock->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
 	clock->mode = CLOCK_TIMER;
-	clock->state.flags = KMS_VBLANK_TIMER;
+	clock->state.flags = VSCANOUT_VBLANK_TIMER;
 	clock->state.refresh_ns = period;
 	publish(clock, 0);
 	return 0;
@@ -393,7 +393,7 @@ void kms_vblank_handle_sequence(uint64_t sequence, uint64_t ns, uint64_t user_da
 	/* Turning a CRTC off flushes the event with the last vblank again: count 0. */
 	uint64_t count = sequence > clock->state.sequence ? sequence - clock->state.sequence : 0;
 	if (count > 0) {
-		clock->state = (struct kms_vblank_state){
+		clock->state = (struct vscanout_vblank_state){
 			.sequence = sequence,
 			.timestamp_ns = ns,
 			.refresh_ns = mode_period_ns(&output->mode),
@@ -542,9 +542,9 @@ int kms_vblank_source_get_fds(struct kms_vblank_source *source, int *tick_fd, in
 }
 
 void kms_vblank_source_get_state(const struct kms_vblank_source *source,
-				 struct kms_vblank_state *state)
+				 struct vscanout_vblank_state *state)
 {
-	kms_vblank_record_read(source->record, state);
+	vscanout_vblank_record_read(source->record, state);
 }
 
 int kms_output_get_last_vblank(const struct kms_output *output, uint64_t *time_ns,

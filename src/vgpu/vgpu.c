@@ -360,9 +360,9 @@ int vgpu_get_vblank_fds(struct vgpu *vgpu, int *ticks, int *memfd, bool *timer)
 	if (vgpu->vblank_source == NULL ||
 	    kms_vblank_source_get_fds(vgpu->vblank_source, ticks, memfd) != 0)
 		return -ENOMEM;
-	struct kms_vblank_state state;
+	struct vscanout_vblank_state state;
 	kms_vblank_source_get_state(vgpu->vblank_source, &state);
-	*timer = (state.flags & KMS_VBLANK_TIMER) != 0;
+	*timer = (state.flags & VSCANOUT_VBLANK_TIMER) != 0;
 	return 0;
 }
 

@@ -12,7 +12,7 @@
  *    vGPU the output shows already are answered failed with their
  *    reason, and change nothing;
  *  - vscanoutctl assign VGPU OUTPUT SLOT swaps two vGPUs; a SLOT that is
- *    no number or 0, or one argument too many, exits 1 without asking;
+ *    no number or 0, or one argument too many, exits 2 without asking;
  *    an unknown vGPU or output, a slot of an output of layout = regions
  *    that has no region, and a fifth vGPU exit 1 with the reason.
  */
@@ -273,9 +273,9 @@ int main(int argc, char **argv)
 	ctl_expect(0, "Virtual-9 now shows a in slot 1", "a", "Virtual-9", NULL, NULL);
 	kt_assert(strcmp(shown("Virtual-9"), "a, c, b") == 0);
 	int before = n_assigns;
-	ctl_expect(1, "SLOT must be a place", "a", "Virtual-9", "two", NULL);
-	ctl_expect(1, "SLOT must be a place", "a", "Virtual-9", "0", NULL);
-	ctl_expect(1, "expected VGPU OUTPUT [SLOT]", "a", "Virtual-9", "1", "2");
+	ctl_expect(2, "SLOT must be a place", "a", "Virtual-9", "two", NULL);
+	ctl_expect(2, "SLOT must be a place", "a", "Virtual-9", "0", NULL);
+	ctl_expect(2, "expected VGPU OUTPUT [SLOT]", "a", "Virtual-9", "1", "2");
 	kt_assertf(n_assigns == before, "a bad command line reached the daemon");
 	ctl_expect(1, "no vGPU \"zz\" in the configuration", "zz", "Virtual-9", "1", NULL);
 	ctl_expect(1, "no [output Nowhere-1] in the configuration", "a", "Nowhere-1", NULL, NULL);

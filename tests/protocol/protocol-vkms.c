@@ -142,7 +142,7 @@ static void client_good(int stop_fd, int report_fd)
 	if (c.vblank_eventfd < 0 || c.vblank_memfd < 0 || c.vblank_flags != 0)
 		client_fail("vblank source: fds %d %d, flags 0x%x", c.vblank_eventfd,
 			    c.vblank_memfd, c.vblank_flags);
-	const struct kms_vblank_record *record =
+	const struct vscanout_vblank_record *record =
 		mmap(NULL, sizeof(*record), PROT_READ, MAP_SHARED, c.vblank_memfd, 0);
 	if (record == MAP_FAILED)
 		client_fail("mmap of the vblank record: %s", strerror(errno));
@@ -151,8 +151,8 @@ static void client_good(int stop_fd, int report_fd)
 	if (poll(&vblank, 1, TK_TIMEOUT_MS) != 1 ||
 	    read(c.vblank_eventfd, &ticks, sizeof(ticks)) != sizeof(ticks) || ticks < 1)
 		client_fail("the vblank eventfd was not signalled");
-	struct kms_vblank_state state;
-	kms_vblank_record_read(record, &state);
+	struct vscanout_vblank_state state;
+	vscanout_vblank_record_read(record, &state);
 	if (state.sequence == 0 || state.timestamp_ns == 0 || state.refresh_ns < 16000000 ||
 	    state.refresh_ns > 17000000)
 		client_fail("vblank record: sequence %llu, time %llu, refresh %llu",

@@ -85,7 +85,7 @@ static void bare(int fd, uint32_t crtc_id, size_t n)
 /* Forked: a VMM waiting on the eventfd. */
 static int client(int eventfd, int memfd, size_t n)
 {
-	const struct kms_vblank_record *record =
+	const struct vscanout_vblank_record *record =
 		mmap(NULL, sizeof(*record), PROT_READ, MAP_SHARED, memfd, 0);
 	kt_assert_errno(record != MAP_FAILED);
 	uint64_t *lat = calloc(n, sizeof(*lat));
@@ -97,8 +97,8 @@ static int client(int eventfd, int memfd, size_t n)
 		uint64_t now = kt_now_ns(), count;
 		if (read(eventfd, &count, sizeof(count)) != sizeof(count))
 			continue;
-		struct kms_vblank_state st;
-		kms_vblank_record_read(record, &st);
+		struct vscanout_vblank_state st;
+		vscanout_vblank_record_read(record, &st);
 		if (i == WARMUP)
 			first_seq = st.sequence - count + 1;
 		if (i >= WARMUP) {
@@ -122,7 +122,7 @@ static int client(int eventfd, int memfd, size_t n)
 /* The server's own view: a second source's eventfd read on its event loop. */
 struct in_loop {
 	int eventfd;
-	const struct kms_vblank_record *record;
+	const struct vscanout_vblank_record *record;
 	uint64_t *lat;
 	size_t n, i;
 };
@@ -133,8 +133,8 @@ static int handle_in_loop(int fd, uint32_t mask, void *data)
 	uint64_t now = kt_now_ns(), count;
 	if (read(fd, &count, sizeof(count)) != sizeof(count))
 		return 0;
-	struct kms_vblank_state st;
-	kms_vblank_record_read(l->record, &st);
+	struct vscanout_vblank_state st;
+	vscanout_vblank_record_read(l->record, &st);
 	if (l->i >= WARMUP && l->i - WARMUP < l->n)
 		l->lat[l->i - WARMUP] = now - st.timestamp_ns;
 	l->i++;

@@ -11,9 +11,9 @@
 
 #define TV_TIMEOUT_NS (20 * 1000000000ull)
 
-void tv_client_read(const struct tv_client *c, struct kms_vblank_state *state)
+void tv_client_read(const struct tv_client *c, struct vscanout_vblank_state *state)
 {
-	kms_vblank_record_read(c->record, state);
+	vscanout_vblank_record_read(c->record, state);
 }
 
 static int handle_eventfd(int fd, uint32_t mask, void *data)
@@ -25,7 +25,7 @@ static int handle_eventfd(int fd, uint32_t mask, void *data)
 		return 0;
 	kt_assert_errno(len == sizeof(n));
 	kt_assert(n > 0);
-	struct kms_vblank_state st;
+	struct vscanout_vblank_state st;
 	tv_client_read(c, &st);
 	kt_assertf(st.timestamp_ns != 0, "eventfd signalled before the record was written");
 	if (c->wakeups == 0) {
@@ -69,8 +69,8 @@ void tv_client_init(struct tv_client *c, struct wl_event_loop *loop,
 	kt_assertf((seals & want) == want, "memfd seals 0x%x, want 0x%x", seals, want);
 	struct stat st;
 	kt_assert_errno(fstat(c->memfd, &st) == 0);
-	kt_assertf((size_t)st.st_size >= sizeof(struct kms_vblank_record), "memfd of %lld bytes",
-		   (long long)st.st_size);
+	kt_assertf((size_t)st.st_size >= sizeof(struct vscanout_vblank_record),
+		   "memfd of %lld bytes", (long long)st.st_size);
 	void *map = mmap(NULL, sizeof(*c->record), PROT_READ, MAP_SHARED, c->memfd, 0);
 	kt_assert_errno(map != MAP_FAILED);
 	c->record = map;

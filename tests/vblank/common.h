@@ -16,12 +16,12 @@
 
 /* A client of one source, as a VMM would be, living on the test's loop. */
 struct tv_client {
-	int eventfd, memfd;                     /* duplicates, owned */
-	const struct kms_vblank_record *record; /* read-only mapping of memfd */
+	int eventfd, memfd;                          /* duplicates, owned */
+	const struct vscanout_vblank_record *record; /* read-only mapping of memfd */
 	struct wl_event_source *source;
-	uint64_t total;                      /* sum of the eventfd reads */
-	uint64_t wakeups;                    /* reads that returned a count */
-	struct kms_vblank_state first, last; /* record at the first and last wakeup */
+	uint64_t total;                           /* sum of the eventfd reads */
+	uint64_t wakeups;                         /* reads that returned a count */
+	struct vscanout_vblank_state first, last; /* record at the first and last wakeup */
 	/* Largest |timestamp step / sequence step - refresh_ns| seen, ns. */
 	uint64_t max_step_error_ns;
 	/*
@@ -45,7 +45,7 @@ void tv_client_finish(struct tv_client *c);
 void tv_client_drain(struct tv_client *c);
 
 /* Read the record through the client's mapping. */
-void tv_client_read(const struct tv_client *c, struct kms_vblank_state *state);
+void tv_client_read(const struct tv_client *c, struct vscanout_vblank_state *state);
 
 /* Dispatch loop for ms milliseconds of loop time (a timerfd on the loop). */
 /* For tv_run_until(): whether the struct kms_output *data is off. */

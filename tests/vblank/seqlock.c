@@ -19,12 +19,12 @@
 #define WRITES  3000000u
 #define READERS 1
 
-static struct kms_vblank_record record;
+static struct vscanout_vblank_record record;
 static atomic_bool writer_done;
 
-static struct kms_vblank_state state_of(uint64_t n)
+static struct vscanout_vblank_state state_of(uint64_t n)
 {
-	return (struct kms_vblank_state){
+	return (struct vscanout_vblank_state){
 		.flags = (uint32_t)(n & 3),
 		.sequence = n,
 		.timestamp_ns = n * 16666667u + 12345u,
@@ -35,7 +35,7 @@ static struct kms_vblank_state state_of(uint64_t n)
 static void *writer(void *data)
 {
 	for (uint64_t n = 1; n <= WRITES; n++) {
-		struct kms_vblank_state st = state_of(n);
+		struct vscanout_vblank_state st = state_of(n);
 		kms_vblank_record_write(&record, &st);
 	}
 	atomic_store(&writer_done, true);
@@ -46,9 +46,9 @@ static void *reader(void *data)
 {
 	uint64_t *reads = data, last = 0;
 	while (!atomic_load(&writer_done)) {
-		struct kms_vblank_state got;
-		kms_vblank_record_read(&record, &got);
-		struct kms_vblank_state want = state_of(got.sequence);
+		struct vscanout_vblank_state got;
+		vscanout_vblank_record_read(&record, &got);
+		struct vscanout_vblank_state want = state_of(got.sequence);
 		/* 0: nothing yet; 7 before any other: main()'s write, before the writer's. */
 		if (got.sequence == 0 || (last == 0 && got.sequence == 7))
 			continue;
@@ -70,25 +70,25 @@ static void *reader(void *data)
 
 int main(void)
 {
-	struct kms_vblank_state st;
+	struct vscanout_vblank_state st;
 
 	/* An unwritten record reads as all zero. */
-	assert(kms_vblank_record_try_read(&record, &st));
+	assert(vscanout_vblank_record_try_read(&record, &st));
 	assert(st.sequence == 0 && st.timestamp_ns == 0 && st.flags == 0);
 
 	/* A write is seen whole, and leaves the counter even. */
-	struct kms_vblank_state one = state_of(7);
+	struct vscanout_vblank_state one = state_of(7);
 	kms_vblank_record_write(&record, &one);
 	assert(atomic_load(&record.seq) == 2);
-	assert(kms_vblank_record_try_read(&record, &st));
+	assert(vscanout_vblank_record_try_read(&record, &st));
 	assert(st.sequence == 7 && st.timestamp_ns == one.timestamp_ns &&
 	       st.refresh_ns == one.refresh_ns && st.flags == one.flags);
 
 	/* A write in progress (odd counter) is refused. */
 	atomic_store(&record.seq, 3);
-	assert(!kms_vblank_record_try_read(&record, &st));
+	assert(!vscanout_vblank_record_try_read(&record, &st));
 	atomic_store(&record.seq, 4);
-	assert(kms_vblank_record_try_read(&record, &st));
+	assert(vscanout_vblank_record_try_read(&record, &st));
 
 	/* Concurrent writer and readers: no torn snapshot, the last write is read. */
 	pthread_t w, r[READERS];
@@ -101,7 +101,7 @@ int main(void)
 		assert(pthread_join(r[i], NULL) == 0);
 		printf("reader %d: %llu consistent snapshots\n", i, (unsigned long long)reads[i]);
 	}
-	kms_vblank_record_read(&record, &st);
+	vscanout_vblank_record_read(&record, &st);
 	assert(st.sequence == WRITES);
 	assert(atomic_load(&record.seq) == 4 + 2 * WRITES);
 	printf("seqlock: %u writes, no torn read\n", WRITES);

@@ -47,11 +47,11 @@ static char vkms_name[64], virtio_name[64];
 /* The VMM's fds, as it got them, and what was read from them. */
 static struct {
 	int eventfd, memfd;
-	const struct kms_vblank_record *record;
+	const struct vscanout_vblank_record *record;
 	struct wl_event_source *source;
 	uint64_t total;
 	uint64_t wakeups;
-	struct kms_vblank_state last;
+	struct vscanout_vblank_state last;
 	bool jump; /* the clock moves: the next record's sequence may jump */
 } vmm_fds = {.eventfd = -1, .memfd = -1};
 
@@ -152,8 +152,8 @@ static int handle_eventfd(int fd, uint32_t mask, void *data)
 		return 0;
 	kt_assert_errno(len == sizeof(n));
 	kt_assert(n > 0);
-	struct kms_vblank_state st;
-	kms_vblank_record_read(vmm_fds.record, &st);
+	struct vscanout_vblank_state st;
+	vscanout_vblank_record_read(vmm_fds.record, &st);
 	if (vmm_fds.wakeups > 0 && !vmm_fds.jump && st.flags == vmm_fds.last.flags) {
 		/* The record is written before the eventfd: it moved by what was read. */
 		kt_assertf(st.sequence - vmm_fds.last.sequence == n,
@@ -213,10 +213,10 @@ static bool caught_up(void *data)
 	struct catch_up *c = data;
 	if (vmm_fds.wakeups <= c->wakeups)
 		return false;
-	struct kms_vblank_state st;
-	kms_vblank_record_read(vmm_fds.record, &st);
+	struct vscanout_vblank_state st;
+	vscanout_vblank_record_read(vmm_fds.record, &st);
 	if (c->kernel == NULL)
-		return st.flags == KMS_VBLANK_TIMER;
+		return st.flags == VSCANOUT_VBLANK_TIMER;
 	return st.flags == 0 && st.sequence == kernel_sequence(c->kernel);
 }
 
@@ -246,7 +246,7 @@ static void measure(const char *step, struct kms_output *kernel)
 	run_until(caught_up, &c, kernel != NULL ? "the record to be the CRTC's" : "timer ticks");
 	/* That vblank's count may still be in the eventfd: take it before any dispatch. */
 	handle_eventfd(vmm_fds.eventfd, WL_EVENT_READABLE, NULL);
-	struct kms_vblank_state first = vmm_fds.last;
+	struct vscanout_vblank_state first = vmm_fds.last;
 	uint64_t total = vmm_fds.total;
 	uint64_t start = kt_now_ns();
 	run_for(2000);
@@ -254,7 +254,7 @@ static void measure(const char *step, struct kms_output *kernel)
 	run_until(caught_up, &c, "the record to catch up");
 	handle_eventfd(vmm_fds.eventfd, WL_EVENT_READABLE, NULL);
 	double seconds = (double)(kt_now_ns() - start) / 1e9;
-	struct kms_vblank_state last = vmm_fds.last;
+	struct vscanout_vblank_state last = vmm_fds.last;
 	uint64_t counted = vmm_fds.total - total;
 	uint64_t advance = last.sequence - first.sequence;
 	kt_log("%s: %llu ticks counted in %.2f s, record sequence %llu -> %llu, flags 0x%x, "
@@ -273,7 +273,8 @@ static void measure(const char *step, struct kms_output *kernel)
 	if (kernel != NULL) {
 		kt_assertf(last.flags == 0, "flags 0x%x on vkms", last.flags);
 	} else {
-		kt_assertf(last.flags == KMS_VBLANK_TIMER, "flags 0x%x on virtio-gpu", last.flags);
+		kt_assertf(last.flags == VSCANOUT_VBLANK_TIMER, "flags 0x%x on virtio-gpu",
+			   last.flags);
 	}
 }
 

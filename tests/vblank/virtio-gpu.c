@@ -38,11 +38,11 @@ int main(void)
 	kt_assert(src);
 	struct tv_client c;
 	tv_client_init(&c, loop, src);
-	struct kms_vblank_state st;
+	struct vscanout_vblank_state st;
 	tv_client_read(&c, &st);
 	const drmModeModeInfo *m = &output->mode;
 	uint64_t refresh = ((uint64_t)m->htotal * m->vtotal * 1000000u + m->clock / 2) / m->clock;
-	kt_assertf(st.flags == KMS_VBLANK_TIMER, "flags 0x%x, want TIMER", st.flags);
+	kt_assertf(st.flags == VSCANOUT_VBLANK_TIMER, "flags 0x%x, want TIMER", st.flags);
 	kt_assertf(st.refresh_ns == refresh, "refresh %llu ns, the mode's is %llu ns",
 		   (unsigned long long)st.refresh_ns, (unsigned long long)refresh);
 	kt_log("1. TIMER at %llu ns (%ux%u, %.3f Hz)", (unsigned long long)refresh, m->hdisplay,
@@ -63,7 +63,7 @@ int main(void)
 	kt_assertf(c.last.timestamp_ns - c.first.timestamp_ns ==
 			   (c.last.sequence - c.first.sequence) * refresh,
 		   "the timer drifted");
-	kt_assertf(c.last.flags == KMS_VBLANK_TIMER, "flags 0x%x", c.last.flags);
+	kt_assertf(c.last.flags == VSCANOUT_VBLANK_TIMER, "flags 0x%x", c.last.flags);
 	uint64_t now = kt_now_ns();
 	kt_assertf(c.last.timestamp_ns <= now && now - c.last.timestamp_ns < 2 * refresh + 50000000,
 		   "last tick %lld ns before now", (long long)(now - c.last.timestamp_ns));
@@ -78,13 +78,13 @@ int main(void)
 	kt_assertf(c.total == before, "%llu ticks while off",
 		   (unsigned long long)(c.total - before));
 	tv_client_read(&c, &st);
-	kt_assertf(st.flags == KMS_VBLANK_STOPPED, "flags 0x%x while off", st.flags);
+	kt_assertf(st.flags == VSCANOUT_VBLANK_STOPPED, "flags 0x%x while off", st.flags);
 	c.resumed = true;
 	kt_assert_ok(kms_output_enable(output, &settings));
 	tk_wait_presents(loop, &presents, n_presents + 1);
 	tv_wait_ticks(loop, &c, 8, "timer ticks after lighting again");
 	tv_client_read(&c, &st);
-	kt_assertf(st.flags == KMS_VBLANK_TIMER, "flags 0x%x after lighting again", st.flags);
+	kt_assertf(st.flags == VSCANOUT_VBLANK_TIMER, "flags 0x%x after lighting again", st.flags);
 	kt_log("3. off: STOPPED, no ticks in 200 ms; on again: TIMER ticks");
 
 	tv_client_finish(&c);

@@ -42,21 +42,21 @@ static int kernel_sequence_errno(int fd, uint32_t crtc_id)
 }
 
 /* Forked: the client side of the record, read-only. */
-static int client_child(int memfd, const struct kms_vblank_state *want)
+static int client_child(int memfd, const struct vscanout_vblank_state *want)
 {
-	void *rw = mmap(NULL, sizeof(struct kms_vblank_record), PROT_READ | PROT_WRITE, MAP_SHARED,
-			memfd, 0);
+	void *rw = mmap(NULL, sizeof(struct vscanout_vblank_record), PROT_READ | PROT_WRITE,
+			MAP_SHARED, memfd, 0);
 	kt_assertf(rw == MAP_FAILED && errno == EPERM, "a client mapped the memfd writable");
 	uint64_t junk = 0;
 	kt_assertf(pwrite(memfd, &junk, sizeof(junk), 0) < 0 && errno == EPERM,
 		   "a client wrote the memfd");
-	const struct kms_vblank_record *record =
+	const struct vscanout_vblank_record *record =
 		mmap(NULL, sizeof(*record), PROT_READ, MAP_SHARED, memfd, 0);
 	kt_assert_errno(record != MAP_FAILED);
 	kt_assertf(mprotect((void *)record, sizeof(*record), PROT_READ | PROT_WRITE) < 0,
 		   "a client made its mapping writable");
-	struct kms_vblank_state got;
-	kms_vblank_record_read(record, &got);
+	struct vscanout_vblank_state got;
+	vscanout_vblank_record_read(record, &got);
 	kt_assertf(got.sequence == want->sequence && got.timestamp_ns == want->timestamp_ns &&
 			   got.refresh_ns == want->refresh_ns && got.flags == want->flags,
 		   "client read seq %llu ts %llu refresh %llu flags 0x%x, want %llu %llu %llu 0x%x",
@@ -72,7 +72,7 @@ struct sync_wait {
 	struct kms_output *output;
 	struct tv_client *client;
 	uint64_t kernel_seq, kernel_ns;
-	struct kms_vblank_state record; /* when it caught up */
+	struct vscanout_vblank_state record; /* when it caught up */
 };
 
 /* The record caught up with the kernel's current vblank. */
@@ -134,7 +134,7 @@ int main(void)
 		   (unsigned long long)(output->stats.commits - commits));
 
 	/* 2. the record is the kernel's last vblank */
-	struct kms_vblank_state st = w.record;
+	struct vscanout_vblank_state st = w.record;
 	kt_assertf(st.timestamp_ns == w.kernel_ns, "record timestamp %llu, kernel %llu",
 		   (unsigned long long)st.timestamp_ns, (unsigned long long)w.kernel_ns);
 	kt_log("2. record = kernel: sequence %llu, timestamp %llu ns, refresh %llu ns",
@@ -165,7 +165,7 @@ int main(void)
 	kt_assertf(ca.total == before, "%llu ticks while off",
 		   (unsigned long long)(ca.total - before));
 	tv_client_read(&ca, &st);
-	kt_assertf(st.flags == KMS_VBLANK_STOPPED, "flags 0x%x while off", st.flags);
+	kt_assertf(st.flags == VSCANOUT_VBLANK_STOPPED, "flags 0x%x while off", st.flags);
 	ca.resumed = true;
 	kt_assert_ok(kms_output_enable(output, &settings));
 	tk_wait_presents(loop, &presents, n_presents + 1);
@@ -180,7 +180,7 @@ int main(void)
 	kt_assert_errno(drmModeSetCrtc(dev.fd, crtc_id, 0, 0, 0, NULL, 0, NULL) == 0);
 	tv_wait_ticks(loop, &ca, 10, "timer ticks while the CRTC is off under another master");
 	tv_client_read(&ca, &st);
-	kt_assertf(st.flags == KMS_VBLANK_TIMER, "flags 0x%x, want TIMER", st.flags);
+	kt_assertf(st.flags == VSCANOUT_VBLANK_TIMER, "flags 0x%x, want TIMER", st.flags);
 	kt_assertf(kernel_sequence_errno(dev.fd, crtc_id) != 0, "the CRTC still has vblanks");
 	ca.resumed = true;
 	n_presents = presents.count;
@@ -202,7 +202,8 @@ int main(void)
 	close(ca.eventfd);
 	close(ca.memfd);
 	kms_vblank_source_get_state(a, &st);
-	kt_assertf(st.flags == KMS_VBLANK_STOPPED, "flags 0x%x after the device went", st.flags);
+	kt_assertf(st.flags == VSCANOUT_VBLANK_STOPPED, "flags 0x%x after the device went",
+		   st.flags);
 	kms_vblank_source_destroy(a);
 	kms_vblank_source_destroy(NULL);
 	kt_log("6. a source outlived its device: STOPPED, destroyed cleanly");

@@ -41,10 +41,10 @@
 #include "bochs.h"
 #include "draw.h"
 #include "guest.h"
-#include "kms/vblank.h"
 #include "mdev.h"
 #include "stats.h"
 #include "vscanout-v1-client-protocol.h"
+#include "vscanout-vblank.h"
 
 #define PROGRAM     "vscanout-sim-vmm"
 #define MAX_BUFFERS 4
@@ -121,8 +121,8 @@ struct sim {
 	struct sim_buffer cursor;
 	unsigned int next_buffer;
 
-	int vblank_fd;                          /* -1 until the vblank_source event */
-	const struct kms_vblank_record *record; /* may be NULL */
+	int vblank_fd;                               /* -1 until the vblank_source event */
+	const struct vscanout_vblank_record *record; /* may be NULL */
 	size_t record_size;
 	bool vblank_ready;   /* a vblank passed since the last commit */
 	uint64_t ticks;      /* vblanks or timer ticks seen */
@@ -281,7 +281,7 @@ static void handle_vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int 
 		return;
 	}
 	sim->vblank_fd = ticks;
-	sim->record_size = sizeof(struct kms_vblank_record);
+	sim->record_size = sizeof(struct vscanout_vblank_record);
 	void *map = mmap(NULL, sim->record_size, PROT_READ, MAP_SHARED, record_memfd, 0);
 	if (map != MAP_FAILED)
 		sim->record = map;
@@ -564,8 +564,8 @@ static void handle_vblank(struct sim *sim)
 	sim->idle_ticks += count - 1;
 	sim->vblank_ready = true;
 	if (sim->opt.trace && sim->record != NULL) {
-		struct kms_vblank_state state;
-		kms_vblank_record_read(sim->record, &state);
+		struct vscanout_vblank_state state;
+		vscanout_vblank_record_read(sim->record, &state);
 		printf("vblank count=%" PRIu64 " sequence=%" PRIu64 " time_ns=%" PRIu64
 		       " woke_ns=%" PRIu64 "\n",
 		       count, state.sequence, state.timestamp_ns, woke_ns);
