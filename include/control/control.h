@@ -30,11 +30,13 @@ struct wl_display;
  * Requests:
  *  - status: the daemon's state as one JSON document (control/status.h),
  *    answered at once.
- *  - screenshot: a PNG of what an output shows (control/screenshot.h):
- *    read back through a writeback connector where the output's device has
- *    one (answered when the capture's frame is done, a few refreshes
- *    later), else composed in software from the buffers on its layers
- *    (answered at once).
+ *  - capture (version 3): the raw pixels of what an output shows
+ *    (control/screenshot.h), for the client to encode: read back through a
+ *    writeback connector where the output's device has one (answered when
+ *    the capture's frame is done, a few refreshes later), else composed in
+ *    software from the buffers on its layers (answered at once).
+ *  - screenshot: answered failed (the daemon encodes no PNG since
+ *    version 3).
  *  - blank, unblank: DPMS off and on for one output, its CRTC turned off
  *    and lit again with its settings and layers kept (control/blank.h),
  *    answered at once.
@@ -42,11 +44,12 @@ struct wl_display;
  *    actions (control_set_actions()), answered at once. assign_slot's
  *    slot counts from 1 on the wire; 0 is answered failed.
  *
- * status and screenshot write into an fd the client passes: it must be a regular file or
+ * status writes into an fd the client passes: it must be a regular file or
  * memfd open for writing (protocol error invalid_fd otherwise), and is
  * truncated, written from offset 0 with pwrite() and left at the size of
- * what was written. Writing happens on the daemon's event loop: a PNG of a
- * 1080p output costs a few milliseconds.
+ * what was written. capture's fd must be an unsealed memfd that allows
+ * sealing (invalid_fd otherwise): the pixels are written into it with
+ * pwrite() and it is sealed; the loop spends a copy of the frame on it.
  *
  * A client may have at most CONTROL_MAX_SCREENSHOTS screenshots waiting;
  * more are answered failed. A client that goes away while its screenshot
@@ -55,8 +58,8 @@ struct wl_display;
  */
 struct control;
 
-/* The version of vscanout_control_v1 advertised: 2 adds assign_slot. */
-#define CONTROL_VERSION 2
+/* The version of vscanout_control_v1 advertised: 2 adds assign_slot, 3 capture. */
+#define CONTROL_VERSION 3
 
 /* Screenshots one control object may have waiting at a time. */
 #define CONTROL_MAX_SCREENSHOTS 4

@@ -136,11 +136,42 @@ static void control_handle_status(struct wl_client *client, struct wl_resource *
 				      size > UINT32_MAX ? UINT32_MAX : (uint32_t)size);
 }
 
+/*
+ * Whether fd is a memfd that allows sealing, has no seals yet and is open
+ * for writing; posts invalid_fd otherwise. Only shmem files have seals, and
+ * only a memfd made with MFD_ALLOW_SEALING starts without F_SEAL_SEAL.
+ */
+static bool check_memfd(struct control_resource *cr, int fd, const char *request)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals != 0) {
+		wl_resource_post_error(cr->resource, VSCANOUT_CONTROL_V1_ERROR_INVALID_FD,
+				       "%s: the fd is not an unsealed memfd made with "
+				       "MFD_ALLOW_SEALING",
+				       request);
+		return false;
+	}
+	return check_fd(cr, fd, request);
+}
+
 static void control_handle_screenshot(struct wl_client *client, struct wl_resource *resource,
 				      uint32_t serial, const char *output, int32_t fd)
 {
 	struct control_resource *cr = wl_resource_get_user_data(resource);
-	if (cr == NULL || !check_allowed(cr) || !check_fd(cr, fd, "screenshot")) {
+	close(fd);
+	if (cr == NULL || !check_allowed(cr))
+		return;
+	control_send_failed(resource, serial,
+			    "this vscanoutd (control version %d) hands screenshots over as "
+			    "pixels and encodes no PNG: use the vscanoutctl of its release",
+			    CONTROL_VERSION);
+}
+
+static void control_handle_capture(struct wl_client *client, struct wl_resource *resource,
+				   uint32_t serial, const char *output, int32_t fd)
+{
+	struct control_resource *cr = wl_resource_get_user_data(resource);
+	if (cr == NULL || !check_allowed(cr) || !check_memfd(cr, fd, "capture")) {
 		close(fd);
 		return;
 	}
@@ -234,6 +265,7 @@ static const struct vscanout_control_v1_interface control_impl = {
 	.reload = control_handle_reload,
 	.assign = control_handle_assign,
 	.assign_slot = control_handle_assign_slot,
+	.capture = control_handle_capture,
 };
 
 static void control_resource_free(struct control_resource *cr)

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pixman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <wayland-server-core.h>
+
+#include <drm_fourcc.h>
 
 #include "buffer/buffer.h"
 #include "control/control.h"
@@ -18,11 +23,10 @@
 #include "render/copy.h"
 #include "util/fourcc.h"
 #include "util/log.h"
-#include "util/png.h"
 #include "vscanout-v1-server-protocol.h"
 
-#define COMMENT_WRITEBACK "vscanout screenshot source: writeback"
-#define COMMENT_COMPOSED  "vscanout screenshot source: composed"
+/* The seals a capture's memfd gets once its pixels are written. */
+#define CAPTURE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 /* How long a composed screenshot waits for the buffers it reads to be written. */
 #define COMPOSED_WAIT_MS 2000
@@ -83,19 +87,69 @@ struct kms_output *control_find_output(struct display *displays, const char *nam
 	return NULL;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The memfd gets stride × height bytes: the rows as they are (the last one
+ * only up to its pixels, the rest stays zero), then its seals.
+ */
+static int write_pixels(int fd, const void *pixels, uint32_t width, uint32_t height,
+			uint32_t stride)
+{
+	size_t size = (size_t)stride * height;
+	if (ftruncate(fd, (off_t)size) != 0)
+		return -errno;
+	const char *p = pixels;
+	size_t left = (size_t)stride * (height - 1) + (size_t)width * 4;
+	off_t offset = 0;
+	while (left > 0) {
+		ssize_t n = pwrite(fd, p, left, offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		left -= (size_t)n;
+		offset += n;
+	}
+	if (fcntl(fd, F_ADD_SEALS, CAPTURE_SEALS) != 0)
+		return -errno;
+	return 0;
+}
+
 static void answer(struct wl_resource *resource, uint32_t serial, const char *name, int fd,
 		   const void *pixels, uint32_t width, uint32_t height, uint32_t stride,
 		   enum vscanout_control_v1_screenshot_source source)
 {
-	int ret = png_write(fd, pixels, width, height, stride,
-			    source == VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK
-				    ? COMMENT_WRITEBACK
-				    : COMMENT_COMPOSED);
+	uint64_t start = now_ns();
+	int ret = write_pixels(fd, pixels, width, height, stride);
+	uint64_t took = now_ns() - start;
+	if (ret == -EPERM)
+		control_send_failed(resource, serial,
+				    "output %s: the memfd was sealed meanwhile: cannot write the "
+				    "pixels",
+				    name);
+	else if (ret == -EBUSY)
+		control_send_failed(resource, serial,
+				    "output %s: the memfd is mapped writable: cannot seal it",
+				    name);
+	else if (ret < 0)
+		control_send_failed(resource, serial, "output %s: cannot write the pixels: %s",
+				    name, strerror(-ret));
 	if (ret < 0)
-		control_send_failed(resource, serial, "output %s: cannot write the PNG: %s", name,
-				    strerror(-ret));
-	else
-		vscanout_control_v1_send_done(resource, serial, source);
+		return;
+	log_debug("output %s: %ux%u screenshot, %zu bytes of pixels handed over in %" PRIu64 " us",
+		  name, width, height, (size_t)stride * height, took / 1000);
+	vscanout_control_v1_send_image(resource, serial, width, height, stride,
+				       DRM_FORMAT_XRGB8888);
+	vscanout_control_v1_send_done(resource, serial, source);
 }
 
 static void capture_free(struct control_capture *capture)

@@ -23,18 +23,21 @@
 #include <unistd.h>
 #include <wayland-client.h>
 
+#include <drm_fourcc.h>
+
 #include "build-config.h"
 #include "control/json.h"
 #include "debugfs.h"
 #include "outfile.h"
+#include "png-encode.h"
 #include "vscanout-v1-client-protocol.h"
 
 #define ANSWER_TIMEOUT_MS 30000
 #define DEBUGFS_DRI_DIR   "/sys/kernel/debug/dri"
 /* Tries at a status and debugfs read between which vscanoutd committed nothing. */
 #define DEBUGFS_TRIES 8
-/* The vscanout_control_v1 version this build speaks: 2 adds assign_slot. */
-#define CONTROL_VERSION 2
+/* The vscanout_control_v1 version this build speaks: 2 adds assign_slot, 3 capture. */
+#define CONTROL_VERSION 3
 
 /* Exit status for a bad command line, as vscanoutd's; 1 is a failure. */
 #define EXIT_USAGE 2
@@ -97,6 +100,9 @@ struct ctl {
 	bool answered, failed;
 	uint32_t value;
 	char message[512];
+	/* The image event of a capture in flight. */
+	bool image;
+	uint32_t width, height, stride, format;
 };
 
 /* The last message libwayland logged: the text of a protocol error. */
@@ -157,9 +163,23 @@ static void control_failed(void *data, struct vscanout_control_v1 *control, uint
 	snprintf(ctl->message, sizeof(ctl->message), "%s", message);
 }
 
+static void control_image(void *data, struct vscanout_control_v1 *control, uint32_t serial,
+			  uint32_t width, uint32_t height, uint32_t stride, uint32_t format)
+{
+	struct ctl *ctl = data;
+	if (serial != ctl->serial)
+		return;
+	ctl->image = true;
+	ctl->width = width;
+	ctl->height = height;
+	ctl->stride = stride;
+	ctl->format = format;
+}
+
 static const struct vscanout_control_v1_listener control_listener = {
 	.done = control_done,
 	.failed = control_failed,
+	.image = control_image,
 };
 
 /*
@@ -852,6 +872,46 @@ out:
 	return ret;
 }
 
+/*
+ * The pixels a capture handed over in fd, checked against the image event:
+ * mapped read-only (*map, *map_size) once the memfd is sealed, so that it
+ * can neither shrink under the mapping nor change. Returns 0 or -1 (reported).
+ */
+static int map_capture(struct ctl *ctl, int fd, const char *output, void **map, size_t *map_size)
+{
+	if (!ctl->image) {
+		error("screenshot of %s: vscanoutd sent no image description", output);
+		return -1;
+	}
+	if (ctl->format != DRM_FORMAT_XRGB8888 || ctl->width == 0 || ctl->height == 0 ||
+	    ctl->stride / 4 < ctl->width) {
+		error("screenshot of %s: vscanoutd sent %ux%u pixels of format 0x%08x, stride %u: "
+		      "not XRGB8888 this vscanoutctl can read",
+		      output, ctl->width, ctl->height, ctl->format, ctl->stride);
+		return -1;
+	}
+	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int got = fcntl(fd, F_GET_SEALS);
+	if (got < 0 || (got & seals) != seals) {
+		error("screenshot of %s: vscanoutd did not seal the pixels' memfd", output);
+		return -1;
+	}
+	struct stat st;
+	size_t size = (size_t)ctl->stride * ctl->height;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != size) {
+		error("screenshot of %s: the memfd holds %lld bytes, not the %zu of %u rows of %u",
+		      output, (long long)st.st_size, size, ctl->height, ctl->stride);
+		return -1;
+	}
+	*map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (*map == MAP_FAILED) {
+		error("screenshot of %s: cannot map the pixels: %s", output, strerror(errno));
+		return -1;
+	}
+	*map_size = size;
+	return 0;
+}
+
 static int cmd_screenshot(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc != 2) {
@@ -861,53 +921,61 @@ static int cmd_screenshot(struct ctl *ctl, int argc, char **argv)
 	const char *output = argv[0], *path = argv[1];
 	if (connect_daemon(ctl) != 0)
 		return 1;
-	int fd = memfd_create("vscanout-screenshot", MFD_CLOEXEC);
+	if (ctl->control_version < 3) {
+		error("screenshot: vscanoutd at %s speaks control version %u; this vscanoutctl "
+		      "needs version 3 (pixels handed over, encoded here): use the vscanoutctl of "
+		      "the daemon's release",
+		      ctl->socket_path, ctl->control_version);
+		return 1;
+	}
+	int fd = memfd_create("vscanout-screenshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
 		error("memfd_create: %s", strerror(errno));
 		return 1;
 	}
 	ctl->serial = 1;
-	vscanout_control_v1_screenshot(ctl->control, ctl->serial, output, fd);
+	vscanout_control_v1_capture(ctl->control, ctl->serial, output, fd);
 	int ret = 1;
-	char *png = NULL;
+	void *pixels = MAP_FAILED;
+	size_t pixels_size = 0;
+	uint8_t *png = NULL;
 	if (wait_answer(ctl) != 0)
 		goto out;
 	if (ctl->failed) {
 		error("screenshot of %s failed: %s", output, ctl->message);
 		goto out;
 	}
-	size_t size;
-	png = read_memfd(fd, &size);
-	if (png == NULL)
+	if (map_capture(ctl, fd, output, &pixels, &pixels_size) != 0)
 		goto out;
-	unsigned int width = 0, height = 0;
-	if (size >= 24) {
-		const unsigned char *p = (const unsigned char *)png;
-		width = (unsigned int)p[16] << 24 | (unsigned int)p[17] << 16 |
-			(unsigned int)p[18] << 8 | p[19];
-		height = (unsigned int)p[20] << 24 | (unsigned int)p[21] << 16 |
-			 (unsigned int)p[22] << 8 | p[23];
-	}
-	bool to_stdout = strcmp(path, "-") == 0;
-	if (to_stdout && write_all(STDOUT_FILENO, png, size) != 0) {
-		error("cannot write the standard output: %s", strerror(errno));
-		goto out;
-	}
-	char err[512];
-	if (!to_stdout && outfile_write(path, png, size, err, sizeof(err)) != 0) {
-		error("%s", err);
-		goto out;
-	}
 	const char *source =
 		ctl->value == VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK  ? "writeback"
 		: ctl->value == VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_COMPOSED ? "composed"
 									       : "unknown";
+	char comment[64], err[512];
+	snprintf(comment, sizeof(comment), "vscanout screenshot source: %s", source);
+	size_t size;
+	if (ctl_png_encode(pixels, ctl->width, ctl->height, ctl->stride, comment, &png, &size, err,
+			   sizeof(err)) != 0) {
+		error("screenshot of %s: cannot encode the PNG: %s", output, err);
+		goto out;
+	}
+	bool to_stdout = strcmp(path, "-") == 0;
+	if (to_stdout && write_all(STDOUT_FILENO, (const char *)png, size) != 0) {
+		error("cannot write the standard output: %s", strerror(errno));
+		goto out;
+	}
+	if (!to_stdout && outfile_write(path, png, size, err, sizeof(err)) != 0) {
+		error("%s", err);
+		goto out;
+	}
 	/* With the image on standard output, the report goes to standard error. */
 	fprintf(to_stdout ? stderr : stdout, "%s: %ux%u screenshot, source %s, written to %s\n",
-		output, width, height, source, to_stdout ? "standard output" : path);
+		output, ctl->width, ctl->height, source, to_stdout ? "standard output" : path);
 	ret = 0;
 out:
 	free(png);
+	if (pixels != MAP_FAILED)
+		munmap(pixels, pixels_size);
 	close(fd);
 	return ret;
 }

@@ -140,32 +140,41 @@ static void run_frame(int arg)
 	_exit(0);
 }
 
-/* Two screenshots in one go: both done by writeback, both the same image. */
+/* Two captures in one go: both done by writeback, both the same sealed pixels. */
 static void run_two_screenshots(int arg)
 {
 	child_die_with_parent();
 	struct control_client c;
-	control_client_connect(&c, SOCKET_PATH);
-	int fds[2] = {memfd_create("one", MFD_CLOEXEC), memfd_create("two", MFD_CLOEXEC)};
-	vscanout_control_v1_screenshot(c.control, 1, "Virtual-1", fds[0]);
-	vscanout_control_v1_screenshot(c.control, 2, "Virtual-1", fds[1]);
+	control_client_connect_version(&c, SOCKET_PATH, 3);
+	int fds[2] = {memfd_create("one", MFD_CLOEXEC | MFD_ALLOW_SEALING),
+		      memfd_create("two", MFD_CLOEXEC | MFD_ALLOW_SEALING)};
+	vscanout_control_v1_capture(c.control, 1, "Virtual-1", fds[0]);
+	vscanout_control_v1_capture(c.control, 2, "Virtual-1", fds[1]);
 	struct stat st[2];
 	char *data[2];
+	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
 	for (int i = 0; i < 2; i++) {
 		const struct control_answer *a = control_client_wait(&c, 1 + (uint32_t)i);
 		if (a->answered != 1 || a->value != VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK)
 			client_fail("screenshot %d: %d, value %u, %s", i + 1, a->answered, a->value,
 				    a->message);
-		if (fstat(fds[i], &st[i]) != 0 || st[i].st_size < 100)
-			client_fail("screenshot %d: empty", i + 1);
+		if (!a->image || a->width != WIDTH || a->height != HEIGHT ||
+		    a->stride < WIDTH * 4 || a->format != DRM_FORMAT_XRGB8888)
+			client_fail("screenshot %d: image %d %ux%u stride %u format 0x%x", i + 1,
+				    a->image, a->width, a->height, a->stride, a->format);
+		if (fstat(fds[i], &st[i]) != 0 ||
+		    st[i].st_size != (off_t)a->stride * (off_t)a->height)
+			client_fail("screenshot %d: %lld bytes", i + 1, (long long)st[i].st_size);
+		if ((fcntl(fds[i], F_GET_SEALS) & seals) != seals)
+			client_fail("screenshot %d: not sealed", i + 1);
 		data[i] = mmap(NULL, (size_t)st[i].st_size, PROT_READ, MAP_SHARED, fds[i], 0);
 		if (data[i] == MAP_FAILED)
 			client_fail("mmap");
 	}
 	if (st[0].st_size != st[1].st_size || memcmp(data[0], data[1], (size_t)st[0].st_size))
 		client_fail("the two screenshots differ");
-	printf("child %d: two screenshots at once, %lld bytes each, identical\n", (int)getpid(),
-	       (long long)st[0].st_size);
+	printf("child %d: two screenshots at once, %lld bytes of pixels each, identical\n",
+	       (int)getpid(), (long long)st[0].st_size);
 	fflush(stdout);
 	_exit(0);
 }
@@ -175,9 +184,9 @@ static void run_leave(int wait_for_go)
 {
 	child_die_with_parent();
 	struct control_client c;
-	control_client_connect(&c, SOCKET_PATH);
-	int fd = memfd_create("leave", MFD_CLOEXEC);
-	vscanout_control_v1_screenshot(c.control, 1, "Virtual-1", fd);
+	control_client_connect_version(&c, SOCKET_PATH, 3);
+	int fd = memfd_create("leave", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	vscanout_control_v1_capture(c.control, 1, "Virtual-1", fd);
 	/* The request was handled: the screenshot waits for the capture. */
 	if (wl_display_roundtrip(c.display) < 0 || c.answers[1].answered != 0)
 		client_fail("the screenshot was answered at once");

@@ -251,7 +251,8 @@ static void registry_global(void *data, struct wl_registry *registry, uint32_t n
 {
 	struct control_client *c = data;
 	if (strcmp(interface, vscanout_control_v1_interface.name) == 0 && c->control == NULL)
-		c->control = wl_registry_bind(registry, name, &vscanout_control_v1_interface, 1);
+		c->control = wl_registry_bind(registry, name, &vscanout_control_v1_interface,
+					      version < c->version ? version : c->version);
 }
 
 static void registry_global_remove(void *data, struct wl_registry *registry, uint32_t name)
@@ -283,14 +284,33 @@ static void control_failed(void *data, struct vscanout_control_v1 *control, uint
 	snprintf(c->answers[serial].message, sizeof(c->answers[serial].message), "%s", message);
 }
 
+static void control_image(void *data, struct vscanout_control_v1 *control, uint32_t serial,
+			  uint32_t width, uint32_t height, uint32_t stride, uint32_t format)
+{
+	struct control_client *c = data;
+	if (serial >= CONTROL_CLIENT_SERIALS)
+		child_fail("image for serial %u", serial);
+	c->answers[serial].image = true;
+	c->answers[serial].width = width;
+	c->answers[serial].height = height;
+	c->answers[serial].stride = stride;
+	c->answers[serial].format = format;
+}
+
 static const struct vscanout_control_v1_listener control_listener = {
 	.done = control_done,
 	.failed = control_failed,
+	.image = control_image,
 };
 
 void control_client_connect(struct control_client *c, const char *socket)
 {
-	*c = (struct control_client){0};
+	control_client_connect_version(c, socket, 1);
+}
+
+void control_client_connect_version(struct control_client *c, const char *socket, uint32_t version)
+{
+	*c = (struct control_client){.version = version};
 	wl_log_set_handler_client(capture_log);
 	c->display = wl_display_connect(socket);
 	if (c->display == NULL)

@@ -8,6 +8,7 @@
 #ifndef VSCANOUT_TESTS_CONTROL_HELPERS_H
 #define VSCANOUT_TESTS_CONTROL_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -87,15 +88,22 @@ struct control_answer {
 	int answered; /* 0: not yet, 1: done, -1: failed */
 	uint32_t value;
 	char message[256];
+	bool image; /* a capture's image event came, with: */
+	uint32_t width, height, stride, format;
 };
 
 struct control_client {
 	struct wl_display *display;
 	struct vscanout_control_v1 *control;
 	struct control_answer answers[CONTROL_CLIENT_SERIALS]; /* by serial */
+	uint32_t version; /* asked for: bound at most at the daemon's */
 };
 
+/* Bound at version 1. */
 void control_client_connect(struct control_client *c, const char *socket);
+
+/* Bound at version, or the daemon's if lower (3 for capture). */
+void control_client_connect_version(struct control_client *c, const char *socket, uint32_t version);
 
 /*
  * Dispatch until the request of serial (below CONTROL_CLIENT_SERIALS) is

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "png-decode.h"
 
@@ -97,71 +98,68 @@ int png_decode(const uint8_t *data, size_t size, struct png_image *img, char *er
 		free(z);
 		return fail(err, err_size, "no IHDR");
 	}
-	if (z_len < 6 || (z[0] & 0x0f) != 8 || ((z[0] << 8) | z[1]) % 31 != 0 || (z[1] & 0x20)) {
-		free(z);
-		return fail(err, err_size, "bad zlib header");
-	}
-
 	size_t row = (size_t)img->width * 3 + 1;
 	size_t raw_size = row * img->height;
-	uint8_t *raw = malloc(raw_size);
+	uint8_t *raw = malloc(raw_size + 1);
 	if (raw == NULL) {
 		free(z);
 		return fail(err, err_size, "out of memory");
 	}
-	size_t zp = 2, rp = 0;
-	bool final = false;
-	while (!final) {
-		if (z_len - zp < 5) {
-			free(z);
-			free(raw);
-			return fail(err, err_size, "truncated deflate block at %zu", zp);
-		}
-		final = z[zp] & 1;
-		if ((z[zp] >> 1) != 0) {
-			free(z);
-			free(raw);
-			return fail(err, err_size, "not a stored block at %zu", zp);
-		}
-		uint32_t len = z[zp + 1] | (uint32_t)z[zp + 2] << 8;
-		uint32_t nlen = z[zp + 3] | (uint32_t)z[zp + 4] << 8;
-		zp += 5;
-		if ((len ^ 0xffffu) != nlen || len > z_len - zp || len > raw_size - rp) {
-			free(z);
-			free(raw);
-			return fail(err, err_size, "bad stored block length %u", len);
-		}
-		memcpy(raw + rp, z + zp, len);
-		rp += len;
-		zp += len;
-	}
-	uint32_t a = 1, b = 0;
-	for (size_t i = 0; i < rp; i++) {
-		a = (a + raw[i]) % 65521;
-		b = (b + a) % 65521;
-	}
-	if (rp != raw_size || z_len - zp != 4 || be32(z + zp) != (b << 16 | a)) {
+	/* zlib checks the stream's header and Adler-32; one byte more must not come out. */
+	z_stream zs = {.next_in = z,
+		       .avail_in = (uInt)z_len,
+		       .next_out = raw,
+		       .avail_out = (uInt)raw_size + 1};
+	if (z_len > UINT32_MAX || raw_size + 1 > UINT32_MAX || inflateInit(&zs) != Z_OK) {
 		free(z);
 		free(raw);
-		return fail(err, err_size, "%zu of %zu bytes, or a bad Adler-32", rp, raw_size);
+		return fail(err, err_size, "cannot inflate %zu bytes", z_len);
 	}
+	int zret = inflate(&zs, Z_FINISH);
+	size_t out = raw_size + 1 - zs.avail_out, left = zs.avail_in;
+	inflateEnd(&zs);
 	free(z);
+	if (zret != Z_STREAM_END || out != raw_size || left != 0) {
+		free(raw);
+		return fail(err, err_size, "zlib stream: %d, %zu of %zu bytes, %zu left over", zret,
+			    out, raw_size, left);
+	}
 
 	img->pixels = malloc((size_t)img->width * img->height * 4);
 	if (img->pixels == NULL) {
 		free(raw);
 		return fail(err, err_size, "out of memory");
 	}
+	/* Undo the row filters (PNG 1.2, section 6), each byte against the one 3 before. */
 	for (uint32_t y = 0; y < img->height; y++) {
-		const uint8_t *r = raw + row * y;
-		if (r[0] != 0) {
-			unsigned int filter = r[0];
+		uint8_t *r = raw + row * y + 1;
+		const uint8_t *up = y > 0 ? raw + row * (y - 1) + 1 : NULL;
+		unsigned int filter = r[-1];
+		if (filter > 4) {
 			free(raw);
 			png_image_free(img);
 			return fail(err, err_size, "row %u has filter %u", y, filter);
 		}
+		img->filters_used |= 1u << filter;
+		for (size_t i = 0; i < row - 1; i++) {
+			int a = i >= 3 ? r[i - 3] : 0, b = up != NULL ? up[i] : 0;
+			int c = i >= 3 && up != NULL ? up[i - 3] : 0;
+			int pred = 0;
+			if (filter == 1)
+				pred = a;
+			else if (filter == 2)
+				pred = b;
+			else if (filter == 3)
+				pred = (a + b) / 2;
+			else if (filter == 4) {
+				int p = a + b - c, pa = abs(p - a), pb = abs(p - b),
+				    pc = abs(p - c);
+				pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+			}
+			r[i] = (uint8_t)(r[i] + pred);
+		}
 		for (uint32_t x = 0; x < img->width; x++) {
-			const uint8_t *p = r + 1 + (size_t)x * 3;
+			const uint8_t *p = r + (size_t)x * 3;
 			img->pixels[(size_t)y * img->width + x] =
 				(uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
 		}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A PNG reader for the tests, written independently of src/util/png.c: it
- * checks every chunk's CRC (bit by bit, no table), the zlib header and
- * Adler-32, and accepts 8-bit RGB images whose zlib stream uses stored
- * deflate blocks only, filter type 0, as vscanoutd writes them.
+ * A PNG reader for the tests, independent of libpng that vscanoutctl
+ * writes with: it checks every chunk's CRC (bit by bit, no table), inflates
+ * the IDAT chunks with zlib (which checks the stream's header and Adler-32)
+ * and undoes the five row filters itself; it accepts 8-bit RGB images
+ * without interlace.
  */
 #ifndef VSCANOUT_TESTS_CONTROL_PNG_DECODE_H
 #define VSCANOUT_TESTS_CONTROL_PNG_DECODE_H
@@ -16,6 +17,7 @@ struct png_image {
 	uint32_t *pixels;  /* 0x00RRGGBB, width × height, owned */
 	char comment[256]; /* text of the tEXt "Comment" chunk, "" if none */
 	unsigned int n_idat;
+	unsigned int filters_used; /* bit N: some row has filter type N */
 };
 
 /*

@@ -8,8 +8,11 @@
  *    by a child whose pid and uid show; the human form says the same.
  *  - refusals: an unknown output (failed), a user that is neither root nor
  *    in the control group (not_permitted, exit 1), a socket nobody listens
- *    on, a pipe or a read-only file as the answer's fd (invalid_fd); a user
- *    whose supplementary group is the control group is served.
+ *    on, a pipe as status' fd, a capture into a read-only file, a memfd
+ *    without sealing, one already sealed or one open read-only
+ *    (invalid_fd); a user whose supplementary group is the control group
+ *    is served. The screenshot request of daemons before version 3 is
+ *    answered failed, its file left empty.
  *  - a regular file full of junk gets exactly the document.
  *  - control_destroy() while a client holds the object: its requests are
  *    ignored, nothing breaks.
@@ -105,6 +108,9 @@ static void expect_error(struct control_client *c, uint32_t code, const char *te
 enum bad_case {
 	BAD_PIPE,
 	BAD_READ_ONLY,
+	BAD_NO_SEALING,
+	BAD_SEALED,
+	BAD_READ_ONLY_MEMFD,
 	BAD__COUNT,
 };
 
@@ -112,7 +118,7 @@ static void run_bad(int which)
 {
 	child_die_with_parent();
 	struct control_client c;
-	control_client_connect(&c, SOCKET_PATH);
+	control_client_connect_version(&c, SOCKET_PATH, 3);
 	if (which == BAD_PIPE) {
 		int fds[2];
 		if (pipe(fds) != 0)
@@ -121,16 +127,54 @@ static void run_bad(int which)
 		expect_error(&c, VSCANOUT_CONTROL_V1_ERROR_INVALID_FD,
 			     "status: the fd is not a regular file or memfd");
 	}
-	char path[] = "/tmp/vscanout-control-ro-XXXXXX";
-	int fd = mkstemp(path);
+	int fd = -1;
+	const char *want = "capture: the fd is not an unsealed memfd made with MFD_ALLOW_SEALING";
+	if (which == BAD_READ_ONLY) {
+		char path[] = "/tmp/vscanout-control-ro-XXXXXX";
+		fd = mkstemp(path);
+		if (fd < 0)
+			client_fail("mkstemp");
+		close(fd);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		unlink(path);
+	} else if (which == BAD_NO_SEALING) {
+		fd = memfd_create("no-sealing", MFD_CLOEXEC);
+	} else if (which == BAD_SEALED) {
+		fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) != 0)
+			client_fail("seal");
+	} else {
+		int rw = memfd_create("read-only", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", rw);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		close(rw);
+		want = "capture: the fd is not open for writing";
+	}
 	if (fd < 0)
-		client_fail("mkstemp");
-	close(fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	unlink(path);
-	vscanout_control_v1_screenshot(c.control, 1, "Virtual-1", fd);
-	expect_error(&c, VSCANOUT_CONTROL_V1_ERROR_INVALID_FD,
-		     "screenshot: the fd is not open for writing");
+		client_fail("no fd for case %d", which);
+	vscanout_control_v1_capture(c.control, 1, "Virtual-1", fd);
+	expect_error(&c, VSCANOUT_CONTROL_V1_ERROR_INVALID_FD, want);
+}
+
+/* The request of daemons before version 3: failed, saying why. */
+static void run_old_screenshot(int arg)
+{
+	child_die_with_parent();
+	struct control_client c;
+	control_client_connect(&c, SOCKET_PATH);
+	int fd = memfd_create("old", MFD_CLOEXEC);
+	vscanout_control_v1_screenshot(c.control, 1, "Virtual-9", fd);
+	const struct control_answer *a = control_client_wait(&c, 1);
+	if (a->answered != -1 || strstr(a->message, "encodes no PNG: use the vscanoutctl of its "
+						    "release") == NULL)
+		client_fail("old screenshot: %d %s", a->answered, a->message);
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size != 0)
+		client_fail("the old screenshot's file was written");
+	printf("child %d: the old screenshot request: %s\n", (int)getpid(), a->message);
+	fflush(stdout);
+	_exit(0);
 }
 
 /* A regular file with junk longer than the document, then two requests in a row. */
@@ -138,7 +182,7 @@ static void run_file(int arg)
 {
 	child_die_with_parent();
 	struct control_client c;
-	control_client_connect(&c, SOCKET_PATH);
+	control_client_connect_version(&c, SOCKET_PATH, 3);
 	char path[] = "/tmp/vscanout-control-file-XXXXXX";
 	int fd = mkstemp(path);
 	if (fd < 0)
@@ -149,7 +193,8 @@ static void run_file(int arg)
 	if (write(fd, junk, sizeof(junk)) != (ssize_t)sizeof(junk))
 		client_fail("write");
 	vscanout_control_v1_status(c.control, 7, fd);
-	vscanout_control_v1_screenshot(c.control, 8, "nope", fd);
+	int memfd = memfd_create("capture", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	vscanout_control_v1_capture(c.control, 8, "nope", memfd);
 	const struct control_answer *a = control_client_wait(&c, 7);
 	if (a->answered != 1)
 		client_fail("status failed: %s", a->message);
@@ -312,6 +357,8 @@ int main(int argc, char **argv)
 	struct child file;
 	child_start(&file, loop, run_file, 0);
 	child_wait_ok(&file, "the regular file client");
+	child_start(&file, loop, run_old_screenshot, 0);
+	child_wait_ok(&file, "the old screenshot request");
 
 	/* The global goes while a client holds the object. */
 	report.readable = false;
