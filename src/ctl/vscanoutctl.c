@@ -73,6 +73,7 @@ static const char usage[] =
 	"  debugfs [--dir DIR]       the kernel's state of vscanoutd's CRTCs and planes\n"
 	"                            (DIR/MINOR/state, DIR: " DEBUGFS_DRI_DIR ")\n"
 	"                            beside vscanoutd's; exit 1 when they disagree\n"
+	"  list outputs|vgpus        the names of the outputs or of the vGPUs, one a line\n"
 	"\n"
 	"Options:\n"
 	"  -s, --socket PATH         the daemon's socket (default: $VSCANOUT_SOCKET;\n"
@@ -659,6 +660,36 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 	return ret;
 }
 
+/* The names of the daemon's outputs or vGPUs, one a line (for scripts and completion). */
+static int cmd_list(struct ctl *ctl, int argc, char **argv)
+{
+	if (argc != 1 || (strcmp(argv[0], "outputs") != 0 && strcmp(argv[0], "vgpus") != 0)) {
+		error("list: expected outputs or vgpus (try --help)");
+		return 1;
+	}
+	if (connect_daemon(ctl) != 0)
+		return 1;
+	char *doc;
+	size_t size;
+	if (fetch_status(ctl, &doc, &size) != 0)
+		return 1;
+	char err[128];
+	struct json_value *root = json_parse(doc, size, err, sizeof(err));
+	free(doc);
+	if (root == NULL) {
+		error("the daemon's status document is not valid JSON: %s", err);
+		return 1;
+	}
+	const struct json_value *list = json_get(root, argv[0]);
+	for (size_t i = 0; list != NULL && list->type == JSON_ARRAY && i < list->n; i++) {
+		const struct json_value *name = json_get(json_at(list, i), "name");
+		if (name != NULL && name->type == JSON_STRING)
+			printf("%s\n", name->string);
+	}
+	json_value_free(root);
+	return 0;
+}
+
 /* Send blank or unblank for output and wait for the answer. */
 static int cmd_blank(struct ctl *ctl, int argc, char **argv, bool blank)
 {
@@ -1037,6 +1068,8 @@ int main(int argc, char **argv)
 		ret = cmd_blank(&ctl, sub_argc, sub_argv, strcmp(command, "blank") == 0);
 	} else if (strcmp(command, "debugfs") == 0) {
 		ret = cmd_debugfs(&ctl, sub_argc, sub_argv);
+	} else if (strcmp(command, "list") == 0) {
+		ret = cmd_list(&ctl, sub_argc, sub_argv);
 	} else {
 		error("unknown command '%s' (try --help)", command);
 		return EXIT_USAGE;
