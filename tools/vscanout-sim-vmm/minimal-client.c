@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The smallest useful vscanoutd client: one frame of one colour in guest
- * RAM (a memfd), shown until it is on screen. Usage: minimal-client SOCKET
- * VGPU. Error handling is cut short; vscanout-sim-vmm (sim.c) is complete.
+ * RAM (a memfd), shown until it is on screen, and the last vblank of the
+ * vGPU's clock. Usage: minimal-client SOCKET VGPU. Error handling is cut
+ * short; vscanout-sim-vmm (sim.c) is complete. It builds from the
+ * installed protocol and header alone (pkg-config vscanout).
  */
 #include <drm_fourcc.h>
 #include <fcntl.h>
@@ -13,6 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <wayland-client.h>
+
+#include <vscanout-vblank.h>
 
 #include "vscanout-v1-client-protocol.h"
 
@@ -61,6 +65,17 @@ static void on_discarded(void *data, struct vscanout_vgpu_v1 *vgpu, uint32_t ser
 static void vblank_source(void *data, struct vscanout_vgpu_v1 *vgpu, int ticks, int memfd,
 			  uint32_t flags)
 {
+	/* A VMM polls ticks to pace its guest; here the record is read once. */
+	const struct vscanout_vblank_record *record =
+		mmap(NULL, sizeof(*record), PROT_READ, MAP_SHARED, memfd, 0);
+	if (record != MAP_FAILED) {
+		struct vscanout_vblank_state state;
+		vscanout_vblank_record_read(record, &state);
+		printf("vblank %llu, refresh %llu ns%s\n", (unsigned long long)state.sequence,
+		       (unsigned long long)state.refresh_ns,
+		       state.flags & VSCANOUT_VBLANK_TIMER ? " (timer)" : "");
+		munmap((void *)record, sizeof(*record));
+	}
 	close(ticks);
 	close(memfd);
 }
@@ -93,9 +108,13 @@ int main(int argc, char **argv)
 	if (manager == NULL)
 		return 1;
 
-	/* 2. Attach to the vGPU; its output events tell the size to draw at. */
+	/*
+	 * 2. Attach to the vGPU; its output events tell the size to draw at,
+	 * its vblank source the clock to pace the guest by.
+	 */
 	struct vscanout_vgpu_v1 *vgpu = vscanout_manager_v1_attach(manager, argv[2]);
 	vscanout_vgpu_v1_add_listener(vgpu, &vgpu_listener, NULL);
+	vscanout_vgpu_v1_get_vblank_source(vgpu);
 	if (wl_display_roundtrip(display) < 0 || width == 0)
 		return 1;
 
