@@ -665,7 +665,7 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 {
 	if (argc != 1 || (strcmp(argv[0], "outputs") != 0 && strcmp(argv[0], "vgpus") != 0)) {
 		error("list: expected outputs or vgpus (try --help)");
-		return 1;
+		return EXIT_USAGE;
 	}
 	if (connect_daemon(ctl) != 0)
 		return 1;

@@ -175,6 +175,7 @@ def check_ctl_usage(vscanoutctl):
         (["reload", "now"], "reload: expected no arguments"),
         (["debugfs", "--bogus"], "debugfs: unknown argument '--bogus'"),
         (["screenshot", "HDMI-A-1"], "screenshot: expected OUTPUT FILE"),
+        (["list", "monitors"], "list: expected outputs or vgpus"),
     ]:
         code, out, err = run([vscanoutctl] + argv, {"VSCANOUT_SOCKET": "/nowhere/vscanout-0"})
         expect(code == 2 and text in err and err.count("\n") == 1,
