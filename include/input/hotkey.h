@@ -17,8 +17,10 @@
  *
  * Keys: the names of linux/input-event-codes.h without KEY_,
  * case-insensitive ("Right", "F1", "A", "1", "Esc", "Space", "PageUp",
- * "KP5", "SysRq"...), plus the aliases Escape, Return, Del, Ins, PgUp,
- * PgDn, Print and Menu. A modifier key cannot be the key.
+ * "KP5", "SysRq", "VolumeUp"...), as libevdev knows them
+ * (libevdev_event_code_from_name() of "KEY_" and the name in capitals),
+ * plus the aliases Escape, Return, Del, Ins, PgUp, PgDn and PrintScreen.
+ * A modifier key cannot be the key; KEY_RESERVED and KEY_MAX are none.
  *
  * "none" (case-insensitive) is no key combination at all: key 0, which
  * never matches.
@@ -51,7 +53,11 @@ int hotkey_parse(const char *text, struct hotkey *hotkey, char *error, size_t er
  */
 int hotkey_format(const struct hotkey *hotkey, char *buf, size_t size);
 
-/* The name of the evdev key code `key` as hotkey_parse() reads it, or NULL. */
+/*
+ * The name of the evdev key code `key` as hotkey_parse() reads it
+ * (libevdev's name without KEY_, static), or NULL for a modifier key, a
+ * code without a KEY_ name, 0 and KEY_MAX and above.
+ */
 const char *hotkey_key_name(uint32_t key);
 
 /* The modifier bit the evdev key `key` is (KEY_LEFTCTRL: HOTKEY_MOD_CTRL), or 0. */

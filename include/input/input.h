@@ -65,6 +65,12 @@ struct input_device {
 	 */
 	bool has_size;
 	double width_mm, height_mm;
+	/*
+	 * may be NULL: udev's WL_OUTPUT property of the device, the output
+	 * (connector name) a touchscreen or tablet is laminated to, as weston
+	 * reads it.
+	 */
+	char *output_name;
 
 	/* private */
 	struct libinput_device *handle; /* referenced */

@@ -157,6 +157,19 @@ struct layout_output *layout_clamp(const struct layout *layout, double *x, doubl
 struct layout_output *layout_output_cycle(const struct layout *layout,
 					  const struct layout_output *output, bool forward);
 
+/*
+ * The output a touchscreen (or tablet) goes to, in this order:
+ *  1. configured (may be NULL): the output of the device's [touchscreen]
+ *     section, when it has one: the configuration always wins;
+ *  2. wl_output (may be NULL): udev's WL_OUTPUT property of the device,
+ *     when no section names the device and that output is placed;
+ *  3. fallback (may be NULL): the first [output] section's;
+ * and when the one chosen is not in the layout, the first placed output.
+ * NULL when no output is placed.
+ */
+struct layout_output *layout_touch_output(const struct layout *layout, const char *configured,
+					  const char *wl_output, const char *fallback);
+
 /* The centre of a placed output's box, in layout coordinates. */
 void layout_output_center(const struct layout_output *output, double *x, double *y);
 

@@ -228,15 +228,19 @@ static void refresh_pointer(struct input_forward *forward, uint64_t time_usec)
 
 /*
  * The output a touchscreen (or tablet) is bound to: its [touchscreen]
- * section or the first configured output, else the first lit one.
+ * section's, else udev's WL_OUTPUT, else the first configured output, else
+ * the first lit one (layout_touch_output()).
  */
 static struct layout_output *touch_output(struct input_forward *forward,
 					  const struct input_device *device)
 {
-	const char *name =
-		device != NULL ? config_touchscreen_output(forward->config, device->name) : NULL;
-	struct layout_output *lo = name != NULL ? layout_find(&forward->layout, name) : NULL;
-	return lo != NULL ? lo : layout_output_cycle(&forward->layout, NULL, true);
+	if (device == NULL)
+		return layout_output_cycle(&forward->layout, NULL, true);
+	const struct config_touchscreen *ts =
+		config_find_touchscreen(forward->config, device->name);
+	return layout_touch_output(&forward->layout, ts != NULL ? ts->output : NULL,
+				   device->output_name,
+				   config_touchscreen_output(forward->config, device->name));
 }
 
 static void touch_point(struct input_forward *forward, const struct input_seat_event *ev,

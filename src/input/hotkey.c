@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
+#include <libevdev/libevdev.h>
 #include <linux/input-event-codes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,153 +10,18 @@
 
 #include "input/hotkey.h"
 
-struct key_name {
+/*
+ * Names besides those of linux/input-event-codes.h (libevdev's): aliases
+ * people write. They are read, never written.
+ */
+static const struct {
 	const char *name;
 	uint32_t code;
-};
-
-#define KEY(name)                 \
-	{                         \
-#name, KEY_##name \
-	}
-
-/* Names as in linux/input-event-codes.h; the first of a code is canonical. */
-static const struct key_name key_names[] = {
-	KEY(ESC),
-	KEY(1),
-	KEY(2),
-	KEY(3),
-	KEY(4),
-	KEY(5),
-	KEY(6),
-	KEY(7),
-	KEY(8),
-	KEY(9),
-	KEY(0),
-	KEY(MINUS),
-	KEY(EQUAL),
-	KEY(BACKSPACE),
-	KEY(TAB),
-	KEY(Q),
-	KEY(W),
-	KEY(E),
-	KEY(R),
-	KEY(T),
-	KEY(Y),
-	KEY(U),
-	KEY(I),
-	KEY(O),
-	KEY(P),
-	KEY(LEFTBRACE),
-	KEY(RIGHTBRACE),
-	KEY(ENTER),
-	KEY(A),
-	KEY(S),
-	KEY(D),
-	KEY(F),
-	KEY(G),
-	KEY(H),
-	KEY(J),
-	KEY(K),
-	KEY(L),
-	KEY(SEMICOLON),
-	KEY(APOSTROPHE),
-	KEY(GRAVE),
-	KEY(BACKSLASH),
-	KEY(Z),
-	KEY(X),
-	KEY(C),
-	KEY(V),
-	KEY(B),
-	KEY(N),
-	KEY(M),
-	KEY(COMMA),
-	KEY(DOT),
-	KEY(SLASH),
-	KEY(KPASTERISK),
-	KEY(SPACE),
-	KEY(CAPSLOCK),
-	KEY(F1),
-	KEY(F2),
-	KEY(F3),
-	KEY(F4),
-	KEY(F5),
-	KEY(F6),
-	KEY(F7),
-	KEY(F8),
-	KEY(F9),
-	KEY(F10),
-	KEY(NUMLOCK),
-	KEY(SCROLLLOCK),
-	KEY(KP7),
-	KEY(KP8),
-	KEY(KP9),
-	KEY(KPMINUS),
-	KEY(KP4),
-	KEY(KP5),
-	KEY(KP6),
-	KEY(KPPLUS),
-	KEY(KP1),
-	KEY(KP2),
-	KEY(KP3),
-	KEY(KP0),
-	KEY(KPDOT),
-	KEY(102ND),
-	KEY(F11),
-	KEY(F12),
-	KEY(KPENTER),
-	KEY(KPSLASH),
-	KEY(SYSRQ),
-	KEY(HOME),
-	KEY(UP),
-	KEY(PAGEUP),
-	KEY(LEFT),
-	KEY(RIGHT),
-	KEY(END),
-	KEY(DOWN),
-	KEY(PAGEDOWN),
-	KEY(INSERT),
-	KEY(DELETE),
-	KEY(MUTE),
-	KEY(VOLUMEDOWN),
-	KEY(VOLUMEUP),
-	KEY(POWER),
-	KEY(KPEQUAL),
-	KEY(PAUSE),
-	KEY(KPCOMMA),
-	KEY(COMPOSE),
-	KEY(F13),
-	KEY(F14),
-	KEY(F15),
-	KEY(F16),
-	KEY(F17),
-	KEY(F18),
-	KEY(F19),
-	KEY(F20),
-	KEY(F21),
-	KEY(F22),
-	KEY(F23),
-	KEY(F24),
-	KEY(PLAYPAUSE),
-	KEY(NEXTSONG),
-	KEY(PREVIOUSSONG),
-	KEY(STOPCD),
-	KEY(PRINT),
-	KEY(SLEEP),
-	KEY(WAKEUP),
-	KEY(HELP),
-	KEY(MENU),
-	/* Aliases. */
-	{"ESCAPE", KEY_ESC},
-	{"RETURN", KEY_ENTER},
-	{"DEL", KEY_DELETE},
-	{"INS", KEY_INSERT},
-	{"PGUP", KEY_PAGEUP},
-	{"PGDN", KEY_PAGEDOWN},
+} key_aliases[] = {
+	{"ESCAPE", KEY_ESC},        {"RETURN", KEY_ENTER}, {"DEL", KEY_DELETE},
+	{"INS", KEY_INSERT},        {"PGUP", KEY_PAGEUP},  {"PGDN", KEY_PAGEDOWN},
 	{"PRINTSCREEN", KEY_SYSRQ},
 };
-
-#undef KEY
 
 struct modifier_name {
 	const char *name;
@@ -206,11 +72,12 @@ uint32_t hotkey_modifier_of_key(uint32_t key)
 
 const char *hotkey_key_name(uint32_t key)
 {
-	for (size_t i = 0; i < ARRAY_LEN(key_names); i++) {
-		if (key_names[i].code == key)
-			return key_names[i].name;
-	}
-	return NULL;
+	if (key == 0 || key >= KEY_MAX || hotkey_modifier_of_key(key) != 0)
+		return NULL;
+	const char *name = libevdev_event_code_get_name(EV_KEY, key);
+	if (name == NULL || strncmp(name, "KEY_", 4) != 0)
+		return NULL;
+	return name + 4;
 }
 
 static bool find_modifier(const char *name, uint32_t *bit)
@@ -224,27 +91,30 @@ static bool find_modifier(const char *name, uint32_t *bit)
 	return false;
 }
 
+/*
+ * The key code of name: an alias, or the name of linux/input-event-codes.h
+ * without KEY_, in any case, looked up by libevdev. Modifier keys are found
+ * too (the caller refuses them); KEY_RESERVED and KEY_MAX are not keys.
+ */
 static bool find_key(const char *name, uint32_t *code)
 {
-	for (size_t i = 0; i < ARRAY_LEN(key_names); i++) {
-		if (strcasecmp(name, key_names[i].name) == 0) {
-			*code = key_names[i].code;
+	for (size_t i = 0; i < ARRAY_LEN(key_aliases); i++) {
+		if (strcasecmp(name, key_aliases[i].name) == 0) {
+			*code = key_aliases[i].code;
 			return true;
 		}
 	}
-	return false;
-}
-
-/* Modifier key names that are keys in input-event-codes.h but not hotkey keys. */
-static bool is_modifier_key_name(const char *name)
-{
-	static const char *const names[] = {"LEFTSHIFT", "RIGHTSHIFT", "LEFTCTRL", "RIGHTCTRL",
-					    "LEFTALT",   "RIGHTALT",   "LEFTMETA", "RIGHTMETA"};
-	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
-		if (strcasecmp(name, names[i]) == 0)
-			return true;
-	}
-	return false;
+	char full[64] = "KEY_";
+	size_t len = strlen(name);
+	if (len >= sizeof(full) - 4)
+		return false;
+	for (size_t i = 0; i <= len; i++)
+		full[4 + i] = (char)toupper((unsigned char)name[i]);
+	int found = libevdev_event_code_from_name(EV_KEY, full);
+	if (found <= 0 || found >= KEY_MAX)
+		return false;
+	*code = (uint32_t)found;
+	return true;
 }
 
 #define KEY_HINT \
@@ -301,15 +171,15 @@ int hotkey_parse(const char *text, struct hotkey *hotkey, char *error, size_t er
 				return -EINVAL;
 			}
 			modifiers |= bit;
-		} else if (find_key(part, &key)) {
-			have_key = true;
-		} else if (is_modifier_key_name(part)) {
+		} else if (find_key(part, &key) && hotkey_modifier_of_key(key) != 0) {
 			set_error(
 				error, error_size,
 				"uses '%s' as a key: modifiers are written Shift, Ctrl, Alt, Super "
 				"and a key must follow them",
 				part);
 			return -EINVAL;
+		} else if (key != 0) {
+			have_key = true;
 		} else {
 			set_error(error, error_size, "has unknown key '%s' (" KEY_HINT ")", part);
 			return -EINVAL;

@@ -176,6 +176,16 @@ static void device_add(struct input *input, struct libinput_device *handle, bool
 		device->width_mm = w;
 		device->height_mm = h;
 	}
+	struct udev_device *udev_device = libinput_device_get_udev_device(handle);
+	const char *wl_output = udev_device != NULL
+					? udev_device_get_property_value(udev_device, "WL_OUTPUT")
+					: NULL;
+	if (wl_output != NULL && wl_output[0] != '\0') {
+		device->output_name = strdup(wl_output);
+		if (device->output_name == NULL)
+			log_error("input: out of memory: WL_OUTPUT of %s ignored", device->name);
+	}
+	udev_device_unref(udev_device);
 	libinput_device_set_user_data(handle, device);
 	wl_list_insert(input->devices.prev, &device->link);
 
@@ -186,6 +196,9 @@ static void device_add(struct input *input, struct libinput_device *handle, bool
 			 device->sysname, device->width_mm, device->height_mm);
 	else
 		log_info("input: added %s (%s), %s", device->name, caps_str, device->sysname);
+	if (device->output_name != NULL)
+		log_info("input: %s: udev's WL_OUTPUT names output %s", device->name,
+			 device->output_name);
 
 	if (announce) {
 		struct input_seat_event event = {.type = INPUT_EVENT_DEVICE_ADDED,
@@ -205,6 +218,7 @@ static void device_remove(struct input_device *device)
 	libinput_device_unref(device->handle);
 	free(device->name);
 	free(device->sysname);
+	free(device->output_name);
 	free(device);
 }
 

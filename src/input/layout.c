@@ -229,6 +229,24 @@ struct layout_output *layout_output_cycle(const struct layout *layout,
 	return NULL;
 }
 
+struct layout_output *layout_touch_output(const struct layout *layout, const char *configured,
+					  const char *wl_output, const char *fallback)
+{
+	struct layout_output *output = NULL;
+	if (configured != NULL) {
+		output = layout_find(layout, configured);
+	} else {
+		if (wl_output != NULL) {
+			output = layout_find(layout, wl_output);
+			if (output != NULL && !output->placed)
+				output = NULL;
+		}
+		if (output == NULL && fallback != NULL)
+			output = layout_find(layout, fallback);
+	}
+	return output != NULL ? output : layout_output_cycle(layout, NULL, true);
+}
+
 void layout_output_center(const struct layout_output *output, double *x, double *y)
 {
 	*x = output->x + output->width / 2.0;

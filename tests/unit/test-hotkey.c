@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <libevdev/libevdev.h>
 #include <linux/input-event-codes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "input/hotkey.h"
 #include "test.h"
@@ -25,6 +28,10 @@ static void test_valid(void)
 		{"Ctrl+Alt+KP5", HOTKEY_MOD_CTRL | HOTKEY_MOD_ALT, KEY_KP5, "Ctrl+Alt+Kp5"},
 		{"Alt+SysRq", HOTKEY_MOD_ALT, KEY_SYSRQ, "Alt+Sysrq"},
 		{"Ctrl+Return", HOTKEY_MOD_CTRL, KEY_ENTER, "Ctrl+Enter"},
+		/* Any name of linux/input-event-codes.h libevdev knows. */
+		{"Super+Calc", HOTKEY_MOD_SUPER, KEY_CALC, "Super+Calc"},
+		{"alt+brightness_auto", HOTKEY_MOD_ALT, KEY_BRIGHTNESS_AUTO, "Alt+Brightness_auto"},
+		{"Ctrl+VolumeUp", HOTKEY_MOD_CTRL, KEY_VOLUMEUP, "Ctrl+Volumeup"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct hotkey hk = {0, 0};
@@ -69,6 +76,11 @@ static void test_invalid(void)
 		{"Hyper+A", "has unknown key 'Hyper'"},
 		{"KEY_A", "has unknown key 'KEY_A'"},
 		{"Ctrl+Alt+Right Left", "has unknown key 'Right Left'"},
+		/* KEY_RESERVED and KEY_MAX are no keys, BTN_ codes no key names. */
+		{"Reserved", "has unknown key 'Reserved'"},
+		{"Ctrl+Max", "has unknown key 'Max'"},
+		{"Btn_Left", "has unknown key 'Btn_Left'"},
+		{"Ctrl+RightMeta", "uses 'RightMeta' as a key"},
 
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -137,8 +149,38 @@ static void test_none(void)
 	check_int_eq(hotkey_parse("Ctrl+none", &hk, NULL, 0), -EINVAL);
 }
 
+/* Every key libevdev names reads back from its canonical text, modifiers excepted. */
+static void test_every_name(void)
+{
+	unsigned int keys = 0;
+	for (uint32_t code = 1; code < KEY_MAX; code++) {
+		const char *name = libevdev_event_code_get_name(EV_KEY, code);
+		if (name == NULL || strncmp(name, "KEY_", 4) != 0)
+			continue;
+		struct hotkey hk = {HOTKEY_MOD_SHIFT, code};
+		char text[64], error[256] = "";
+		if (hotkey_modifier_of_key(code) != 0) {
+			check(hotkey_key_name(code) == NULL);
+			check_int_eq(hotkey_parse(name + 4, &hk, error, sizeof(error)), -EINVAL);
+			check_contains(error, "as a key");
+			continue;
+		}
+		check_str_eq(hotkey_key_name(code), name + 4);
+		check_int_eq(hotkey_format(&hk, text, sizeof(text)), 0);
+		struct hotkey again = {0, 0};
+		check_int_eq(hotkey_parse(text, &again, error, sizeof(error)), 0);
+		check_int_eq(again.key, code);
+		check_int_eq(again.modifiers, HOTKEY_MOD_SHIFT);
+		keys++;
+	}
+	/* input-event-codes.h has some 500 key names. */
+	check(keys > 400);
+	printf("%u key names read back\n", keys);
+}
+
 int main(void)
 {
+	test_every_name();
 	test_none();
 	test_valid();
 	test_invalid();

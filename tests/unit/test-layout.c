@@ -368,8 +368,42 @@ static void test_guest_placements(void)
 	check(gx == 0 && gy == 0);
 }
 
+/* Which output a touchscreen goes to: its section, udev's WL_OUTPUT, the first [output]. */
+static void test_touch_output(void)
+{
+	struct layout layout;
+	layout_init(&layout);
+	struct layout_output *v1 = add(&layout, "Virtual-1", 1920, 1080, 0);
+	struct layout_output *v2 = add(&layout, "Virtual-2", 1024, 768, 1);
+	struct layout_output *off = add(&layout, "Virtual-3", 0, 0, 2);
+	check(!off->placed);
+
+	/* The configuration wins over WL_OUTPUT, whatever both name. */
+	check(layout_touch_output(&layout, "Virtual-2", "Virtual-1", "Virtual-1") == v2);
+	check(layout_touch_output(&layout, "Virtual-1", "Virtual-2", "Virtual-1") == v1);
+	/* A configured output that is not there: the first placed, not WL_OUTPUT. */
+	check(layout_touch_output(&layout, "HDMI-A-1", "Virtual-2", "Virtual-2") == v1);
+	/* No section: WL_OUTPUT, before the first [output]. */
+	check(layout_touch_output(&layout, NULL, "Virtual-2", "Virtual-1") == v2);
+	check(layout_touch_output(&layout, NULL, "Virtual-2", NULL) == v2);
+	/* WL_OUTPUT naming an output that is not there or not lit: the fallback. */
+	check(layout_touch_output(&layout, NULL, "DP-7", "Virtual-2") == v2);
+	check(layout_touch_output(&layout, NULL, "Virtual-3", "Virtual-2") == v2);
+	check(layout_touch_output(&layout, NULL, "Virtual-3", NULL) == v1);
+	/* Nothing named: the first [output], else the first placed. */
+	check(layout_touch_output(&layout, NULL, NULL, "Virtual-2") == v2);
+	check(layout_touch_output(&layout, NULL, NULL, NULL) == v1);
+	layout_finish(&layout);
+
+	/* Nothing placed: nothing. */
+	layout_init(&layout);
+	check(layout_touch_output(&layout, NULL, "Virtual-1", NULL) == NULL);
+	layout_finish(&layout);
+}
+
 int main(void)
 {
+	test_touch_output();
 	test_placement();
 	test_clamp_heights();
 	test_gap();
