@@ -3,8 +3,9 @@
 
     check-defaults.py VSCANOUTD VSCANOUTCTL SYSCONFDIR
 
-Runs in a user and mount namespace of its own (unshare), where /run and
-SYSCONFDIR are fresh tmpfs mounts, so the host's files are never touched:
+Runs in a user and mount namespace of its own (unshare), where /run is a
+fresh tmpfs and SYSCONFDIR a writable overlay of itself, so the host's
+files are never touched:
 
 - vscanoutd --check-config without -c checks SYSCONFDIR/vscanout/vscanout.conf
   when it exists (valid, or its errors as FILE:LINE: message and status 1),
@@ -202,13 +203,23 @@ def main():
         r = subprocess.run(unshare + [sys.executable] + sys.argv, env=env, check=False)
         sys.exit(r.returncode)
 
-    # Inside the namespace: fresh /run and SYSCONFDIR, seen by nobody else.
+    # Inside the namespace: a fresh /run, and SYSCONFDIR (/etc for a package
+    # build) under a writable overlay, so that it keeps what it holds (the
+    # dynamic linker's cache, passwd) and the host's stays untouched.
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", "/run"], check=True)
-    if os.path.isdir(sysconfdir):
-        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", sysconfdir], check=True)
+    scratch = tempfile.mkdtemp(prefix="vscanout-defaults-")
+    os.mkdir(os.path.join(scratch, "upper"))
+    os.mkdir(os.path.join(scratch, "work"))
+    overlay = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o",
+         f"lowerdir={sysconfdir},upperdir={scratch}/upper,workdir={scratch}/work", sysconfdir],
+        capture_output=True, text=True, check=False) if os.path.isdir(sysconfdir) else None
+    if overlay is not None and overlay.returncode == 0:
+        if os.path.exists(os.path.join(sysconfdir, "vscanout")):
+            subprocess.run(["rm", "-rf", os.path.join(sysconfdir, "vscanout")], check=True)
         check_daemon_default(os.path.abspath(vscanoutd), sysconfdir)
     else:
-        print(f"{sysconfdir} does not exist here: the default file is not checked",
+        print(f"no overlay on {sysconfdir} here: the default file is not checked",
               file=sys.stderr)
     check_ctl_sockets(os.path.abspath(vscanoutctl))
     check_ctl_usage(os.path.abspath(vscanoutctl))
