@@ -21,7 +21,8 @@
  *   # follows whitespace starts one too)
  *   [daemon]
  *   log-level = info            # error | warning | info | debug
- *   seat = seat0                # the seat to drive (default: libseat's choice)
+ *   seat = seat0                # the seat to drive (default: --seat's, which
+ *                               # it must equal when given; else libseat's)
  *   socket = /run/vscanout/vscanout-0   # where VMMs connect (absolute path)
  *   control-group = wheel       # group whose members may use the control
  *                               # interface besides root (name or id)
