@@ -119,8 +119,12 @@ static inline VSCANOUT_VBLANK_BOOL
 vscanout_vblank_record_try_read(const struct vscanout_vblank_record *record,
 				struct vscanout_vblank_state *state)
 {
+#ifdef __cplusplus
+	const struct vscanout_vblank_record *r = record;
+#else
 	/* The loads do not modify the record; C11 just lacks const atomics. */
 	struct vscanout_vblank_record *r = (struct vscanout_vblank_record *)record;
+#endif
 	uint32_t s1 = VSCANOUT_VBLANK_LOAD(r->seq, acquire);
 	if (s1 & 1)
 		return 0;

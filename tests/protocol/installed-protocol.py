@@ -133,8 +133,8 @@ bool read_once(const vscanout_vblank_record *record, vscanout_vblank_state *stat
 	return vscanout_vblank_record_try_read(record, state);
 }
 """)
-        run(["c++", "-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-c",
-             "record.cc"] + cflags, work, env)
+        run(["c++", "-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Wold-style-cast",
+             "-Werror", "-c", "record.cc"] + cflags, work, env)
     else:
         print("no c++ compiler: the header is not built as C++")
     print("the README's minimal client builds from the installed files alone")
