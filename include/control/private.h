@@ -80,6 +80,16 @@ struct control_wait {
  */
 int control_write_file(int fd, const void *data, size_t size);
 
+/*
+ * Hand the XRGB8888 pixels of a capture over in fd (an unsealed memfd that
+ * allows sealing): sized to stride × height bytes, the rows written with
+ * pwrite() from offset 0, then sealed with F_SEAL_SHRINK, F_SEAL_GROW and
+ * F_SEAL_FUTURE_WRITE. What a screenshot costs the event loop. Returns 0
+ * or a negative errno (-EPERM: sealed meanwhile).
+ */
+int control_write_pixels(int fd, const void *pixels, uint32_t width, uint32_t height,
+			 uint32_t stride);
+
 /* Send failed with a printf-style message. */
 void control_send_failed(struct wl_resource *resource, uint32_t serial, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -12,11 +12,12 @@ struct kms_output;
  * Screenshots of outputs, handed over as raw pixels for the client to
  * encode (vscanoutctl writes the PNG): the pixels go into the client's
  * memfd with pwrite(), which is then sealed against shrinking, growing and
- * writing; the answer is the image event (width, height, stride,
- * DRM_FORMAT_XRGB8888), then done with the source. No encoder runs on the
- * event loop: a screenshot costs it one copy of the frame (logged at debug
- * level with the time it took), and nothing waits for the client: the
- * answer is a small event, the pixels are in the client's own file.
+ * further writing (F_SEAL_FUTURE_WRITE, which never waits); the answer is
+ * the image event (width, height, stride, DRM_FORMAT_XRGB8888), then done
+ * with the source. No encoder runs on the event loop: a screenshot costs
+ * it one copy of the frame (logged at debug level with the time it took),
+ * and nothing waits for the client: the answer is a small event, the
+ * pixels are in the client's own file.
  *
  * Writeback: where the output's device has a writeback connector for its
  * CRTC, the frame of the output's next commit is captured
@@ -42,8 +43,8 @@ struct kms_output;
  * (taken; an unsealed memfd that allows sealing, checked by the caller):
  * image and done with the source, or failed (no such output, the output is
  * off, the seat is inactive, the capture failed, a buffer still being
- * written after 2 s, too many screenshots waiting, the memfd sealed or
- * mapped writable meanwhile), at once or later from the event loop.
+ * written after 2 s, too many screenshots waiting, the memfd sealed
+ * meanwhile), at once or later from the event loop.
  */
 void control_screenshot(struct control_resource *cr, uint32_t serial, const char *name, int fd);
 

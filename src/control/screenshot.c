@@ -25,8 +25,13 @@
 #include "util/log.h"
 #include "vscanout-v1-server-protocol.h"
 
-/* The seals a capture's memfd gets once its pixels are written. */
-#define CAPTURE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+/*
+ * The seals a capture's memfd gets once its pixels are written. Not
+ * F_SEAL_WRITE: the kernel adds it only after waiting for pages pinned by
+ * others (up to some 150 ms), which a client could cause; F_SEAL_FUTURE_WRITE
+ * waits for nothing, and the daemon closes its fd right after anyway.
+ */
+#define CAPTURE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE)
 
 /* How long a composed screenshot waits for the buffers it reads to be written. */
 #define COMPOSED_WAIT_MS 2000
@@ -94,12 +99,8 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/*
- * The memfd gets stride × height bytes: the rows as they are (the last one
- * only up to its pixels, the rest stays zero), then its seals.
- */
-static int write_pixels(int fd, const void *pixels, uint32_t width, uint32_t height,
-			uint32_t stride)
+int control_write_pixels(int fd, const void *pixels, uint32_t width, uint32_t height,
+			 uint32_t stride)
 {
 	size_t size = (size_t)stride * height;
 	if (ftruncate(fd, (off_t)size) != 0)
@@ -129,16 +130,12 @@ static void answer(struct wl_resource *resource, uint32_t serial, const char *na
 		   enum vscanout_control_v1_screenshot_source source)
 {
 	uint64_t start = now_ns();
-	int ret = write_pixels(fd, pixels, width, height, stride);
+	int ret = control_write_pixels(fd, pixels, width, height, stride);
 	uint64_t took = now_ns() - start;
 	if (ret == -EPERM)
 		control_send_failed(resource, serial,
 				    "output %s: the memfd was sealed meanwhile: cannot write the "
 				    "pixels",
-				    name);
-	else if (ret == -EBUSY)
-		control_send_failed(resource, serial,
-				    "output %s: the memfd is mapped writable: cannot seal it",
 				    name);
 	else if (ret < 0)
 		control_send_failed(resource, serial, "output %s: cannot write the pixels: %s",

@@ -921,7 +921,7 @@ static int map_capture(struct ctl *ctl, int fd, const char *output, void **map, 
 		      output, ctl->width, ctl->height, ctl->format, ctl->stride);
 		return -1;
 	}
-	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE;
 	int got = fcntl(fd, F_GET_SEALS);
 	if (got < 0 || (got & seals) != seals) {
 		error("screenshot of %s: vscanoutd did not seal the pixels' memfd", output);

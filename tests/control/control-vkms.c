@@ -152,7 +152,7 @@ static void run_two_screenshots(int arg)
 	vscanout_control_v1_capture(c.control, 2, "Virtual-1", fds[1]);
 	struct stat st[2];
 	char *data[2];
-	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE;
 	for (int i = 0; i < 2; i++) {
 		const struct control_answer *a = control_client_wait(&c, 1 + (uint32_t)i);
 		if (a->answered != 1 || a->value != VSCANOUT_CONTROL_V1_SCREENSHOT_SOURCE_WRITEBACK)
