@@ -76,8 +76,9 @@ int main(int argc, char *argv[])
 	config_finish(&config);
 	if (daemon == NULL)
 		return EXIT_FAILURE;
-	/* A reload keeps -v over the file's log-level. */
+	/* A reload keeps -v over the file's log-level, and --seat (argv outlives the daemon). */
 	daemon->verbosity = opts.verbosity;
+	daemon->seat_option = opts.seat;
 	/* SIGHUP reads this file again. */
 	if (path != NULL) {
 		daemon->config_path = realpath(path, NULL);

@@ -43,6 +43,7 @@ struct daemon {
 	struct notify_watchdog *watchdog; /* may be NULL: no service watchdog */
 	char *config_path;                /* may be NULL: built-in defaults, nothing to reload */
 	int verbosity;                    /* -v given: log-level is ignored, on reload too */
+	const char *seat_option; /* may be NULL: --seat, which a reloaded file's seat must equal */
 	/* The last reload (SIGHUP), for inspection. */
 	uint64_t reloads;
 	bool reload_failed;
@@ -78,8 +79,9 @@ void daemon_destroy(struct daemon *daemon);
 
 /*
  * Read the configuration file again and apply what changed, on SIGHUP: a
- * bad file is refused with the running configuration kept (returns
- * -EINVAL; the reason is logged and kept in reload_message). Outputs
+ * bad file, or one whose [daemon] seat is not seat_option (--seat), is
+ * refused with the running configuration kept (returns -EINVAL; the
+ * reason is logged and kept in reload_message). Outputs
  * whose settings did not change keep scanning out untouched (no commit,
  * no modeset); changed, added and removed outputs and vGPU assignments
  * are applied; [daemon] seat and socket, focus and hotkeys need a restart

@@ -85,6 +85,9 @@ int daemon_reload(struct daemon *daemon)
 	struct config next;
 	config_init(&next);
 	int ret = config_load(&next, daemon->config_path);
+	/* Started for a seat (--seat): a file naming another is refused. */
+	if (ret == 0 && daemon->seat_option != NULL)
+		ret = config_require_seat(&next, daemon->seat_option, daemon->config_path);
 	if (ret < 0) {
 		daemon->reload_failed = true;
 		snprintf(daemon->reload_message, sizeof(daemon->reload_message),

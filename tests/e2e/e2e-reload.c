@@ -11,7 +11,8 @@
  *     daemon runs as with -v: the file's log-level = warning leaves it
  *     logging debug messages.
  *  2. A bad file and SIGHUP: refused with the reason kept, the running
- *     configuration (c on Virtual-2) stays.
+ *     configuration (c on Virtual-2) stays; so with a file whose [daemon]
+ *     seat is not the one the daemon was started for (--seat).
  *  3. vscanoutctl assign and reload.
  *  4. Virtual-2's monitor turned a quarter (rotation = 90): no modeset, the
  *     same mode blob, its output now 768x1024 upright with c's frame
@@ -173,6 +174,17 @@ int main(int argc, char **argv)
 		dispatch();
 	kt_assert(conf_daemon_shown(v2) != NULL && conf_daemon_shown(v2)->width == 256);
 	kt_assert(conf_daemon_shown(v1) != NULL && conf_daemon_shown(v1)->width == 512);
+
+	/* Started for a seat (--seat): a file naming another seat is refused too. */
+	dmn->seat_option = "seat9";
+	write_conf("[daemon]\nseat = seat7\nsocket = " SOCKET_PATH "\n");
+	conf_daemon_reload(dmn);
+	printf("reload naming another seat: %s\n", dmn->reload_message);
+	kt_assert(dmn->reload_failed);
+	co = config_find_output(&dmn->config, "Virtual-2");
+	kt_assert(co != NULL && config_output_vgpu_index(co, "c") == 0);
+	dmn->seat_option = NULL;
+	write_conf(bad_text);
 
 	/* The children inherited the daemon's blocked signals: SIGKILL. */
 	/* 3. Assign and reload through vscanoutctl. */
