@@ -12,7 +12,8 @@
  *    without sealing, one already sealed or one open read-only
  *    (invalid_fd); a user whose supplementary group is the control group
  *    is served. The screenshot request of daemons before version 3 is
- *    answered failed, its file left empty.
+ *    answered failed, its file left empty; vscanoutctl's screenshot from
+ *    a daemon of control version 2 fails naming the version, no file.
  *  - a regular file full of junk gets exactly the document.
  *  - control_destroy() while a client holds the object: its requests are
  *    ignored, nothing breaks.
@@ -25,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <wayland-client.h>
 #include <wayland-server-core.h>
@@ -236,6 +239,39 @@ static void run_orphan(int arg)
 	_exit(0);
 }
 
+/* A daemon of control version 2: vscanoutctl's screenshot names the version and stops. */
+static void bind_v2(struct wl_client *client, void *data, uint32_t version, uint32_t id)
+{
+	if (wl_resource_create(client, &vscanout_control_v1_interface, (int)version, id) == NULL)
+		wl_client_post_no_memory(client);
+}
+
+static void check_old_daemon(void)
+{
+	static const char path[] = SOCKET_DIR "/old-0";
+	struct wl_display *old = wl_display_create();
+	kt_assert(old != NULL);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	unlink(path);
+	kt_assert_errno(fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+			listen(fd, 4) == 0);
+	kt_assert_errno(wl_display_add_socket_fd(old, fd) == 0);
+	kt_assert(wl_global_create(old, &vscanout_control_v1_interface, 2, NULL, bind_v2) != NULL);
+	struct ctl_result r;
+	ctl_run(old, &r, 0, 0, ctl_path, "--socket", path, "screenshot", "Virtual-1",
+		"/tmp/vscanout-control-old.png", NULL);
+	kt_assert(r.exit_code == 1);
+	kt_assertf(strstr(r.err, "speaks control version 2; this vscanoutctl needs version 3") !=
+			   NULL,
+		   "%s", r.err);
+	kt_assert(access("/tmp/vscanout-control-old.png", F_OK) != 0);
+	ctl_result_finish(&r);
+	wl_display_destroy(old);
+	unlink(path);
+}
+
 static void check_status(pid_t attached_pid)
 {
 	struct json_value *st = ctl_status(display, ctl_path, SOCKET_PATH);
@@ -359,6 +395,7 @@ int main(int argc, char **argv)
 	child_wait_ok(&file, "the regular file client");
 	child_start(&file, loop, run_old_screenshot, 0);
 	child_wait_ok(&file, "the old screenshot request");
+	check_old_daemon();
 
 	/* The global goes while a client holds the object. */
 	report.readable = false;
