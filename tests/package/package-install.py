@@ -3,9 +3,10 @@
 
     package-install.py DEB_DIR README
 
-Runs in the VM test bed (vkms, uinput, udevd; the guest's / is a throw-away
-overlay of the host's). DEB_DIR holds what tools/build-deb made; without the
-packages the test fails, naming the command that makes them. Then:
+Runs in the VM test bed (vkms, uinput, a udevd of its own; the guest's /
+is a throw-away overlay of the host's). DEB_DIR holds what tools/build-deb
+made; without the packages the test fails, naming the command that makes
+them. Then:
 
   - dpkg -i installs vscanoutd, vscanout-dev and vscanout-sim-vmm; the
     maintainer scripts made the groups the sysusers.d file names, left the
@@ -43,6 +44,7 @@ import tempfile
 import time
 
 TIMEOUT = 30.0
+BEGIN = time.monotonic()
 PACKAGES = ["vscanoutd", "vscanout-dev", "vscanout-sim-vmm"]
 UNIT = "/lib/systemd/system/vscanoutd.service"
 CONF = "/etc/vscanout/vscanout.conf"
@@ -65,7 +67,8 @@ def fail(msg):
 def run(argv, check=True, **kw):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kw)
     out = (r.stdout + r.stderr).rstrip()
-    print(f"$ {shlex.join(argv)} -> {r.returncode}" + (f"\n{out}" if out else ""))
+    print(f"[{time.monotonic() - BEGIN:5.1f} s] $ {shlex.join(argv)} -> {r.returncode}" +
+          (f"\n{out}" if out else ""))
     if check and r.returncode != 0:
         fail(f"{argv[0]} exited with {r.returncode}")
     return r
@@ -164,6 +167,13 @@ class Notify:
         fail(f"no {what} from vscanoutd within {TIMEOUT:.0f} s")
 
 
+def statuses():
+    """Each package's dpkg status ('' when dpkg knows it not)."""
+    r = run(["dpkg-query", "-W", "-f=${Package} ${Status}\n"] + PACKAGES, check=False)
+    known = dict(line.split(" ", 1) for line in r.stdout.splitlines() if " " in line)
+    return {pkg: known.get(pkg, "") for pkg in PACKAGES}
+
+
 def install(deb_dir):
     debs = []
     for pkg in PACKAGES:
@@ -173,11 +183,12 @@ def install(deb_dir):
                  f"with tools/build-deb {os.path.dirname(os.path.normpath(deb_dir))} "
                  "(tools/test does so before the vm suite)")
         debs += found
+    start_udevd()
 
     # The guest is the host's system: begin from a system without them.
-    for pkg in PACKAGES:
-        if run(["dpkg-query", "-W", pkg], check=False).returncode == 0:
-            run(["dpkg", "--purge", pkg])
+    installed = statuses()
+    if any(installed.values()):
+        run(["dpkg", "--purge"] + PACKAGES[::-1])
     for group in ("vscanout", "vscanout-admin"):
         try:
             grp.getgrnam(group)
@@ -197,10 +208,9 @@ def install(deb_dir):
     other.check(ruled=False)
 
     run(["dpkg", "-i"] + debs)
-    for pkg in PACKAGES:
-        status = run(["dpkg-query", "-W", "-f=${Status}", pkg]).stdout
+    for pkg, status in statuses().items():
         if status != "install ok installed":
-            fail(f"{pkg}: {status}")
+            fail(f"{pkg}: {status or 'not installed'}")
 
     # The groups, as the sysusers.d file names them.
     sysusers = "/usr/lib/sysusers.d/vscanout.conf"
@@ -324,10 +334,24 @@ def start_service(readme):
             proc.kill()
 
 
+def start_udevd():
+    """udevd for the maintainer scripts, with the cards and input devices known.
+
+    (The bed's --udev would replay every device's events: slower.)"""
+    udevd = next(p for p in ("/lib/systemd/systemd-udevd", "/usr/lib/systemd/systemd-udevd")
+                 if os.path.exists(p))
+    run([udevd, "--daemon"])
+    run(["udevadm", "trigger", "--action=add", "--subsystem-match=drm",
+         "--subsystem-match=input", "--subsystem-match=misc"])
+    run(["udevadm", "settle"])
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     deb_dir, readme = sys.argv[1:]
+    with open("/proc/uptime") as f:
+        print(f"guest up for {float(f.read().split()[0]):.1f} s")
     install(deb_dir)
     start_service(readme)
 
