@@ -256,6 +256,9 @@ def install(deb_dir):
 def start_service(readme):
     conf, users = kiosk_config(readme)
     for user in users:
+        # As the README makes it (a user of the host's of that name is replaced).
+        if run(["getent", "passwd", user], check=False).returncode == 0:
+            run(["userdel", user])
         run(["useradd", "--system", "--no-create-home", "--groups", "vscanout", user])
     os.makedirs(os.path.dirname(CONF), exist_ok=True)
     with open(CONF, "w", encoding="utf-8") as f:
