@@ -42,6 +42,7 @@
 #include "protocol/server.h"
 #include "util/log.h"
 #include "vgpu/vgpu.h"
+#include "vscanout-v1-server-protocol.h"
 
 #define SOCKET_DIR  "/tmp/vscanout-control-unit"
 #define SOCKET_PATH SOCKET_DIR "/vscanout-0"
@@ -240,10 +241,22 @@ static void run_orphan(int arg)
 }
 
 /* A daemon of control version 2: vscanoutctl's screenshot names the version and stops. */
+static void old_destroy(struct wl_client *client, struct wl_resource *resource)
+{
+	wl_resource_destroy(resource);
+}
+
+/* Only destroy: vscanoutctl sends nothing else to a daemon that is too old. */
+static const struct vscanout_control_v1_interface old_control = {.destroy = old_destroy};
+
 static void bind_v2(struct wl_client *client, void *data, uint32_t version, uint32_t id)
 {
-	if (wl_resource_create(client, &vscanout_control_v1_interface, (int)version, id) == NULL)
+	struct wl_resource *resource =
+		wl_resource_create(client, &vscanout_control_v1_interface, (int)version, id);
+	if (resource == NULL)
 		wl_client_post_no_memory(client);
+	else
+		wl_resource_set_implementation(resource, &old_control, NULL, NULL);
 }
 
 static void check_old_daemon(void)
