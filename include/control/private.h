@@ -74,6 +74,9 @@ struct control_wait {
 	int fd; /* owned */
 };
 
+/* pwrite() all of data from offset 0 of fd. Returns 0 or a negative errno. */
+int control_pwrite_all(int fd, const void *data, size_t size);
+
 /*
  * Write size bytes of data into fd as the protocol says: truncate, pwrite
  * from offset 0. Returns 0 or a negative errno.

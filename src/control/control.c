@@ -33,10 +33,8 @@ void control_send_failed(struct wl_resource *resource, uint32_t serial, const ch
 	vscanout_control_v1_send_failed(resource, serial, message);
 }
 
-int control_write_file(int fd, const void *data, size_t size)
+int control_pwrite_all(int fd, const void *data, size_t size)
 {
-	if (ftruncate(fd, 0) != 0)
-		return -errno;
 	const char *p = data;
 	off_t offset = 0;
 	while (size > 0) {
@@ -52,6 +50,13 @@ int control_write_file(int fd, const void *data, size_t size)
 		offset += n;
 	}
 	return 0;
+}
+
+int control_write_file(int fd, const void *data, size_t size)
+{
+	if (ftruncate(fd, 0) != 0)
+		return -errno;
+	return control_pwrite_all(fd, data, size);
 }
 
 void control_wait_free(struct control_wait *wait)

@@ -105,21 +105,9 @@ int control_write_pixels(int fd, const void *pixels, uint32_t width, uint32_t he
 	size_t size = (size_t)stride * height;
 	if (ftruncate(fd, (off_t)size) != 0)
 		return -errno;
-	const char *p = pixels;
-	size_t left = (size_t)stride * (height - 1) + (size_t)width * 4;
-	off_t offset = 0;
-	while (left > 0) {
-		ssize_t n = pwrite(fd, p, left, offset);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENOSPC;
-		p += n;
-		left -= (size_t)n;
-		offset += n;
-	}
+	int ret = control_pwrite_all(fd, pixels, (size_t)stride * (height - 1) + (size_t)width * 4);
+	if (ret < 0)
+		return ret;
 	if (fcntl(fd, F_ADD_SEALS, CAPTURE_SEALS) != 0)
 		return -errno;
 	return 0;
