@@ -472,7 +472,7 @@ int main(int argc, char **argv)
 
 	/* 8. Bad assigns: the reason, and nothing changes. */
 	kt_assert(ctl("assign", "a", "Virtual-1", "5") == 1);
-	kt_assert(ctl("assign", "a", "Virtual-1", "0") == 1);
+	kt_assert(ctl("assign", "a", "Virtual-1", "0") == 2); /* no SLOT 0: a bad command line */
 	kt_assert(ctl("assign", "nobody", "Virtual-1", "1") == 1);
 	kt_assert(ctl("assign", "a", "Nowhere-1", "1") == 1);
 	assign_fails("a", "Virtual-1", 4, "slot 5");
