@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "buffer/buffer.h"
+#include "build-config.h"
 #include "kms/fb.h"
 #include "kms/output.h"
 #include "kms/private.h"
@@ -333,7 +334,12 @@ static int apply_liftoff(struct kms_output *output, struct kms_frame *frame)
 	output->plane_wait = false;
 	for (;;) {
 		drmModeAtomicSetCursor(scratch, base);
+#if HAVE_LIFTOFF_APPLY_OPTIONS
+		/* NULL: libliftoff's default time limit. */
+		ret = liftoff_output_apply(output->liftoff_output, scratch, frame->flags, NULL);
+#else
 		ret = liftoff_output_apply(output->liftoff_output, scratch, frame->flags);
+#endif
 		if (ret < 0)
 			break;
 		bool busy = false;
