@@ -151,9 +151,10 @@ static int flip(struct kms_output *output, struct kms_frame *frame)
 	enum kms_flip_method method = decision.method;
 	int ret;
 	if (method == KMS_FLIP_METHOD_ATOMIC_ASYNC && decision.probe) {
-		ret = kms_atomic_commit(
-			&frame->atomic, device->fd,
-			frame->flags | DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_PAGE_FLIP_ASYNC, NULL);
+		/* The kernel refuses an event on a test: the probe asks none. */
+		uint32_t test = (frame->flags & ~(uint32_t)DRM_MODE_PAGE_FLIP_EVENT) |
+				DRM_MODE_ATOMIC_TEST_ONLY | DRM_MODE_PAGE_FLIP_ASYNC;
+		ret = kms_atomic_commit(&frame->atomic, device->fd, test, NULL);
 		kms_flip_record(&output->atomic_async_probe, &output->legacy_async_probe, method,
 				ret);
 		if (ret != 0) {

@@ -87,9 +87,13 @@ static void layer_import(struct kms_layer *layer, bool force_copy)
 	}
 	enum kms_fb_failure failure = KMS_FB_FAIL_NONE;
 	layer->fb = kms_fb_import(&device->fbs, layer->buffer, &failure);
-	if (layer->fb == NULL)
-		st->miss = failure == KMS_FB_FAIL_NOT_DMABUF ? KMS_LAYER_MISS_PIXELS_ONLY
-							     : KMS_LAYER_MISS_IMPORT;
+	if (layer->fb == NULL && failure == KMS_FB_FAIL_NOT_DMABUF)
+		st->miss = KMS_LAYER_MISS_PIXELS_ONLY;
+	/* Since Linux 6.2 the GEM helpers refuse a format no plane lists. */
+	else if (layer->fb == NULL)
+		st->miss = format_usable(output, st->fourcc, layer->buffer->modifier)
+				   ? KMS_LAYER_MISS_IMPORT
+				   : KMS_LAYER_MISS_FORMAT;
 	else if (!format_usable(output, layer->fb->fourcc, layer->fb->modifier))
 		st->miss = KMS_LAYER_MISS_FORMAT;
 	else if (!rotation_usable(output, output->settings.rotation))
