@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Buffers on virtio-gpu, which on Linux 6.1 imports no foreign dma-buf:
+ * Buffers on virtio-gpu, which on Linux 6.1 and 6.12 imports no foreign dma-buf:
  *  1. kms_fb_import() of a udmabuf fails with KMS_FB_FAIL_IMPORT and ENODEV,
  *     remembered on the buffer and logged once;
  *  2. a second call does not touch the kernel: the DRM fd's number is made to

@@ -14,11 +14,11 @@
  * Nothing here calls the KMS core's hotplug entry point: the test only
  * dispatches the daemon's event loop and watches the outputs' state.
  *
- * Linux 6.1 sends no uevent when a connector's status is forced through
- * sysfs (virtio-gpu does not poll its connectors), so the test sends the
- * "change" uevent with HOTPLUG=1 that a driver sends on a real hotplug: a
- * synthetic uevent whose argument a guest-only udev rule turns into the
- * HOTPLUG property.
+ * Linux 6.1 and 6.12 send no uevent when a connector's status is forced
+ * through sysfs (status_store() only reprobes, and virtio-gpu does not poll
+ * its connectors), so the test sends the "change" uevent with HOTPLUG=1
+ * that a driver sends on a real hotplug: a synthetic uevent whose argument
+ * a guest-only udev rule turns into the HOTPLUG property.
  */
 #include <drm_fourcc.h>
 #include <fcntl.h>

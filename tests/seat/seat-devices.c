@@ -145,7 +145,7 @@ static bool has_connector(int fd, uint32_t connector_id)
 }
 
 /*
- * Linux 6.1 sends no uevent when a connector's sysfs status is forced (neither
+ * Linux 6.1 and 6.12 send no uevent when a connector's sysfs status is forced (neither
  * virtio-gpu nor vkms enable output polling, so the probe helper only records
  * the change). Connector hotplug is therefore driven two ways: by the uevents
  * a driver sends when it probes (check_remove_and_add) and here by synthetic
