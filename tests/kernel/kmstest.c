@@ -780,6 +780,27 @@ void kt_write_file(const char *path, const char *text)
 	kt_assertf(close(fd) == 0, "%s: %s", path, strerror(errno));
 }
 
+char *kt_read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	kt_assertf(f != NULL, "%s: %s", path, strerror(errno));
+	size_t cap = 65536, len = 0, n;
+	char *text = malloc(cap);
+	kt_assert(text != NULL);
+	while ((n = fread(text + len, 1, cap - 1 - len, f)) > 0) {
+		len += n;
+		if (len == cap - 1) {
+			cap *= 2;
+			text = realloc(text, cap);
+			kt_assert(text != NULL);
+		}
+	}
+	kt_assertf(!ferror(f), "%s: read error", path);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
 void kt_connector_force(const struct kt_device *dev, const char *connector, const char *status)
 {
 	unsigned int card;

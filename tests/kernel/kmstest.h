@@ -102,6 +102,12 @@ struct kt_device;
 void kt_write_file(const char *path, const char *text);
 
 /*
+ * The whole of a file (debugfs, sysfs: files of no stated size),
+ * NUL-terminated and malloc'ed. Fails the test on error.
+ */
+char *kt_read_file(const char *path);
+
+/*
  * Force the status of connector (e.g. "Virtual-2") of dev's card through
  * sysfs: "on", "off" or "detect". QEMU reports a virtio-gpu's heads beyond
  * the first disconnected until they are forced on.

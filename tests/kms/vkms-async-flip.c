@@ -62,23 +62,7 @@ static char *read_debugfs(const struct kt_device *dev, const char *name)
 	kt_assert(sscanf(dev->path, "/dev/dri/card%u", &minor) == 1);
 	char path[96];
 	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%u/%s", minor, name);
-	FILE *f = fopen(path, "re");
-	kt_assertf(f != NULL, "%s: %s", path, strerror(errno));
-	size_t cap = 65536, len = 0;
-	char *text = malloc(cap);
-	kt_assert(text != NULL);
-	size_t n;
-	while ((n = fread(text + len, 1, cap - 1 - len, f)) > 0) {
-		len += n;
-		if (len == cap - 1) {
-			cap *= 2;
-			text = realloc(text, cap);
-			kt_assert(text != NULL);
-		}
-	}
-	fclose(f);
-	text[len] = '\0';
-	return text;
+	return kt_read_file(path);
 }
 
 /* Write the vkms parameter async_flips at run time. */

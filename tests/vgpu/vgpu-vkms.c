@@ -391,33 +391,12 @@ struct kfb {
 	int imported; /* 1 yes, 0 no, -1 not said */
 };
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	kt_assertf(f != NULL, "%s: %s", path, strerror(errno));
-	size_t cap = 1 << 16, len = 0;
-	char *text = malloc(cap);
-	kt_assert(text != NULL);
-	size_t n;
-	while ((n = fread(text + len, 1, cap - len - 1, f)) > 0) {
-		len += n;
-		if (cap - len - 1 == 0) {
-			cap *= 2;
-			text = realloc(text, cap);
-			kt_assert(text != NULL);
-		}
-	}
-	fclose(f);
-	text[len] = '\0';
-	return text;
-}
-
 static struct kfb kernel_fb(unsigned int minor, uint32_t fb_id)
 {
 	char path[64], head[32];
 	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%u/framebuffer", minor);
 	snprintf(head, sizeof(head), "framebuffer[%u]:\n", fb_id);
-	char *text = read_text(path);
+	char *text = kt_read_file(path);
 	struct kfb fb = {.imported = -1};
 	char *block = strstr(text, head);
 	if (block != NULL) {
