@@ -129,7 +129,7 @@ static void round_cross_cpu(struct stress *s)
 
 int main(int argc, char **argv)
 {
-	unsigned int seconds = argc > 1 ? (unsigned int)strtoul(argv[1], NULL, 10) : 15;
+	unsigned int seconds = argc > 1 ? (unsigned int)strtoul(argv[1], NULL, 10) : 10;
 	struct stress s;
 	struct kt_buffer fb;
 	struct kt_device dev;
