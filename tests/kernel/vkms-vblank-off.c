@@ -15,8 +15,8 @@
  *
  * Each round turns the CRTC on from CPU 1, so the timer runs there, and
  * off from CPU 0 after a random part of a frame.  Vblank must keep coming
- * after the restarts, on both CPUs.  Stock vkms froze the guest within a
- * minute of this, every time (CPU 0 in hrtimer_cancel(), CPU 1 spinning on
+ * after the restarts, on both CPUs.  Stock vkms froze the guest within
+ * seconds of this, every time (CPU 0 in hrtimer_cancel(), CPU 1 spinning on
  * the lock); a freeze ends the run at the runner's watch on the guest's
  * heartbeat, with each CPU's instruction pointer named.
  */
