@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * vkms-vblank-off: the test bed's vkms stops its vblank timer from one CPU
- * while the timer runs on the other, thousands of times, and vblank keeps
- * coming.
+ * while the timer runs on the other, hundreds of times (about 50 a second
+ * under TCG), and vblank keeps coming.
  *
  * The kernel turns a CRTC's vblank interrupt off (drm_crtc_vblank_off() when
  * the CRTC goes off, or the off-delay timer after its last user let go)
